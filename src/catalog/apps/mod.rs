@@ -1,0 +1,26 @@
+//! One file per catalog app. Adding an app: a file here and a line in [`ALL`].
+
+use super::AppDefinition;
+
+mod flink;
+mod flink_operator;
+mod hdfs;
+mod hive_metastore;
+mod minio;
+mod monitoring;
+mod mysql;
+mod streampark;
+mod zookeeper;
+
+/// The catalog, in display order: Flink first, then what it builds on.
+pub(super) static ALL: &[AppDefinition] = &[
+    flink::DEFINITION,
+    flink_operator::DEFINITION,
+    streampark::DEFINITION,
+    zookeeper::DEFINITION,
+    hdfs::DEFINITION,
+    minio::DEFINITION,
+    hive_metastore::DEFINITION,
+    mysql::DEFINITION,
+    monitoring::DEFINITION,
+];

@@ -1,0 +1,22 @@
+//! Apache StreamPark, a console for developing and running Flink jobs.
+
+use crate::catalog::{AppDefinition, Category, Dependency, Need};
+
+pub(super) const DEFINITION: AppDefinition = AppDefinition {
+    name: "streampark",
+    display_name: "Apache StreamPark",
+    icon: "SP",
+    category: Category::Development,
+    summary: "A web console to develop, deploy and watch Flink jobs.",
+    description: "StreamPark gives data teams a console to write Flink SQL and JAR jobs, \
+        deploy them to Flink clusters, and follow their state, checkpoints and alerts. It \
+        keeps its projects and job history in MySQL.",
+    versions: &["2.1.5"],
+    dependencies: &[Dependency {
+        app: "mysql",
+        need: Need::Required,
+        purpose: "StreamPark's own database",
+    }],
+    web_ui: Some("StreamPark console (port 10000)"),
+    homepage: "https://streampark.apache.org/",
+};

@@ -1,0 +1,231 @@
+//! The app catalog: what dataport can install, as data. Pure: no I/O.
+//!
+//! Each app lives in its own file under `apps/` so that adding an app touches
+//! that file and the list in [`apps`].
+
+mod apps;
+
+use serde::Serialize;
+
+/// The shelf an app sits on in the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Category {
+    /// Stream and batch processing engines.
+    Compute,
+    /// Object and file storage.
+    Storage,
+    /// Coordination services (leader election, configuration).
+    Coordination,
+    /// Table and schema metadata.
+    Metadata,
+    /// Relational databases.
+    Database,
+    /// Dashboards and metrics.
+    Monitoring,
+    /// Tools for developing and operating jobs.
+    Development,
+}
+
+impl Category {
+    /// Every category, in the order the catalog shows them.
+    pub const ALL: [Category; 7] = [
+        Category::Compute,
+        Category::Storage,
+        Category::Coordination,
+        Category::Metadata,
+        Category::Database,
+        Category::Monitoring,
+        Category::Development,
+    ];
+
+    /// The name shown to users and accepted in `?category=`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Compute => "Compute",
+            Category::Storage => "Storage",
+            Category::Coordination => "Coordination",
+            Category::Metadata => "Metadata",
+            Category::Database => "Database",
+            Category::Monitoring => "Monitoring",
+            Category::Development => "Development",
+        }
+    }
+
+    /// The category whose label is `label`, ignoring case.
+    pub fn parse(label: &str) -> Option<Category> {
+        Category::ALL
+            .into_iter()
+            .find(|category| category.label().eq_ignore_ascii_case(label))
+    }
+}
+
+/// Whether an app cannot work without another app's instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Need {
+    /// An instance must exist before this app can be installed.
+    Required,
+    /// Only some of the app's options use it.
+    Optional,
+}
+
+/// One app's reliance on another app's instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    /// The `name` of the app depended on.
+    pub app: &'static str,
+    /// Required or optional.
+    pub need: Need,
+    /// What the dependency is used for, shown to users.
+    pub purpose: &'static str,
+}
+
+/// An app the portal can install: its identity and what it relies on.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppDefinition {
+    /// Stable identifier used in URLs and labels, e.g. `flink`.
+    pub name: &'static str,
+    /// Name shown to users.
+    pub display_name: &'static str,
+    /// A two-letter monogram standing in for a logo.
+    pub icon: &'static str,
+    /// Catalog shelf.
+    pub category: Category,
+    /// One line for the catalog card.
+    pub summary: &'static str,
+    /// A paragraph for the app page.
+    pub description: &'static str,
+    /// Versions offered, the default first.
+    pub versions: &'static [&'static str],
+    /// Other apps whose instances this one uses.
+    pub dependencies: &'static [Dependency],
+    /// What the app's web interface is, if it has one (shown on its page).
+    pub web_ui: Option<&'static str>,
+    /// Home page of the upstream project.
+    pub homepage: &'static str,
+}
+
+impl AppDefinition {
+    /// The version an install form offers first.
+    pub fn default_version(&self) -> &'static str {
+        self.versions[0]
+    }
+
+    /// Whether `query` occurs, ignoring case, in the app's name, display name,
+    /// summary or category.
+    pub fn matches(&self, query: &str) -> bool {
+        let query = query.trim().to_lowercase();
+        query.is_empty()
+            || [
+                self.name,
+                self.display_name,
+                self.summary,
+                self.category.label(),
+            ]
+            .iter()
+            .any(|text| text.to_lowercase().contains(&query))
+    }
+}
+
+/// Every app in the catalog, in display order.
+pub fn apps() -> &'static [AppDefinition] {
+    apps::ALL
+}
+
+/// The app called `name`, if the catalog has it.
+pub fn find(name: &str) -> Option<&'static AppDefinition> {
+    apps().iter().find(|app| app.name == name)
+}
+
+/// The apps that depend on `name`, with how.
+pub fn dependants(
+    name: &str,
+) -> impl Iterator<Item = (&'static AppDefinition, &'static Dependency)> {
+    apps().iter().flat_map(move |app| {
+        app.dependencies
+            .iter()
+            .filter(move |dependency| dependency.app == name)
+            .map(move |dependency| (app, dependency))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_the_nine_apps_of_the_design() {
+        let names: Vec<_> = apps().iter().map(|app| app.name).collect();
+        assert_eq!(
+            names,
+            [
+                "flink",
+                "flink-kubernetes-operator",
+                "streampark",
+                "zookeeper",
+                "hdfs",
+                "minio",
+                "hive-metastore",
+                "mysql",
+                "monitoring",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_unique_dns_labels_and_dependencies_resolve() {
+        for app in apps() {
+            assert_eq!(apps().iter().filter(|a| a.name == app.name).count(), 1);
+            assert!(
+                app.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{} is not a DNS label",
+                app.name
+            );
+            assert!(!app.versions.is_empty(), "{} offers no version", app.name);
+            for dependency in app.dependencies {
+                assert!(
+                    find(dependency.app).is_some(),
+                    "{} depends on unknown app {}",
+                    app.name,
+                    dependency.app
+                );
+                assert_ne!(dependency.app, app.name, "{} depends on itself", app.name);
+            }
+        }
+    }
+
+    #[test]
+    fn flink_requires_the_operator_and_offers_ha_and_hive_dependencies() {
+        let flink = find("flink").expect("flink is in the catalog");
+        let need = |app: &str| {
+            flink
+                .dependencies
+                .iter()
+                .find(|d| d.app == app)
+                .map(|d| d.need)
+        };
+        assert_eq!(need("flink-kubernetes-operator"), Some(Need::Required));
+        for optional in ["zookeeper", "hdfs", "minio", "hive-metastore"] {
+            assert_eq!(need(optional), Some(Need::Optional), "{optional}");
+        }
+    }
+
+    #[test]
+    fn search_matches_names_summaries_and_categories() {
+        let flink = find("flink").expect("flink is in the catalog");
+        assert!(flink.matches("FLINK"));
+        assert!(flink.matches("compute"));
+        assert!(flink.matches(""));
+        assert!(!flink.matches("postgres"));
+        assert_eq!(Category::parse("storage"), Some(Category::Storage));
+        assert_eq!(Category::parse("nope"), None);
+    }
+
+    #[test]
+    fn dependants_lists_who_uses_an_app() {
+        let users: Vec<_> = dependants("mysql").map(|(app, _)| app.name).collect();
+        assert_eq!(users, ["streampark", "hive-metastore"]);
+    }
+}

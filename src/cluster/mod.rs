@@ -1,0 +1,99 @@
+//! The cluster: everything dataport says to the Kubernetes API server.
+
+pub mod crds;
+pub mod flink;
+
+use std::path::Path;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use thiserror::Error;
+
+/// Errors of the cluster layer.
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    /// The kubeconfig could not be read or understood.
+    #[error("cannot use kubeconfig {path}: {message}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// No kubeconfig was given and the process is not inside a cluster.
+    #[error("no cluster configured: pass --kubeconfig or set KUBECONFIG")]
+    NotConfigured,
+    /// The API server answered with an error or could not be reached.
+    #[error("Kubernetes API: {0}")]
+    Api(#[from] kube::Error),
+    /// The API server did not reach the expected state in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// An object could not be encoded.
+    #[error("cannot encode object: {0}")]
+    Encode(String),
+}
+
+/// A connection to one Kubernetes API server.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Connects with the kubeconfig at `path`, or with the in-cluster service
+    /// account when `path` is `None` and the process runs in a pod. `Ok(None)`
+    /// when neither is there: the portal then runs without a cluster.
+    pub async fn connect(path: Option<&Path>) -> Result<Option<Cluster>, ClusterError> {
+        install_crypto_provider();
+        let config = match path {
+            Some(path) => {
+                let kubeconfig_error = |message: String| ClusterError::Kubeconfig {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let kubeconfig =
+                    Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(e.to_string()))?;
+                Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                    .await
+                    .map_err(|e| kubeconfig_error(e.to_string()))?
+            }
+            None => match Config::incluster() {
+                Ok(config) => config,
+                Err(_) => return Ok(None),
+            },
+        };
+        let client = Client::try_from(config)?;
+        Ok(Some(Cluster { client }))
+    }
+
+    /// Like [`Cluster::connect`], but a missing cluster is an error.
+    pub async fn connect_required(path: Option<&Path>) -> Result<Cluster, ClusterError> {
+        Cluster::connect(path)
+            .await?
+            .ok_or(ClusterError::NotConfigured)
+    }
+
+    /// Checks that the API server answers; returns its version.
+    pub async fn ping(&self) -> Result<String, ClusterError> {
+        let info = self.client.apiserver_version().await?;
+        Ok(info.git_version)
+    }
+
+    /// The kube client, for the simulator and the layers below `service`.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// rustls needs one process-wide crypto provider; several crates in the tree
+/// enable one, so name ours. A second call is a no-op.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,142 @@
+//! Command line and environment: one `clap` parser for every subcommand.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The `dataport` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dataport",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to run; `serve` when left out.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Flags of `serve`, accepted without the subcommand's name.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+impl Cli {
+    /// The subcommand to run, with `serve` standing in for none.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// The subcommands of `dataport`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal (the default).
+    Serve(ServeConfig),
+    /// Print the Flink CRDs (FlinkDeployment, FlinkSessionJob) as YAML, or install them.
+    Crds(CrdsArgs),
+    /// Play a kubelet and the Flink operator on a control plane that has neither.
+    Simulate(SimulateArgs),
+}
+
+/// Everything `dataport serve` is configured with.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address the portal listens on.
+    #[arg(long, env = "DATAPORT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Where the portal keeps what users asked for: `sqlite://FILE` (created if
+    /// missing) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dataport.db")]
+    pub database_url: String,
+
+    /// Kubeconfig of the cluster to drive; without one the portal serves the
+    /// catalog and reports the cluster as not configured.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The cluster is dataport's local test control plane with simulated
+    /// workloads: every page says so in a banner.
+    #[arg(long, env = "DATAPORT_LOCAL_CLUSTER")]
+    pub local_cluster: bool,
+}
+
+/// Flags of `dataport crds`.
+#[derive(Debug, Clone, Args)]
+pub struct CrdsArgs {
+    /// Apply the CRDs to the cluster instead of printing them, and wait until
+    /// the API server serves them.
+    #[arg(long)]
+    pub install: bool,
+
+    /// Kubeconfig of the cluster to install into.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Flags of `dataport simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Kubeconfig of the control plane to play on.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Name of the fake node that runs every pod.
+    #[arg(long, default_value = "dataport-sim-node")]
+    pub node_name: String,
+}
+
+impl fmt::Display for ServeConfig {
+    /// One line per setting, as printed at start-up: secrets masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "listen        = {}", self.listen)?;
+        writeln!(f, "database_url  = {}", mask_password(&self.database_url))?;
+        match &self.kubeconfig {
+            Some(path) => writeln!(f, "kubeconfig    = {}", path.display())?,
+            None => writeln!(f, "kubeconfig    = (none: cluster not configured)")?,
+        }
+        write!(f, "local_cluster = {}", self.local_cluster)
+    }
+}
+
+/// The URL with its password, if any, replaced by `****`.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, ruled out above.
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_database_password() {
+        assert_eq!(
+            mask_password("postgres://dp:s3cret@db.example:5432/dataport"),
+            "postgres://dp:****@db.example:5432/dataport"
+        );
+        assert_eq!(
+            mask_password("sqlite://dataport.db"),
+            "sqlite://dataport.db"
+        );
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let cli = Cli::parse_from(["dataport", "--listen", "127.0.0.1:9999"]);
+        match cli.into_command() {
+            Command::Serve(config) => assert_eq!(config.listen.port(), 9999),
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP error type and its two faces: an error page and a JSON body.
+
+use std::any::Any;
+
+use askama::Template;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+use thiserror::Error;
+
+use super::page::{Layout, render};
+use crate::service::ServiceError;
+
+/// Errors of the HTTP layer, each mapped to one status code.
+#[derive(Debug, Error)]
+pub enum HttpError {
+    /// Nothing at this address.
+    #[error("{0}")]
+    NotFound(String),
+    /// The service layer failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl HttpError {
+    /// The status code this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HttpError::NotFound(_) | HttpError::Service(ServiceError::AppNotFound(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            HttpError::Service(ServiceError::Store(_) | ServiceError::Cluster(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// What the user is told: the error itself when it is theirs to fix, a
+    /// generic line (the details go to the log) when it is ours.
+    fn public_message(&self) -> String {
+        match self.status() {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "The portal's database is unreachable right now; try again shortly.".to_owned()
+            }
+            status if status.is_server_error() => {
+                tracing::error!(error = %self, "request failed");
+                "Something went wrong on our side; the details are in the portal's log.".to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// An [`HttpError`] answered as a JSON body: `{"error": {"status", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError(pub HttpError);
+
+impl<E: Into<HttpError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let body =
+            json!({"error": {"status": status.as_u16(), "message": self.0.public_message()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+/// An [`HttpError`] answered as an error page inside the portal's frame.
+#[derive(Debug)]
+pub struct PageError {
+    error: HttpError,
+    layout: Layout,
+}
+
+impl PageError {
+    /// The error, to be shown in this frame.
+    pub fn new(error: impl Into<HttpError>, layout: Layout) -> Self {
+        PageError {
+            error: error.into(),
+            layout,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    reason: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let page = ErrorPage {
+            layout: self.layout,
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error"),
+            message: self.error.public_message(),
+        };
+        (status, render(&page)).into_response()
+    }
+}
+
+/// Extension for handlers: `.or_page(&layout)` turns any error into an error page.
+pub trait OrPage<T> {
+    /// The value, or the error as a page in this frame.
+    fn or_page(self, layout: &Layout) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<HttpError>> OrPage<T> for Result<T, E> {
+    fn or_page(self, layout: &Layout) -> Result<T, PageError> {
+        self.map_err(|error| PageError::new(error, layout.clone()))
+    }
+}
+
+/// A panic in a handler becomes a plain 500 without the panic's text.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(
+            "<!doctype html><title>Error</title><h1>500 Internal Server Error</h1>\
+              <p>Something went wrong on our side; the details are in the portal's log.</p>",
+        ),
+    )
+        .into_response()
+}

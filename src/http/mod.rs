@@ -1,0 +1,134 @@
+//! The HTTP edge: axum routes, askama pages and their JSON twins.
+//!
+//! Knows the service layer only: no sqlx, no kube.
+
+mod assets;
+mod catalog;
+mod error;
+mod health;
+mod metrics;
+mod page;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRef, OriginalUri, State};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::cluster::Cluster;
+use crate::config::{ServeConfig, mask_password};
+use crate::error::StartError;
+use crate::service::Service;
+use crate::store::Store;
+
+pub use error::HttpError;
+pub use metrics::Metrics;
+pub use page::Layout;
+
+/// Largest request body accepted; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The portal's operations.
+    pub service: Arc<Service>,
+    /// Request counters and latencies.
+    pub metrics: Arc<Metrics>,
+    /// What every page's frame shows.
+    pub layout: Layout,
+}
+
+/// Builds the whole application: routes, fallback and the tower layers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(catalog::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> Response {
+    let error = HttpError::NotFound(format!("no page at {}", uri.path()));
+    if uri.path().starts_with("/api/") {
+        error::ApiError(error).into_response()
+    } else {
+        error::PageError::new(error, state.layout).into_response()
+    }
+}
+
+/// Runs `dataport serve`: opens the store and the cluster, then serves until
+/// SIGTERM or Ctrl-C, finishing requests in flight.
+pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
+    eprintln!(
+        "dataport {} starting with:\n{config}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|source| StartError::Database {
+            url: mask_password(&config.database_url),
+            source,
+        })?;
+    let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
+    let service = Arc::new(Service::new(store, cluster));
+    let state = AppState {
+        service: service.clone(),
+        metrics: Arc::new(Metrics::new()),
+        layout: Layout {
+            local_cluster: config.local_cluster,
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(address = %config.listen, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    // Requests have finished; give the pool a bounded moment to close cleanly.
+    let _ = tokio::time::timeout(Duration::from_secs(5), service.close()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,89 @@
+//! The service layer: what the portal does, independent of HTML and JSON.
+//!
+//! It joins the pure catalog with what the store remembers and what the
+//! cluster says, and hands `http` view data that both pages and the JSON API
+//! serialize.
+
+mod views;
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use crate::catalog::{self, Category};
+use crate::cluster::{Cluster, ClusterError};
+use crate::store::{Store, StoreError};
+
+pub use views::{
+    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary, Readiness,
+};
+
+/// Errors of the service layer.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// The catalog has no app by this name.
+    #[error("no app named {0:?} in the catalog")]
+    AppNotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// The portal's operations, shared by every request.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    cluster: Option<Cluster>,
+}
+
+impl Service {
+    /// A service over this store and, if configured, this cluster.
+    pub fn new(store: Store, cluster: Option<Cluster>) -> Service {
+        Service { store, cluster }
+    }
+
+    /// The catalog filtered by the query, with installed counts.
+    pub async fn catalog(&self, query: &CatalogQuery) -> Result<CatalogView, ServiceError> {
+        let counts: HashMap<String, i64> =
+            self.store.instance_counts().await?.into_iter().collect();
+        let search = query.q.as_deref().unwrap_or("").trim().to_owned();
+        let category = query.category.as_deref().and_then(Category::parse);
+        let apps = catalog::apps()
+            .iter()
+            .filter(|app| category.is_none_or(|c| app.category == c) && app.matches(&search))
+            .map(|app| AppCard::new(app, counts.get(app.name).copied().unwrap_or(0)))
+            .collect();
+        Ok(CatalogView::new(search, category, apps))
+    }
+
+    /// One app: what it is, what it needs, who needs it, its instances.
+    pub async fn app(&self, name: &str) -> Result<AppView, ServiceError> {
+        let app = catalog::find(name).ok_or_else(|| ServiceError::AppNotFound(name.to_owned()))?;
+        let instances = self.store.instances(Some(app.name)).await?;
+        Ok(AppView::new(app, &instances))
+    }
+
+    /// Whether the database and, when one is configured, the cluster answer.
+    pub async fn readiness(&self) -> Readiness {
+        let database = match self.store.ping().await {
+            Ok(()) => Check::ok("reachable"),
+            Err(error) => Check::failed(error.to_string()),
+        };
+        let cluster = match &self.cluster {
+            None => None,
+            Some(cluster) => Some(match cluster.ping().await {
+                Ok(version) => Check::ok(format!("reachable, Kubernetes {version}")),
+                Err(error) => Check::failed(error.to_string()),
+            }),
+        };
+        Readiness::new(database, cluster)
+    }
+
+    /// Closes the database pool (at shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}

@@ -1,0 +1,206 @@
+//! View data: what pages render and the JSON API returns, from one struct each.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::catalog::{self, AppDefinition, Category, Need};
+use crate::store::Instance;
+
+/// The catalog's search box and category filter (`?q=...&category=...`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CatalogQuery {
+    /// Words to look for.
+    pub q: Option<String>,
+    /// A category label; unknown labels show every category.
+    pub category: Option<String>,
+}
+
+/// The catalog page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogView {
+    /// The search as typed.
+    pub query: String,
+    /// The category filtered on, if any.
+    pub category: Option<Category>,
+    /// Every category, for the filter.
+    pub categories: Vec<Category>,
+    /// The apps that match.
+    pub apps: Vec<AppCard>,
+}
+
+impl CatalogView {
+    pub(super) fn new(query: String, category: Option<Category>, apps: Vec<AppCard>) -> Self {
+        CatalogView {
+            query,
+            category,
+            categories: Category::ALL.to_vec(),
+            apps,
+        }
+    }
+
+    /// Whether `category` is the one filtered on (for the filter's `selected`).
+    pub fn is_selected(&self, category: &Category) -> bool {
+        self.category == Some(*category)
+    }
+}
+
+/// One card of the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppCard {
+    /// App name, as in URLs.
+    pub name: &'static str,
+    /// Name shown.
+    pub display_name: &'static str,
+    /// Two-letter monogram.
+    pub icon: &'static str,
+    /// Shelf.
+    pub category: Category,
+    /// One line.
+    pub summary: &'static str,
+    /// Versions offered, default first.
+    pub versions: &'static [&'static str],
+    /// Instances that are not uninstalled.
+    pub installed: i64,
+    /// Apps that must have an instance first.
+    pub requires: Vec<&'static str>,
+}
+
+impl AppCard {
+    pub(super) fn new(app: &'static AppDefinition, installed: i64) -> Self {
+        AppCard {
+            name: app.name,
+            display_name: app.display_name,
+            icon: app.icon,
+            category: app.category,
+            summary: app.summary,
+            versions: app.versions,
+            installed,
+            requires: app
+                .dependencies
+                .iter()
+                .filter(|dependency| dependency.need == Need::Required)
+                .map(|dependency| dependency.app)
+                .collect(),
+        }
+    }
+}
+
+/// A dependency, or a dependant, as the app page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyView {
+    /// The other app's name.
+    pub app: &'static str,
+    /// The other app's display name.
+    pub display_name: &'static str,
+    /// Required or optional.
+    pub need: Need,
+    /// What for.
+    pub purpose: &'static str,
+}
+
+/// An instance as lists show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceSummary {
+    /// Instance id.
+    pub id: Uuid,
+    /// Kubernetes name.
+    pub name: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Version installed.
+    pub version: String,
+    /// Status word.
+    pub status: String,
+}
+
+/// The app page.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppView {
+    /// The app's definition.
+    pub app: &'static AppDefinition,
+    /// What it needs.
+    pub dependencies: Vec<DependencyView>,
+    /// Which apps use it.
+    pub used_by: Vec<DependencyView>,
+    /// Its instances.
+    pub instances: Vec<InstanceSummary>,
+}
+
+impl AppView {
+    pub(super) fn new(app: &'static AppDefinition, instances: &[Instance]) -> Self {
+        let view = |name: &'static str, need: Need, purpose: &'static str| DependencyView {
+            app: name,
+            display_name: catalog::find(name).map_or(name, |other| other.display_name),
+            need,
+            purpose,
+        };
+        AppView {
+            app,
+            dependencies: app
+                .dependencies
+                .iter()
+                .map(|d| view(d.app, d.need, d.purpose))
+                .collect(),
+            used_by: catalog::dependants(app.name)
+                .map(|(user, d)| view(user.name, d.need, d.purpose))
+                .collect(),
+            instances: instances
+                .iter()
+                .map(|instance| InstanceSummary {
+                    id: instance.id,
+                    name: instance.name.clone(),
+                    namespace: instance.namespace.clone(),
+                    version: instance.version.clone(),
+                    status: instance.status.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The result of one readiness check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+impl Check {
+    pub(super) fn ok(detail: impl Into<String>) -> Self {
+        Check {
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+
+    pub(super) fn failed(detail: impl Into<String>) -> Self {
+        Check {
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    /// Ready when every check passed.
+    pub ready: bool,
+    /// The database check.
+    pub database: Check,
+    /// The cluster check; `None` when no cluster is configured.
+    pub cluster: Option<Check>,
+}
+
+impl Readiness {
+    pub(super) fn new(database: Check, cluster: Option<Check>) -> Self {
+        let ready = database.ok && cluster.as_ref().is_none_or(|check| check.ok);
+        Readiness {
+            ready,
+            database,
+            cluster,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The simulated Flink operator: for each FlinkDeployment, the `<name>-rest`
+//! Service, the operator's finalizer, and the status walk
+//! DEPLOYING → READY with lifecycle DEPLOYED → STABLE (or ERROR / FAILED when
+//! the deployment carries [`FAIL_ANNOTATION`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+
+use super::{FAIL_ANNOTATION, SIMULATOR_MANAGER};
+use crate::cluster::ClusterError;
+use crate::cluster::flink::{
+    FlinkDeployment, FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER,
+    ResourceLifecycleState as Lifecycle,
+};
+
+/// Time between two steps of the status walk.
+const STEP: Duration = Duration::from_millis(700);
+
+struct Context {
+    client: Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SimulationError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
+}
+
+/// Reconciles FlinkDeployments until the watch ends.
+pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
+    let deployments: Api<FlinkDeployment> = Api::all(client.clone());
+    let services: Api<Service> = Api::all(client.clone());
+    let context = Arc::new(Context { client });
+    Controller::new(deployments, watcher::Config::default())
+        .owns(services, watcher::Config::default())
+        .run(reconcile, on_error, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "simulated operator step failed; retrying");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+fn on_error(_: Arc<FlinkDeployment>, error: &SimulationError, _: Arc<Context>) -> Action {
+    tracing::warn!(%error, "simulated Flink operator");
+    Action::requeue(Duration::from_secs(2))
+}
+
+async fn reconcile(
+    deployment: Arc<FlinkDeployment>,
+    context: Arc<Context>,
+) -> Result<Action, SimulationError> {
+    let namespace = deployment.namespace().unwrap_or_default();
+    let api: Api<FlinkDeployment> = Api::namespaced(context.client.clone(), &namespace);
+    finalizer(&api, OPERATOR_FINALIZER, deployment, |event| async {
+        match event {
+            Event::Apply(deployment) => apply(&context.client, &api, &deployment).await,
+            // The Service goes with its owner (garbage collection); nothing to stop.
+            Event::Cleanup(_) => Ok(Action::await_change()),
+        }
+    })
+    .await
+    .map_err(|error| SimulationError::Finalizer(Box::new(error)))
+}
+
+async fn apply(
+    client: &Client,
+    api: &Api<FlinkDeployment>,
+    deployment: &FlinkDeployment,
+) -> Result<Action, kube::Error> {
+    ensure_rest_service(client, deployment).await?;
+    let generation = deployment.metadata.generation.unwrap_or_default();
+    let current = deployment.status.clone().unwrap_or_default();
+    let next = next_status(deployment, &current, generation);
+    if next == current {
+        return Ok(Action::await_change());
+    }
+    api.patch_status(
+        &deployment.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&json!({ "status": next })),
+    )
+    .await?;
+    Ok(Action::requeue(STEP))
+}
+
+/// One step of the operator's walk from what the status says now.
+fn next_status(
+    deployment: &FlinkDeployment,
+    current: &FlinkDeploymentStatus,
+    generation: i64,
+) -> FlinkDeploymentStatus {
+    let mut next = current.clone();
+    next.observed_generation = Some(generation);
+    if let Some(message) = deployment.annotations().get(FAIL_ANNOTATION) {
+        next.job_manager_deployment_status = Some(Jm::Error);
+        next.lifecycle_state = Some(Lifecycle::Failed);
+        next.error = Some(
+            json!({
+                "type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
+                "message": message,
+            })
+            .to_string(),
+        );
+        return next;
+    }
+    next.error = None;
+    let upgrading = current
+        .observed_generation
+        .is_some_and(|seen| seen != generation);
+    (next.job_manager_deployment_status, next.lifecycle_state) = match (
+        current.job_manager_deployment_status,
+        current.lifecycle_state,
+    ) {
+        _ if upgrading => (Some(Jm::Deploying), Some(Lifecycle::Upgrading)),
+        (None | Some(Jm::Missing | Jm::Error), _) => {
+            (Some(Jm::Deploying), Some(Lifecycle::Deployed))
+        }
+        (Some(Jm::Deploying), _) => (Some(Jm::DeployedNotReady), Some(Lifecycle::Deployed)),
+        (Some(Jm::DeployedNotReady), _) => (Some(Jm::Ready), Some(Lifecycle::Deployed)),
+        (Some(Jm::Ready), _) => (Some(Jm::Ready), Some(Lifecycle::Stable)),
+    };
+    if next.cluster_info.is_none() {
+        next.cluster_info = Some(
+            [("flink-version".to_owned(), flink_version(deployment))]
+                .into_iter()
+                .collect(),
+        );
+    }
+    next
+}
+
+fn flink_version(deployment: &FlinkDeployment) -> String {
+    deployment
+        .spec
+        .flink_version
+        .and_then(|version| serde_json::to_value(version).ok())
+        .and_then(|value| {
+            value
+                .as_str()
+                .map(|v| v.trim_start_matches('v').replace('_', "."))
+        })
+        .unwrap_or_default()
+}
+
+/// The Service the operator creates for the JobManager's REST API and WebUI.
+async fn ensure_rest_service(
+    client: &Client,
+    deployment: &FlinkDeployment,
+) -> Result<(), kube::Error> {
+    let name = deployment.name_any();
+    let namespace = deployment.namespace().unwrap_or_default();
+    let owner = deployment
+        .controller_owner_ref(&())
+        .map(|owner| vec![owner]);
+    let service = json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": format!("{name}-rest"),
+            "namespace": namespace,
+            "labels": {"app": name, "type": "flink-native-kubernetes"},
+            "ownerReferences": owner,
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": name, "component": "jobmanager", "type": "flink-native-kubernetes"},
+            "ports": [{"name": "rest", "port": 8081, "targetPort": 8081, "protocol": "TCP"}],
+        },
+    });
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    services
+        .patch(
+            &format!("{name}-rest"),
+            &PatchParams::apply(SIMULATOR_MANAGER).force(),
+            &Patch::Apply(&service),
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(deployment: &FlinkDeployment, generation: i64, steps: usize) -> Vec<(Jm, Lifecycle)> {
+        let mut status = FlinkDeploymentStatus::default();
+        let mut seen = Vec::new();
+        for _ in 0..steps {
+            status = next_status(deployment, &status, generation);
+            seen.push((
+                status.job_manager_deployment_status.unwrap(),
+                status.lifecycle_state.unwrap(),
+            ));
+        }
+        seen
+    }
+
+    #[test]
+    fn walks_deploying_to_ready_and_stable() {
+        let deployment = FlinkDeployment::new("f", Default::default());
+        assert_eq!(
+            walk(&deployment, 1, 5),
+            [
+                (Jm::Deploying, Lifecycle::Deployed),
+                (Jm::DeployedNotReady, Lifecycle::Deployed),
+                (Jm::Ready, Lifecycle::Deployed),
+                (Jm::Ready, Lifecycle::Stable),
+                (Jm::Ready, Lifecycle::Stable),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_generation_upgrades_again() {
+        let deployment = FlinkDeployment::new("f", Default::default());
+        let stable = FlinkDeploymentStatus {
+            observed_generation: Some(1),
+            job_manager_deployment_status: Some(Jm::Ready),
+            lifecycle_state: Some(Lifecycle::Stable),
+            ..Default::default()
+        };
+        let next = next_status(&deployment, &stable, 2);
+        assert_eq!(next.lifecycle_state, Some(Lifecycle::Upgrading));
+        assert_eq!(next.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn the_failure_annotation_fails_with_its_message() {
+        let mut deployment = FlinkDeployment::new("f", Default::default());
+        deployment
+            .annotations_mut()
+            .insert(FAIL_ANNOTATION.to_owned(), "image pull failed".to_owned());
+        let next = next_status(&deployment, &FlinkDeploymentStatus::default(), 1);
+        assert_eq!(next.job_manager_deployment_status, Some(Jm::Error));
+        assert_eq!(next.lifecycle_state, Some(Lifecycle::Failed));
+        assert!(next.error.unwrap().contains("image pull failed"));
+    }
+}

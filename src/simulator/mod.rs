@@ -1,0 +1,37 @@
+//! `dataport simulate`: plays the parts a local test control plane lacks.
+//!
+//! The control plane of `testenv/` has no kubelet and no Flink operator. The
+//! simulator stands in for both and says so: it plays a node that "runs" every
+//! pod (the real controllers then compute Deployment and StatefulSet readiness
+//! themselves) and the Flink operator's status walk. Everything else is the
+//! real API server's and controllers' own behaviour.
+
+mod flink_operator;
+mod node;
+
+use crate::cluster::Cluster;
+use crate::config::SimulateArgs;
+use crate::error::StartError;
+
+/// Annotation on a FlinkDeployment that makes the simulated operator fail it,
+/// with the annotation's value as the error message.
+pub const FAIL_ANNOTATION: &str = "dataport.io/simulate-failure";
+
+/// Label on the simulated node, so that anyone can tell workloads are simulated.
+pub const SIMULATED_NODE_LABEL: &str = "dataport.io/simulated-node";
+
+/// Field manager of what the simulator writes.
+pub const SIMULATOR_MANAGER: &str = "dataport-simulator";
+
+/// Runs the node and the Flink operator until the process is stopped.
+pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
+    let cluster = Cluster::connect_required(args.kubeconfig.as_deref()).await?;
+    let client = cluster.client().clone();
+    tracing::info!(node = %args.node_name, "simulating a node and the Flink operator");
+    tokio::select! {
+        result = node::run(client.clone(), args.node_name) => result?,
+        result = flink_operator::run(client) => result?,
+        _ = crate::http::shutdown_signal() => {}
+    }
+    Ok(())
+}

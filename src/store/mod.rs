@@ -1,0 +1,495 @@
+//! The store: instances, revisions and operations in SQLite or Postgres.
+//!
+//! One set of migrations and one set of queries serve both databases through
+//! sqlx's `Any` driver: columns are TEXT and BIGINT only, placeholders `$N`.
+
+mod records;
+
+/// The columns of `instances`, in the order [`instance_from_row`] reads them.
+/// Macros rather than consts so that `concat!` keeps every query static text.
+macro_rules! instance_columns {
+    () => {
+        "id, app, name, namespace, version, status, params, current_revision, created_at, updated_at"
+    };
+}
+
+/// The columns of `operations`, as [`operation_from_row`] reads them.
+macro_rules! operation_columns {
+    () => {
+        "id, instance_id, kind, state, revision, error, actor, created_at, started_at, finished_at"
+    };
+}
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Connection, Row};
+use thiserror::Error;
+use uuid::Uuid;
+
+pub use records::{
+    Instance, InstanceStatus, NewInstance, Operation, OperationKind, OperationState, Revision,
+};
+
+/// Errors of the store layer.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// An instance with this namespace and name exists already.
+    #[error("an instance named {name} exists already in namespace {namespace}")]
+    NameTaken {
+        /// The namespace asked for.
+        namespace: String,
+        /// The name asked for.
+        name: String,
+    },
+    /// No row has this id.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// The id looked for.
+        id: Uuid,
+    },
+    /// A stored value could not be read back (a bug or a hand-edited row).
+    #[error("stored {column} is invalid: {value}")]
+    Corrupt {
+        /// The column read.
+        column: &'static str,
+        /// What it held.
+        value: String,
+    },
+    /// The database refused or could not be reached.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Migrating the schema failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether the database itself was unreachable (rather than the request wrong).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+            )
+        )
+    }
+}
+
+/// A pool of connections to the portal's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://FILE`, created if missing, or
+    /// `postgres://...`) and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = with_sqlite_create_mode(url);
+        // One direct connection first: its error names the real cause (refused,
+        // bad password, unwritable file) where a pool would only time out.
+        let mut probe = sqlx::AnyConnection::connect(&url).await?;
+        if url.starts_with("sqlite:") {
+            // Readers no longer block the writer; persisted in the file.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut probe)
+                .await?;
+        }
+        probe.close().await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes a new instance, its revision 1 and its pending install operation
+    /// in one transaction: all three or none.
+    pub async fn create_instance(
+        &self,
+        new: NewInstance,
+    ) -> Result<(Instance, Revision, Operation), StoreError> {
+        let now = Utc::now();
+        let instance = Instance {
+            id: Uuid::new_v4(),
+            app: new.app,
+            name: new.name,
+            namespace: new.namespace,
+            version: new.version,
+            status: InstanceStatus::Installing,
+            params: new.params,
+            current_revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let revision = Revision {
+            instance_id: instance.id,
+            number: 1,
+            params: instance.params.clone(),
+            objects: new.objects,
+            actor: new.actor.clone(),
+            created_at: now,
+        };
+        let operation = Operation {
+            id: Uuid::new_v4(),
+            instance_id: instance.id,
+            kind: OperationKind::Install,
+            state: OperationState::Pending,
+            revision: Some(1),
+            error: None,
+            actor: new.actor,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        };
+
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO instances (id, app, name, namespace, version, status, params, \
+             current_revision, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(instance.id.to_string())
+        .bind(&instance.app)
+        .bind(&instance.name)
+        .bind(&instance.namespace)
+        .bind(&instance.version)
+        .bind(instance.status.as_str())
+        .bind(instance.params.to_string())
+        .bind(instance.current_revision)
+        .bind(timestamp(now))
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| match error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken {
+                namespace: instance.namespace.clone(),
+                name: instance.name.clone(),
+            },
+            other => StoreError::Database(other),
+        })?;
+        insert_revision(&mut tx, &revision).await?;
+        insert_operation(&mut tx, &operation).await?;
+        tx.commit().await?;
+        Ok((instance, revision, operation))
+    }
+
+    /// The instance with this id.
+    pub async fn instance(&self, id: Uuid) -> Result<Instance, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| instance_from_row(&row))
+        .transpose()?
+        .ok_or(StoreError::NotFound {
+            what: "instance",
+            id,
+        })
+    }
+
+    /// Instances of `app` (all apps when `None`), by namespace and name.
+    pub async fn instances(&self, app: Option<&str>) -> Result<Vec<Instance>, StoreError> {
+        let rows = match app {
+            Some(app) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    instance_columns!(),
+                    " FROM instances WHERE app = $1 ORDER BY namespace, name"
+                ))
+                .bind(app)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    instance_columns!(),
+                    " FROM instances ORDER BY namespace, name"
+                ))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(instance_from_row).collect()
+    }
+
+    /// How many instances each app has that are not uninstalled, by app name.
+    pub async fn instance_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT app, COUNT(*) AS n FROM instances WHERE status <> $1 GROUP BY app")
+                .bind(InstanceStatus::Uninstalled.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("app")?, row.try_get("n")?)))
+            .collect()
+    }
+
+    /// The revisions of an instance, newest first.
+    pub async fn revisions(&self, instance_id: Uuid) -> Result<Vec<Revision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT instance_id, number, params, objects, actor, created_at FROM revisions \
+             WHERE instance_id = $1 ORDER BY number DESC",
+        )
+        .bind(instance_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(revision_from_row).collect()
+    }
+
+    /// The operations on an instance, newest first.
+    pub async fn operations(&self, instance_id: Uuid) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            operation_columns!(),
+            " FROM operations WHERE instance_id = $1 ORDER BY created_at DESC"
+        ))
+        .bind(instance_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Operations still pending or running, oldest first: what a worker resumes.
+    pub async fn unfinished_operations(&self) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            operation_columns!(),
+            " FROM operations WHERE state IN ($1, $2) ORDER BY created_at"
+        ))
+        .bind(OperationState::Pending.as_str())
+        .bind(OperationState::Running.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Marks an operation running.
+    pub async fn start_operation(&self, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE operations SET state = $1, started_at = $2 WHERE id = $3")
+            .bind(OperationState::Running.as_str())
+            .bind(timestamp(Utc::now()))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected(), "operation", id)
+    }
+
+    /// Ends an operation: succeeded when `error` is `None`, else failed with it.
+    pub async fn finish_operation(&self, id: Uuid, error: Option<&str>) -> Result<(), StoreError> {
+        let state = match error {
+            None => OperationState::Succeeded,
+            Some(_) => OperationState::Failed,
+        };
+        let done = sqlx::query(
+            "UPDATE operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(timestamp(Utc::now()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected(), "operation", id)
+    }
+
+    /// Records the status the cluster reports for an instance.
+    pub async fn set_status(&self, id: Uuid, status: InstanceStatus) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE instances SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(timestamp(Utc::now()))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected(), "instance", id)
+    }
+}
+
+async fn insert_revision(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    revision: &Revision,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO revisions (instance_id, number, params, objects, actor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(revision.instance_id.to_string())
+    .bind(revision.number)
+    .bind(revision.params.to_string())
+    .bind(revision.objects.to_string())
+    .bind(&revision.actor)
+    .bind(timestamp(revision.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_operation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    operation: &Operation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO operations (id, instance_id, kind, state, revision, error, actor, \
+         created_at, started_at, finished_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(operation.id.to_string())
+    .bind(operation.instance_id.to_string())
+    .bind(operation.kind.as_str())
+    .bind(operation.state.as_str())
+    .bind(operation.revision)
+    .bind(operation.error.as_deref())
+    .bind(&operation.actor)
+    .bind(timestamp(operation.created_at))
+    .bind(operation.started_at.map(timestamp))
+    .bind(operation.finished_at.map(timestamp))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn instance_from_row(row: &AnyRow) -> Result<Instance, StoreError> {
+    Ok(Instance {
+        id: parse(row, "id")?,
+        app: row.try_get("app")?,
+        name: row.try_get("name")?,
+        namespace: row.try_get("namespace")?,
+        version: row.try_get("version")?,
+        status: parse(row, "status")?,
+        params: json(row, "params")?,
+        current_revision: row.try_get("current_revision")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn revision_from_row(row: &AnyRow) -> Result<Revision, StoreError> {
+    Ok(Revision {
+        instance_id: parse(row, "instance_id")?,
+        number: row.try_get("number")?,
+        params: json(row, "params")?,
+        objects: json(row, "objects")?,
+        actor: row.try_get("actor")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+fn operation_from_row(row: &AnyRow) -> Result<Operation, StoreError> {
+    Ok(Operation {
+        id: parse(row, "id")?,
+        instance_id: parse(row, "instance_id")?,
+        kind: parse(row, "kind")?,
+        state: parse(row, "state")?,
+        revision: row.try_get("revision")?,
+        error: row.try_get("error")?,
+        actor: row.try_get("actor")?,
+        created_at: time(row, "created_at")?,
+        started_at: optional_time(row, "started_at")?,
+        finished_at: optional_time(row, "finished_at")?,
+    })
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with microseconds, so that text
+/// order is time order on both databases.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
+    let value: String = row.try_get(column)?;
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt { column, value })
+}
+
+fn json(row: &AnyRow, column: &'static str) -> Result<serde_json::Value, StoreError> {
+    let value: String = row.try_get(column)?;
+    serde_json::from_str(&value).map_err(|_| StoreError::Corrupt { column, value })
+}
+
+fn time(row: &AnyRow, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    parse::<DateTime<Utc>>(row, column)
+}
+
+fn optional_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let value: Option<String> = row.try_get(column)?;
+    value
+        .map(|text| {
+            text.parse().map_err(|_| StoreError::Corrupt {
+                column,
+                value: text,
+            })
+        })
+        .transpose()
+}
+
+fn found(rows_affected: u64, what: &'static str, id: Uuid) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound { what, id })
+    } else {
+        Ok(())
+    }
+}
+
+/// `sqlite://` URLs open read-write and create the file when it is missing.
+fn with_sqlite_create_mode(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_missing_files() {
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://dataport.db"),
+            "sqlite://dataport.db?mode=rwc"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://x.db?mode=ro"),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("postgres://h/db"),
+            "postgres://h/db"
+        );
+    }
+
+    #[test]
+    fn timestamps_sort_as_text_in_time_order() {
+        let early = "2026-01-02T03:04:05Z".parse::<DateTime<Utc>>().unwrap();
+        let late = early + chrono::Duration::milliseconds(1);
+        assert!(timestamp(early) < timestamp(late));
+        assert_eq!(timestamp(early).parse::<DateTime<Utc>>().unwrap(), early);
+    }
+}

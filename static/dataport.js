@@ -1,0 +1,31 @@
+// dataport: small progressive enhancements. Every page works without this file.
+"use strict";
+
+// Catalog: filter the cards as the user types or picks a category, without a
+// round trip. The form still submits to the server when JS is off.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-live-filter]");
+  if (!form) return;
+  const search = form.querySelector("input[name=q]");
+  const category = form.querySelector("select[name=category]");
+  const cards = Array.from(document.querySelectorAll(".card[data-search]"));
+  const count = document.querySelector("[data-count]");
+  const apply = () => {
+    const words = search.value.trim().toLowerCase();
+    const shelf = category.value.toLowerCase();
+    let shown = 0;
+    for (const card of cards) {
+      const match = card.dataset.search.toLowerCase().includes(words) &&
+        (shelf === "" || card.dataset.category.toLowerCase() === shelf);
+      card.hidden = !match;
+      if (match) shown += 1;
+    }
+    if (count) count.textContent = `${shown} app${shown === 1 ? "" : "s"}`;
+    const url = new URL(window.location.href);
+    url.searchParams.set("q", search.value);
+    url.searchParams.set("category", category.value);
+    history.replaceState(null, "", url);
+  };
+  search.addEventListener("input", apply);
+  category.addEventListener("change", apply);
+});
