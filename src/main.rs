@@ -19,7 +19,12 @@ async fn main() -> ExitCode {
     match run(Cli::parse().into_command()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("dataport: {error}");
+            // One line, whatever the layers below put in their messages.
+            let message = error.to_string();
+            eprintln!(
+                "dataport: {}",
+                message.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
             ExitCode::FAILURE
         }
     }

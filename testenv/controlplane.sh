@@ -148,7 +148,7 @@ KUBECONFIG
 stop() {
   local dir=$1 name pid
   rm -f "$dir/env"
-  for name in kube-controller-manager kube-apiserver etcd; do
+  for name in simulator kube-controller-manager kube-apiserver etcd; do
     [[ -f "$dir/$name.pid" ]] || continue
     pid=$(cat "$dir/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true

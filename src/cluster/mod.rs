@@ -54,9 +54,10 @@ impl Cluster {
         install_crypto_provider();
         let config = match path {
             Some(path) => {
+                // Parser errors quote the input over several lines: the first says it.
                 let kubeconfig_error = |message: String| ClusterError::Kubeconfig {
                     path: path.display().to_string(),
-                    message,
+                    message: message.lines().next().unwrap_or_default().to_owned(),
                 };
                 let kubeconfig =
                     Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(e.to_string()))?;

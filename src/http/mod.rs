@@ -43,6 +43,17 @@ pub struct AppState {
     pub layout: Layout,
 }
 
+impl AppState {
+    /// State for a portal over this service, with fresh metrics.
+    pub fn new(service: Arc<Service>, layout: Layout) -> AppState {
+        AppState {
+            service,
+            metrics: Arc::new(Metrics::new()),
+            layout,
+        }
+    }
+}
+
 /// Builds the whole application: routes, fallback and the tower layers.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -84,13 +95,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         })?;
     let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
     let service = Arc::new(Service::new(store, cluster));
-    let state = AppState {
-        service: service.clone(),
-        metrics: Arc::new(Metrics::new()),
-        layout: Layout {
-            local_cluster: config.local_cluster,
-        },
+    let layout = Layout {
+        local_cluster: config.local_cluster,
     };
+    let state = AppState::new(service.clone(), layout);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {

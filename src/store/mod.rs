@@ -23,7 +23,7 @@ macro_rules! operation_columns {
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Row};
 use thiserror::Error;
@@ -128,7 +128,7 @@ impl Store {
         &self,
         new: NewInstance,
     ) -> Result<(Instance, Revision, Operation), StoreError> {
-        let now = Utc::now();
+        let now = now();
         let instance = Instance {
             id: Uuid::new_v4(),
             app: new.app,
@@ -292,7 +292,7 @@ impl Store {
     pub async fn start_operation(&self, id: Uuid) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE operations SET state = $1, started_at = $2 WHERE id = $3")
             .bind(OperationState::Running.as_str())
-            .bind(timestamp(Utc::now()))
+            .bind(timestamp(now()))
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
@@ -310,7 +310,7 @@ impl Store {
         )
         .bind(state.as_str())
         .bind(error)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(now()))
         .bind(id.to_string())
         .execute(&self.pool)
         .await?;
@@ -321,7 +321,7 @@ impl Store {
     pub async fn set_status(&self, id: Uuid, status: InstanceStatus) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE instances SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
-            .bind(timestamp(Utc::now()))
+            .bind(timestamp(now()))
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
@@ -411,6 +411,12 @@ fn operation_from_row(row: &AnyRow) -> Result<Operation, StoreError> {
         started_at: optional_time(row, "started_at")?,
         finished_at: optional_time(row, "finished_at")?,
     })
+}
+
+/// The current time at the precision the store keeps (microseconds), so that
+/// a record returned by a write equals the record read back.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// Timestamps are stored as RFC 3339 UTC text with microseconds, so that text

@@ -1,0 +1,60 @@
+# Shared by scripts/*.sh: install what a fresh machine lacks, start throwaway services.
+# shellcheck shell=bash
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs Debian packages that are missing (needs root, as on CI and dev machines here).
+ensure_debian_packages() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  ((${#missing[@]})) || return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    say "missing Debian packages: ${missing[*]} (install them, or run as root)"; return 1
+  fi
+  say "installing ${missing[*]}"
+  if [[ -z "${DATAPORT_APT_UPDATED:-}" ]]; then
+    apt-get update -qq
+    export DATAPORT_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_commands() {
+  local command
+  for command in "$@"; do
+    command -v "$command" >/dev/null || { say "$command is needed and not installed"; return 1; }
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts a throwaway Postgres server on loopback and exports DATAPORT_TEST_POSTGRES_URL.
+# It is stopped and deleted when the calling shell exits.
+start_postgres() {
+  local bin dir port run_as=()
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [[ -x "$bin/initdb" ]] || { say "no Postgres server found under /usr/lib/postgresql"; return 1; }
+  dir=$(mktemp -d /tmp/dataport-pg.XXXXXX)
+  port=$(free_port)
+  # initdb and postgres refuse to run as root.
+  if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; run_as=(runuser -u postgres --); fi
+  "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
+  DATAPORT_PG_DIR=$dir DATAPORT_PG_BIN=$bin
+  export DATAPORT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  trap stop_postgres EXIT
+  say "Postgres $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (throwaway, $dir)"
+}
+
+stop_postgres() {
+  [[ -n "${DATAPORT_PG_DIR:-}" ]] || return 0
+  local run_as=()
+  [[ $(id -u) -eq 0 ]] && run_as=(runuser -u postgres --)
+  "${run_as[@]}" "$DATAPORT_PG_BIN/pg_ctl" -D "$DATAPORT_PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$DATAPORT_PG_DIR"
+}

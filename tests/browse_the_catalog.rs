@@ -1,0 +1,204 @@
+//! A user browses the catalog: cards, search, category filter, app pages, their
+//! JSON twins, and clear 404s for apps that do not exist.
+
+mod common;
+
+use common::Portal;
+use dataport::store::NewInstance;
+
+const NINE_APPS: [&str; 9] = [
+    "flink",
+    "flink-kubernetes-operator",
+    "streampark",
+    "zookeeper",
+    "hdfs",
+    "minio",
+    "hive-metastore",
+    "mysql",
+    "monitoring",
+];
+
+#[tokio::test]
+async fn the_home_page_and_the_catalog_show_all_nine_apps() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    for path in ["/", "/catalog"] {
+        let (status, html) = portal.get(path).await;
+        assert_eq!(status, 200, "{path}");
+        for app in NINE_APPS {
+            assert!(
+                html.contains(&format!("href=\"/catalog/{app}\"")),
+                "{path} lacks {app}"
+            );
+        }
+        assert!(html.contains("9 apps"));
+        assert!(html.contains("Not installed"));
+    }
+}
+
+#[tokio::test]
+async fn the_api_lists_the_apps_as_json() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (status, json) = portal.get_json("/api/v1/apps").await;
+    assert_eq!(status, 200);
+    let names: Vec<_> = json["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|app| app["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, NINE_APPS);
+    let flink = &json["apps"][0];
+    assert_eq!(flink["category"], "Compute");
+    assert_eq!(flink["requires"][0], "flink-kubernetes-operator");
+    assert_eq!(flink["installed"], 0);
+}
+
+#[tokio::test]
+async fn search_and_category_narrow_the_catalog_without_javascript() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (_, json) = portal.get_json("/api/v1/apps?category=Storage").await;
+    let names: Vec<_> = json["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].clone())
+        .collect();
+    assert_eq!(names, ["hdfs", "minio"]);
+
+    let (_, json) = portal.get_json("/api/v1/apps?q=zoo").await;
+    assert_eq!(json["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(json["apps"][0]["name"], "zookeeper");
+
+    let (status, html) = portal.get("/catalog?q=thrift&category=").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1 app<"), "count shows one app");
+    assert!(html.contains("/catalog/hive-metastore"));
+    assert!(!html.contains("/catalog/minio\""));
+    assert!(
+        html.contains("value=\"thrift\""),
+        "the search box keeps what was typed"
+    );
+
+    let (_, html) = portal.get("/catalog?q=no-such-thing").await;
+    assert!(html.contains("No app matches"));
+}
+
+#[tokio::test]
+async fn the_app_page_says_what_it_depends_on_and_who_uses_it() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (status, html) = portal.get("/catalog/flink").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Apache Flink"));
+    assert!(html.contains("/catalog/flink-kubernetes-operator"));
+    assert!(html.contains("required"));
+    assert!(html.contains("1.20, 1.19, 1.18, 2.1, 2.0"));
+    assert!(html.contains("No instance of Apache Flink yet"));
+
+    let (_, json) = portal.get_json("/api/v1/apps/mysql").await;
+    let users: Vec<_> = json["used_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["app"].clone())
+        .collect();
+    assert_eq!(users, ["streampark", "hive-metastore"]);
+}
+
+#[tokio::test]
+async fn installed_instances_show_on_cards_and_app_pages() {
+    let database = common::TestDatabase::new(common::Backend::Sqlite).await;
+    let store = database.store().await;
+    store
+        .create_instance(NewInstance {
+            app: "zookeeper".into(),
+            name: "zk-main".into(),
+            namespace: "data".into(),
+            version: "3.9.3".into(),
+            params: serde_json::json!({}),
+            objects: serde_json::json!([]),
+            actor: "test".into(),
+        })
+        .await
+        .unwrap();
+    let portal = Portal::start(store, None, Default::default()).await;
+    let (_, json) = portal.get_json("/api/v1/apps?q=zookeeper").await;
+    assert_eq!(json["apps"][0]["installed"], 1);
+    let (_, html) = portal.get("/catalog").await;
+    assert!(html.contains("1 installed"));
+    let (_, html) = portal.get("/catalog/zookeeper").await;
+    assert!(html.contains("zk-main"));
+    assert!(html.contains("Installing"));
+}
+
+#[tokio::test]
+async fn an_unknown_app_gets_a_404_page_and_a_json_404() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (status, html) = portal.get("/catalog/kafka").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("<h1>Not Found</h1>"));
+    assert!(html.contains("no app named &#34;kafka&#34; in the catalog"));
+    assert!(html.contains("Back to the catalog"));
+
+    let (status, json) = portal.get_json("/api/v1/apps/kafka").await;
+    assert_eq!(status, 404);
+    assert_eq!(json["error"]["status"], 404);
+    assert!(json["error"]["message"].as_str().unwrap().contains("kafka"));
+
+    let (status, _) = portal.get("/no/such/page").await;
+    assert_eq!(status, 404);
+    let (status, json) = portal.get_json("/api/v1/nothing").await;
+    assert_eq!((status, json["error"]["status"].as_u64()), (404, Some(404)));
+}
+
+#[tokio::test]
+async fn user_text_in_the_search_box_is_escaped() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (status, html) = portal
+        .get("/catalog?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22")
+        .await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert(1)</script>"));
+    assert!(html.contains("value=\"&#60;script&#62;alert(1)&#60;/script&#62;&#34;\""));
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    assert_eq!(portal.get("/healthz").await, (200, "ok\n".to_owned()));
+    let (status, json) = portal.get_json("/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["database"]["ok"], true);
+    assert!(json["cluster"].is_null(), "no cluster configured");
+
+    portal.get("/catalog/flink").await;
+    portal.get("/catalog/nope").await;
+    let (status, text) = portal.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(
+            r#"dataport_http_requests_total{method="GET",route="/catalog/{app}",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/catalog/{app}",status="404"} 1"#));
+    assert!(text.contains("dataport_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked() {
+    let database = common::TestDatabase::new(common::Backend::Sqlite).await;
+    let layout = dataport::http::Layout {
+        local_cluster: true,
+    };
+    let portal = Portal::start(database.store().await, None, layout).await;
+    let (_, html) = portal.get("/catalog").await;
+    assert!(html.contains("Local test cluster, simulated workloads"));
+    let (status, css) = portal.get("/static/dataport.css").await;
+    assert_eq!(status, 200);
+    assert!(css.contains(".card"));
+
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (_, html) = portal.get("/catalog").await;
+    assert!(!html.contains("Local test cluster"));
+}

@@ -1,0 +1,113 @@
+//! The real control plane for integration tests: etcd, kube-apiserver and
+//! kube-controller-manager from `testenv/`, the Flink CRDs, and the simulator.
+//!
+//! One control plane per test binary, started on first use; tests isolate
+//! themselves by namespace. It is stopped by `testenv/controlplane.sh`'s
+//! watchdog when the test process ends, however it ends (a static is never
+//! dropped, and a panicking or killed process runs no destructor).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use dataport::cluster::Cluster;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, PostParams};
+
+/// A running control plane.
+pub struct TestCluster {
+    /// Its throwaway folder: logs, certificates, pids.
+    pub dir: PathBuf,
+    /// Its admin kubeconfig.
+    pub kubeconfig: PathBuf,
+}
+
+static SHARED: OnceLock<TestCluster> = OnceLock::new();
+
+/// The control plane of this test binary, started on first call.
+pub fn shared() -> &'static TestCluster {
+    SHARED.get_or_init(start)
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start() -> TestCluster {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("dataport-cp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new(repo().join("testenv/controlplane.sh"))
+        .arg("start")
+        .arg(&dir)
+        .arg("--watch-pid")
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run testenv/controlplane.sh");
+    assert!(
+        status.success(),
+        "control plane failed to start; logs in {}",
+        dir.display()
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    let dataport = env!("CARGO_BIN_EXE_dataport");
+    let crds = Command::new(dataport)
+        .args(["crds", "--install", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .status()
+        .expect("run dataport crds --install");
+    assert!(crds.success(), "Flink CRDs failed to install");
+    // The simulator's pid goes with the control plane's: `controlplane.sh stop`
+    // (and so the watchdog) ends every process with a pid file in the folder.
+    let log = std::fs::File::create(dir.join("simulator.log")).expect("simulator log");
+    let simulator = Command::new(dataport)
+        .args(["simulate", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("start dataport simulate");
+    std::fs::write(dir.join("simulator.pid"), simulator.id().to_string()).expect("pid file");
+    eprintln!(
+        "test control plane up in {:.1} s (start, CRDs, simulator) in {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    TestCluster { dir, kubeconfig }
+}
+
+impl TestCluster {
+    /// A client for this test's runtime (a kube client belongs to the runtime that made it).
+    pub async fn client(&self) -> Client {
+        self.cluster().await.client().clone()
+    }
+
+    /// The portal's own cluster handle for this test's runtime.
+    pub async fn cluster(&self) -> Cluster {
+        Cluster::connect_required(Some(&self.kubeconfig))
+            .await
+            .expect("connect to the test control plane")
+    }
+
+    /// A new namespace named after the test, unique across runs.
+    pub async fn namespace(&self, prefix: &str) -> String {
+        let name = format!(
+            "{prefix}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let namespaces: Api<Namespace> = Api::all(self.client().await);
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name}
+        }))
+        .expect("namespace object");
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("create namespace");
+        name
+    }
+}

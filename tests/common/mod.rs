@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: real databases, a portal on a
+//! loopback port, and the real Kubernetes control plane.
+#![allow(dead_code)] // each test binary uses its own part of these helpers
+
+pub mod cluster;
+
+use std::sync::Arc;
+
+use dataport::cluster::Cluster;
+use dataport::http::{AppState, Layout, router};
+use dataport::service::Service;
+use dataport::store::Store;
+use sqlx::Connection;
+
+/// Which database a store test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// A SQLite file in a fresh temporary folder.
+    Sqlite,
+    /// A fresh database on the Postgres server named by `DATAPORT_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// The variable naming the Postgres server the tests use.
+pub const POSTGRES_ENV: &str = "DATAPORT_TEST_POSTGRES_URL";
+
+/// A database of its own for one test.
+pub struct TestDatabase {
+    /// URL the portal connects with.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A new, empty database on `backend`.
+    pub async fn new(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}", dir.path().join("dataport.db").display());
+                TestDatabase {
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+                    panic!(
+                        "{POSTGRES_ENV} is not set: the store tests need a real Postgres server; \
+                         `scripts/test.sh` starts a throwaway one"
+                    )
+                });
+                let name = format!("dataport_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot reach Postgres at {admin_url}: {e}"));
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("Postgres URL");
+                url.set_path(&name);
+                TestDatabase {
+                    url: url.to_string(),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A store on this database, migrated.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url).await.expect("store connects")
+    }
+}
+
+/// A portal served on a free loopback port for the length of a test.
+pub struct Portal {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// A client for it.
+    pub http: reqwest::Client,
+}
+
+impl Portal {
+    /// Serves a portal over `store` (and `cluster`, if any) in this runtime.
+    pub async fn start(store: Store, cluster: Option<Cluster>, layout: Layout) -> Portal {
+        let service = Arc::new(Service::new(store, cluster));
+        let app = router(AppState::new(service, layout));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Portal {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Serves a portal on a fresh SQLite database, without a cluster.
+    pub async fn on_sqlite() -> (Portal, TestDatabase) {
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        let portal = Portal::start(database.store().await, None, Layout::default()).await;
+        (portal, database)
+    }
+
+    /// GET `path`; returns the status and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// GET `path` and parse the body as JSON.
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get(path).await;
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{path} answered non-JSON ({e}): {body}"));
+        (status, json)
+    }
+}

@@ -1,0 +1,221 @@
+//! The store keeps instances, revisions and operations, the same on SQLite and
+//! on Postgres: every test below runs once on each (`sqlite::` and `postgres::`).
+
+mod common;
+
+use common::{Backend, TestDatabase};
+use dataport::store::{InstanceStatus, NewInstance, OperationKind, OperationState, StoreError};
+use serde_json::json;
+
+fn flink(namespace: &str, name: &str) -> NewInstance {
+    NewInstance {
+        app: "flink".into(),
+        name: name.into(),
+        namespace: namespace.into(),
+        version: "1.20".into(),
+        params: json!({"taskManagerReplicas": 2, "highAvailability": false}),
+        objects: json!([{"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment"}]),
+        actor: "alice".into(),
+    }
+}
+
+async fn installs_an_instance_with_its_first_revision_and_operation(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (instance, revision, operation) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+
+    let stored = store.instance(instance.id).await.unwrap();
+    assert_eq!(stored, instance);
+    assert_eq!(stored.status, InstanceStatus::Installing);
+    assert_eq!(stored.current_revision, 1);
+    assert_eq!(stored.params["taskManagerReplicas"], 2);
+
+    assert_eq!(
+        store.revisions(instance.id).await.unwrap(),
+        [revision.clone()]
+    );
+    assert_eq!(revision.number, 1);
+    assert_eq!(revision.objects[0]["kind"], "FlinkDeployment");
+
+    assert_eq!(
+        store.operations(instance.id).await.unwrap(),
+        [operation.clone()]
+    );
+    assert_eq!(operation.kind, OperationKind::Install);
+    assert_eq!(operation.state, OperationState::Pending);
+    assert_eq!(operation.actor, "alice");
+}
+
+async fn refuses_a_second_instance_with_the_same_namespace_and_name(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (first, _, _) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+
+    let mut other_app = flink("data", "orders");
+    other_app.app = "zookeeper".into();
+    match store.create_instance(other_app).await {
+        Err(StoreError::NameTaken { namespace, name }) => {
+            assert_eq!((namespace.as_str(), name.as_str()), ("data", "orders"))
+        }
+        other => panic!("expected NameTaken, got {other:?}"),
+    }
+    // Nothing of the refused install was written.
+    assert_eq!(store.instances(None).await.unwrap().len(), 1);
+    assert_eq!(store.revisions(first.id).await.unwrap().len(), 1);
+    assert_eq!(store.unfinished_operations().await.unwrap().len(), 1);
+
+    // The same name in another namespace is another instance.
+    store
+        .create_instance(flink("staging", "orders"))
+        .await
+        .unwrap();
+    assert_eq!(store.instances(None).await.unwrap().len(), 2);
+}
+
+async fn counts_instances_per_app_without_the_uninstalled(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (a, _, _) = store.create_instance(flink("data", "a")).await.unwrap();
+    store.create_instance(flink("data", "b")).await.unwrap();
+    let mut zookeeper = flink("data", "zk");
+    zookeeper.app = "zookeeper".into();
+    store.create_instance(zookeeper).await.unwrap();
+
+    let mut counts = store.instance_counts().await.unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [("flink".to_owned(), 2), ("zookeeper".to_owned(), 1)]
+    );
+
+    store
+        .set_status(a.id, InstanceStatus::Uninstalled)
+        .await
+        .unwrap();
+    let mut counts = store.instance_counts().await.unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [("flink".to_owned(), 1), ("zookeeper".to_owned(), 1)]
+    );
+
+    let flinks: Vec<_> = store
+        .instances(Some("flink"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.name, i.status))
+        .collect();
+    assert_eq!(
+        flinks,
+        [
+            ("a".to_owned(), InstanceStatus::Uninstalled),
+            ("b".to_owned(), InstanceStatus::Installing)
+        ]
+    );
+}
+
+async fn records_how_an_operation_ends(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (_, _, ok) = store.create_instance(flink("data", "ok")).await.unwrap();
+    let (failing, _, bad) = store.create_instance(flink("data", "bad")).await.unwrap();
+
+    store.start_operation(ok.id).await.unwrap();
+    let unfinished: Vec<_> = store
+        .unfinished_operations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|op| (op.id, op.state))
+        .collect();
+    assert_eq!(
+        unfinished,
+        [
+            (ok.id, OperationState::Running),
+            (bad.id, OperationState::Pending)
+        ]
+    );
+
+    store.finish_operation(ok.id, None).await.unwrap();
+    store
+        .finish_operation(bad.id, Some("admission webhook denied the request"))
+        .await
+        .unwrap();
+    assert!(store.unfinished_operations().await.unwrap().is_empty());
+
+    let failed = &store.operations(failing.id).await.unwrap()[0];
+    assert_eq!(failed.state, OperationState::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("admission webhook denied the request")
+    );
+    assert!(failed.finished_at.is_some());
+}
+
+async fn says_not_found_for_unknown_ids(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let unknown = uuid::Uuid::new_v4();
+    assert!(matches!(
+        store.instance(unknown).await,
+        Err(StoreError::NotFound {
+            what: "instance",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.set_status(unknown, InstanceStatus::Running).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.finish_operation(unknown, None).await,
+        Err(StoreError::NotFound {
+            what: "operation",
+            ..
+        })
+    ));
+}
+
+async fn keeps_data_across_restarts_and_migrates_once(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let (instance, _, _) = {
+        let store = database.store().await;
+        let created = store
+            .create_instance(flink("data", "durable"))
+            .await
+            .unwrap();
+        store.close().await;
+        created
+    };
+    // A second start runs the migrations again: a no-op that keeps the rows.
+    let store = database.store().await;
+    assert_eq!(store.instance(instance.id).await.unwrap().name, "durable");
+}
+
+/// Runs each test once on SQLite and once on Postgres, under those module names.
+macro_rules! on_both_databases {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Sqlite).await })+
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Postgres).await })+
+        }
+    };
+}
+
+on_both_databases!(
+    installs_an_instance_with_its_first_revision_and_operation,
+    refuses_a_second_instance_with_the_same_namespace_and_name,
+    counts_instances_per_app_without_the_uninstalled,
+    records_how_an_operation_ends,
+    says_not_found_for_unknown_ids,
+    keeps_data_across_restarts_and_migrates_once,
+);
