@@ -97,7 +97,7 @@ fn sigterm_stops_the_portal_gracefully() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = dataport()
+    let child = dataport()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args([
             "--database-url",

@@ -63,7 +63,7 @@ fn start() -> TestCluster {
     // The simulator's pid goes with the control plane's: `controlplane.sh stop`
     // (and so the watchdog) ends every process with a pid file in the folder.
     let log = std::fs::File::create(dir.join("simulator.log")).expect("simulator log");
-    let simulator = Command::new(dataport)
+    let mut simulator = Command::new(dataport)
         .args(["simulate", "--kubeconfig"])
         .arg(&kubeconfig)
         .stdin(Stdio::null())
@@ -72,6 +72,8 @@ fn start() -> TestCluster {
         .spawn()
         .expect("start dataport simulate");
     std::fs::write(dir.join("simulator.pid"), simulator.id().to_string()).expect("pid file");
+    // Reap it when it ends, so that a simulator that dies early leaves no zombie.
+    std::thread::spawn(move || simulator.wait());
     eprintln!(
         "test control plane up in {:.1} s (start, CRDs, simulator) in {}",
         started.elapsed().as_secs_f64(),
