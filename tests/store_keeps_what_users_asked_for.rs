@@ -35,14 +35,14 @@ async fn installs_an_instance_with_its_first_revision_and_operation(backend: Bac
 
     assert_eq!(
         store.revisions(instance.id).await.unwrap(),
-        [revision.clone()]
+        std::slice::from_ref(&revision)
     );
     assert_eq!(revision.number, 1);
     assert_eq!(revision.objects[0]["kind"], "FlinkDeployment");
 
     assert_eq!(
         store.operations(instance.id).await.unwrap(),
-        [operation.clone()]
+        std::slice::from_ref(&operation)
     );
     assert_eq!(operation.kind, OperationKind::Install);
     assert_eq!(operation.state, OperationState::Pending);
