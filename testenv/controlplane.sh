@@ -3,9 +3,14 @@
 # kube-controller-manager built from the official Go modules (see README.md).
 #
 #   controlplane.sh build                      build kubestack, or reuse the cached build; print its path
-#   controlplane.sh start DIR [--watch-pid P]  start on loopback in DIR (throwaway), wait for /readyz;
+#   controlplane.sh start DIR [--watch-pid P] [-- CMD...]
+#                                              start on loopback in DIR (throwaway), wait for /readyz;
 #                                              writes DIR/kubeconfig; with --watch-pid, stops itself
-#                                              when process P ends (a test binary that panicked or was killed)
+#                                              when process P ends (a test binary that panicked or was killed);
+#                                              CMD runs with KUBECONFIG set once the API server is ready and
+#                                              before the controllers start (install CRDs there: the garbage
+#                                              collector then knows their kinds from its first sync, instead
+#                                              of after its 30 s rediscovery)
 #   controlplane.sh stop DIR                   stop what `start DIR` started
 set -euo pipefail
 
@@ -74,7 +79,7 @@ wait_ready() {
 }
 
 start() {
-  local dir=$1 watch_pid=${2:-}
+  local dir=$1 watch_pid=$2; shift 2
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   local kubestack; kubestack=$(build)
@@ -123,6 +128,9 @@ KUBECONFIG
   if ! wait_ready "https://127.0.0.1:$api_port/readyz" "$token" "$dir/ca.crt" kube-apiserver; then
     tail -n 30 "$dir/kube-apiserver.log" >&2; stop "$dir"; exit 1
   fi
+  if (($#)); then
+    KUBECONFIG="$dir/kubeconfig" "$@" || { say "'$*' failed"; stop "$dir"; exit 1; }
+  fi
   launch "$dir" kube-controller-manager "$kubestack" kube-controller-manager \
     --kubeconfig "$dir/kubeconfig" --authentication-kubeconfig "$dir/kubeconfig" \
     --authorization-kubeconfig "$dir/kubeconfig" \
@@ -156,16 +164,19 @@ stop() {
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$dir/$name.pid"
   done
+  # Keep the logs for a post-mortem; the data and keys are throwaway.
+  rm -rf "$dir/etcd" "$dir"/*.key "$dir/tokens.csv" "$dir/kubeconfig"
   say "stopped ($dir)"
 }
 
 case "${1:-}" in
   build) build ;;
   start)
-    [[ $# -ge 2 ]] || { echo "usage: $0 start DIR [--watch-pid PID]" >&2; exit 2; }
-    dir=$2; watch=""
-    if [[ "${3:-}" == --watch-pid ]]; then watch=${4:?--watch-pid needs a pid}; fi
-    start "$dir" "$watch" ;;
+    [[ $# -ge 2 ]] || { echo "usage: $0 start DIR [--watch-pid PID] [-- CMD...]" >&2; exit 2; }
+    dir=$2; watch=""; shift 2
+    if [[ "${1:-}" == --watch-pid ]]; then watch=${2:?--watch-pid needs a pid}; shift 2; fi
+    if [[ "${1:-}" == -- ]]; then shift; fi
+    start "$dir" "$watch" "$@" ;;
   stop) [[ $# -eq 2 ]] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop "$2" ;;
-  *) echo "usage: $0 build | start DIR [--watch-pid PID] | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 build | start DIR [--watch-pid PID] [-- CMD...] | stop DIR" >&2; exit 2 ;;
 esac

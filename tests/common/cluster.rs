@@ -6,6 +6,7 @@
 //! watchdog when the test process ends, however it ends (a static is never
 //! dropped, and a panicking or killed process runs no destructor).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -74,8 +75,11 @@ fn start() -> TestCluster {
     std::fs::write(dir.join("simulator.pid"), simulator.id().to_string()).expect("pid file");
     // Reap it when it ends, so that a simulator that dies early leaves no zombie.
     std::thread::spawn(move || simulator.wait());
-    eprintln!(
-        "test control plane up in {:.1} s (start, CRDs, simulator) in {}",
+    // Straight to stderr: the test harness captures eprintln!, and this line
+    // (with the script's own timings) should show in every run.
+    let _ = writeln!(
+        std::io::stderr(),
+        "test control plane up in {:.1} s (control plane, CRDs, simulator) in {}",
         started.elapsed().as_secs_f64(),
         dir.display()
     );
