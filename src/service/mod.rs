@@ -4,9 +4,12 @@
 //! cluster says, and hands `http` view data that both pages and the JSON API
 //! serialize.
 
+mod cache;
 mod views;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -32,23 +35,40 @@ pub enum ServiceError {
     Cluster(#[from] ClusterError),
 }
 
+/// How long the catalog's installed counts are served from memory: one
+/// aggregate query per second instead of one per catalog request.
+const INSTANCE_COUNTS_TTL: Duration = Duration::from_secs(1);
+
 /// The portal's operations, shared by every request.
 #[derive(Debug)]
 pub struct Service {
     store: Store,
     cluster: Option<Cluster>,
+    instance_counts: cache::Cached<HashMap<String, i64>>,
 }
 
 impl Service {
     /// A service over this store and, if configured, this cluster.
     pub fn new(store: Store, cluster: Option<Cluster>) -> Service {
-        Service { store, cluster }
+        Service {
+            store,
+            cluster,
+            instance_counts: cache::Cached::new(INSTANCE_COUNTS_TTL),
+        }
+    }
+
+    /// Instances per app that are not uninstalled, at most a second old.
+    async fn instance_counts(&self) -> Result<Arc<HashMap<String, i64>>, ServiceError> {
+        if let Some(counts) = self.instance_counts.fresh() {
+            return Ok(counts);
+        }
+        let counts = self.store.instance_counts().await?.into_iter().collect();
+        Ok(self.instance_counts.store(counts))
     }
 
     /// The catalog filtered by the query, with installed counts.
     pub async fn catalog(&self, query: &CatalogQuery) -> Result<CatalogView, ServiceError> {
-        let counts: HashMap<String, i64> =
-            self.store.instance_counts().await?.into_iter().collect();
+        let counts = self.instance_counts().await?;
         let search = query.q.as_deref().unwrap_or("").trim().to_owned();
         let category = query.category.as_deref().and_then(Category::parse);
         let apps = catalog::apps()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts dataport doing its real job: serving the portal on http://127.0.0.1:8080/.
+#
+# With a cluster configured (KUBECONFIG, or ~/.kube/config) it drives that cluster.
+# Without one it first starts dataport's local test control plane (testenv/: real
+# etcd, kube-apiserver and kube-controller-manager) with the Flink CRDs and the
+# workload simulator, and every page says so. Ctrl-C stops everything it started.
+# Flags are passed to `dataport serve` (see `dataport serve --help`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_commands cargo
+say "building dataport (release)"
+cargo build --release --locked --quiet
+bin=$PWD/target/release/dataport
+
+if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then
+  ensure_commands go openssl python3 curl
+  dir=$PWD/.dataport/cluster
+  rm -rf "$dir"
+  say "no cluster configured: starting the local test control plane in $dir"
+  # The watchdog watches this shell's pid, which `exec` below hands to the
+  # portal: when the portal stops, so do the control plane and the simulator.
+  testenv/controlplane.sh start "$dir" --watch-pid $$ -- "$bin" crds --install
+  "$bin" simulate --kubeconfig "$dir/kubeconfig" </dev/null >"$dir/simulator.log" 2>&1 &
+  echo $! >"$dir/simulator.pid"
+  export KUBECONFIG=$dir/kubeconfig DATAPORT_LOCAL_CLUSTER=true
+elif [[ -z "${KUBECONFIG:-}" ]]; then
+  export KUBECONFIG=$HOME/.kube/config
+fi
+
+say "dataport on http://${DATAPORT_LISTEN:-127.0.0.1:8080}/"
+exec "$bin" serve "$@"
