@@ -98,7 +98,8 @@ async fn without_javascript_the_filter_form_submits_to_the_server() {
         .click()
         .await
         .unwrap();
-    page.wait_for_find(Locator::Css("[data-app=zookeeper]"))
+    page.wait()
+        .for_element(Locator::Css("[data-app=zookeeper]"))
         .await
         .unwrap();
     assert_eq!(browser.all(".card").await.len(), 1, "the server filtered");
