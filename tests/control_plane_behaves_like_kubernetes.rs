@@ -333,7 +333,7 @@ async fn the_simulated_operator_walks_a_session_cluster_to_ready_and_stable() {
         .expect("the operator's REST Service");
     assert_eq!(rest.spec.unwrap().ports.unwrap()[0].port, 8081);
 
-    // Deleting goes through the operator's finalizer, and the Service goes with its owner.
+    // Deleting goes through the operator's finalizer, which tears the REST Service down.
     api.delete("analytics", &DeleteParams::default())
         .await
         .unwrap();

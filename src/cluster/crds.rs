@@ -32,21 +32,48 @@ pub fn yaml() -> Result<String, ClusterError> {
     Ok(out)
 }
 
-/// Applies the CRDs with server-side apply and waits until they are served.
+/// Applies the CRDs with server-side apply and waits until they are served:
+/// established, and listed by API discovery (which controllers' REST mappers
+/// read; one that looks too early misses the kinds until its next refresh).
 pub async fn install(cluster: &Cluster) -> Result<(), ClusterError> {
-    let api: Api<CustomResourceDefinition> = Api::all(cluster.client().clone());
+    let client = cluster.client();
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    for crd in definitions() {
+    let crds = definitions();
+    for crd in &crds {
         let name = crd.metadata.name.clone().unwrap_or_default();
-        api.patch(&name, &params, &Patch::Apply(&crd)).await?;
+        api.patch(&name, &params, &Patch::Apply(crd)).await?;
         let established = await_condition(api.clone(), &name, conditions::is_crd_established());
         tokio::time::timeout(Duration::from_secs(30), established)
             .await
             .map_err(|_| ClusterError::Timeout(format!("CRD {name} not established")))?
             .map_err(|e| ClusterError::Timeout(format!("CRD {name}: {e}")))?;
     }
-    Ok(())
+    let discovered = async {
+        loop {
+            if let Ok(group) = kube::discovery::group(client, GROUP).await {
+                let served: Vec<String> = group
+                    .recommended_resources()
+                    .into_iter()
+                    .map(|(resource, _)| resource.plural)
+                    .collect();
+                if crds
+                    .iter()
+                    .all(|crd| served.contains(&crd.spec.names.plural))
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), discovered)
+        .await
+        .map_err(|_| ClusterError::Timeout(format!("API discovery does not list {GROUP}")))
 }
+
+/// The API group of the Flink custom resources.
+const GROUP: &str = "flink.apache.org";
 
 /// Runs `dataport crds`.
 pub async fn run(args: CrdsArgs) -> Result<(), StartError> {

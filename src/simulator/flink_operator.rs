@@ -68,8 +68,7 @@ async fn reconcile(
     finalizer(&api, OPERATOR_FINALIZER, deployment, |event| async {
         match event {
             Event::Apply(deployment) => apply(&context.client, &api, &deployment).await,
-            // The Service goes with its owner (garbage collection); nothing to stop.
-            Event::Cleanup(_) => Ok(Action::await_change()),
+            Event::Cleanup(deployment) => tear_down(&context.client, &deployment).await,
         }
     })
     .await
@@ -154,6 +153,26 @@ fn flink_version(deployment: &FlinkDeployment) -> String {
                 .map(|v| v.trim_start_matches('v').replace('_', "."))
         })
         .unwrap_or_default()
+}
+
+/// What the operator does before it lets a FlinkDeployment go: it deletes the
+/// cluster, and with it the REST Service. (The Service's owner reference would
+/// also get it collected, but only once the garbage collector's discovery cache
+/// knows the Flink kinds, which can take its 30 s refresh on a fresh control plane.)
+async fn tear_down(client: &Client, deployment: &FlinkDeployment) -> Result<Action, kube::Error> {
+    let services: Api<Service> =
+        Api::namespaced(client.clone(), &deployment.namespace().unwrap_or_default());
+    match services
+        .delete(
+            &format!("{}-rest", deployment.name_any()),
+            &Default::default(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Action::await_change()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Action::await_change()),
+        Err(error) => Err(error),
+    }
 }
 
 /// The Service the operator creates for the JobManager's REST API and WebUI.
