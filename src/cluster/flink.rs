@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const OPERATOR_FINALIZER: &str = "flinkdeployments.flink.apache.org/finalizer";
 
 /// A Flink cluster: a session cluster without `job`, an application with it.
+#[serde_with::skip_serializing_none]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "flink.apache.org",
@@ -26,47 +27,34 @@ pub const OPERATOR_FINALIZER: &str = "flinkdeployments.flink.apache.org/finalize
     printcolumn = r#"{"name":"Job Status","type":"string","jsonPath":".status.jobStatus.state"}"#,
     printcolumn = r#"{"name":"Lifecycle State","type":"string","jsonPath":".status.lifecycleState"}"#
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FlinkDeploymentSpec {
     /// Container image, e.g. `flink:1.20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Image pull policy of the Flink containers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
     /// Service account the JobManager uses to create TaskManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
     /// Flink major version of the image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flink_version: Option<FlinkVersion>,
     /// Ingress for the WebUI.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
     /// Pod template shared by JobManager and TaskManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
     /// JobManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_manager: Option<JobManagerSpec>,
     /// TaskManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_manager: Option<TaskManagerSpec>,
     /// The job of an application cluster; absent for a session cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobSpec>,
     /// Changing it restarts the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_nonce: Option<i64>,
     /// `flink-conf` entries, all strings (older operators reject numbers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flink_configuration: Option<BTreeMap<String, String>>,
     /// Log4j configuration files by name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<BTreeMap<String, String>>,
     /// Native (Flink creates TaskManagers) or standalone deployment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<KubernetesDeploymentMode>,
 }
 
@@ -130,103 +118,87 @@ pub enum KubernetesDeploymentMode {
 }
 
 /// CPU, memory and disk of one Flink pod.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Resource {
     /// CPU cores, fractions allowed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<f64>,
     /// Memory as a Kubernetes quantity, e.g. `2048m` or `2g`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
     /// Ephemeral storage as a Kubernetes quantity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<String>,
 }
 
 /// The JobManager's resources and replicas.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JobManagerSpec {
     /// Resources of each JobManager pod.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Resource>,
     /// More than one only with high availability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub replicas: Option<i32>,
     /// Pod template of the JobManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
 }
 
 /// The TaskManagers' resources and replicas.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct TaskManagerSpec {
     /// Resources of each TaskManager pod.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Resource>,
     /// Number of TaskManagers (standalone mode and session clusters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub replicas: Option<i32>,
     /// Pod template of the TaskManager pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
 }
 
 /// Ingress for the Flink WebUI.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct IngressSpec {
     /// URL template; `{{name}}` and `{{namespace}}` are substituted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// Ingress class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
     /// Annotations of the Ingress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
     /// Labels of the Ingress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// A Flink job: what to run and how to upgrade it.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JobSpec {
     /// Where the job's JAR is: `local://`, `https://`, `s3://`, ...
-    #[serde(default, rename = "jarURI", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "jarURI")]
     pub jar_uri: Option<String>,
     /// Parallelism of the job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub parallelism: Option<i32>,
     /// Main class, if the JAR's manifest does not name one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_class: Option<String>,
     /// Program arguments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// Desired state of the job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<JobState>,
     /// How state is carried across upgrades.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_mode: Option<UpgradeMode>,
     /// Changing it triggers a savepoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub savepoint_trigger_nonce: Option<i64>,
     /// Savepoint to start the job from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_savepoint_path: Option<String>,
     /// Whether state that maps to no operator may be dropped on restore.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_non_restored_state: Option<bool>,
 }
 
@@ -253,71 +225,57 @@ pub enum UpgradeMode {
 }
 
 /// What the operator reports of a FlinkDeployment.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FlinkDeploymentStatus {
     /// The job's status (application clusters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_status: Option<JobStatus>,
     /// Last error, as JSON text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The `metadata.generation` last reconciled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Where the resource is in its lifecycle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_state: Option<ResourceLifecycleState>,
     /// Flink version and revision reported by the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_info: Option<BTreeMap<String, String>>,
     /// State of the JobManager deployment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_manager_deployment_status: Option<JobManagerDeploymentStatus>,
 }
 
 /// What the operator reports of a FlinkSessionJob.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FlinkSessionJobStatus {
     /// The job's status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_status: Option<JobStatus>,
     /// Last error, as JSON text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The `metadata.generation` last reconciled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Where the resource is in its lifecycle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_state: Option<ResourceLifecycleState>,
 }
 
 /// A running job as the operator sees it.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JobStatus {
     /// Job name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
     /// Flink job id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// Flink's job state: RUNNING, FINISHED, FAILED, SUSPENDED, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Start time, epoch milliseconds as text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// Last update, epoch milliseconds as text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// Savepoint the last upgrade went through.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_savepoint_path: Option<String>,
     /// Savepoints taken and their triggers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_unknown_object")]
     pub savepoint_info: Option<serde_json::Value>,
 }
@@ -371,4 +329,70 @@ fn preserve_unknown_object(_: &mut schemars::SchemaGenerator) -> schemars::Schem
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": true
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::CustomResourceExt;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn spec_schema(
+        crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    ) -> Value {
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref());
+        serde_json::to_value(schema).unwrap()["properties"]["spec"].clone()
+    }
+
+    #[test]
+    fn the_crds_carry_the_operators_enums() {
+        let deployment = spec_schema(&FlinkDeployment::crd());
+        let versions = &deployment["properties"]["flinkVersion"]["enum"];
+        for version in ["v1_18", "v1_19", "v1_20", "v2_0", "v2_1"] {
+            assert!(
+                versions.as_array().unwrap().contains(&json!(version)),
+                "{version}"
+            );
+        }
+        let job = &deployment["properties"]["job"]["properties"];
+        assert_eq!(
+            job["upgradeMode"]["enum"],
+            json!(["savepoint", "last-state", "stateless"])
+        );
+        assert_eq!(job["state"]["enum"], json!(["running", "suspended"]));
+        assert_eq!(
+            deployment["properties"]["flinkConfiguration"]["additionalProperties"]["type"],
+            "string",
+            "flinkConfiguration values are strings"
+        );
+
+        let session_job = spec_schema(&FlinkSessionJob::crd());
+        assert_eq!(session_job["required"], json!(["deploymentName", "job"]));
+    }
+
+    #[test]
+    fn a_session_cluster_serializes_without_nulls_or_a_job() {
+        let deployment = FlinkDeployment::new(
+            "analytics",
+            FlinkDeploymentSpec {
+                image: Some("flink:1.20".into()),
+                flink_version: Some(FlinkVersion::v1_20),
+                job_manager: Some(JobManagerSpec {
+                    replicas: Some(1),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        let value = serde_json::to_value(&deployment).unwrap();
+        assert_eq!(
+            value["spec"],
+            json!({"image": "flink:1.20", "flinkVersion": "v1_20", "jobManager": {"replicas": 1}})
+        );
+        assert!(value.get("status").is_none(), "no status is sent: the operator owns it");
+    }
 }
