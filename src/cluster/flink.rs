@@ -393,6 +393,9 @@ mod tests {
             value["spec"],
             json!({"image": "flink:1.20", "flinkVersion": "v1_20", "jobManager": {"replicas": 1}})
         );
-        assert!(value.get("status").is_none(), "no status is sent: the operator owns it");
+        assert!(
+            value.get("status").is_none(),
+            "no status is sent: the operator owns it"
+        );
     }
 }

@@ -34,6 +34,17 @@ pub enum ClusterError {
     Encode(String),
 }
 
+impl ClusterError {
+    /// Whether the API server could not be reached at all (rather than refusing).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Api(kube::Error::HyperError(_) | kube::Error::Service(_))
+                | ClusterError::Timeout(_)
+        )
+    }
+}
+
 /// A connection to one Kubernetes API server.
 #[derive(Clone)]
 pub struct Cluster {

@@ -33,6 +33,9 @@ impl HttpError {
             HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            HttpError::Service(ServiceError::Cluster(error)) if error.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             HttpError::Service(ServiceError::Store(_) | ServiceError::Cluster(_)) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -44,7 +47,14 @@ impl HttpError {
     fn public_message(&self) -> String {
         match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => {
-                "The portal's database is unreachable right now; try again shortly.".to_owned()
+                tracing::warn!(error = %self, "dependency unavailable");
+                match self {
+                    HttpError::Service(ServiceError::Cluster(_)) => {
+                        "The Kubernetes API server is unreachable right now; try again shortly."
+                    }
+                    _ => "The portal's database is unreachable right now; try again shortly.",
+                }
+                .to_owned()
             }
             status if status.is_server_error() => {
                 tracing::error!(error = %self, "request failed");
@@ -141,4 +151,58 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         ),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterError;
+    use crate::store::StoreError;
+
+    fn status_of(error: impl Into<ServiceError>) -> StatusCode {
+        HttpError::Service(error.into()).status()
+    }
+
+    #[test]
+    fn errors_map_to_their_status_codes() {
+        assert_eq!(
+            HttpError::NotFound("x".into()).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status_of(ServiceError::AppNotFound("kafka".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status_of(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "an unreachable database is a 503"
+        );
+        assert_eq!(
+            status_of(ClusterError::Timeout("no answer".into())),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "an unreachable cluster is a 503"
+        );
+        assert_eq!(
+            status_of(StoreError::Corrupt {
+                column: "status",
+                value: "?".into()
+            }),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn internal_errors_are_not_shown_to_users() {
+        let error = HttpError::Service(ServiceError::Store(StoreError::Corrupt {
+            column: "params",
+            value: "secret-looking-text".into(),
+        }));
+        assert!(!error.public_message().contains("secret-looking-text"));
+        let missing = HttpError::Service(ServiceError::AppNotFound("kafka".into()));
+        assert!(
+            missing.public_message().contains("kafka"),
+            "user errors are shown"
+        );
+    }
 }
