@@ -4,8 +4,14 @@
 //! that file and the list in [`apps`].
 
 mod apps;
+pub mod params;
+pub mod quantity;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+pub use params::{FieldErrors, Param, ParamKind, Values};
 
 /// The shelf an app sits on in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -103,12 +109,50 @@ pub struct AppDefinition {
     pub web_ui: Option<&'static str>,
     /// Home page of the upstream project.
     pub homepage: &'static str,
+    /// The install parameters, in form order.
+    pub params: &'static [Param],
+    /// Rules across fields (and the version) that single fields cannot check.
+    #[serde(skip)]
+    pub rules: fn(version: &str, values: &Values) -> FieldErrors,
+}
+
+/// For apps whose fields need no rule across them.
+pub(crate) fn no_rules(_: &str, _: &Values) -> FieldErrors {
+    FieldErrors::new()
 }
 
 impl AppDefinition {
     /// The version an install form offers first.
     pub fn default_version(&self) -> &'static str {
         self.versions[0]
+    }
+
+    /// Validates an install's version and raw parameters: every error at once,
+    /// keyed by field (`version` for the version), or the typed values.
+    pub fn validate(
+        &self,
+        version: &str,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<Values, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if !self.versions.contains(&version) {
+            errors.insert(
+                "version".into(),
+                format!("version must be one of {}", self.versions.join(", ")),
+            );
+        }
+        let (values, field_errors) = params::validate(self.params, raw);
+        errors.extend(field_errors);
+        // Rules see the fields that are valid, so their errors come with the
+        // others; a field's own error stays the one shown for it.
+        for (key, message) in (self.rules)(version, &values) {
+            errors.entry(key).or_insert(message);
+        }
+        if errors.is_empty() {
+            Ok(values)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Whether `query` occurs, ignoring case, in the app's name, display name,
@@ -221,6 +265,88 @@ mod tests {
         assert!(!flink.matches("postgres"));
         assert_eq!(Category::parse("storage"), Some(Category::Storage));
         assert_eq!(Category::parse("nope"), None);
+    }
+
+    #[test]
+    fn every_app_installs_with_its_defaults_and_its_references_named() {
+        for app in apps() {
+            let raw: BTreeMap<String, String> = app
+                .params
+                .iter()
+                .filter(|p| {
+                    matches!(p.kind, ParamKind::Reference { .. }) && p.shown_when.is_empty()
+                })
+                .map(|p| (p.key.to_owned(), "some-instance".to_owned()))
+                .collect();
+            let values = app
+                .validate(app.default_version(), &raw)
+                .unwrap_or_else(|errors| panic!("{}: {errors:?}", app.name));
+            assert!(!values.is_empty(), "{} has parameters", app.name);
+        }
+    }
+
+    #[test]
+    fn parameter_keys_are_unique_and_references_name_catalog_apps() {
+        for app in apps() {
+            for param in app.params {
+                assert_eq!(
+                    app.params.iter().filter(|p| p.key == param.key).count(),
+                    1,
+                    "{}.{}",
+                    app.name,
+                    param.key
+                );
+                if let ParamKind::Reference { app: other } = param.kind {
+                    assert!(
+                        find(other).is_some(),
+                        "{}.{} refers to {other}",
+                        app.name,
+                        param.key
+                    );
+                    assert!(
+                        app.dependencies.iter().any(|d| d.app == other),
+                        "{}.{}: {other} is listed as a dependency",
+                        app.name,
+                        param.key
+                    );
+                }
+                for (key, _) in param.shown_when {
+                    assert!(
+                        app.params.iter().any(|p| p.key == *key),
+                        "{}.{} shown by {key}",
+                        app.name,
+                        param.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rules_across_fields_catch_what_fields_cannot() {
+        let raw = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let hdfs = find("hdfs").unwrap();
+        let errors = hdfs
+            .validate("3.4.1", &raw(&[("datanodes", "2"), ("replication", "3")]))
+            .unwrap_err();
+        assert_eq!(
+            errors["replication"],
+            "Replication (3) cannot exceed the datanodes (2)"
+        );
+        let minio = find("minio").unwrap();
+        let errors = minio
+            .validate(
+                minio.default_version(),
+                &raw(&[("bucket", "No_Caps"), ("rootPassword", "short")]),
+            )
+            .unwrap_err();
+        assert!(errors["bucket"].starts_with("Bucket must be"));
+        assert!(errors["rootPassword"].contains("at least 8 characters"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Apache Flink session cluster, run by the flink-kubernetes-operator.
 
-use crate::catalog::{AppDefinition, Category, Dependency, Need};
+use serde_json::Value;
+
+use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen};
+use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "flink",
@@ -43,4 +46,283 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     ],
     web_ui: Some("Flink WebUI (port 8081)"),
     homepage: "https://flink.apache.org/",
+    params: PARAMS,
+    rules,
 };
+
+const HA_ON: ShownWhen = &[("highAvailability", "true")];
+const HIVE_ON: ShownWhen = &[("hive", "true")];
+
+/// Flink's own memory model needs room: below 768Mi a JobManager does not start.
+const FLINK_MEMORY: (&str, &str) = ("768Mi", "128Gi");
+
+static PARAMS: &[Param] = &[
+    Param::reference(
+        "operator",
+        "Flink operator",
+        "flink-kubernetes-operator",
+        &[],
+        "The flink-kubernetes-operator instance that runs this cluster.",
+    ),
+    Param::cpu(
+        "jobManagerCpu",
+        "JobManager CPU",
+        "1",
+        "Cores per JobManager pod, e.g. 1 or 500m.",
+    ),
+    Param::bytes(
+        "jobManagerMemory",
+        "JobManager memory",
+        "2Gi",
+        FLINK_MEMORY,
+        "Memory per JobManager pod, e.g. 2Gi.",
+    ),
+    Param::int(
+        "jobManagerReplicas",
+        "JobManager replicas",
+        "1",
+        (1, 3),
+        "More than one (standby JobManagers) needs high availability.",
+    ),
+    Param::cpu(
+        "taskManagerCpu",
+        "TaskManager CPU",
+        "1",
+        "Cores per TaskManager pod.",
+    ),
+    Param::bytes(
+        "taskManagerMemory",
+        "TaskManager memory",
+        "2Gi",
+        FLINK_MEMORY,
+        "Memory per TaskManager pod.",
+    ),
+    Param::int(
+        "taskSlots",
+        "Task slots",
+        "2",
+        (1, 64),
+        "Slots per TaskManager: how many parallel tasks each runs.",
+    ),
+    Param::int(
+        "taskManagerReplicas",
+        "TaskManager replicas",
+        "1",
+        (1, 100),
+        "TaskManagers the session cluster keeps running.",
+    ),
+    Param::toggle(
+        "highAvailability",
+        "High availability",
+        "Keep the JobManager's leadership and metadata outside the pod, so a restart resumes its jobs.",
+    ),
+    Param {
+        key: "haType",
+        label: "HA type",
+        help: "Where the leader is elected: Kubernetes ConfigMaps or a ZooKeeper ensemble.",
+        kind: ParamKind::Choice {
+            options: &[
+                Choice {
+                    value: "kubernetes",
+                    label: "Kubernetes",
+                },
+                Choice {
+                    value: "zookeeper",
+                    label: "ZooKeeper",
+                },
+            ],
+        },
+        default: Some("kubernetes"),
+        shown_when: HA_ON,
+    },
+    Param::reference(
+        "zookeeper",
+        "ZooKeeper",
+        "zookeeper",
+        &[("highAvailability", "true"), ("haType", "zookeeper")],
+        "The ZooKeeper instance that elects the leader.",
+    ),
+    Param {
+        key: "storage",
+        label: "HA and checkpoint storage",
+        help: "Where HA metadata, checkpoints and savepoints are kept.",
+        kind: ParamKind::Choice {
+            options: &[
+                Choice {
+                    value: "s3",
+                    label: "S3 (MinIO)",
+                },
+                Choice {
+                    value: "hdfs",
+                    label: "HDFS",
+                },
+            ],
+        },
+        default: Some("s3"),
+        shown_when: HA_ON,
+    },
+    Param::reference(
+        "minio",
+        "MinIO",
+        "minio",
+        &[("highAvailability", "true"), ("storage", "s3")],
+        "The MinIO instance holding the s3:// paths.",
+    ),
+    Param::reference(
+        "hdfs",
+        "HDFS",
+        "hdfs",
+        &[("highAvailability", "true"), ("storage", "hdfs")],
+        "The HDFS instance holding the hdfs:// paths.",
+    ),
+    Param::toggle(
+        "hive",
+        "Flink on Hive",
+        "Let SQL jobs use Hive tables through a Hive metastore (Flink 1.x only).",
+    ),
+    Param::reference(
+        "hiveMetastore",
+        "Hive metastore",
+        "hive-metastore",
+        HIVE_ON,
+        "The Hive metastore instance with the table definitions.",
+    ),
+    Param::reference(
+        "hiveHdfs",
+        "Hive warehouse HDFS",
+        "hdfs",
+        HIVE_ON,
+        "The HDFS instance holding the Hive warehouse.",
+    ),
+];
+
+fn is_on(values: &Values, key: &str) -> bool {
+    values.get(key) == Some(&Value::Bool(true))
+}
+
+/// Rules across fields: standby JobManagers need HA; Hive needs Flink 1.x.
+fn rules(version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let job_managers = values
+        .get("jobManagerReplicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    if job_managers > 1 && !is_on(values, "highAvailability") {
+        errors.insert(
+            "jobManagerReplicas".into(),
+            "More than one JobManager needs high availability: turn it on, or use 1".into(),
+        );
+    }
+    if is_on(values, "hive") && version.starts_with("2.") {
+        errors.insert(
+            "hive".into(),
+            format!(
+                "Flink on Hive needs Flink 1.x: the Hive connector is not released for Flink {version}"
+            ),
+        );
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_fill_what_is_left_empty() {
+        let values = DEFINITION
+            .validate("1.20", &raw(&[("operator", "flink-operator")]))
+            .unwrap();
+        assert_eq!(values["jobManagerMemory"], "2Gi");
+        assert_eq!(values["taskSlots"], 2);
+        assert_eq!(values["highAvailability"], false);
+        assert!(!values.contains_key("haType"), "hidden fields are dropped");
+    }
+
+    #[test]
+    fn ha_with_zookeeper_and_s3_reveals_and_requires_its_pickers() {
+        let form = raw(&[
+            ("operator", "op"),
+            ("highAvailability", "on"),
+            ("haType", "zookeeper"),
+            ("storage", "s3"),
+            ("jobManagerReplicas", "2"),
+        ]);
+        let errors = DEFINITION.validate("1.20", &form).unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["minio", "zookeeper"]);
+        assert_eq!(errors["zookeeper"], "ZooKeeper is required");
+
+        let mut complete = form.clone();
+        complete.insert("zookeeper".into(), "zk".into());
+        complete.insert("minio".into(), "minio".into());
+        let values = DEFINITION.validate("1.20", &complete).unwrap();
+        assert_eq!(values["zookeeper"], "zk");
+        assert_eq!(values["jobManagerReplicas"], 2);
+        assert!(!values.contains_key("hdfs"));
+    }
+
+    #[test]
+    fn every_error_comes_at_once_with_the_rules() {
+        let form = raw(&[
+            ("operator", ""),
+            ("jobManagerMemory", "2Gb"),
+            ("taskManagerCpu", "-1"),
+            ("taskSlots", "0"),
+            ("jobManagerReplicas", "2"),
+            ("hive", "on"),
+            ("hiveMetastore", "metastore"),
+            ("hiveHdfs", "Not A Name"),
+            ("bogus", "x"),
+        ]);
+        let errors = DEFINITION.validate("2.0", &form).unwrap_err();
+        assert_eq!(
+            errors.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "bogus",
+                "hive",
+                "hiveHdfs",
+                "jobManagerMemory",
+                "jobManagerReplicas",
+                "operator",
+                "taskManagerCpu",
+                "taskSlots"
+            ]
+        );
+        assert!(errors["hive"].contains("needs Flink 1.x"));
+        assert!(errors["jobManagerReplicas"].contains("needs high availability"));
+        assert!(errors["jobManagerMemory"].contains("\"2Gb\" is not a quantity"));
+        assert_eq!(errors["taskSlots"], "Task slots must be between 1 and 64");
+        assert_eq!(errors["bogus"], "unknown parameter \"bogus\"");
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        let errors = DEFINITION
+            .validate("1.9", &raw(&[("operator", "op")]))
+            .unwrap_err();
+        assert_eq!(
+            errors["version"],
+            "version must be one of 1.20, 1.19, 1.18, 2.1, 2.0"
+        );
+    }
+
+    #[test]
+    fn the_ha_toggle_names_what_it_reveals() {
+        let toggle = PARAMS.iter().find(|p| p.key == "highAvailability").unwrap();
+        assert_eq!(
+            toggle.reveals(PARAMS),
+            ["haType", "zookeeper", "storage", "minio", "hdfs"]
+        );
+        let hive = PARAMS.iter().find(|p| p.key == "hive").unwrap();
+        assert_eq!(hive.reveals(PARAMS), ["hiveMetastore", "hiveHdfs"]);
+    }
+}

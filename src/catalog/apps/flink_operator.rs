@@ -1,6 +1,7 @@
 //! The flink-kubernetes-operator, which turns FlinkDeployments into clusters.
 
-use crate::catalog::{AppDefinition, Category};
+use crate::catalog::params::Param;
+use crate::catalog::{AppDefinition, Category, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "flink-kubernetes-operator",
@@ -16,4 +17,22 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: None,
     homepage: "https://nightlies.apache.org/flink/flink-kubernetes-operator-docs-stable/",
+    params: &[
+        Param::int(
+            "replicas",
+            "Replicas",
+            "1",
+            (1, 3),
+            "Operator pods; more than one elect a leader.",
+        ),
+        Param::cpu("cpu", "CPU", "500m", "Cores per operator pod."),
+        Param::bytes(
+            "memory",
+            "Memory",
+            "1Gi",
+            ("256Mi", "16Gi"),
+            "Memory per operator pod.",
+        ),
+    ],
+    rules: no_rules,
 };

@@ -1,6 +1,9 @@
 //! Apache Hadoop HDFS: a namenode and datanodes.
 
-use crate::catalog::{AppDefinition, Category};
+use crate::catalog::params::Param;
+use serde_json::Value;
+
+use crate::catalog::{AppDefinition, Category, FieldErrors, Values};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "hdfs",
@@ -15,4 +18,50 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: Some("HDFS namenode UI (port 9870)"),
     homepage: "https://hadoop.apache.org/",
+    params: &[
+        Param::int(
+            "datanodes",
+            "Datanodes",
+            "3",
+            (1, 50),
+            "Datanodes holding the blocks.",
+        ),
+        Param::int(
+            "replication",
+            "Replication",
+            "3",
+            (1, 5),
+            "Copies of each block (dfs.replication), at most the number of datanodes.",
+        ),
+        Param::bytes(
+            "namenodeMemory",
+            "Namenode memory",
+            "2Gi",
+            ("512Mi", "64Gi"),
+            "Memory of the namenode.",
+        ),
+        Param::bytes(
+            "datanodeStorage",
+            "Storage per datanode",
+            "50Gi",
+            ("1Gi", "100Ti"),
+            "Persistent volume per datanode.",
+        ),
+    ],
+    rules,
 };
+
+/// Each block's copies live on different datanodes.
+fn rules(_version: &str, values: &Values) -> FieldErrors {
+    let count = |key: &str| values.get(key).and_then(Value::as_i64);
+    let mut errors = FieldErrors::new();
+    if let (Some(replication), Some(datanodes)) = (count("replication"), count("datanodes"))
+        && replication > datanodes
+    {
+        errors.insert(
+            "replication".into(),
+            format!("Replication ({replication}) cannot exceed the datanodes ({datanodes})"),
+        );
+    }
+    errors
+}

@@ -1,6 +1,7 @@
 //! Apache Hive metastore, the table catalog behind Flink on Hive.
 
-use crate::catalog::{AppDefinition, Category, Dependency, Need};
+use crate::catalog::params::Param;
+use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "hive-metastore",
@@ -26,4 +27,33 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     ],
     web_ui: None,
     homepage: "https://hive.apache.org/",
+    params: &[
+        Param::reference(
+            "mysql",
+            "MySQL",
+            "mysql",
+            &[],
+            "The MySQL instance that holds the metastore's schema.",
+        ),
+        Param::toggle(
+            "warehouseOnHdfs",
+            "Warehouse on HDFS",
+            "Keep table data under hdfs://.../user/hive/warehouse.",
+        ),
+        Param::reference(
+            "hdfs",
+            "HDFS",
+            "hdfs",
+            &[("warehouseOnHdfs", "true")],
+            "The HDFS instance holding the warehouse.",
+        ),
+        Param::bytes(
+            "memory",
+            "Memory",
+            "2Gi",
+            ("512Mi", "32Gi"),
+            "Memory of the metastore.",
+        ),
+    ],
+    rules: no_rules,
 };

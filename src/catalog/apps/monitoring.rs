@@ -1,6 +1,7 @@
 //! Grafana with the dashboards dataport provisions for Flink and StreamPark.
 
-use crate::catalog::{AppDefinition, Category};
+use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::{AppDefinition, Category, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "monitoring",
@@ -15,4 +16,27 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: Some("Grafana (port 3000)"),
     homepage: "https://grafana.com/oss/grafana/",
+    params: &[
+        Param {
+            key: "externalUrl",
+            label: "Public Grafana address",
+            help: "The address users open Grafana at (for the instance pages' links); empty for the in-cluster address.",
+            kind: ParamKind::Text { max_len: 200 },
+            default: Some(""),
+            shown_when: &[],
+        },
+        Param::bytes(
+            "storage",
+            "Storage",
+            "5Gi",
+            ("1Gi", "1Ti"),
+            "Persistent volume of Grafana.",
+        ),
+        Param::secret(
+            "adminPassword",
+            "Admin password",
+            "Kept in a Secret; leave empty to generate one.",
+        ),
+    ],
+    rules: no_rules,
 };

@@ -1,6 +1,7 @@
 //! MySQL, the database of StreamPark and the Hive metastore.
 
-use crate::catalog::{AppDefinition, Category};
+use crate::catalog::params::Param;
+use crate::catalog::{AppDefinition, Category, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "mysql",
@@ -14,4 +15,27 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: None,
     homepage: "https://www.mysql.com/",
+    params: &[
+        Param::cpu("cpu", "CPU", "1", "Cores of the MySQL server."),
+        Param::bytes(
+            "memory",
+            "Memory",
+            "1Gi",
+            ("512Mi", "64Gi"),
+            "Memory of the MySQL server.",
+        ),
+        Param::bytes(
+            "storage",
+            "Storage",
+            "20Gi",
+            ("1Gi", "10Ti"),
+            "Persistent volume of the MySQL server.",
+        ),
+        Param::secret(
+            "rootPassword",
+            "Root password",
+            "Kept in a Secret; leave empty to generate one.",
+        ),
+    ],
+    rules: no_rules,
 };

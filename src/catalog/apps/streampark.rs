@@ -1,6 +1,7 @@
 //! Apache StreamPark, a console for developing and running Flink jobs.
 
-use crate::catalog::{AppDefinition, Category, Dependency, Need};
+use crate::catalog::params::Param;
+use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "streampark",
@@ -19,4 +20,22 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     }],
     web_ui: Some("StreamPark console (port 10000)"),
     homepage: "https://streampark.apache.org/",
+    params: &[
+        Param::reference(
+            "mysql",
+            "MySQL",
+            "mysql",
+            &[],
+            "The MySQL instance that holds StreamPark's database.",
+        ),
+        Param::cpu("cpu", "CPU", "1", "Cores of the StreamPark console."),
+        Param::bytes(
+            "memory",
+            "Memory",
+            "2Gi",
+            ("1Gi", "32Gi"),
+            "Memory of the StreamPark console.",
+        ),
+    ],
+    rules: no_rules,
 };

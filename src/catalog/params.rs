@@ -1,0 +1,397 @@
+//! Typed install parameters: one schema per app drives the HTML form, the
+//! server-side validation and the JSON Schema of the API.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::quantity::{Quantity, QuantityKind};
+
+/// One choice of a [`ParamKind::Choice`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Choice {
+    /// The value submitted and stored.
+    pub value: &'static str,
+    /// What the form shows.
+    pub label: &'static str,
+}
+
+/// The type of a parameter, with its bounds.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ParamKind {
+    /// Free text up to `max_len` characters.
+    Text {
+        /// Longest accepted text.
+        max_len: usize,
+    },
+    /// A whole number within bounds.
+    Int {
+        /// Smallest accepted.
+        min: i64,
+        /// Largest accepted.
+        max: i64,
+    },
+    /// A Kubernetes quantity within bounds (themselves quantities).
+    Quantity {
+        /// CPU or memory.
+        #[serde(skip)]
+        kind: QuantityKind,
+        /// Smallest accepted, e.g. `100m` or `512Mi`.
+        min: &'static str,
+        /// Largest accepted.
+        max: &'static str,
+    },
+    /// On or off; may reveal other fields.
+    Toggle,
+    /// One of a fixed list.
+    Choice {
+        /// The choices, the default first.
+        options: &'static [Choice],
+    },
+    /// A value that is written, never shown again (generated when left empty).
+    Secret,
+    /// The name of an instance of another app, in the same namespace.
+    Reference {
+        /// The app referred to.
+        app: &'static str,
+    },
+}
+
+/// When a field is shown (and validated): every `(key, value)` holds.
+pub type ShownWhen = &'static [(&'static str, &'static str)];
+
+/// One install parameter.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Param {
+    /// Key in the parameters object and name of the form field.
+    pub key: &'static str,
+    /// Label on the form.
+    pub label: &'static str,
+    /// Help text under the field.
+    pub help: &'static str,
+    /// Type and bounds.
+    pub kind: ParamKind,
+    /// Value used when the field is left empty.
+    pub default: Option<&'static str>,
+    /// Shown (and required, when it has no default) only when these hold.
+    pub shown_when: ShownWhen,
+}
+
+impl Param {
+    /// CPU per pod, from 100m to 32 cores.
+    pub const fn cpu(
+        key: &'static str,
+        label: &'static str,
+        default: &'static str,
+        help: &'static str,
+    ) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Quantity {
+                kind: QuantityKind::Cpu,
+                min: "100m",
+                max: "32",
+            },
+            default: Some(default),
+            shown_when: &[],
+        }
+    }
+
+    /// Memory or storage within bounds.
+    pub const fn bytes(
+        key: &'static str,
+        label: &'static str,
+        default: &'static str,
+        (min, max): (&'static str, &'static str),
+        help: &'static str,
+    ) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Quantity {
+                kind: QuantityKind::Bytes,
+                min,
+                max,
+            },
+            default: Some(default),
+            shown_when: &[],
+        }
+    }
+
+    /// A whole number within bounds.
+    pub const fn int(
+        key: &'static str,
+        label: &'static str,
+        default: &'static str,
+        (min, max): (i64, i64),
+        help: &'static str,
+    ) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Int { min, max },
+            default: Some(default),
+            shown_when: &[],
+        }
+    }
+
+    /// A switch, off by default.
+    pub const fn toggle(key: &'static str, label: &'static str, help: &'static str) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Toggle,
+            default: Some("false"),
+            shown_when: &[],
+        }
+    }
+
+    /// The name of an instance of `app`, shown when `shown_when` holds.
+    pub const fn reference(
+        key: &'static str,
+        label: &'static str,
+        app: &'static str,
+        shown_when: ShownWhen,
+        help: &'static str,
+    ) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Reference { app },
+            default: None,
+            shown_when,
+        }
+    }
+
+    /// A password: kept in a Secret, generated when left empty.
+    pub const fn secret(key: &'static str, label: &'static str, help: &'static str) -> Param {
+        Param {
+            key,
+            label,
+            help,
+            kind: ParamKind::Secret,
+            default: None,
+            shown_when: &[],
+        }
+    }
+
+    /// Whether the field is shown for these raw values.
+    pub fn is_shown(&self, raw: &BTreeMap<String, String>) -> bool {
+        self.shown_when.iter().all(|(key, expected)| {
+            raw.get(*key).map(String::as_str).map(normalize_toggle) == Some(expected)
+        })
+    }
+
+    /// The keys of the fields this toggle or choice reveals.
+    pub fn reveals(&self, all: &[Param]) -> Vec<&'static str> {
+        all.iter()
+            .filter(|other| other.shown_when.iter().any(|(key, _)| *key == self.key))
+            .map(|other| other.key)
+            .collect()
+    }
+}
+
+/// Validated parameter values, by key, as stored and rendered.
+pub type Values = BTreeMap<String, Value>;
+
+/// Field errors, by key: every one at once.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// HTML checkboxes send `on`; the API sends `true`: both mean on.
+fn normalize_toggle(value: &str) -> &str {
+    match value {
+        "on" | "true" => "true",
+        "off" | "false" | "" => "false",
+        other => other,
+    }
+}
+
+/// Checks raw values (form fields, or JSON values as text) against `params`:
+/// the typed values of the valid shown fields, and an error for every other
+/// one. Unknown keys are errors; hidden fields are dropped.
+pub fn validate(params: &[Param], raw: &BTreeMap<String, String>) -> (Values, FieldErrors) {
+    let mut values = Values::new();
+    let mut errors = FieldErrors::new();
+    for key in raw.keys() {
+        if !params.iter().any(|param| param.key == key) {
+            errors.insert(key.clone(), format!("unknown parameter {key:?}"));
+        }
+    }
+    for param in params.iter().filter(|param| param.is_shown(raw)) {
+        let text = raw.get(param.key).map(|v| v.trim()).unwrap_or("");
+        match parse(param, text) {
+            Ok(Some(value)) => {
+                values.insert(param.key.to_owned(), value);
+            }
+            Ok(None) => {}
+            Err(message) => {
+                errors.insert(param.key.to_owned(), message);
+            }
+        }
+    }
+    (values, errors)
+}
+
+/// One field's value: `Ok(None)` for an empty secret (generated later).
+fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
+    let text = if text.is_empty() {
+        match (param.default, param.kind) {
+            (_, ParamKind::Toggle) => "false",
+            (Some(default), _) => default,
+            (None, ParamKind::Secret) => return Ok(None),
+            (None, _) => return Err(format!("{} is required", param.label)),
+        }
+    } else {
+        text
+    };
+    match param.kind {
+        ParamKind::Text { max_len } => {
+            if text.chars().count() > max_len {
+                Err(format!(
+                    "{} is longer than {max_len} characters",
+                    param.label
+                ))
+            } else {
+                Ok(Some(json!(text)))
+            }
+        }
+        ParamKind::Int { min, max } => match text.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(json!(n))),
+            Ok(_) => Err(format!("{} must be between {min} and {max}", param.label)),
+            Err(_) => Err(format!("{} must be a whole number", param.label)),
+        },
+        ParamKind::Quantity { kind, min, max } => {
+            let quantity =
+                Quantity::parse(text, kind).map_err(|e| format!("{}: {e}", param.label))?;
+            let bound = |b: &str| {
+                Quantity::parse(b, kind)
+                    .map(|q| q.value)
+                    .unwrap_or(f64::NAN)
+            };
+            if quantity.value < bound(min) || quantity.value > bound(max) {
+                Err(format!("{} must be between {min} and {max}", param.label))
+            } else {
+                Ok(Some(json!(text)))
+            }
+        }
+        ParamKind::Toggle => match normalize_toggle(text) {
+            "true" => Ok(Some(json!(true))),
+            "false" => Ok(Some(json!(false))),
+            _ => Err(format!("{} must be on or off", param.label)),
+        },
+        ParamKind::Choice { options } => {
+            if options.iter().any(|choice| choice.value == text) {
+                Ok(Some(json!(text)))
+            } else {
+                let allowed: Vec<_> = options.iter().map(|c| c.value).collect();
+                Err(format!(
+                    "{} must be one of {}",
+                    param.label,
+                    allowed.join(", ")
+                ))
+            }
+        }
+        ParamKind::Secret => {
+            if text.chars().count() < 8 {
+                Err(format!(
+                    "{} must be at least 8 characters (or empty to generate one)",
+                    param.label
+                ))
+            } else {
+                Ok(Some(json!(text)))
+            }
+        }
+        ParamKind::Reference { .. } => {
+            if is_dns_label(text, 63) {
+                Ok(Some(json!(text)))
+            } else {
+                Err(format!("{} must name an instance", param.label))
+            }
+        }
+    }
+}
+
+/// Whether `text` is a DNS-1123 label of at most `max_len` characters:
+/// lowercase letters, digits and `-`, starting with a letter and ending with a
+/// letter or digit (what Kubernetes requires of names and namespaces).
+pub fn is_dns_label(text: &str, max_len: usize) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max_len
+        && bytes[0].is_ascii_lowercase()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// The JSON Schema of an app's parameters object.
+pub fn json_schema(params: &[Param]) -> Value {
+    let properties: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|param| {
+            let mut schema = match param.kind {
+                ParamKind::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
+                ParamKind::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+                ParamKind::Quantity { kind, min, max } => json!({
+                    "type": "string",
+                    "pattern": r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+                    "x-dataport-quantity": match kind { QuantityKind::Cpu => "cpu", QuantityKind::Bytes => "bytes" },
+                    "x-dataport-minimum": min,
+                    "x-dataport-maximum": max,
+                }),
+                ParamKind::Toggle => json!({"type": "boolean"}),
+                ParamKind::Choice { options } => json!({
+                    "type": "string",
+                    "enum": options.iter().map(|c| c.value).collect::<Vec<_>>(),
+                }),
+                ParamKind::Secret => json!({"type": "string", "writeOnly": true, "minLength": 8}),
+                ParamKind::Reference { app } => json!({
+                    "type": "string",
+                    "x-dataport-reference": app,
+                }),
+            };
+            schema["title"] = json!(param.label);
+            schema["description"] = json!(param.help);
+            if let Some(default) = param.default {
+                schema["default"] = match param.kind {
+                    ParamKind::Int { .. } => default.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(default)),
+                    ParamKind::Toggle => json!(default == "true"),
+                    _ => json!(default),
+                };
+            }
+            if !param.shown_when.is_empty() {
+                schema["x-dataport-shown-when"] = param
+                    .shown_when
+                    .iter()
+                    .map(|(key, value)| (key.to_string(), json!(value)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
+            (param.key.to_owned(), schema)
+        })
+        .collect();
+    let required: Vec<_> = params
+        .iter()
+        .filter(|p| {
+            p.default.is_none()
+                && p.shown_when.is_empty()
+                && !matches!(p.kind, ParamKind::Secret | ParamKind::Toggle)
+        })
+        .map(|p| p.key)
+        .collect();
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": properties,
+        "required": required,
+    })
+}
