@@ -105,6 +105,64 @@ async fn the_app_page_says_what_it_depends_on_and_who_uses_it() {
 }
 
 #[tokio::test]
+async fn the_app_page_lists_the_install_parameters() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (_, html) = portal.get("/catalog/flink").await;
+    assert!(html.contains("<h2>Parameters</h2>"));
+    assert!(html.contains("High availability"));
+    assert!(html.contains("one of kubernetes, zookeeper"));
+    assert!(html.contains("(when highAvailability is on and haType is zookeeper)"));
+    assert!(html.contains("size, 768Mi to 128Gi"));
+    let (_, html) = portal.get("/catalog/mysql").await;
+    assert!(
+        html.contains("generated"),
+        "secrets are generated when left empty"
+    );
+}
+
+#[tokio::test]
+async fn the_api_publishes_each_apps_install_schema() {
+    let (portal, _db) = Portal::on_sqlite().await;
+    let (status, schema) = portal.get_json("/api/v1/apps/flink/schema").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["name", "namespace", "params"])
+    );
+    assert_eq!(schema["properties"]["version"]["enum"][0], "1.20");
+    let params = &schema["properties"]["params"];
+    assert_eq!(params["additionalProperties"], false);
+    assert_eq!(params["required"], serde_json::json!(["operator"]));
+    let props = &params["properties"];
+    assert_eq!(props["highAvailability"]["type"], "boolean");
+    assert_eq!(
+        props["haType"]["enum"],
+        serde_json::json!(["kubernetes", "zookeeper"])
+    );
+    assert_eq!(props["zookeeper"]["x-dataport-reference"], "zookeeper");
+    assert_eq!(
+        props["zookeeper"]["x-dataport-shown-when"],
+        serde_json::json!({"highAvailability": "true", "haType": "zookeeper"})
+    );
+    assert_eq!(props["taskSlots"]["minimum"], 1);
+    assert_eq!(props["taskSlots"]["default"], 2);
+
+    for app in NINE_APPS {
+        let (status, schema) = portal.get_json(&format!("/api/v1/apps/{app}/schema")).await;
+        assert_eq!(status, 200, "{app}");
+        assert_eq!(schema["properties"]["app"]["const"], app);
+    }
+    let (_, mysql) = portal.get_json("/api/v1/apps/mysql/schema").await;
+    assert_eq!(
+        mysql["properties"]["params"]["properties"]["rootPassword"]["writeOnly"],
+        true
+    );
+
+    let (status, json) = portal.get_json("/api/v1/apps/kafka/schema").await;
+    assert_eq!((status, json["error"]["status"].as_u64()), (404, Some(404)));
+}
+
+#[tokio::test]
 async fn installed_instances_show_on_cards_and_app_pages() {
     let database = common::TestDatabase::new(common::Backend::Sqlite).await;
     let store = database.store().await;

@@ -183,6 +183,48 @@ impl Param {
         }
     }
 
+    /// Whether the form cannot be sent with this field empty (when shown).
+    pub fn is_required(&self) -> bool {
+        self.default.is_none() && !matches!(self.kind, ParamKind::Secret)
+    }
+
+    /// The type and bounds in a few words, for the app page.
+    pub fn summary(&self) -> String {
+        match self.kind {
+            ParamKind::Text { max_len } => format!("text, up to {max_len} characters"),
+            ParamKind::Int { min, max } => format!("whole number, {min} to {max}"),
+            ParamKind::Quantity {
+                kind: QuantityKind::Cpu,
+                min,
+                max,
+            } => format!("CPU, {min} to {max}"),
+            ParamKind::Quantity {
+                kind: QuantityKind::Bytes,
+                min,
+                max,
+            } => format!("size, {min} to {max}"),
+            ParamKind::Toggle => "on or off".to_owned(),
+            ParamKind::Choice { options } => {
+                let values: Vec<_> = options.iter().map(|c| c.value).collect();
+                format!("one of {}", values.join(", "))
+            }
+            ParamKind::Secret => "password, kept in a Secret; generated when empty".to_owned(),
+            ParamKind::Reference { app } => format!("a {app} instance in the same namespace"),
+        }
+    }
+
+    /// When the field applies, in words (empty when always).
+    pub fn condition(&self) -> String {
+        self.shown_when
+            .iter()
+            .map(|(key, value)| match *value {
+                "true" => format!("{key} is on"),
+                value => format!("{key} is {value}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Whether the field is shown for these raw values.
     pub fn is_shown(&self, raw: &BTreeMap<String, String>) -> bool {
         self.shown_when.iter().all(|(key, expected)| {
@@ -332,6 +374,34 @@ pub fn is_dns_label(text: &str, max_len: usize) -> bool {
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
+
+/// The JSON Schema of an install request for an app: name, namespace,
+/// version and its parameters object.
+pub fn install_schema(app: &super::AppDefinition) -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("Install {}", app.display_name),
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["name", "namespace", "params"],
+        "properties": {
+            "app": {"const": app.name},
+            "name": {"type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": INSTANCE_NAME_MAX,
+                     "description": "Instance name: lowercase letters, digits and hyphens."},
+            "namespace": {"type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63,
+                          "description": "Kubernetes namespace of the instance."},
+            "version": {"type": "string", "enum": app.versions, "default": app.default_version()},
+            "params": json_schema(app.params),
+        },
+    })
+}
+
+/// A DNS-1123 label, as a regular expression.
+pub const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+
+/// Longest instance name: object names add suffixes such as `-rest` and
+/// `-taskmanager` and must stay within Kubernetes' 63-character labels.
+pub const INSTANCE_NAME_MAX: usize = 40;
 
 /// The JSON Schema of an app's parameters object.
 pub fn json_schema(params: &[Param]) -> Value {

@@ -17,6 +17,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/catalog/{app}", get(app_page))
         .route("/api/v1/apps", get(catalog_json))
         .route("/api/v1/apps/{app}", get(app_json))
+        .route("/api/v1/apps/{app}/schema", get(app_schema_json))
 }
 
 #[derive(Template)]
@@ -67,4 +68,11 @@ async fn app_json(
     Path(app): Path<String>,
 ) -> Result<Json<AppView>, ApiError> {
     Ok(Json(state.service.app(&app).await?))
+}
+
+async fn app_schema_json(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(state.service.app_schema(&app)?))
 }
