@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod config;
+pub mod crd;
 pub mod error;
 pub mod http;
 pub mod service;

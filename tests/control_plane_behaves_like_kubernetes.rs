@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use dataport::cluster::crds::FIELD_MANAGER;
-use dataport::cluster::flink::{
+use dataport::crd::{
     FlinkDeployment, JobManagerDeploymentStatus, OPERATOR_FINALIZER, ResourceLifecycleState,
 };
 use dataport::simulator::FAIL_ANNOTATION;

@@ -6,6 +6,8 @@
 mod apps;
 pub mod params;
 pub mod quantity;
+pub mod render;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -114,6 +116,9 @@ pub struct AppDefinition {
     /// Rules across fields (and the version) that single fields cannot check.
     #[serde(skip)]
     pub rules: fn(version: &str, values: &Values) -> FieldErrors,
+    /// Parameters and resolved dependencies → the objects to apply.
+    #[serde(skip)]
+    pub render: fn(&render::RenderInput) -> Result<Vec<render::Object>, render::RenderError>,
 }
 
 /// For apps whose fields need no rule across them.

@@ -7,9 +7,9 @@ use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 
-use super::flink::{FlinkDeployment, FlinkSessionJob};
 use super::{Cluster, ClusterError};
 use crate::config::CrdsArgs;
+use crate::crd::{FlinkDeployment, FlinkSessionJob};
 use crate::error::StartError;
 
 /// The field manager of every object dataport applies.

@@ -1,7 +1,9 @@
 //! The cluster: everything dataport says to the Kubernetes API server.
 
+mod apply;
 pub mod crds;
-pub mod flink;
+
+pub use apply::describe;
 
 use std::path::Path;
 
@@ -26,6 +28,14 @@ pub enum ClusterError {
     /// The API server answered with an error or could not be reached.
     #[error("Kubernetes API: {0}")]
     Api(#[from] kube::Error),
+    /// The API server refused an object.
+    #[error("{object}: {source}")]
+    Refused {
+        /// Which object.
+        object: String,
+        /// The API server's answer.
+        source: kube::Error,
+    },
     /// The API server did not reach the expected state in time.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -40,6 +50,10 @@ impl ClusterError {
         matches!(
             self,
             ClusterError::Api(kube::Error::HyperError(_) | kube::Error::Service(_))
+                | ClusterError::Refused {
+                    source: kube::Error::HyperError(_) | kube::Error::Service(_),
+                    ..
+                }
                 | ClusterError::Timeout(_)
         )
     }

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::{FAIL_ANNOTATION, SIMULATOR_MANAGER};
 use crate::cluster::ClusterError;
-use crate::cluster::flink::{
+use crate::crd::{
     FlinkDeployment, FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER,
     ResourceLifecycleState as Lifecycle,
 };

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod render;
 
 use std::sync::Arc;
 

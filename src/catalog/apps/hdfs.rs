@@ -1,5 +1,8 @@
 //! Apache Hadoop HDFS: a namenode and datanodes.
 
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use crate::catalog::workload::{Workload, env};
+
 use crate::catalog::params::Param;
 use serde_json::Value;
 
@@ -49,6 +52,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules,
+    render,
 };
 
 /// Each block's copies live on different datanodes.
@@ -64,4 +68,51 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
         );
     }
     errors
+}
+
+/// A namenode and a StatefulSet of datanodes, configured through the
+/// apache/hadoop image's `<FILE>_<property>` environment variables.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let name = &input.target.name;
+    let default_fs = format!("hdfs://{name}-namenode.{}.svc:8020", input.target.namespace);
+    let common = vec![
+        env("CORE-SITE.XML_fs.defaultFS", default_fs),
+        env(
+            "HDFS-SITE.XML_dfs.replication",
+            input.int("replication")?.to_string(),
+        ),
+        env("HDFS-SITE.XML_dfs.namenode.name.dir", "/data/name"),
+        env("HDFS-SITE.XML_dfs.datanode.data.dir", "/data/blocks"),
+        env("HDFS-SITE.XML_dfs.namenode.rpc-bind-host", "0.0.0.0"),
+        env("HDFS-SITE.XML_dfs.namenode.http-bind-host", "0.0.0.0"),
+    ];
+    let mut namenode_env = common.clone();
+    // The image formats the namenode's directory on first start.
+    namenode_env.push(env("ENSURE_NAMENODE_DIR", "/data/name"));
+    let image = format!("apache/hadoop:{}", input.target.version);
+    let namenode = Workload {
+        component: "namenode",
+        replicas: 1,
+        image: image.clone(),
+        args: vec!["hdfs".into(), "namenode".into()],
+        ports: vec![("rpc", 8020), ("http", 9870)],
+        env: namenode_env,
+        memory: Some(input.text("namenodeMemory")?.into()),
+        storage: Some(("10Gi".into(), "/data")),
+        ..Workload::default()
+    };
+    let datanodes = Workload {
+        component: "datanode",
+        replicas: i32::try_from(input.int("datanodes")?)
+            .map_err(|_| RenderError::Missing("datanodes"))?,
+        image,
+        args: vec!["hdfs".into(), "datanode".into()],
+        ports: vec![("data", 9866), ("http", 9864)],
+        env: common,
+        storage: Some((input.text("datanodeStorage")?.into(), "/data")),
+        ..Workload::default()
+    };
+    let mut objects = namenode.render(input)?;
+    objects.extend(datanodes.render(input)?);
+    Ok(in_apply_order(objects))
 }

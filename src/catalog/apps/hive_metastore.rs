@@ -1,5 +1,8 @@
 //! Apache Hive metastore, the table catalog behind Flink on Hive.
 
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use crate::catalog::workload::{Workload, env, env_from_secret};
+
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
 
@@ -56,4 +59,47 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    render,
 };
+
+/// A standalone metastore keeping its schema in the referenced MySQL, in a
+/// database of its own (`hive_<name>`, created on first start).
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let mysql = input.reference("mysql")?;
+    let database = format!("hive_{}", input.target.name.replace('-', "_"));
+    let mut options = vec![
+        "-Djavax.jdo.option.ConnectionDriverName=com.mysql.cj.jdbc.Driver".to_owned(),
+        format!(
+            "-Djavax.jdo.option.ConnectionURL=jdbc:mysql://{}.{}.svc:3306/{database}?createDatabaseIfNotExist=true",
+            mysql.name, mysql.namespace
+        ),
+        "-Djavax.jdo.option.ConnectionUserName=root".to_owned(),
+        // Kubernetes expands $(MYSQL_PASSWORD) from the variable above it.
+        "-Djavax.jdo.option.ConnectionPassword=$(MYSQL_PASSWORD)".to_owned(),
+    ];
+    if input.is_on("warehouseOnHdfs") {
+        let hdfs = input.reference("hdfs")?;
+        options.push(format!(
+            "-Dhive.metastore.warehouse.dir=hdfs://{}-namenode.{}.svc:8020/user/hive/warehouse",
+            hdfs.name, hdfs.namespace
+        ));
+    }
+    let metastore = Workload {
+        replicas: 1,
+        image: format!("apache/hive:{}", input.target.version),
+        ports: vec![("thrift", 9083)],
+        env: vec![
+            env_from_secret(
+                "MYSQL_PASSWORD",
+                &format!("{}-credentials", mysql.name),
+                "root-password",
+            ),
+            env("SERVICE_NAME", "metastore"),
+            env("DB_DRIVER", "mysql"),
+            env("SERVICE_OPTS", options.join(" ")),
+        ],
+        memory: Some(input.text("memory")?.into()),
+        ..Workload::default()
+    };
+    Ok(in_apply_order(metastore.render(input)?))
+}

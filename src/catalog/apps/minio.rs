@@ -1,5 +1,12 @@
 //! MinIO, an S3-compatible object store.
 
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
+
 use crate::catalog::params::is_dns_label;
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, FieldErrors, Values};
@@ -47,6 +54,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules,
+    render,
 };
 
 /// S3 bucket names: 3 to 63 lowercase letters, digits and hyphens.
@@ -61,4 +69,71 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
         );
     }
     errors
+}
+
+/// The MinIO server with generated root credentials, and a Job that creates
+/// the bucket once the server answers.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let name = &input.target.name;
+    let secret = format!("{name}-credentials");
+    let bucket = input.text("bucket")?;
+    let server = Workload {
+        replicas: 1,
+        image: format!("minio/minio:{}", input.target.version),
+        args: vec![
+            "server".into(),
+            "/data".into(),
+            "--console-address".into(),
+            ":9001".into(),
+        ],
+        ports: vec![("api", 9000), ("console", 9001)],
+        env: vec![
+            env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
+            env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
+        ],
+        memory: Some(input.text("memory")?.into()),
+        storage: Some((input.text("storage")?.into(), "/data")),
+        ..Workload::default()
+    };
+    let create_bucket = format!(
+        "until mc alias set dataport http://{name}.{}.svc:9000 \"$MINIO_ROOT_USER\" \"$MINIO_ROOT_PASSWORD\"; \
+         do sleep 2; done; mc mb --ignore-existing dataport/{bucket}",
+        input.target.namespace
+    );
+    let job = Job {
+        metadata: input.metadata(format!("{name}-create-bucket")),
+        spec: Some(JobSpec {
+            backoff_limit: Some(10),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(input.labels()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("OnFailure".into()),
+                    containers: vec![Container {
+                        name: "create-bucket".into(),
+                        image: Some("minio/mc:latest".into()),
+                        command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
+                        env: Some(vec![
+                            env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
+                            env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
+                        ]),
+                        ..Container::default()
+                    }],
+                    ..PodSpec::default()
+                }),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    };
+    let mut objects = server.render(input)?;
+    objects.push(generated_secret(
+        input,
+        "credentials",
+        &["root-user", "root-password"],
+    )?);
+    objects.push(object(&job)?);
+    Ok(in_apply_order(objects))
 }

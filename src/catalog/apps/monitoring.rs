@@ -1,5 +1,8 @@
 //! Grafana with the dashboards dataport provisions for Flink and StreamPark.
 
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use crate::catalog::workload::{Workload, env, env_from_secret, generated_secret};
+
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, no_rules};
 
@@ -39,4 +42,29 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    render,
 };
+
+/// Grafana with a generated admin password.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let secret = format!("{}-credentials", input.target.name);
+    let mut environment = vec![
+        env("GF_SECURITY_ADMIN_USER", "admin"),
+        env_from_secret("GF_SECURITY_ADMIN_PASSWORD", &secret, "admin-password"),
+    ];
+    let external_url = input.text("externalUrl")?;
+    if !external_url.is_empty() {
+        environment.push(env("GF_SERVER_ROOT_URL", external_url));
+    }
+    let grafana = Workload {
+        replicas: 1,
+        image: format!("grafana/grafana:{}", input.target.version),
+        ports: vec![("http", 3000)],
+        env: environment,
+        storage: Some((input.text("storage")?.into(), "/var/lib/grafana")),
+        ..Workload::default()
+    };
+    let mut objects = grafana.render(input)?;
+    objects.push(generated_secret(input, "credentials", &["admin-password"])?);
+    Ok(in_apply_order(objects))
+}

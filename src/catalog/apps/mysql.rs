@@ -1,5 +1,8 @@
 //! MySQL, the database of StreamPark and the Hive metastore.
 
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
+
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, no_rules};
 
@@ -38,4 +41,27 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    render,
 };
+
+/// One MySQL server with a generated root password.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let secret = format!("{}-credentials", input.target.name);
+    let server = Workload {
+        replicas: 1,
+        image: format!("mysql:{}", input.target.version),
+        ports: vec![("mysql", 3306)],
+        env: vec![env_from_secret(
+            "MYSQL_ROOT_PASSWORD",
+            &secret,
+            "root-password",
+        )],
+        cpu: Some(input.text("cpu")?.into()),
+        memory: Some(input.text("memory")?.into()),
+        storage: Some((input.text("storage")?.into(), "/var/lib/mysql")),
+        ..Workload::default()
+    };
+    let mut objects = server.render(input)?;
+    objects.push(generated_secret(input, "credentials", &["root-password"])?);
+    Ok(in_apply_order(objects))
+}

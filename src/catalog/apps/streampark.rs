@@ -1,5 +1,12 @@
 //! Apache StreamPark, a console for developing and running Flink jobs.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapVolumeSource, Volume, VolumeMount};
+
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::workload::{Workload, env_from_secret};
+
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
 
@@ -38,4 +45,56 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    render,
 };
+
+/// The StreamPark console on the referenced MySQL. Its datasource is in
+/// `config.yaml` (a ConfigMap) without the password, which comes from MySQL's
+/// Secret through the environment.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let mysql = input.reference("mysql")?;
+    let url = format!(
+        "jdbc:mysql://{}.{}.svc:3306/streampark?useSSL=false&allowPublicKeyRetrieval=true&createDatabaseIfNotExist=true",
+        mysql.name, mysql.namespace
+    );
+    let config = format!(
+        "datasource:\n  dialect: mysql\n  username: root\n  url: \"{url}\"\nserver:\n  port: 10000\n"
+    );
+    let config_map = ConfigMap {
+        metadata: input.metadata(format!("{}-config", input.target.name)),
+        data: Some(BTreeMap::from([("config.yaml".to_owned(), config)])),
+        ..ConfigMap::default()
+    };
+    let console = Workload {
+        replicas: 1,
+        image: format!("apache/streampark:{}", input.target.version),
+        ports: vec![("http", 10000)],
+        env: vec![env_from_secret(
+            "SPRING_DATASOURCE_PASSWORD",
+            &format!("{}-credentials", mysql.name),
+            "root-password",
+        )],
+        cpu: Some(input.text("cpu")?.into()),
+        memory: Some(input.text("memory")?.into()),
+        volumes: vec![(
+            Volume {
+                name: "config".into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: format!("{}-config", input.target.name),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            },
+            VolumeMount {
+                name: "config".into(),
+                mount_path: "/streampark/conf/config.yaml".into(),
+                sub_path: Some("config.yaml".into()),
+                ..VolumeMount::default()
+            },
+        )],
+        ..Workload::default()
+    };
+    let mut objects = console.render(input)?;
+    objects.push(object(&config_map)?);
+    Ok(in_apply_order(objects))
+}

@@ -1,5 +1,8 @@
 //! Apache ZooKeeper, for Flink's ZooKeeper high availability.
 
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use crate::catalog::workload::{Workload, env};
+
 use crate::catalog::params::{Choice, Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, no_rules};
 
@@ -57,4 +60,41 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    render,
 };
+
+/// A StatefulSet of servers behind a headless Service: clients reach the
+/// ensemble at `<name>.<namespace>.svc:2181`.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let name = &input.target.name;
+    let namespace = &input.target.namespace;
+    let replicas: i32 = input
+        .text("replicas")?
+        .parse()
+        .map_err(|_| RenderError::Missing("replicas"))?;
+    let servers: Vec<String> = (0..replicas)
+        .map(|i| {
+            format!(
+                "server.{}={name}-{i}.{name}.{namespace}.svc:2888:3888;2181",
+                i + 1
+            )
+        })
+        .collect();
+    let workload = Workload {
+        replicas,
+        image: format!("zookeeper:{}", input.target.version),
+        // The image takes its server id from ZOO_MY_ID: derive it from the pod's ordinal.
+        args: vec![
+            "sh".into(),
+            "-c".into(),
+            "export ZOO_MY_ID=$((${HOSTNAME##*-}+1)) && exec /docker-entrypoint.sh zkServer.sh start-foreground".into(),
+        ],
+        ports: vec![("client", 2181), ("follower", 2888), ("election", 3888)],
+        env: vec![env("ZOO_SERVERS", servers.join(" ")), env("ZOO_4LW_COMMANDS_WHITELIST", "srvr,ruok,mntr")],
+        cpu: Some(input.text("cpu")?.into()),
+        memory: Some(input.text("memory")?.into()),
+        storage: Some((input.text("storage")?.into(), "/data")),
+        ..Workload::default()
+    };
+    Ok(in_apply_order(workload.render(input)?))
+}

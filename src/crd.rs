@@ -1,5 +1,6 @@
 //! The Flink operator's custom resources as typed structs:
 //! `FlinkDeployment` and `FlinkSessionJob` (`flink.apache.org/v1beta1`).
+//! Types only: the catalog renders them, the cluster applies them.
 //!
 //! The fields are the operator's own names and enums, so the CRD printed from
 //! these structs makes the API server reject what the operator would reject.

@@ -1,5 +1,7 @@
 //! Apache Flink session cluster, run by the flink-kubernetes-operator.
 
+mod render;
+
 use serde_json::Value;
 
 use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen};
@@ -48,6 +50,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     homepage: "https://flink.apache.org/",
     params: PARAMS,
     rules,
+    render: render::render,
 };
 
 const HA_ON: ShownWhen = &[("highAvailability", "true")];

@@ -1,0 +1,254 @@
+//! Building blocks most apps render: a workload (Deployment or StatefulSet)
+//! with its Service, and a Secret whose values are generated at first apply.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
+    PodTemplateSpec, ResourceRequirements, Secret, Service, ServicePort, ServiceSpec, Volume,
+    VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use super::render::{Object, RenderError, RenderInput, object};
+
+/// Annotation on a rendered Secret naming the keys whose values dataport
+/// generates when it first creates the Secret. Rendered objects carry no
+/// secret values: they are stored and previewed, the values never are.
+pub const GENERATED_KEYS: &str = "dataport.io/generated-keys";
+
+/// One container workload and the Service in front of it.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    /// Suffix of the objects' names after the instance name (`""` for none).
+    pub component: &'static str,
+    /// Pods wanted.
+    pub replicas: i32,
+    /// Container image.
+    pub image: String,
+    /// Container arguments.
+    pub args: Vec<String>,
+    /// Named container ports, also exposed by the Service.
+    pub ports: Vec<(&'static str, i32)>,
+    /// Environment.
+    pub env: Vec<EnvVar>,
+    /// CPU request and memory request and limit.
+    pub cpu: Option<String>,
+    /// Memory request and limit.
+    pub memory: Option<String>,
+    /// A persistent volume per pod: size and mount path (makes it a StatefulSet).
+    pub storage: Option<(String, &'static str)>,
+    /// Extra volumes and their mounts.
+    pub volumes: Vec<(Volume, VolumeMount)>,
+}
+
+impl Workload {
+    fn name(&self, input: &RenderInput) -> String {
+        match self.component {
+            "" => input.target.name.clone(),
+            component => format!("{}-{component}", input.target.name),
+        }
+    }
+
+    fn selector(&self, input: &RenderInput) -> BTreeMap<String, String> {
+        let mut selector = input.selector();
+        if !self.component.is_empty() {
+            selector.insert("app.kubernetes.io/component".into(), self.component.into());
+        }
+        selector
+    }
+
+    /// The workload (a StatefulSet when it has storage, else a Deployment)
+    /// and a Service of the same name on its ports.
+    pub fn render(&self, input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+        let name = self.name(input);
+        let selector = self.selector(input);
+        let mut labels = input.labels();
+        labels.extend(selector.clone());
+
+        let mut mounts: Vec<VolumeMount> = self
+            .volumes
+            .iter()
+            .map(|(_, mount)| mount.clone())
+            .collect();
+        if let Some((_, path)) = &self.storage {
+            mounts.push(VolumeMount {
+                name: "data".into(),
+                mount_path: (*path).into(),
+                ..VolumeMount::default()
+            });
+        }
+        let resources = (self.cpu.is_some() || self.memory.is_some()).then(|| {
+            let mut requests = BTreeMap::new();
+            let mut limits = BTreeMap::new();
+            if let Some(cpu) = &self.cpu {
+                requests.insert("cpu".to_owned(), Quantity(cpu.clone()));
+            }
+            if let Some(memory) = &self.memory {
+                requests.insert("memory".to_owned(), Quantity(memory.clone()));
+                limits.insert("memory".to_owned(), Quantity(memory.clone()));
+            }
+            ResourceRequirements {
+                requests: Some(requests),
+                limits: (!limits.is_empty()).then_some(limits),
+                ..ResourceRequirements::default()
+            }
+        });
+        let container = Container {
+            name: if self.component.is_empty() {
+                input.target.app.into()
+            } else {
+                self.component.into()
+            },
+            image: Some(self.image.clone()),
+            args: (!self.args.is_empty()).then(|| self.args.clone()),
+            ports: Some(
+                self.ports
+                    .iter()
+                    .map(|(port_name, port)| ContainerPort {
+                        name: Some((*port_name).into()),
+                        container_port: *port,
+                        ..ContainerPort::default()
+                    })
+                    .collect(),
+            ),
+            env: (!self.env.is_empty()).then(|| self.env.clone()),
+            resources,
+            volume_mounts: (!mounts.is_empty()).then_some(mounts),
+            ..Container::default()
+        };
+        let template = PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(labels.clone()),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(PodSpec {
+                containers: vec![container],
+                volumes: (!self.volumes.is_empty()).then(|| {
+                    self.volumes
+                        .iter()
+                        .map(|(volume, _)| volume.clone())
+                        .collect()
+                }),
+                ..PodSpec::default()
+            }),
+        };
+        let label_selector = LabelSelector {
+            match_labels: Some(selector.clone()),
+            ..LabelSelector::default()
+        };
+        let mut metadata = input.metadata(name.clone());
+        metadata.labels = Some(labels);
+
+        let workload = match &self.storage {
+            Some((size, _)) => object(&StatefulSet {
+                metadata: metadata.clone(),
+                spec: Some(StatefulSetSpec {
+                    replicas: Some(self.replicas),
+                    service_name: Some(name.clone()),
+                    selector: label_selector,
+                    template,
+                    volume_claim_templates: Some(vec![PersistentVolumeClaim {
+                        metadata: ObjectMeta {
+                            name: Some("data".into()),
+                            ..ObjectMeta::default()
+                        },
+                        spec: Some(PersistentVolumeClaimSpec {
+                            access_modes: Some(vec!["ReadWriteOnce".into()]),
+                            resources: Some(VolumeResourceRequirements {
+                                requests: Some(BTreeMap::from([(
+                                    "storage".to_owned(),
+                                    Quantity(size.clone()),
+                                )])),
+                                ..VolumeResourceRequirements::default()
+                            }),
+                            ..PersistentVolumeClaimSpec::default()
+                        }),
+                        ..PersistentVolumeClaim::default()
+                    }]),
+                    ..StatefulSetSpec::default()
+                }),
+                ..StatefulSet::default()
+            })?,
+            None => object(&Deployment {
+                metadata: metadata.clone(),
+                spec: Some(DeploymentSpec {
+                    replicas: Some(self.replicas),
+                    selector: label_selector,
+                    template,
+                    ..DeploymentSpec::default()
+                }),
+                ..Deployment::default()
+            })?,
+        };
+        // A StatefulSet's pods get stable DNS names through a headless Service.
+        let stateful = self.storage.is_some();
+        let service = object(&Service {
+            metadata,
+            spec: Some(ServiceSpec {
+                cluster_ip: stateful.then(|| "None".to_owned()),
+                publish_not_ready_addresses: stateful.then_some(true),
+                selector: Some(selector),
+                ports: Some(
+                    self.ports
+                        .iter()
+                        .map(|(port_name, port)| ServicePort {
+                            name: Some((*port_name).into()),
+                            port: *port,
+                            ..ServicePort::default()
+                        })
+                        .collect(),
+                ),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        })?;
+        Ok(vec![workload, service])
+    }
+}
+
+/// A Secret named `<instance>-<suffix>` whose `keys` dataport generates once.
+pub fn generated_secret(
+    input: &RenderInput,
+    suffix: &str,
+    keys: &[&str],
+) -> Result<Object, RenderError> {
+    let mut metadata = input.metadata(format!("{}-{suffix}", input.target.name));
+    metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(GENERATED_KEYS.into(), keys.join(","));
+    object(&Secret {
+        metadata,
+        type_: Some("Opaque".into()),
+        ..Secret::default()
+    })
+}
+
+/// An environment variable from a key of a Secret.
+pub fn env_from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    use k8s_openapi::api::core::v1::{EnvVarSource, SecretKeySelector};
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+/// A plain environment variable.
+pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..EnvVar::default()
+    }
+}

@@ -1,0 +1,189 @@
+//! Rendering an app as the install form would: validate a form, then render.
+
+use std::collections::BTreeMap;
+
+use dataport::catalog::render::{RenderInput, Resolved, Target, labels};
+use dataport::catalog::workload::GENERATED_KEYS;
+use dataport::catalog::{self, Values};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The id every test render uses, so that golden files are stable.
+pub const INSTANCE_ID: Uuid = Uuid::from_u128(0x5eed);
+
+/// An instance a reference resolves to, in `namespace`.
+pub fn resolved(name: &str, namespace: &str, params: Value) -> Resolved {
+    Resolved {
+        name: name.into(),
+        namespace: namespace.into(),
+        params: serde_json::from_value(params).expect("params object"),
+    }
+}
+
+/// Validates `form` for the app's default version, renders it into
+/// `namespace`, and checks the rules every rendered object keeps.
+pub fn render(
+    app: &str,
+    namespace: &str,
+    form: &[(&str, &str)],
+    references: &[(&str, Resolved)],
+) -> Vec<Value> {
+    let definition = catalog::find(app).expect("app in the catalog");
+    let raw: BTreeMap<String, String> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let values: Values = definition
+        .validate(definition.default_version(), &raw)
+        .unwrap_or_else(|errors| panic!("{app}: {errors:?}"));
+    let input = RenderInput {
+        target: Target {
+            id: INSTANCE_ID,
+            app: definition.name,
+            name: format!("{app}-main").replace("flink-kubernetes-operator", "operator"),
+            namespace: namespace.into(),
+            version: definition.default_version().into(),
+        },
+        values,
+        references: references
+            .iter()
+            .map(|(k, r)| (k.to_string(), r.clone()))
+            .collect(),
+    };
+    let objects = (definition.render)(&input).unwrap_or_else(|e| panic!("{app}: {e}"));
+    assert_eq!(
+        objects,
+        (definition.render)(&input).unwrap(),
+        "{app}: deterministic"
+    );
+    check_rules(app, namespace, &objects);
+    objects
+}
+
+fn check_rules(app: &str, namespace: &str, objects: &[Value]) {
+    assert!(!objects.is_empty());
+    for object in objects {
+        let what = format!("{app}: {} {}", object["kind"], object["metadata"]["name"]);
+        let labels_of = &object["metadata"]["labels"];
+        assert_eq!(labels_of[labels::MANAGED_BY], "dataport", "{what}");
+        assert_eq!(labels_of[labels::PART_OF], "dataport", "{what}");
+        assert_eq!(labels_of[labels::NAME], app, "{what}");
+        assert!(labels_of[labels::INSTANCE].is_string(), "{what}");
+        assert_eq!(
+            object["metadata"]["annotations"][labels::INSTANCE_ID],
+            INSTANCE_ID.to_string(),
+            "{what}"
+        );
+        assert_eq!(object["metadata"]["namespace"], namespace, "{what}");
+        if object["kind"] == "Secret" {
+            assert!(
+                object.get("data").is_none() && object.get("stringData").is_none(),
+                "{what}: no values rendered"
+            );
+            assert!(
+                object["metadata"]["annotations"][GENERATED_KEYS].is_string(),
+                "{what}"
+            );
+        }
+        if object["kind"] == "ConfigMap" {
+            let text = object["data"].to_string().to_lowercase();
+            assert!(
+                !text.contains("password:"),
+                "{what}: no password in a ConfigMap"
+            );
+        }
+        let name = object["metadata"]["name"].as_str().expect("a name");
+        assert!(name.len() <= 63, "{what}: name fits a DNS label");
+    }
+}
+
+/// What Flink's reference parameters resolve to in the tests.
+pub fn flink_references(namespace: &str) -> Vec<(&'static str, Resolved)> {
+    vec![
+        ("operator", resolved("operator-main", namespace, json!({}))),
+        ("zookeeper", resolved("zk", namespace, json!({}))),
+        (
+            "minio",
+            resolved("minio-main", namespace, json!({"bucket": "checkpoints"})),
+        ),
+        ("hdfs", resolved("hdfs-main", namespace, json!({}))),
+        ("hiveMetastore", resolved("metastore", namespace, json!({}))),
+        ("hiveHdfs", resolved("hdfs-main", namespace, json!({}))),
+    ]
+}
+
+/// Flink's HA choices by name: every combination the form allows.
+pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
+    ("ha-off", &[("highAvailability", "false")]),
+    (
+        "ha-kubernetes-s3",
+        &[
+            ("highAvailability", "on"),
+            ("haType", "kubernetes"),
+            ("storage", "s3"),
+            ("minio", "minio-main"),
+        ],
+    ),
+    (
+        "ha-kubernetes-hdfs",
+        &[
+            ("highAvailability", "on"),
+            ("haType", "kubernetes"),
+            ("storage", "hdfs"),
+            ("hdfs", "hdfs-main"),
+        ],
+    ),
+    (
+        "ha-zookeeper-s3",
+        &[
+            ("highAvailability", "on"),
+            ("haType", "zookeeper"),
+            ("zookeeper", "zk"),
+            ("storage", "s3"),
+            ("minio", "minio-main"),
+        ],
+    ),
+    (
+        "ha-zookeeper-hdfs",
+        &[
+            ("highAvailability", "on"),
+            ("haType", "zookeeper"),
+            ("zookeeper", "zk"),
+            ("storage", "hdfs"),
+            ("hdfs", "hdfs-main"),
+        ],
+    ),
+];
+
+/// Flink's Hive fields when the toggle is on.
+pub const FLINK_HIVE_ON: [(&str, &str); 3] = [
+    ("hive", "on"),
+    ("hiveMetastore", "metastore"),
+    ("hiveHdfs", "hdfs-main"),
+];
+
+/// An app, the form it is installed with, and what its references resolve to.
+pub type AppCase = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, Resolved)>,
+);
+
+/// Every other app: its form and what its references resolve to.
+pub fn other_apps(namespace: &str) -> Vec<AppCase> {
+    let mysql = ("mysql", resolved("mysql-main", namespace, json!({})));
+    vec![
+        ("flink-kubernetes-operator", vec![], vec![]),
+        (
+            "streampark",
+            vec![("mysql", "mysql-main")],
+            vec![mysql.clone()],
+        ),
+        ("zookeeper", vec![], vec![]),
+        ("hdfs", vec![], vec![]),
+        ("minio", vec![], vec![]),
+        ("hive-metastore", vec![("mysql", "mysql-main")], vec![mysql]),
+        ("mysql", vec![], vec![]),
+        ("monitoring", vec![], vec![]),
+    ]
+}
