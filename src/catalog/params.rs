@@ -50,8 +50,15 @@ pub enum ParamKind {
         /// The choices, the default first.
         options: &'static [Choice],
     },
-    /// A value that is written, never shown again (generated when left empty).
-    Secret,
+    /// A value that is written, never shown again (generated when left empty):
+    /// it goes straight into key `key` of the instance's Secret
+    /// `<instance>-<secret>`, never into the store.
+    Secret {
+        /// Suffix of the Secret's name after the instance name.
+        secret: &'static str,
+        /// Key in the Secret.
+        key: &'static str,
+    },
     /// The name of an instance of another app, in the same namespace.
     Reference {
         /// The app referred to.
@@ -171,13 +178,22 @@ impl Param {
         }
     }
 
-    /// A password: kept in a Secret, generated when left empty.
-    pub const fn secret(key: &'static str, label: &'static str, help: &'static str) -> Param {
+    /// A password kept in key `secret_key` of the Secret `<instance>-credentials`,
+    /// generated when left empty.
+    pub const fn secret(
+        key: &'static str,
+        label: &'static str,
+        secret_key: &'static str,
+        help: &'static str,
+    ) -> Param {
         Param {
             key,
             label,
             help,
-            kind: ParamKind::Secret,
+            kind: ParamKind::Secret {
+                secret: "credentials",
+                key: secret_key,
+            },
             default: None,
             shown_when: &[],
         }
@@ -185,7 +201,7 @@ impl Param {
 
     /// Whether the form cannot be sent with this field empty (when shown).
     pub fn is_required(&self) -> bool {
-        self.default.is_none() && !matches!(self.kind, ParamKind::Secret)
+        self.default.is_none() && !matches!(self.kind, ParamKind::Secret { .. })
     }
 
     /// The type and bounds in a few words, for the app page.
@@ -208,7 +224,9 @@ impl Param {
                 let values: Vec<_> = options.iter().map(|c| c.value).collect();
                 format!("one of {}", values.join(", "))
             }
-            ParamKind::Secret => "password, kept in a Secret; generated when empty".to_owned(),
+            ParamKind::Secret { .. } => {
+                "password, kept in a Secret; generated when empty".to_owned()
+            }
             ParamKind::Reference { app } => format!("a {app} instance in the same namespace"),
         }
     }
@@ -288,7 +306,7 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
         match (param.default, param.kind) {
             (_, ParamKind::Toggle) => "false",
             (Some(default), _) => default,
-            (None, ParamKind::Secret) => return Ok(None),
+            (None, ParamKind::Secret { .. }) => return Ok(None),
             (None, _) => return Err(format!("{} is required", param.label)),
         }
     } else {
@@ -341,7 +359,7 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
                 ))
             }
         }
-        ParamKind::Secret => {
+        ParamKind::Secret { .. } => {
             if text.chars().count() < 8 {
                 Err(format!(
                     "{} must be at least 8 characters (or empty to generate one)",
@@ -423,7 +441,7 @@ pub fn json_schema(params: &[Param]) -> Value {
                     "type": "string",
                     "enum": options.iter().map(|c| c.value).collect::<Vec<_>>(),
                 }),
-                ParamKind::Secret => json!({"type": "string", "writeOnly": true, "minLength": 8}),
+                ParamKind::Secret { .. } => json!({"type": "string", "writeOnly": true, "minLength": 8}),
                 ParamKind::Reference { app } => json!({
                     "type": "string",
                     "x-dataport-reference": app,
@@ -451,11 +469,7 @@ pub fn json_schema(params: &[Param]) -> Value {
         .collect();
     let required: Vec<_> = params
         .iter()
-        .filter(|p| {
-            p.default.is_none()
-                && p.shown_when.is_empty()
-                && !matches!(p.kind, ParamKind::Secret | ParamKind::Toggle)
-        })
+        .filter(|p| p.is_required() && p.shown_when.is_empty())
         .map(|p| p.key)
         .collect();
     json!({

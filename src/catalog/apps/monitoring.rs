@@ -38,6 +38,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         Param::secret(
             "adminPassword",
             "Admin password",
+            "admin-password",
             "Kept in a Secret; leave empty to generate one.",
         ),
     ],

@@ -37,6 +37,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         Param::secret(
             "rootPassword",
             "Root password",
+            "root-password",
             "Kept in a Secret; leave empty to generate one.",
         ),
     ],
