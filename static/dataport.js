@@ -29,3 +29,27 @@ document.addEventListener("DOMContentLoaded", () => {
   search.addEventListener("input", apply);
   category.addEventListener("change", apply);
 });
+
+// Install form: show only the fields that apply to the current toggles and
+// choices. Without JS every field shows, with a note saying when it applies,
+// and the server ignores the ones that do not.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form]");
+  if (!form) return;
+  const valueOf = (key) => {
+    const input = form.elements.namedItem(key);
+    if (!input) return "";
+    if (input.type === "checkbox") return input.checked ? "true" : "false";
+    return input.value;
+  };
+  const refresh = () => {
+    for (const field of form.querySelectorAll("[data-shown-when]")) {
+      const when = JSON.parse(field.dataset.shownWhen || "{}");
+      field.hidden = !Object.entries(when).every(([key, value]) => valueOf(key) === value);
+      const note = field.querySelector(".when");
+      if (note) note.hidden = true;
+    }
+  };
+  form.addEventListener("change", refresh);
+  refresh();
+});

@@ -168,6 +168,7 @@ async fn installed_instances_show_on_cards_and_app_pages() {
     let store = database.store().await;
     store
         .create_instance(NewInstance {
+            id: uuid::Uuid::new_v4(),
             app: "zookeeper".into(),
             name: "zk-main".into(),
             namespace: "data".into(),

@@ -9,6 +9,7 @@ use serde_json::json;
 
 fn flink(namespace: &str, name: &str) -> NewInstance {
     NewInstance {
+        id: uuid::Uuid::new_v4(),
         app: "flink".into(),
         name: name.into(),
         namespace: namespace.into(),

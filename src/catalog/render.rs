@@ -196,23 +196,3 @@ pub fn in_apply_order(mut objects: Vec<Object>) -> Vec<Object> {
 
 /// Secret values shown instead of the real ones (preview, stored revisions).
 pub const MASK: &str = "********";
-
-/// The objects with every Secret's values masked.
-pub fn masked(objects: &[Object]) -> Vec<Object> {
-    objects
-        .iter()
-        .map(|object| {
-            let mut object = object.clone();
-            if object["kind"] == "Secret" {
-                for field in ["data", "stringData"] {
-                    if let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) {
-                        for value in map.values_mut() {
-                            *value = Value::from(MASK);
-                        }
-                    }
-                }
-            }
-            object
-        })
-        .collect()
-}

@@ -2,6 +2,7 @@
 
 mod apply;
 pub mod crds;
+mod secrets;
 
 pub use apply::describe;
 

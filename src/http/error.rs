@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use super::page::{Layout, render};
 use crate::service::ServiceError;
+use crate::store::StoreError;
 
 /// Errors of the HTTP layer, each mapped to one status code.
 #[derive(Debug, Error)]
@@ -18,6 +19,14 @@ pub enum HttpError {
     /// Nothing at this address.
     #[error("{0}")]
     NotFound(String),
+    /// The request itself was refused (wrong content type, bad JSON, too large).
+    #[error("{message}")]
+    Rejected {
+        /// The status to answer with.
+        status: StatusCode,
+        /// Why.
+        message: String,
+    },
     /// The service layer failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -27,18 +36,29 @@ impl HttpError {
     /// The status code this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            HttpError::NotFound(_) | HttpError::Service(ServiceError::AppNotFound(_)) => {
-                StatusCode::NOT_FOUND
+            HttpError::NotFound(_)
+            | HttpError::Service(
+                ServiceError::AppNotFound(_) | ServiceError::InstanceNotFound(_),
+            ) => StatusCode::NOT_FOUND,
+            HttpError::Rejected { status, .. } => *status,
+            HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
+            HttpError::Service(ServiceError::Store(StoreError::NameTaken { .. })) => {
+                StatusCode::CONFLICT
             }
+            HttpError::Service(ServiceError::NoCluster) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             HttpError::Service(ServiceError::Cluster(error)) if error.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            HttpError::Service(ServiceError::Store(_) | ServiceError::Cluster(_)) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            HttpError::Service(
+                ServiceError::Store(_)
+                | ServiceError::Cluster(_)
+                | ServiceError::Render(_)
+                | ServiceError::Encode(_)
+                | ServiceError::Unsupported(_),
+            ) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -49,12 +69,14 @@ impl HttpError {
             StatusCode::SERVICE_UNAVAILABLE => {
                 tracing::warn!(error = %self, "dependency unavailable");
                 match self {
+                    HttpError::Service(ServiceError::NoCluster) => self.to_string(),
                     HttpError::Service(ServiceError::Cluster(_)) => {
                         "The Kubernetes API server is unreachable right now; try again shortly."
+                            .to_owned()
                     }
-                    _ => "The portal's database is unreachable right now; try again shortly.",
+                    _ => "The portal's database is unreachable right now; try again shortly."
+                        .to_owned(),
                 }
-                .to_owned()
             }
             status if status.is_server_error() => {
                 tracing::error!(error = %self, "request failed");
@@ -157,7 +179,6 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 mod tests {
     use super::*;
     use crate::cluster::ClusterError;
-    use crate::store::StoreError;
 
     fn status_of(error: impl Into<ServiceError>) -> StatusCode {
         HttpError::Service(error.into()).status()

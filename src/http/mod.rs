@@ -6,6 +6,8 @@ mod assets;
 mod catalog;
 mod error;
 mod health;
+mod install;
+mod instances;
 mod metrics;
 mod page;
 
@@ -59,6 +61,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(catalog::router())
         .merge(health::router())
+        .merge(install::router())
+        .merge(instances::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -99,6 +103,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         local_cluster: config.local_cluster,
     };
     let state = AppState::new(service.clone(), layout);
+    let worker = service.spawn_worker();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -110,6 +115,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
+    if let Some(worker) = worker {
+        // An operation cut short here is resumed from the store at the next start.
+        worker.abort();
+    }
     // Requests have finished; give the pool a bounded moment to close cleanly.
     let _ = tokio::time::timeout(Duration::from_secs(5), service.close()).await;
     tracing::info!("stopped");

@@ -3,11 +3,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// One shared value that goes stale after `ttl`.
+/// One shared value that goes stale after `ttl`, or at once when cleared.
 ///
 /// The catalog's installed counts are read on every catalog request and
-/// change only on installs and uninstalls: the time-to-live bounds how long a
-/// change takes to show on the catalog.
+/// change only on installs and uninstalls: this replica clears them when it
+/// writes, and the time-to-live bounds how long another replica's writes take
+/// to show.
 #[derive(Debug)]
 pub(super) struct Cached<T> {
     ttl: Duration,
@@ -38,6 +39,11 @@ impl<T> Cached<T> {
             Some((Instant::now(), value.clone()));
         value
     }
+
+    /// Forgets the value: the next read recomputes it.
+    pub(super) fn clear(&self) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 #[cfg(test)]
@@ -50,6 +56,8 @@ mod tests {
         assert!(cache.fresh().is_none());
         cache.store(7);
         assert_eq!(cache.fresh().as_deref(), Some(&7));
+        cache.clear();
+        assert!(cache.fresh().is_none(), "gone once cleared");
         cache.store(8);
         assert_eq!(cache.fresh().as_deref(), Some(&8));
         std::thread::sleep(Duration::from_millis(40));

@@ -5,7 +5,10 @@
 //! serialize.
 
 mod cache;
+mod form;
+mod install;
 mod views;
+mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +20,11 @@ use crate::catalog::{self, Category};
 use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
+pub use form::{FieldView, InstallFormView, MissingDependency};
+pub use install::{InstallRequest, Prepared, PreviewView};
 pub use views::{
-    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary, Readiness,
+    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
+    InstanceView, OwnedObject, Readiness,
 };
 
 /// Errors of the service layer.
@@ -27,12 +33,30 @@ pub enum ServiceError {
     /// The catalog has no app by this name.
     #[error("no app named {0:?} in the catalog")]
     AppNotFound(String),
+    /// No instance has this id.
+    #[error("no instance with id {0}")]
+    InstanceNotFound(uuid::Uuid),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The cluster failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// The request has invalid fields: every error, by field.
+    #[error("invalid fields: {}", .0.keys().cloned().collect::<Vec<_>>().join(", "))]
+    Invalid(crate::catalog::FieldErrors),
+    /// Installing needs a cluster and none is configured.
+    #[error("no Kubernetes cluster is configured: start the portal with --kubeconfig")]
+    NoCluster,
+    /// Rendering failed (a bug: validation lets through only what renders).
+    #[error(transparent)]
+    Render(#[from] crate::catalog::render::RenderError),
+    /// The worker does not run this kind of operation yet.
+    #[error("{0} operations are not supported yet")]
+    Unsupported(String),
+    /// Encoding a preview failed.
+    #[error("cannot encode: {0}")]
+    Encode(String),
 }
 
 /// How long the catalog's installed counts are served from memory: one
@@ -45,6 +69,8 @@ pub struct Service {
     store: Store,
     cluster: Option<Cluster>,
     instance_counts: cache::Cached<HashMap<String, i64>>,
+    /// Wakes the worker when an operation is queued.
+    work: tokio::sync::Notify,
 }
 
 impl Service {
@@ -54,6 +80,7 @@ impl Service {
             store,
             cluster,
             instance_counts: cache::Cached::new(INSTANCE_COUNTS_TTL),
+            work: tokio::sync::Notify::new(),
         }
     }
 
@@ -84,6 +111,39 @@ impl Service {
         let app = catalog::find(name).ok_or_else(|| ServiceError::AppNotFound(name.to_owned()))?;
         let instances = self.store.instances(Some(app.name)).await?;
         Ok(AppView::new(app, &instances))
+    }
+
+    /// One instance with its operations and the objects it owns.
+    pub async fn instance(&self, id: uuid::Uuid) -> Result<InstanceView, ServiceError> {
+        let instance = self.store.instance(id).await.map_err(|error| match error {
+            crate::store::StoreError::NotFound { .. } => ServiceError::InstanceNotFound(id),
+            other => other.into(),
+        })?;
+        let operations = self.store.operations(id).await?;
+        let revision = self.store.revision(id, instance.current_revision).await?;
+        let objects = revision
+            .objects
+            .as_array()
+            .map(|objects| {
+                objects
+                    .iter()
+                    .map(|object| OwnedObject {
+                        kind: object["kind"].as_str().unwrap_or_default().to_owned(),
+                        name: object["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let display_name = catalog::find(&instance.app).map_or("", |app| app.display_name);
+        Ok(InstanceView {
+            instance,
+            display_name,
+            operations,
+            objects,
+        })
     }
 
     /// The JSON Schema of an install request for one app.

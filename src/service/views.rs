@@ -204,3 +204,51 @@ impl Readiness {
         }
     }
 }
+
+/// An object an instance owns, as its page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnedObject {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+/// The instance page.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceView {
+    /// The instance record.
+    pub instance: crate::store::Instance,
+    /// Its app's display name.
+    pub display_name: &'static str,
+    /// Its operations, newest first.
+    pub operations: Vec<crate::store::Operation>,
+    /// The objects of its current revision.
+    pub objects: Vec<OwnedObject>,
+}
+
+impl InstanceView {
+    /// Whether an operation is still pending or running (the page refreshes).
+    pub fn is_busy(&self) -> bool {
+        use crate::store::OperationState;
+        self.operations
+            .iter()
+            .any(|op| matches!(op.state, OperationState::Pending | OperationState::Running))
+    }
+
+    /// The parameters as `key = value` lines, in key order.
+    pub fn params(&self) -> Vec<(String, String)> {
+        match &self.instance.params {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(key, value)| {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    (key.clone(), text)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -130,7 +130,7 @@ impl Store {
     ) -> Result<(Instance, Revision, Operation), StoreError> {
         let now = now();
         let instance = Instance {
-            id: Uuid::new_v4(),
+            id: new.id,
             app: new.app,
             name: new.name,
             namespace: new.namespace,
@@ -208,6 +208,43 @@ impl Store {
         .ok_or(StoreError::NotFound {
             what: "instance",
             id,
+        })
+    }
+
+    /// The instance named `name` in `namespace`, if there is one.
+    pub async fn instance_named(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Instance>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE namespace = $1 AND name = $2"
+        ))
+        .bind(namespace)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| instance_from_row(&row))
+        .transpose()
+    }
+
+    /// The revision `number` of an instance.
+    pub async fn revision(&self, instance_id: Uuid, number: i64) -> Result<Revision, StoreError> {
+        sqlx::query(
+            "SELECT instance_id, number, params, objects, actor, created_at FROM revisions \
+             WHERE instance_id = $1 AND number = $2",
+        )
+        .bind(instance_id.to_string())
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| revision_from_row(&row))
+        .transpose()?
+        .ok_or(StoreError::NotFound {
+            what: "revision",
+            id: instance_id,
         })
     }
 

@@ -35,6 +35,8 @@ pub struct Instance {
 /// The fields a new instance starts with.
 #[derive(Debug, Clone)]
 pub struct NewInstance {
+    /// Its id, chosen before the install renders (objects carry it).
+    pub id: Uuid,
     /// The catalog app's `name`.
     pub app: String,
     /// The Kubernetes name.

@@ -1,0 +1,201 @@
+//! Installing: the form (`/catalog/{app}/install`), its preview, and the JSON
+//! API (`POST /api/v1/instances`, `POST /api/v1/preview`).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::{ApiError, HttpError, OrPage, PageError};
+use super::page::{Layout, render};
+use crate::service::{InstallFormView, InstallRequest, PreviewView, ServiceError};
+use crate::store::StoreError;
+
+/// Who the actions are recorded as until users arrive.
+const ACTOR: &str = "anonymous";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/catalog/{app}/install", get(form_page).post(submit_form))
+        .route("/api/v1/instances", post(install_json))
+        .route("/api/v1/preview", post(preview_json))
+}
+
+#[derive(Template)]
+#[template(path = "install.html")]
+struct InstallPage {
+    layout: Layout,
+    view: InstallFormView,
+}
+
+async fn form_page(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+) -> Result<Response, PageError> {
+    let view = state
+        .service
+        .install_form(&app, &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .or_page(&state.layout)?;
+    Ok(render(&InstallPage {
+        layout: state.layout,
+        view,
+    }))
+}
+
+/// The form's fields: name, namespace, version, the button pressed, and the
+/// app's parameters under their own keys.
+async fn submit_form(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let mut raw: BTreeMap<String, String> = BTreeMap::new();
+    let mut action = String::from("install");
+    for (key, value) in fields {
+        if key == "action" {
+            action = value;
+        } else {
+            raw.insert(key, value);
+        }
+    }
+    let request = InstallRequest {
+        app: app.clone(),
+        name: raw.remove("name").unwrap_or_default().trim().to_owned(),
+        namespace: raw
+            .remove("namespace")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        version: raw.remove("version"),
+        params: raw.clone(),
+    };
+    let outcome = if action == "preview" {
+        state.service.preview(&request).await.map(Ok)
+    } else {
+        state.service.install(&request, ACTOR).await.map(Err)
+    };
+    // The form again, keeping every value typed (secrets excepted).
+    let mut typed = raw;
+    typed.insert("name".into(), request.name.clone());
+    typed.insert("namespace".into(), request.namespace.clone());
+    if let Some(version) = &request.version {
+        typed.insert("version".into(), version.clone());
+    }
+    let (status, errors, conflict, preview) = match outcome {
+        Ok(Err(id)) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
+        Ok(Ok(preview)) => (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml)),
+        Err(ServiceError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None, None),
+        Err(error @ ServiceError::Store(StoreError::NameTaken { .. })) => (
+            StatusCode::CONFLICT,
+            BTreeMap::new(),
+            Some(error.to_string()),
+            None,
+        ),
+        Err(other) => return Err(PageError::new(other, state.layout)),
+    };
+    let mut view = state
+        .service
+        .install_form(&app, &typed, &errors)
+        .await
+        .or_page(&state.layout)?;
+    view.conflict = conflict;
+    view.preview = preview;
+    Ok((
+        status,
+        render(&InstallPage {
+            layout: state.layout,
+            view,
+        }),
+    )
+        .into_response())
+}
+
+/// The JSON body of an install or preview: parameters as JSON values.
+#[derive(Debug, Deserialize)]
+struct ApiInstallRequest {
+    app: String,
+    name: String,
+    namespace: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    params: serde_json::Map<String, Value>,
+}
+
+impl ApiInstallRequest {
+    /// Parameters as the text the form would send; objects and arrays are
+    /// errors of their field.
+    fn into_request(self) -> Result<InstallRequest, ApiError> {
+        let mut params = BTreeMap::new();
+        let mut errors = BTreeMap::new();
+        for (key, value) in self.params {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Bool(on) => on.to_string(),
+                Value::Number(number) => number.to_string(),
+                Value::Null => String::new(),
+                Value::Array(_) | Value::Object(_) => {
+                    errors.insert(
+                        key.clone(),
+                        format!("{key} must be text, a number or true/false"),
+                    );
+                    continue;
+                }
+            };
+            params.insert(key, text);
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors).into());
+        }
+        Ok(InstallRequest {
+            app: self.app,
+            name: self.name,
+            namespace: self.namespace,
+            version: self.version,
+            params,
+        })
+    }
+}
+
+fn json_body(
+    body: Result<Json<ApiInstallRequest>, JsonRejection>,
+) -> Result<InstallRequest, ApiError> {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError(HttpError::Rejected {
+            status: rejection.status(),
+            message: rejection.body_text(),
+        })
+    })?;
+    body.into_request()
+}
+
+async fn install_json(
+    State(state): State<AppState>,
+    body: Result<Json<ApiInstallRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request = json_body(body)?;
+    let id = state.service.install(&request, ACTOR).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"id": id, "url": format!("/instances/{id}"), "api": format!("/api/v1/instances/{id}")}),
+        ),
+    ))
+}
+
+async fn preview_json(
+    State(state): State<AppState>,
+    body: Result<Json<ApiInstallRequest>, JsonRejection>,
+) -> Result<Json<PreviewView>, ApiError> {
+    let request = json_body(body)?;
+    Ok(Json(state.service.preview(&request).await?))
+}

@@ -1,0 +1,175 @@
+//! The install form's view: fields with their values, errors and choices.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Service, ServiceError};
+use crate::catalog::{self, AppDefinition, FieldErrors, Need, Param, ParamKind};
+use crate::store::InstanceStatus;
+
+/// One field of the install form.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldView {
+    /// Its parameter.
+    pub param: &'static Param,
+    /// What the user typed (never a secret's value).
+    pub value: String,
+    /// What is wrong with it.
+    pub error: Option<String>,
+    /// For references: the instances that can be picked (`name`, `namespace`).
+    pub options: Vec<(String, String)>,
+    /// For references: the referenced app's display name.
+    pub target_display: &'static str,
+    /// For references: the referenced app's name (for the "install one" link).
+    pub target_app: &'static str,
+    /// When it applies, as a JSON object (`{"key": "value"}`) for the page script.
+    pub shown_when_json: String,
+}
+
+impl FieldView {
+    /// Whether a toggle is on.
+    pub fn is_checked(&self) -> bool {
+        matches!(self.value.as_str(), "true" | "on")
+    }
+
+    /// Whether `value` is the selected choice.
+    pub fn is_selected(&self, value: &str) -> bool {
+        self.value == value
+    }
+}
+
+/// A required dependency that has no instance yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingDependency {
+    /// Its app name.
+    pub app: &'static str,
+    /// Its display name.
+    pub display_name: &'static str,
+}
+
+/// The install form of one app, filled with what the user sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallFormView {
+    /// The app.
+    pub app: &'static AppDefinition,
+    /// Instance name typed.
+    pub name: String,
+    /// Namespace typed.
+    pub namespace: String,
+    /// Version chosen.
+    pub version: String,
+    /// The parameter fields.
+    pub fields: Vec<FieldView>,
+    /// Errors of name, namespace and version.
+    pub errors: FieldErrors,
+    /// Required dependencies with no instance yet.
+    pub missing: Vec<MissingDependency>,
+    /// A conflict to show above the form (name taken).
+    pub conflict: Option<String>,
+    /// The preview YAML, when asked for.
+    pub preview: Option<String>,
+}
+
+impl InstallFormView {
+    /// The error of a top-level field, if any.
+    pub fn error(&self, key: &str) -> Option<&String> {
+        self.errors.get(key)
+    }
+
+    /// Whether the form has any field error.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.fields.iter().any(|field| field.error.is_some())
+    }
+}
+
+impl Service {
+    /// The install form for `app`, filled with `raw` values (defaults when
+    /// empty) and `errors` next to their fields.
+    pub async fn install_form(
+        &self,
+        app: &str,
+        raw: &BTreeMap<String, String>,
+        errors: &FieldErrors,
+    ) -> Result<InstallFormView, ServiceError> {
+        let app = catalog::find(app).ok_or_else(|| ServiceError::AppNotFound(app.to_owned()))?;
+        let instances = self.store.instances(None).await?;
+        let mut missing = Vec::new();
+        for dependency in app.dependencies.iter().filter(|d| d.need == Need::Required) {
+            let exists = instances
+                .iter()
+                .any(|i| i.app == dependency.app && i.status != InstanceStatus::Uninstalled);
+            if !exists {
+                let other = catalog::find(dependency.app);
+                missing.push(MissingDependency {
+                    app: dependency.app,
+                    display_name: other.map_or(dependency.app, |o| o.display_name),
+                });
+            }
+        }
+        let fields = app
+            .params
+            .iter()
+            .map(|param| {
+                let (options, target_app) = match param.kind {
+                    ParamKind::Reference { app: target } => (
+                        instances
+                            .iter()
+                            .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
+                            .map(|i| (i.name.clone(), i.namespace.clone()))
+                            .collect(),
+                        target,
+                    ),
+                    _ => (Vec::new(), ""),
+                };
+                let typed = raw.get(param.key).cloned().unwrap_or_default();
+                let value = match param.kind {
+                    ParamKind::Secret { .. } => String::new(),
+                    // A reference with one candidate is preselected.
+                    ParamKind::Reference { .. } if typed.is_empty() && options.len() == 1 => {
+                        options[0].0.clone()
+                    }
+                    _ if typed.is_empty() && !raw.contains_key(param.key) => {
+                        param.default.unwrap_or_default().to_owned()
+                    }
+                    _ => typed,
+                };
+                let shown_when: serde_json::Map<String, serde_json::Value> = param
+                    .shown_when
+                    .iter()
+                    .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(*value)))
+                    .collect();
+                FieldView {
+                    param,
+                    value,
+                    error: errors.get(param.key).cloned(),
+                    options,
+                    target_display: catalog::find(target_app).map_or("", |o| o.display_name),
+                    target_app,
+                    shown_when_json: serde_json::Value::Object(shown_when).to_string(),
+                }
+            })
+            .collect();
+        Ok(InstallFormView {
+            app,
+            name: raw.get("name").cloned().unwrap_or_default(),
+            namespace: raw
+                .get("namespace")
+                .cloned()
+                .unwrap_or_else(|| "default".to_owned()),
+            version: raw
+                .get("version")
+                .cloned()
+                .unwrap_or_else(|| app.default_version().to_owned()),
+            fields,
+            errors: errors
+                .iter()
+                .filter(|(key, _)| matches!(key.as_str(), "name" | "namespace" | "version"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            missing,
+            conflict: None,
+            preview: None,
+        })
+    }
+}

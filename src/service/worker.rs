@@ -1,0 +1,80 @@
+//! The background worker: runs stored operations against the cluster.
+//!
+//! Operations are stored before they act; the worker takes up every pending
+//! or running one, oldest first, at start-up (resuming what a crash
+//! interrupted), when woken, and every few seconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Service, ServiceError};
+use crate::store::{InstanceStatus, Operation, OperationKind};
+
+/// How often the worker looks for operations it was not woken for.
+const POLL: Duration = Duration::from_secs(5);
+
+impl Service {
+    /// Starts the worker on the current runtime, if a cluster is configured.
+    pub fn spawn_worker(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        self.cluster.as_ref()?;
+        let service = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                if let Err(error) = service.run_pending().await {
+                    tracing::warn!(%error, "worker pass failed; retrying");
+                }
+                tokio::select! {
+                    _ = service.work.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }))
+    }
+
+    /// Runs every unfinished operation once.
+    async fn run_pending(&self) -> Result<(), ServiceError> {
+        for operation in self.store.unfinished_operations().await? {
+            self.store.start_operation(operation.id).await?;
+            let outcome = self.run(&operation).await;
+            let error = outcome.as_ref().err().map(ToString::to_string);
+            if let Some(error) = &error {
+                tracing::warn!(operation = %operation.id, %error, "operation failed");
+                self.store
+                    .set_status(operation.instance_id, InstanceStatus::Failed)
+                    .await?;
+            }
+            self.store
+                .finish_operation(operation.id, error.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = %operation.id, kind = %operation.kind))]
+    async fn run(&self, operation: &Operation) -> Result<(), ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        match operation.kind {
+            OperationKind::Install => {
+                let instance = self.store.instance(operation.instance_id).await?;
+                let revision = self
+                    .store
+                    .revision(
+                        instance.id,
+                        operation.revision.unwrap_or(instance.current_revision),
+                    )
+                    .await?;
+                let objects = match revision.objects {
+                    Value::Array(objects) => objects,
+                    _ => Vec::new(),
+                };
+                cluster.ensure_namespace(&instance.namespace).await?;
+                cluster.apply(&objects).await?;
+                tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
+                Ok(())
+            }
+            other => Err(ServiceError::Unsupported(other.to_string())),
+        }
+    }
+}
