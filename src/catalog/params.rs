@@ -244,9 +244,13 @@ impl Param {
     }
 
     /// Whether the field is shown for these raw values.
-    pub fn is_shown(&self, raw: &BTreeMap<String, String>) -> bool {
+    /// A field left empty counts with its default (a toggle left out is off),
+    /// so that a default choice reveals its fields as a chosen one does.
+    pub fn is_shown(&self, raw: &BTreeMap<String, String>, all: &[Param]) -> bool {
         self.shown_when.iter().all(|(key, expected)| {
-            raw.get(*key).map(String::as_str).map(normalize_toggle) == Some(expected)
+            let typed = raw.get(*key).map(String::as_str).filter(|v| !v.is_empty());
+            let default = || all.iter().find(|p| p.key == *key).and_then(|p| p.default);
+            typed.or_else(default).map(normalize_toggle) == Some(*expected)
         })
     }
 
@@ -285,7 +289,7 @@ pub fn validate(params: &[Param], raw: &BTreeMap<String, String>) -> (Values, Fi
             errors.insert(key.clone(), format!("unknown parameter {key:?}"));
         }
     }
-    for param in params.iter().filter(|param| param.is_shown(raw)) {
+    for param in params.iter().filter(|param| param.is_shown(raw, params)) {
         let text = raw.get(param.key).map(|v| v.trim()).unwrap_or("");
         match parse(param, text) {
             Ok(Some(value)) => {

@@ -100,8 +100,12 @@ impl<E: Into<HttpError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        let body =
+        let mut body =
             json!({"error": {"status": status.as_u16(), "message": self.0.public_message()}});
+        // Invalid fields come back one by one, as the form shows them.
+        if let HttpError::Service(ServiceError::Invalid(fields)) = &self.0 {
+            body["error"]["fields"] = json!(fields);
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -170,8 +170,14 @@ fn json_body(
     body: Result<Json<ApiInstallRequest>, JsonRejection>,
 ) -> Result<InstallRequest, ApiError> {
     let Json(body) = body.map_err(|rejection| {
+        // A body that parses but lacks a field is as much a bad request as one
+        // that does not parse: 400 for both (axum says 422 for the first).
+        let status = match rejection.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
         ApiError(HttpError::Rejected {
-            status: rejection.status(),
+            status,
             message: rejection.body_text(),
         })
     })?;

@@ -33,6 +33,13 @@ impl FieldView {
         matches!(self.value.as_str(), "true" | "on")
     }
 
+    /// For references: a typed name that is not among the instances, kept so
+    /// that the form shows what was sent next to its error.
+    pub fn unknown_choice(&self) -> Option<&str> {
+        let known = self.options.iter().any(|(name, _)| *name == self.value);
+        (!self.value.is_empty() && !known).then_some(self.value.as_str())
+    }
+
     /// Whether `value` is the selected choice.
     pub fn is_selected(&self, value: &str) -> bool {
         self.value == value

@@ -88,6 +88,8 @@ impl Portal {
     /// Serves a portal over `store` (and `cluster`, if any) in this runtime.
     pub async fn start(store: Store, cluster: Option<Cluster>, layout: Layout) -> Portal {
         let service = Arc::new(Service::new(store, cluster));
+        // The worker runs for the life of the test's runtime, as in `serve`.
+        let _ = service.spawn_worker();
         let app = router(AppState::new(service, layout));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -117,6 +119,76 @@ impl Portal {
             .expect("request");
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
+    }
+
+    /// POST a JSON body to `path`; returns the status and the JSON answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path} answered non-JSON ({e}): {text}"));
+        (status, json)
+    }
+
+    /// POST form fields to `path` without following redirects; returns the
+    /// status, the Location header and the body.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let response = client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, location, response.text().await.expect("body"))
+    }
+
+    /// Installs through the JSON API and waits until the install operation
+    /// has ended; returns the instance's JSON.
+    pub async fn install(&self, body: serde_json::Value) -> serde_json::Value {
+        let (status, created) = self.post_json("/api/v1/instances", &body).await;
+        assert_eq!(status, 201, "install {body}: {created}");
+        let path = created["api"].as_str().expect("api path").to_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (_, instance) = self.get_json(&path).await;
+            let state = instance["operations"][0]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if state == "succeeded" || state == "failed" {
+                return instance;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "install of {body} still {state}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// GET `path` and parse the body as JSON.
