@@ -33,6 +33,14 @@ async fn fixtures(store: &Store) {
     }
 }
 
+/// A form case: name, fields, expected status, a marker expected on the page.
+type FormCase = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    u16,
+    &'static str,
+);
+
 /// A valid Flink install, changed by `change`.
 fn flink(change: impl FnOnce(&mut Value)) -> Value {
     let mut body = json!({"app": "flink", "name": "analytics", "namespace": "data", "params": {"operator": "op"}});
@@ -371,7 +379,7 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
     assert_eq!(too_large.status().as_u16(), 413, "body over 1 MiB");
 
     // The HTML form: errors next to the fields, everything typed kept.
-    let form_cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let form_cases: Vec<FormCase> = vec![
         (
             "form: empty name",
             vec![("name", ""), ("namespace", "data"), ("operator", "op")],
