@@ -1,0 +1,222 @@
+//! The flagship journey in real headless Chromium: from the catalog, install
+//! MinIO, ZooKeeper and the Flink operator, then Flink with HA on ZooKeeper
+//! and S3 storage, landing on its instance page; and the same form without
+//! JavaScript, which still submits and shows its errors next to the fields.
+
+mod common;
+
+use common::browser::{Browser, JavaScript};
+use common::{Backend, Portal, TestDatabase};
+use dataport::http::Layout;
+use fantoccini::Locator;
+
+async fn fill(browser: &Browser, id: &str, text: &str) {
+    let input = browser
+        .client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+async fn choose(browser: &Browser, name: &str, value: &str) {
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "select[name={name}] option[value=\"{value}\"]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{name}={value}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the instance page says its install succeeded (the page refreshes itself).
+async fn wait_for_install(browser: &Browser) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let done = browser
+            .client
+            .find(Locator::Css(
+                "tr[data-operation=install][data-state=succeeded]",
+            ))
+            .await
+            .is_ok();
+        if done {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "install did not succeed: {}",
+            browser.client.source().await.unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        browser.client.refresh().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("browser").await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let layout = Layout {
+        local_cluster: true,
+    };
+    let portal = Portal::start(
+        database.store().await,
+        Some(cluster.cluster().await),
+        layout,
+    )
+    .await;
+    let browser = Browser::start(JavaScript::On).await;
+    let page = &browser.client;
+
+    for (display, app, name) in [
+        ("MinIO", "minio", "minio"),
+        ("Apache ZooKeeper", "zookeeper", "zk"),
+        (
+            "Flink Kubernetes Operator",
+            "flink-kubernetes-operator",
+            "flink-operator",
+        ),
+    ] {
+        page.goto(&format!("{}/catalog", portal.base))
+            .await
+            .unwrap();
+        page.find(Locator::LinkText(display))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&browser, "a.install-button").await;
+        assert!(
+            page.current_url()
+                .await
+                .unwrap()
+                .path()
+                .ends_with(&format!("/catalog/{app}/install"))
+        );
+        fill(&browser, "f-name", name).await;
+        fill(&browser, "f-namespace", &namespace).await;
+        if app == "zookeeper" {
+            choose(&browser, "replicas", "1").await;
+        }
+        click(&browser, "button[value=install]").await;
+        wait_for_install(&browser).await;
+    }
+
+    page.goto(&format!("{}/catalog/flink/install", portal.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.count_displayed("[data-field=zookeeper]").await,
+        0,
+        "hidden until HA is on"
+    );
+    fill(&browser, "f-name", "analytics").await;
+    fill(&browser, "f-namespace", &namespace).await;
+    click(&browser, "#f-highAvailability").await;
+    assert_eq!(
+        browser.count_displayed("[data-field=haType]").await,
+        1,
+        "HA reveals its fields without a reload"
+    );
+    assert_eq!(
+        browser.count_displayed("[data-field=minio]").await,
+        1,
+        "S3 is the default storage"
+    );
+    choose(&browser, "haType", "zookeeper").await;
+    assert_eq!(browser.count_displayed("[data-field=zookeeper]").await, 1);
+    choose(&browser, "zookeeper", "zk").await;
+    choose(&browser, "minio", "minio").await;
+    browser.screenshot("install-flink-form").await;
+
+    click(&browser, "button[value=preview]").await;
+    let yaml = browser.text("[data-preview]").await;
+    assert!(yaml.contains("high-availability.type: zookeeper"), "{yaml}");
+    assert!(
+        yaml.contains(&format!("s3.endpoint: http://minio.{namespace}.svc:9000")),
+        "{yaml}"
+    );
+    assert_eq!(
+        browser.count_displayed("[data-field=zookeeper]").await,
+        1,
+        "the preview keeps the choices"
+    );
+    browser.screenshot("install-flink-preview").await;
+
+    click(&browser, "button[value=install]").await;
+    wait_for_install(&browser).await;
+    assert_eq!(browser.text("h1").await, "analytics");
+    assert!(
+        browser
+            .text(".banner")
+            .await
+            .contains("Local test cluster, simulated workloads")
+    );
+    browser.screenshot("install-flink-instance").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fields() {
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let portal = Portal::start(database.store().await, None, Layout::default()).await;
+    let browser = Browser::start(JavaScript::Off).await;
+
+    browser
+        .client
+        .goto(&format!("{}/catalog/flink/install", portal.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.count_displayed("[data-field=zookeeper]").await,
+        1,
+        "without JS every field shows"
+    );
+    assert!(
+        browser
+            .text("[data-missing=flink-kubernetes-operator]")
+            .await
+            .contains("Install Flink Kubernetes Operator first")
+    );
+    fill(&browser, "f-name", "Bad Name").await;
+    fill(&browser, "f-jobManagerMemory", "2Gb").await;
+    click(&browser, "button[value=install]").await;
+
+    assert!(browser.text("#e-name").await.starts_with("Name must be"));
+    assert!(
+        browser
+            .text("#e-jobManagerMemory")
+            .await
+            .contains("\"2Gb\" is not a quantity")
+    );
+    assert!(browser.text("#e-operator").await.contains("required"));
+    let kept = browser
+        .client
+        .find(Locator::Id("f-jobManagerMemory"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("2Gb"), "what was typed is kept");
+    browser.screenshot("install-flink-no-js-errors").await;
+    browser.close().await;
+}
