@@ -50,6 +50,7 @@ async fn search_filters_as_the_user_types_and_the_app_page_opens() {
         .click()
         .await
         .unwrap();
+    browser.wait_for(".deps").await;
     assert_eq!(browser.text("h1").await, "Apache Flink");
     assert!(
         browser
@@ -98,10 +99,7 @@ async fn without_javascript_the_filter_form_submits_to_the_server() {
         .click()
         .await
         .unwrap();
-    page.wait()
-        .for_element(Locator::Css("[data-app=zookeeper]"))
-        .await
-        .unwrap();
+    browser.wait_for_url_containing("q=zoo").await;
     assert_eq!(browser.all(".card").await.len(), 1, "the server filtered");
     assert!(page.current_url().await.unwrap().as_str().contains("q=zoo"));
     browser.screenshot("catalog-no-js-filtered").await;

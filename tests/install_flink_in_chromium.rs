@@ -103,7 +103,13 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
             .click()
             .await
             .unwrap();
-        click(&browser, "a.install-button").await;
+        browser
+            .wait_for("a.install-button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        browser.wait_for("form[data-install-form]").await;
         assert!(
             page.current_url()
                 .await
@@ -148,6 +154,7 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
     browser.screenshot("install-flink-form").await;
 
     click(&browser, "button[value=preview]").await;
+    browser.wait_for("[data-preview]").await;
     let yaml = browser.text("[data-preview]").await;
     assert!(yaml.contains("high-availability.type: zookeeper"), "{yaml}");
     assert!(
@@ -199,6 +206,7 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
     fill(&browser, "f-name", "Bad Name").await;
     fill(&browser, "f-jobManagerMemory", "2Gb").await;
     click(&browser, "button[value=install]").await;
+    browser.wait_for("#e-name").await;
 
     assert!(browser.text("#e-name").await.starts_with("Name must be"));
     assert!(

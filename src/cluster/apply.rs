@@ -1,22 +1,46 @@
-//! Server-side apply of rendered objects, whatever their kind.
+//! Server-side apply of rendered objects: one request per object.
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
-use kube::discovery::{Discovery, Scope};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::crds::FIELD_MANAGER;
 use super::{Cluster, ClusterError};
+use crate::crd::{FlinkDeployment, FlinkSessionJob};
+
+/// The kinds the catalog renders, all namespaced. Known up front, they need
+/// no discovery round trips before an apply.
+fn known_resources() -> [ApiResource; 12] {
+    [
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Secret>(&()),
+        ApiResource::erase::<Service>(&()),
+        ApiResource::erase::<ServiceAccount>(&()),
+        ApiResource::erase::<PersistentVolumeClaim>(&()),
+        ApiResource::erase::<Deployment>(&()),
+        ApiResource::erase::<StatefulSet>(&()),
+        ApiResource::erase::<Job>(&()),
+        ApiResource::erase::<Role>(&()),
+        ApiResource::erase::<RoleBinding>(&()),
+        ApiResource::erase::<FlinkDeployment>(&()),
+        ApiResource::erase::<FlinkSessionJob>(&()),
+    ]
+}
 
 impl Cluster {
     /// Applies `objects` in the order given, each complete, with server-side
-    /// apply as field manager `dataport`. Stops at the first refusal, with the
-    /// API server's own words.
+    /// apply as field manager `dataport`: one request per object. Stops at the
+    /// first refusal, with the API server's own words.
     pub async fn apply(&self, objects: &[Value]) -> Result<(), ClusterError> {
-        let discovery = Discovery::new(self.client().clone()).run().await?;
+        let resources = known_resources();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         for object in objects {
-            let (api, name) = self.api_for(&discovery, object)?;
+            let (api, name) = self.api_for(&resources, object)?;
             api.patch(&name, &params, &Patch::Apply(object))
                 .await
                 .map_err(|error| ClusterError::Refused {
@@ -29,7 +53,7 @@ impl Cluster {
 
     fn api_for(
         &self,
-        discovery: &Discovery,
+        resources: &[ApiResource],
         object: &Value,
     ) -> Result<(Api<DynamicObject>, String), ClusterError> {
         let invalid = |why: &str| ClusterError::Encode(format!("{}: {why}", describe(object)));
@@ -40,18 +64,14 @@ impl Cluster {
         let name = object["metadata"]["name"]
             .as_str()
             .ok_or_else(|| invalid("no name"))?;
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (resource, capabilities) = discovery
-            .resolve_gvk(&gvk)
-            .ok_or_else(|| invalid("the API server does not serve this kind"))?;
-        let api = match (capabilities.scope, object["metadata"]["namespace"].as_str()) {
-            (Scope::Namespaced, Some(namespace)) => {
-                Api::namespaced_with(self.client().clone(), namespace, &resource)
-            }
-            (Scope::Namespaced, None) => return Err(invalid("no namespace")),
-            (Scope::Cluster, _) => Api::all_with(self.client().clone(), &resource),
-        };
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .ok_or_else(|| invalid("no namespace"))?;
+        let resource = resources
+            .iter()
+            .find(|r| r.api_version == api_version && r.kind == kind)
+            .ok_or_else(|| invalid("not a kind dataport applies"))?;
+        let api = Api::namespaced_with(self.client().clone(), namespace, resource);
         Ok((api, name.to_owned()))
     }
 }

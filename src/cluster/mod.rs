@@ -10,6 +10,7 @@ use std::path::Path;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+
 use thiserror::Error;
 
 /// Errors of the cluster layer.
@@ -64,7 +65,11 @@ impl ClusterError {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    requests: RequestCounter,
 }
+
+/// Counts the requests sent to the API server (exported as a metric).
+pub type RequestCounter = prometheus_client::metrics::counter::Counter;
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,8 +101,15 @@ impl Cluster {
                 Err(_) => return Ok(None),
             },
         };
-        let client = Client::try_from(config)?;
-        Ok(Some(Cluster { client }))
+        let requests = RequestCounter::default();
+        let counter = requests.clone();
+        let client = kube::client::ClientBuilder::try_from(config)?
+            .with_layer(&tower::util::MapRequestLayer::new(move |request| {
+                counter.inc();
+                request
+            }))
+            .build();
+        Ok(Some(Cluster { client, requests }))
     }
 
     /// Like [`Cluster::connect`], but a missing cluster is an error.
@@ -111,6 +123,11 @@ impl Cluster {
     pub async fn ping(&self) -> Result<String, ClusterError> {
         let info = self.client.apiserver_version().await?;
         Ok(info.git_version)
+    }
+
+    /// The counter of requests sent to the API server.
+    pub fn requests(&self) -> &RequestCounter {
+        &self.requests
     }
 
     /// The kube client, for the simulator and the layers below `service`.

@@ -43,6 +43,16 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Also exports the count of requests sent to the Kubernetes API server.
+    pub fn with_cluster_requests(mut self, counter: Counter) -> Metrics {
+        self.registry.register(
+            "dataport_kube_requests",
+            "Requests sent to the Kubernetes API server",
+            counter,
+        );
+        self
+    }
+
     /// A registry with the request counter and latency histogram.
     pub fn new() -> Metrics {
         let mut registry = Registry::default();

@@ -48,9 +48,13 @@ pub struct AppState {
 impl AppState {
     /// State for a portal over this service, with fresh metrics.
     pub fn new(service: Arc<Service>, layout: Layout) -> AppState {
+        let mut metrics = Metrics::new();
+        if let Some(requests) = service.cluster_requests() {
+            metrics = metrics.with_cluster_requests(requests);
+        }
         AppState {
             service,
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             layout,
         }
     }

@@ -168,6 +168,13 @@ impl Service {
         Readiness::new(database, cluster)
     }
 
+    /// The counter of requests sent to the API server, if a cluster is configured.
+    pub fn cluster_requests(&self) -> Option<crate::cluster::RequestCounter> {
+        self.cluster
+            .as_ref()
+            .map(|cluster| cluster.requests().clone())
+    }
+
     /// Closes the database pool (at shutdown).
     pub async fn close(&self) {
         self.store.close().await;

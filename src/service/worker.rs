@@ -69,7 +69,7 @@ impl Service {
                     Value::Array(objects) => objects,
                     _ => Vec::new(),
                 };
-                cluster.ensure_namespace(&instance.namespace).await?;
+                // The install request created the namespace before storing the operation.
                 cluster.apply(&objects).await?;
                 tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
                 Ok(())

@@ -102,6 +102,36 @@ impl Browser {
         shown
     }
 
+    /// Waits (up to WebDriver's default 30 s) until an element matching `css`
+    /// is on the page: after a click that navigates, the next page has loaded.
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// Waits up to 30 s until the address contains `text` (a form submitted
+    /// without scripts has navigated).
+    pub async fn wait_for_url_containing(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .client
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .contains(text)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the address never contained {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> String {
         self.client
