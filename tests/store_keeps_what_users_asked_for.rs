@@ -200,6 +200,28 @@ async fn keeps_data_across_restarts_and_migrates_once(backend: Backend) {
     assert_eq!(store.instance(instance.id).await.unwrap().name, "durable");
 }
 
+async fn finds_instances_by_name_and_revisions_by_number(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (instance, revision, _) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.instance_named("data", "orders").await.unwrap(),
+        Some(instance.clone())
+    );
+    assert_eq!(store.instance_named("other", "orders").await.unwrap(), None);
+    assert_eq!(store.revision(instance.id, 1).await.unwrap(), revision);
+    assert!(matches!(
+        store.revision(instance.id, 2).await,
+        Err(StoreError::NotFound {
+            what: "revision",
+            ..
+        })
+    ));
+}
+
 /// Runs each test once on SQLite and once on Postgres, under those module names.
 macro_rules! on_both_databases {
     ($($test:ident),+ $(,)?) => {
@@ -219,4 +241,5 @@ on_both_databases!(
     records_how_an_operation_ends,
     says_not_found_for_unknown_ids,
     keeps_data_across_restarts_and_migrates_once,
+    finds_instances_by_name_and_revisions_by_number,
 );
