@@ -42,6 +42,8 @@ pub struct Workload {
     pub storage: Option<(String, &'static str)>,
     /// Extra volumes and their mounts.
     pub volumes: Vec<(Volume, VolumeMount)>,
+    /// The service account the pods run as (the namespace's default when `None`).
+    pub service_account: Option<String>,
 }
 
 impl Workload {
@@ -126,6 +128,7 @@ impl Workload {
             }),
             spec: Some(PodSpec {
                 containers: vec![container],
+                service_account_name: self.service_account.clone(),
                 volumes: (!self.volumes.is_empty()).then(|| {
                     self.volumes
                         .iter()
@@ -251,4 +254,88 @@ pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
         value: Some(value.into()),
         ..EnvVar::default()
     }
+}
+
+/// A service account with a role in the instance's namespace granting every
+/// verb on `rules` (`(api groups, resources)`), and the binding between them:
+/// for workloads that manage other objects (the operator, Flink's JobManager).
+pub fn service_account_with_role(
+    input: &RenderInput,
+    account: &str,
+    rules: &[(&[&str], &[&str])],
+) -> Result<Vec<Object>, RenderError> {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+
+    let strings = |items: &[&str]| {
+        items
+            .iter()
+            .map(|item| item.to_string())
+            .collect::<Vec<_>>()
+    };
+    let verbs = strings(&[
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ]);
+    let service_account = ServiceAccount {
+        metadata: input.metadata(account),
+        ..ServiceAccount::default()
+    };
+    let role = Role {
+        metadata: input.metadata(account),
+        rules: Some(
+            rules
+                .iter()
+                .map(|(groups, resources)| PolicyRule {
+                    api_groups: Some(strings(groups)),
+                    resources: Some(strings(resources)),
+                    verbs: verbs.clone(),
+                    ..PolicyRule::default()
+                })
+                .collect(),
+        ),
+    };
+    let binding = RoleBinding {
+        metadata: input.metadata(account),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: account.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: account.into(),
+            namespace: Some(input.target.namespace.clone()),
+            ..Subject::default()
+        }]),
+    };
+    Ok(vec![
+        object(&service_account)?,
+        object(&role)?,
+        object(&binding)?,
+    ])
+}
+
+/// A ConfigMap mounted at `path` (only its `sub_path` key when given).
+pub fn config_map_volume(
+    config_map: String,
+    path: &str,
+    sub_path: Option<&str>,
+) -> (Volume, VolumeMount) {
+    use k8s_openapi::api::core::v1::ConfigMapVolumeSource;
+    (
+        Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: config_map,
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        VolumeMount {
+            name: "config".into(),
+            mount_path: path.into(),
+            sub_path: sub_path.map(str::to_owned),
+            ..VolumeMount::default()
+        },
+    )
 }

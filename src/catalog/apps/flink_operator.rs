@@ -2,13 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, ServiceAccount, Volume, VolumeMount,
-};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, env};
+use crate::catalog::workload::{Workload, config_map_volume, env, service_account_with_role};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, no_rules};
@@ -64,62 +61,6 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         data: Some(BTreeMap::from([("config.yaml".to_owned(), config)])),
         ..ConfigMap::default()
     };
-    let service_account = ServiceAccount {
-        metadata: input.metadata(name.clone()),
-        ..ServiceAccount::default()
-    };
-    let all_verbs: Vec<String> = [
-        "get", "list", "watch", "create", "update", "patch", "delete",
-    ]
-    .iter()
-    .map(|v| v.to_string())
-    .collect();
-    let rule = |groups: &[&str], resources: &[&str]| PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: all_verbs.clone(),
-        ..PolicyRule::default()
-    };
-    let role = Role {
-        metadata: input.metadata(name.clone()),
-        rules: Some(vec![
-            rule(
-                &[""],
-                &["pods", "services", "events", "configmaps", "secrets"],
-            ),
-            rule(
-                &["apps"],
-                &["deployments", "deployments/finalizers", "replicasets"],
-            ),
-            rule(&["networking.k8s.io"], &["ingresses"]),
-            rule(&["coordination.k8s.io"], &["leases"]),
-            rule(
-                &["flink.apache.org"],
-                &[
-                    "flinkdeployments",
-                    "flinkdeployments/status",
-                    "flinkdeployments/finalizers",
-                    "flinksessionjobs",
-                    "flinksessionjobs/status",
-                    "flinksessionjobs/finalizers",
-                ],
-            ),
-        ]),
-    };
-    let binding = RoleBinding {
-        metadata: input.metadata(name.clone()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "Role".into(),
-            name: name.clone(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: name.clone(),
-            namespace: Some(namespace.clone()),
-            ..Subject::default()
-        }]),
-    };
     let operator = Workload {
         replicas: i32::try_from(input.int("replicas")?)
             .map_err(|_| RenderError::Missing("replicas"))?,
@@ -133,33 +74,42 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ],
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
-        volumes: vec![(
-            Volume {
-                name: "config".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: format!("{name}-config"),
-                    ..ConfigMapVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
-            VolumeMount {
-                name: "config".into(),
-                mount_path: "/opt/flink/operator-conf".into(),
-                ..VolumeMount::default()
-            },
+        volumes: vec![config_map_volume(
+            format!("{name}-config"),
+            "/opt/flink/operator-conf",
+            None,
         )],
+        service_account: Some(name.clone()),
         ..Workload::default()
     };
     let mut objects = operator.render(input)?;
-    // The operator's pods run as its own account.
-    if let Some(spec) = objects[0].pointer_mut("/spec/template/spec") {
-        spec["serviceAccountName"] = serde_json::Value::from(name.clone());
-    }
-    objects.extend([
-        object(&config_map)?,
-        object(&service_account)?,
-        object(&role)?,
-        object(&binding)?,
-    ]);
+    objects.push(object(&config_map)?);
+    objects.extend(service_account_with_role(
+        input,
+        name,
+        &[
+            (
+                &[""],
+                &["pods", "services", "events", "configmaps", "secrets"],
+            ),
+            (
+                &["apps"],
+                &["deployments", "deployments/finalizers", "replicasets"],
+            ),
+            (&["networking.k8s.io"], &["ingresses"]),
+            (&["coordination.k8s.io"], &["leases"]),
+            (
+                &["flink.apache.org"],
+                &[
+                    "flinkdeployments",
+                    "flinkdeployments/status",
+                    "flinkdeployments/finalizers",
+                    "flinksessionjobs",
+                    "flinksessionjobs/status",
+                    "flinksessionjobs/finalizers",
+                ],
+            ),
+        ],
+    )?);
     Ok(in_apply_order(objects))
 }

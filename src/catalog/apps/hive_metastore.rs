@@ -1,7 +1,7 @@
 //! Apache Hive metastore, the table catalog behind Flink on Hive.
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env, env_from_secret};
+use crate::catalog::workload::{Workload, env};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
@@ -70,8 +70,8 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let mut options = vec![
         "-Djavax.jdo.option.ConnectionDriverName=com.mysql.cj.jdbc.Driver".to_owned(),
         format!(
-            "-Djavax.jdo.option.ConnectionURL=jdbc:mysql://{}.{}.svc:3306/{database}?createDatabaseIfNotExist=true",
-            mysql.name, mysql.namespace
+            "-Djavax.jdo.option.ConnectionURL={}",
+            super::mysql::jdbc_url(mysql, &database)
         ),
         "-Djavax.jdo.option.ConnectionUserName=root".to_owned(),
         // Kubernetes expands $(MYSQL_PASSWORD) from the variable above it.
@@ -89,11 +89,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         image: format!("apache/hive:{}", input.target.version),
         ports: vec![("thrift", 9083)],
         env: vec![
-            env_from_secret(
-                "MYSQL_PASSWORD",
-                &format!("{}-credentials", mysql.name),
-                "root-password",
-            ),
+            super::mysql::root_password_env("MYSQL_PASSWORD", mysql),
             env("SERVICE_NAME", "metastore"),
             env("DB_DRIVER", "mysql"),
             env("SERVICE_OPTS", options.join(" ")),

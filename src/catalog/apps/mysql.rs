@@ -1,6 +1,8 @@
 //! MySQL, the database of StreamPark and the Hive metastore.
 
-use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
+use k8s_openapi::api::core::v1::EnvVar;
+
+use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order};
 use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
 
 use crate::catalog::params::Param;
@@ -65,4 +67,21 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let mut objects = server.render(input)?;
     objects.push(generated_secret(input, "credentials", &["root-password"])?);
     Ok(in_apply_order(objects))
+}
+
+/// The JDBC address of `database` on a MySQL instance, created on first use.
+pub(super) fn jdbc_url(mysql: &Resolved, database: &str) -> String {
+    format!(
+        "jdbc:mysql://{}.{}.svc:3306/{database}?createDatabaseIfNotExist=true&useSSL=false&allowPublicKeyRetrieval=true",
+        mysql.name, mysql.namespace
+    )
+}
+
+/// An environment variable holding a MySQL instance's root password, from its Secret.
+pub(super) fn root_password_env(variable: &str, mysql: &Resolved) -> EnvVar {
+    env_from_secret(
+        variable,
+        &format!("{}-credentials", mysql.name),
+        "root-password",
+    )
 }

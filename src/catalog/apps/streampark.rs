@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapVolumeSource, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, env_from_secret};
+use crate::catalog::workload::{Workload, config_map_volume};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
@@ -53,10 +53,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
 /// Secret through the environment.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let mysql = input.reference("mysql")?;
-    let url = format!(
-        "jdbc:mysql://{}.{}.svc:3306/streampark?useSSL=false&allowPublicKeyRetrieval=true&createDatabaseIfNotExist=true",
-        mysql.name, mysql.namespace
-    );
+    let url = super::mysql::jdbc_url(mysql, "streampark");
     let config = format!(
         "datasource:\n  dialect: mysql\n  username: root\n  url: \"{url}\"\nserver:\n  port: 10000\n"
     );
@@ -69,28 +66,16 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         replicas: 1,
         image: format!("apache/streampark:{}", input.target.version),
         ports: vec![("http", 10000)],
-        env: vec![env_from_secret(
+        env: vec![super::mysql::root_password_env(
             "SPRING_DATASOURCE_PASSWORD",
-            &format!("{}-credentials", mysql.name),
-            "root-password",
+            mysql,
         )],
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
-        volumes: vec![(
-            Volume {
-                name: "config".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: format!("{}-config", input.target.name),
-                    ..ConfigMapVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
-            VolumeMount {
-                name: "config".into(),
-                mount_path: "/streampark/conf/config.yaml".into(),
-                sub_path: Some("config.yaml".into()),
-                ..VolumeMount::default()
-            },
+        volumes: vec![config_map_volume(
+            format!("{}-config", input.target.name),
+            "/streampark/conf/config.yaml",
+            Some("config.yaml"),
         )],
         ..Workload::default()
     };

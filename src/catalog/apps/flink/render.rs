@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
 use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
-use crate::catalog::workload::env_from_secret;
+use crate::catalog::workload::{env_from_secret, service_account_with_role};
 use crate::crd::{
     FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, JobManagerSpec, Resource, TaskManagerSpec,
 };
@@ -37,7 +36,16 @@ pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let (release, flink_version) =
         release(&input.target.version).ok_or(RenderError::Missing("version"))?;
     let service_account = format!("{name}-flink");
-    let mut objects = service_account_objects(input, &service_account)?;
+    // The JobManager creates TaskManager pods and, with Kubernetes HA, leader
+    // ConfigMaps: it needs its own account and a role in its namespace.
+    let mut objects = service_account_with_role(
+        input,
+        &service_account,
+        &[
+            (&[""], &["pods", "configmaps", "services"]),
+            (&["apps"], &["deployments", "deployments/finalizers"]),
+        ],
+    )?;
     let mut configuration = base_configuration(input)?;
     let mut env: Vec<Value> = Vec::new();
     let mut volumes: Vec<Value> = Vec::new();
@@ -243,52 +251,6 @@ fn resource(
 
 fn secret_env(name: &str, secret: &str, key: &str) -> Value {
     serde_json::to_value(env_from_secret(name, secret, key)).unwrap_or_default()
-}
-
-/// The JobManager creates TaskManager pods and, with Kubernetes HA, leader
-/// ConfigMaps: it needs its own account and a role in its namespace.
-fn service_account_objects(input: &RenderInput, account: &str) -> Result<Vec<Object>, RenderError> {
-    let service_account = ServiceAccount {
-        metadata: input.metadata(account),
-        ..ServiceAccount::default()
-    };
-    let rule = |groups: &[&str], resources: &[&str]| PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: [
-            "get", "list", "watch", "create", "update", "patch", "delete",
-        ]
-        .iter()
-        .map(|v| v.to_string())
-        .collect(),
-        ..PolicyRule::default()
-    };
-    let role = Role {
-        metadata: input.metadata(account),
-        rules: Some(vec![
-            rule(&[""], &["pods", "configmaps", "services"]),
-            rule(&["apps"], &["deployments", "deployments/finalizers"]),
-        ]),
-    };
-    let binding = RoleBinding {
-        metadata: input.metadata(account),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "Role".into(),
-            name: account.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: account.into(),
-            namespace: Some(input.target.namespace.clone()),
-            ..Subject::default()
-        }]),
-    };
-    Ok(vec![
-        object(&service_account)?,
-        object(&role)?,
-        object(&binding)?,
-    ])
 }
 
 fn hadoop_config_map(input: &RenderInput, hdfs: &Resolved) -> Result<Object, RenderError> {
