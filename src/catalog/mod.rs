@@ -7,6 +7,7 @@ mod apps;
 pub mod params;
 pub mod quantity;
 pub mod render;
+pub mod schema;
 pub mod workload;
 
 use std::collections::BTreeMap;

@@ -149,7 +149,7 @@ impl Service {
     /// The JSON Schema of an install request for one app.
     pub fn app_schema(&self, name: &str) -> Result<serde_json::Value, ServiceError> {
         let app = catalog::find(name).ok_or_else(|| ServiceError::AppNotFound(name.to_owned()))?;
-        Ok(catalog::params::install_schema(app))
+        Ok(catalog::schema::install_schema(app))
     }
 
     /// Whether the database and, when one is configured, the cluster answer.

@@ -3,7 +3,9 @@
 //! One set of migrations and one set of queries serve both databases through
 //! sqlx's `Any` driver: columns are TEXT and BIGINT only, placeholders `$N`.
 
+mod operations;
 mod records;
+mod rows;
 
 /// The columns of `instances`, in the order [`instance_from_row`] reads them.
 /// Macros rather than consts so that `concat!` keeps every query static text.
@@ -13,21 +15,15 @@ macro_rules! instance_columns {
     };
 }
 
-/// The columns of `operations`, as [`operation_from_row`] reads them.
-macro_rules! operation_columns {
-    () => {
-        "id, instance_id, kind, state, revision, error, actor, created_at, started_at, finished_at"
-    };
-}
-
-use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Connection, Row};
 use thiserror::Error;
 use uuid::Uuid;
+
+use operations::insert_operation;
+use rows::{instance_from_row, now, revision_from_row, timestamp};
 
 pub use records::{
     Instance, InstanceStatus, NewInstance, Operation, OperationKind, OperationState, Revision,
@@ -298,62 +294,6 @@ impl Store {
         rows.iter().map(revision_from_row).collect()
     }
 
-    /// The operations on an instance, newest first.
-    pub async fn operations(&self, instance_id: Uuid) -> Result<Vec<Operation>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            operation_columns!(),
-            " FROM operations WHERE instance_id = $1 ORDER BY created_at DESC"
-        ))
-        .bind(instance_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(operation_from_row).collect()
-    }
-
-    /// Operations still pending or running, oldest first: what a worker resumes.
-    pub async fn unfinished_operations(&self) -> Result<Vec<Operation>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            operation_columns!(),
-            " FROM operations WHERE state IN ($1, $2) ORDER BY created_at"
-        ))
-        .bind(OperationState::Pending.as_str())
-        .bind(OperationState::Running.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(operation_from_row).collect()
-    }
-
-    /// Marks an operation running.
-    pub async fn start_operation(&self, id: Uuid) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE operations SET state = $1, started_at = $2 WHERE id = $3")
-            .bind(OperationState::Running.as_str())
-            .bind(timestamp(now()))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        found(done.rows_affected(), "operation", id)
-    }
-
-    /// Ends an operation: succeeded when `error` is `None`, else failed with it.
-    pub async fn finish_operation(&self, id: Uuid, error: Option<&str>) -> Result<(), StoreError> {
-        let state = match error {
-            None => OperationState::Succeeded,
-            Some(_) => OperationState::Failed,
-        };
-        let done = sqlx::query(
-            "UPDATE operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4",
-        )
-        .bind(state.as_str())
-        .bind(error)
-        .bind(timestamp(now()))
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        found(done.rows_affected(), "operation", id)
-    }
-
     /// Records the status the cluster reports for an instance.
     pub async fn set_status(&self, id: Uuid, status: InstanceStatus) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE instances SET status = $1, updated_at = $2 WHERE id = $3")
@@ -383,111 +323,6 @@ async fn insert_revision(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-async fn insert_operation(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    operation: &Operation,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO operations (id, instance_id, kind, state, revision, error, actor, \
-         created_at, started_at, finished_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(operation.id.to_string())
-    .bind(operation.instance_id.to_string())
-    .bind(operation.kind.as_str())
-    .bind(operation.state.as_str())
-    .bind(operation.revision)
-    .bind(operation.error.as_deref())
-    .bind(&operation.actor)
-    .bind(timestamp(operation.created_at))
-    .bind(operation.started_at.map(timestamp))
-    .bind(operation.finished_at.map(timestamp))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-fn instance_from_row(row: &AnyRow) -> Result<Instance, StoreError> {
-    Ok(Instance {
-        id: parse(row, "id")?,
-        app: row.try_get("app")?,
-        name: row.try_get("name")?,
-        namespace: row.try_get("namespace")?,
-        version: row.try_get("version")?,
-        status: parse(row, "status")?,
-        params: json(row, "params")?,
-        current_revision: row.try_get("current_revision")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn revision_from_row(row: &AnyRow) -> Result<Revision, StoreError> {
-    Ok(Revision {
-        instance_id: parse(row, "instance_id")?,
-        number: row.try_get("number")?,
-        params: json(row, "params")?,
-        objects: json(row, "objects")?,
-        actor: row.try_get("actor")?,
-        created_at: time(row, "created_at")?,
-    })
-}
-
-fn operation_from_row(row: &AnyRow) -> Result<Operation, StoreError> {
-    Ok(Operation {
-        id: parse(row, "id")?,
-        instance_id: parse(row, "instance_id")?,
-        kind: parse(row, "kind")?,
-        state: parse(row, "state")?,
-        revision: row.try_get("revision")?,
-        error: row.try_get("error")?,
-        actor: row.try_get("actor")?,
-        created_at: time(row, "created_at")?,
-        started_at: optional_time(row, "started_at")?,
-        finished_at: optional_time(row, "finished_at")?,
-    })
-}
-
-/// The current time at the precision the store keeps (microseconds), so that
-/// a record returned by a write equals the record read back.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-/// Timestamps are stored as RFC 3339 UTC text with microseconds, so that text
-/// order is time order on both databases.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
-    let value: String = row.try_get(column)?;
-    value
-        .parse()
-        .map_err(|_| StoreError::Corrupt { column, value })
-}
-
-fn json(row: &AnyRow, column: &'static str) -> Result<serde_json::Value, StoreError> {
-    let value: String = row.try_get(column)?;
-    serde_json::from_str(&value).map_err(|_| StoreError::Corrupt { column, value })
-}
-
-fn time(row: &AnyRow, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
-    parse::<DateTime<Utc>>(row, column)
-}
-
-fn optional_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let value: Option<String> = row.try_get(column)?;
-    value
-        .map(|text| {
-            text.parse().map_err(|_| StoreError::Corrupt {
-                column,
-                value: text,
-            })
-        })
-        .transpose()
 }
 
 fn found(rows_affected: u64, what: &'static str, id: Uuid) -> Result<(), StoreError> {
@@ -526,13 +361,5 @@ mod tests {
             with_sqlite_create_mode("postgres://h/db"),
             "postgres://h/db"
         );
-    }
-
-    #[test]
-    fn timestamps_sort_as_text_in_time_order() {
-        let early = "2026-01-02T03:04:05Z".parse::<DateTime<Utc>>().unwrap();
-        let late = early + chrono::Duration::milliseconds(1);
-        assert!(timestamp(early) < timestamp(late));
-        assert_eq!(timestamp(early).parse::<DateTime<Utc>>().unwrap(), early);
     }
 }

@@ -1,0 +1,95 @@
+//! Operations: stored before they act, taken up and ended by the worker.
+
+use uuid::Uuid;
+
+use super::rows::{now, operation_from_row, timestamp};
+use super::{Operation, OperationState, Store, StoreError, found};
+
+/// The columns of `operations`, as `operation_from_row` reads them.
+macro_rules! operation_columns {
+    () => {
+        "id, instance_id, kind, state, revision, error, actor, created_at, started_at, finished_at"
+    };
+}
+
+impl Store {
+    /// The operations on an instance, newest first.
+    pub async fn operations(&self, instance_id: Uuid) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            operation_columns!(),
+            " FROM operations WHERE instance_id = $1 ORDER BY created_at DESC"
+        ))
+        .bind(instance_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Operations still pending or running, oldest first: what a worker resumes.
+    pub async fn unfinished_operations(&self) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            operation_columns!(),
+            " FROM operations WHERE state IN ($1, $2) ORDER BY created_at"
+        ))
+        .bind(OperationState::Pending.as_str())
+        .bind(OperationState::Running.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Marks an operation running.
+    pub async fn start_operation(&self, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE operations SET state = $1, started_at = $2 WHERE id = $3")
+            .bind(OperationState::Running.as_str())
+            .bind(timestamp(now()))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected(), "operation", id)
+    }
+
+    /// Ends an operation: succeeded when `error` is `None`, else failed with it.
+    pub async fn finish_operation(&self, id: Uuid, error: Option<&str>) -> Result<(), StoreError> {
+        let state = match error {
+            None => OperationState::Succeeded,
+            Some(_) => OperationState::Failed,
+        };
+        let done = sqlx::query(
+            "UPDATE operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(timestamp(now()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected(), "operation", id)
+    }
+}
+
+pub(super) async fn insert_operation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    operation: &Operation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO operations (id, instance_id, kind, state, revision, error, actor, \
+         created_at, started_at, finished_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(operation.id.to_string())
+    .bind(operation.instance_id.to_string())
+    .bind(operation.kind.as_str())
+    .bind(operation.state.as_str())
+    .bind(operation.revision)
+    .bind(operation.error.as_deref())
+    .bind(&operation.actor)
+    .bind(timestamp(operation.created_at))
+    .bind(operation.started_at.map(timestamp))
+    .bind(operation.finished_at.map(timestamp))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
