@@ -4,7 +4,9 @@
 mod common;
 
 use common::{Backend, TestDatabase};
-use dataport::store::{InstanceStatus, NewInstance, OperationKind, OperationState, StoreError};
+use dataport::store::{
+    InstanceFilter, InstanceStatus, NewInstance, OperationKind, OperationState, StoreError,
+};
 use serde_json::json;
 
 fn flink(namespace: &str, name: &str) -> NewInstance {
@@ -222,6 +224,55 @@ async fn finds_instances_by_name_and_revisions_by_number(backend: Backend) {
     ));
 }
 
+async fn pages_through_instances_with_filters(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    for i in 0..7 {
+        let mut new = flink(if i % 2 == 0 { "even" } else { "odd" }, &format!("f{i}"));
+        if i == 6 {
+            new.app = "zookeeper".into();
+        }
+        let (instance, _, _) = store.create_instance(new).await.unwrap();
+        if i < 2 {
+            store
+                .set_status(instance.id, InstanceStatus::Running)
+                .await
+                .unwrap();
+        }
+    }
+    let all = InstanceFilter::default();
+    let (page, total) = store.instance_page(&all, 3, 0).await.unwrap();
+    assert_eq!(total, 7);
+    let names: Vec<_> = page
+        .iter()
+        .map(|i| (i.namespace.as_str(), i.name.as_str()))
+        .collect();
+    assert_eq!(names, [("even", "f0"), ("even", "f2"), ("even", "f4")]);
+    let (last, _) = store.instance_page(&all, 3, 6).await.unwrap();
+    assert_eq!(last.len(), 1);
+
+    let odd_flinks = InstanceFilter {
+        app: "flink".into(),
+        namespace: "odd".into(),
+        status: String::new(),
+    };
+    let (page, total) = store.instance_page(&odd_flinks, 50, 0).await.unwrap();
+    assert_eq!((page.len(), total), (3, 3));
+    let running = InstanceFilter {
+        status: "Running".into(),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(store.instance_page(&running, 50, 0).await.unwrap().1, 2);
+    let zookeepers = InstanceFilter {
+        app: "zookeeper".into(),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(
+        store.instance_page(&zookeepers, 50, 0).await.unwrap().0[0].name,
+        "f6"
+    );
+}
+
 /// Runs each test once on SQLite and once on Postgres, under those module names.
 macro_rules! on_both_databases {
     ($($test:ident),+ $(,)?) => {
@@ -242,4 +293,5 @@ on_both_databases!(
     says_not_found_for_unknown_ids,
     keeps_data_across_restarts_and_migrates_once,
     finds_instances_by_name_and_revisions_by_number,
+    pages_through_instances_with_filters,
 );

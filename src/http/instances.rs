@@ -1,7 +1,7 @@
 //! Instance pages: `/instances/{id}` and its JSON twin.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use uuid::Uuid;
@@ -9,10 +9,13 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, HttpError, OrPage, PageError};
 use super::page::{Layout, Page};
-use crate::service::InstanceView;
+use crate::service::{InstanceView, InstancesView};
+use crate::store::InstanceFilter;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
+        .route("/instances", get(list_page))
+        .route("/api/v1/instances", get(list_json))
         .route("/instances/{id}", get(instance_page))
         .route("/api/v1/instances/{id}", get(instance_json))
 }
@@ -22,6 +25,56 @@ pub(super) fn router() -> Router<AppState> {
 struct InstancePage {
     layout: Layout,
     view: InstanceView,
+}
+
+#[derive(Template)]
+#[template(path = "instances.html")]
+struct InstancesPage {
+    layout: Layout,
+    view: InstancesView,
+}
+
+/// `?app=&namespace=&status=&page=`: the filters and the page.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    #[serde(flatten)]
+    filter: InstanceFilter,
+    page: Option<String>,
+}
+
+impl ListQuery {
+    /// The page asked for; anything that is not a page number is page 1.
+    fn page(&self) -> i64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Page<InstancesPage>, PageError> {
+    let page = query.page();
+    let view = state
+        .service
+        .instances(query.filter, page)
+        .await
+        .or_page(&state.layout)?;
+    Ok(Page(InstancesPage {
+        layout: state.layout,
+        view,
+    }))
+}
+
+async fn list_json(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<InstancesView>, ApiError> {
+    let page = query.page();
+    Ok(Json(state.service.instances(query.filter, page).await?))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, HttpError> {

@@ -24,7 +24,7 @@ pub use form::{FieldView, InstallFormView, MissingDependency};
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
-    InstanceView, OwnedObject, Readiness,
+    InstanceView, InstancesView, OwnedObject, Readiness,
 };
 
 /// Errors of the service layer.
@@ -111,6 +111,32 @@ impl Service {
         let app = catalog::find(name).ok_or_else(|| ServiceError::AppNotFound(name.to_owned()))?;
         let instances = self.store.instances(Some(app.name)).await?;
         Ok(AppView::new(app, &instances))
+    }
+
+    /// One page of instances matching `filter`, 50 a page.
+    pub async fn instances(
+        &self,
+        filter: crate::store::InstanceFilter,
+        page: i64,
+    ) -> Result<InstancesView, ServiceError> {
+        const PER_PAGE: i64 = 50;
+        let page = page.max(1);
+        let (instances, total) = self
+            .store
+            .instance_page(&filter, PER_PAGE, (page - 1) * PER_PAGE)
+            .await?;
+        Ok(InstancesView {
+            filter,
+            instances: instances.iter().map(views::InstanceSummary::of).collect(),
+            total,
+            page,
+            pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+            apps: catalog::apps().iter().map(|app| app.name).collect(),
+            statuses: crate::store::InstanceStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        })
     }
 
     /// One instance with its operations and the objects it owns.

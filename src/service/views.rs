@@ -103,6 +103,8 @@ pub struct DependencyView {
 pub struct InstanceSummary {
     /// Instance id.
     pub id: Uuid,
+    /// Catalog app name.
+    pub app: String,
     /// Kubernetes name.
     pub name: String,
     /// Kubernetes namespace.
@@ -144,16 +146,7 @@ impl AppView {
             used_by: catalog::dependants(app.name)
                 .map(|(user, d)| view(user.name, d.need, d.purpose))
                 .collect(),
-            instances: instances
-                .iter()
-                .map(|instance| InstanceSummary {
-                    id: instance.id,
-                    name: instance.name.clone(),
-                    namespace: instance.namespace.clone(),
-                    version: instance.version.clone(),
-                    status: instance.status.to_string(),
-                })
-                .collect(),
+            instances: instances.iter().map(InstanceSummary::of).collect(),
         }
     }
 }
@@ -249,6 +242,63 @@ impl InstanceView {
                 })
                 .collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+/// The `/instances` list: one page of instances matching the filters.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstancesView {
+    /// The filters as given.
+    pub filter: crate::store::InstanceFilter,
+    /// The instances on this page.
+    pub instances: Vec<InstanceSummary>,
+    /// How many match in all.
+    pub total: i64,
+    /// This page, from 1.
+    pub page: i64,
+    /// How many pages.
+    pub pages: i64,
+    /// Every app name, for the filter.
+    pub apps: Vec<&'static str>,
+    /// Every status word, for the filter.
+    pub statuses: Vec<&'static str>,
+}
+
+impl InstancesView {
+    /// The query string of another page with the same filters.
+    pub fn page_query(&self, page: i64) -> String {
+        let filter = &self.filter;
+        let pairs = [
+            ("app", filter.app.as_str()),
+            ("namespace", filter.namespace.as_str()),
+            ("status", filter.status.as_str()),
+        ];
+        let mut query: String = pairs
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| format!("{key}={}&", url_escape(value)))
+            .collect();
+        query.push_str(&format!("page={page}"));
+        query
+    }
+}
+
+/// Percent-escapes a query value (filter values are DNS labels and status
+/// words, but a hand-typed URL may hold anything).
+fn url_escape(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl InstanceSummary {
+    pub(super) fn of(instance: &Instance) -> Self {
+        InstanceSummary {
+            id: instance.id,
+            app: instance.app.clone(),
+            name: instance.name.clone(),
+            namespace: instance.namespace.clone(),
+            version: instance.version.clone(),
+            status: instance.status.to_string(),
         }
     }
 }

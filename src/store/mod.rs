@@ -26,7 +26,8 @@ use operations::insert_operation;
 use rows::{instance_from_row, now, revision_from_row, timestamp};
 
 pub use records::{
-    Instance, InstanceStatus, NewInstance, Operation, OperationKind, OperationState, Revision,
+    Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
+    OperationState, Revision,
 };
 
 /// Errors of the store layer.
@@ -268,6 +269,52 @@ impl Store {
             }
         };
         rows.iter().map(instance_from_row).collect()
+    }
+
+    /// One page of instances matching the filter (empty strings match all),
+    /// by namespace and name, and how many match in all.
+    pub async fn instance_page(
+        &self,
+        filter: &InstanceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Instance>, i64), StoreError> {
+        // An empty filter field matches every row: one static query for all filters.
+        macro_rules! matches_filter {
+            () => {
+                "($1 = '' OR app = $1) AND ($2 = '' OR namespace = $2) AND ($3 = '' OR status = $3)"
+            };
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE ",
+            matches_filter!(),
+            " ORDER BY namespace, name LIMIT $4 OFFSET $5"
+        ))
+        .bind(&filter.app)
+        .bind(&filter.namespace)
+        .bind(&filter.status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query(concat!(
+            "SELECT COUNT(*) AS n FROM instances WHERE ",
+            matches_filter!()
+        ))
+        .bind(&filter.app)
+        .bind(&filter.namespace)
+        .bind(&filter.status)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok((
+            rows.iter()
+                .map(instance_from_row)
+                .collect::<Result<_, _>>()?,
+            total,
+        ))
     }
 
     /// How many instances each app has that are not uninstalled, by app name.

@@ -32,6 +32,18 @@ pub struct Instance {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Which instances a list shows: each field matches all when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(default)]
+pub struct InstanceFilter {
+    /// Catalog app name.
+    pub app: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Status word, e.g. `Running`.
+    pub status: String,
+}
+
 /// The fields a new instance starts with.
 #[derive(Debug, Clone)]
 pub struct NewInstance {
@@ -106,6 +118,9 @@ macro_rules! text_enum {
         }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
             /// The word stored in the database and shown to users.
             pub fn as_str(self) -> &'static str {
                 match self {
