@@ -4,6 +4,7 @@
 //! that file and the list in [`apps`].
 
 mod apps;
+pub mod health;
 pub mod params;
 pub mod quantity;
 pub mod render;

@@ -108,6 +108,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     };
     let state = AppState::new(service.clone(), layout);
     let worker = service.spawn_worker();
+    let status_sync = service.spawn_status_sync();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -119,9 +120,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
-    if let Some(worker) = worker {
-        // An operation cut short here is resumed from the store at the next start.
-        worker.abort();
+    // An operation cut short here is resumed from the store at the next start.
+    for task in [worker, status_sync].into_iter().flatten() {
+        task.abort();
     }
     // Requests have finished; give the pool a bounded moment to close cleanly.
     let _ = tokio::time::timeout(Duration::from_secs(5), service.close()).await;

@@ -7,6 +7,7 @@
 mod cache;
 mod form;
 mod install;
+mod status;
 mod views;
 mod worker;
 

@@ -88,8 +88,9 @@ impl Portal {
     /// Serves a portal over `store` (and `cluster`, if any) in this runtime.
     pub async fn start(store: Store, cluster: Option<Cluster>, layout: Layout) -> Portal {
         let service = Arc::new(Service::new(store, cluster));
-        // The worker runs for the life of the test's runtime, as in `serve`.
+        // The worker and the status sync run for the life of the test's runtime, as in `serve`.
         let _ = service.spawn_worker();
+        let _ = service.spawn_status_sync();
         let app = router(AppState::new(service, layout));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

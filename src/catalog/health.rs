@@ -1,0 +1,165 @@
+//! Health: an instance's state from the state of the objects it owns. Pure.
+
+use serde::Serialize;
+
+/// What the cluster reports of one object an instance owns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Observed {
+    /// A Deployment or StatefulSet: ready replicas of those wanted.
+    Workload {
+        /// Object name.
+        name: String,
+        /// Replicas wanted.
+        desired: i32,
+        /// Replicas ready.
+        ready: i32,
+    },
+    /// A FlinkDeployment, as its operator reports it.
+    Flink {
+        /// Object name.
+        name: String,
+        /// `status.jobManagerDeploymentStatus`.
+        job_manager: Option<String>,
+        /// `status.lifecycleState`.
+        lifecycle: Option<String>,
+        /// `status.error`.
+        error: Option<String>,
+    },
+}
+
+/// An instance's health, as its objects tell it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Health {
+    /// Every object is ready.
+    Ready,
+    /// Some object is not ready yet (or no longer).
+    Progressing,
+    /// An object reports a failure, with its words.
+    Failed(String),
+}
+
+/// The health of an instance whose objects are `observed`: failed when any
+/// object failed, ready when every one is ready, else progressing. An
+/// instance with no workload yet is progressing.
+pub fn health(observed: &[Observed]) -> Health {
+    let mut ready = !observed.is_empty();
+    for object in observed {
+        match object_health(object) {
+            Health::Failed(message) => return Health::Failed(message),
+            Health::Progressing => ready = false,
+            Health::Ready => {}
+        }
+    }
+    if ready {
+        Health::Ready
+    } else {
+        Health::Progressing
+    }
+}
+
+fn object_health(object: &Observed) -> Health {
+    match object {
+        Observed::Workload { desired, ready, .. } => {
+            if ready >= desired {
+                Health::Ready
+            } else {
+                Health::Progressing
+            }
+        }
+        // The Flink operator's own rule: ready = READY and STABLE or DEPLOYED;
+        // failed = FAILED, ERROR, or an error set.
+        Observed::Flink {
+            name,
+            job_manager,
+            lifecycle,
+            error,
+        } => {
+            let job_manager = job_manager.as_deref();
+            let lifecycle = lifecycle.as_deref();
+            if lifecycle == Some("FAILED") || job_manager == Some("ERROR") || error.is_some() {
+                let detail = error
+                    .as_deref()
+                    .map(error_message)
+                    .unwrap_or_else(|| "failed".to_owned());
+                Health::Failed(format!("FlinkDeployment {name}: {detail}"))
+            } else if job_manager == Some("READY")
+                && matches!(lifecycle, Some("STABLE" | "DEPLOYED"))
+            {
+                Health::Ready
+            } else {
+                Health::Progressing
+            }
+        }
+    }
+}
+
+/// The operator's `status.error` is JSON text with a `message`; other text is kept as it is.
+fn error_message(error: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(error)
+        .ok()
+        .and_then(|value| value["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| error.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(ready: i32) -> Observed {
+        Observed::Workload {
+            name: "w".into(),
+            desired: 2,
+            ready,
+        }
+    }
+
+    fn flink(job_manager: &str, lifecycle: &str, error: Option<&str>) -> Observed {
+        Observed::Flink {
+            name: "f".into(),
+            job_manager: Some(job_manager.into()),
+            lifecycle: Some(lifecycle.into()),
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn workloads_are_ready_when_all_replicas_are() {
+        assert_eq!(health(&[workload(2), workload(2)]), Health::Ready);
+        assert_eq!(health(&[workload(2), workload(1)]), Health::Progressing);
+        assert_eq!(health(&[]), Health::Progressing, "nothing observed yet");
+    }
+
+    #[test]
+    fn flink_follows_the_operators_states() {
+        assert_eq!(health(&[flink("READY", "STABLE", None)]), Health::Ready);
+        assert_eq!(health(&[flink("READY", "DEPLOYED", None)]), Health::Ready);
+        assert_eq!(
+            health(&[flink("DEPLOYING", "DEPLOYED", None)]),
+            Health::Progressing
+        );
+        assert_eq!(
+            health(&[flink("READY", "UPGRADING", None)]),
+            Health::Progressing
+        );
+        let failed = health(&[flink(
+            "ERROR",
+            "FAILED",
+            Some(r#"{"type":"x","message":"image pull failed"}"#),
+        )]);
+        assert_eq!(
+            failed,
+            Health::Failed("FlinkDeployment f: image pull failed".into())
+        );
+        assert!(
+            matches!(health(&[flink("READY", "STABLE", Some("plain text"))]), Health::Failed(m) if m.ends_with("plain text"))
+        );
+    }
+
+    #[test]
+    fn one_failure_fails_the_instance() {
+        assert!(matches!(
+            health(&[workload(2), flink("ERROR", "DEPLOYED", None)]),
+            Health::Failed(_)
+        ));
+    }
+}

@@ -1,0 +1,175 @@
+//! Watching what dataport applied: one watch per kind over every namespace,
+//! selecting dataport's objects by label, feeding in-memory reflector stores.
+//! Changes are reported per instance; status is read from the stores, never
+//! by polling the API server per instance.
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::Cluster;
+use crate::catalog::health::Observed;
+use crate::catalog::render::labels;
+use crate::crd::FlinkDeployment;
+
+/// An instance, by namespace and name, whose objects changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceKey {
+    /// Namespace.
+    pub namespace: String,
+    /// Instance name (the `app.kubernetes.io/instance` label).
+    pub name: String,
+}
+
+/// The reflector stores of the watched kinds.
+#[derive(Clone)]
+pub struct Watches {
+    deployments: Store<Deployment>,
+    stateful_sets: Store<StatefulSet>,
+    flink_deployments: Store<FlinkDeployment>,
+}
+
+impl Cluster {
+    /// Starts the watches on the current runtime; every change is sent as the
+    /// key of the instance whose object changed.
+    pub fn watch_instances(&self, changes: UnboundedSender<InstanceKey>) -> Watches {
+        Watches {
+            deployments: self.watch_kind(changes.clone()),
+            stateful_sets: self.watch_kind(changes.clone()),
+            flink_deployments: self.watch_kind(changes),
+        }
+    }
+
+    fn watch_kind<K>(&self, changes: UnboundedSender<InstanceKey>) -> Store<K>
+    where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + std::fmt::Debug
+            + DeserializeOwned
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (reader, writer) = reflector::store();
+        let api: Api<K> = Api::all(self.client().clone());
+        let config = watcher::Config::default().labels(&format!("{}=dataport", labels::MANAGED_BY));
+        let stream = watcher(api, config).default_backoff().reflect(writer);
+        let store = reader.clone();
+        tokio::spawn(async move {
+            futures::pin_mut!(stream);
+            while let Some(event) = stream.next().await {
+                let keys: Vec<InstanceKey> = match event {
+                    Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
+                        key_of(&object).into_iter().collect()
+                    }
+                    // The store holds the full list once it is complete.
+                    Ok(watcher::Event::InitDone) => store
+                        .state()
+                        .iter()
+                        .filter_map(|o| key_of(o.as_ref()))
+                        .collect(),
+                    Ok(_) => Vec::new(),
+                    Err(error) => {
+                        tracing::debug!(%error, kind = %K::kind(&()), "watch interrupted; retrying");
+                        Vec::new()
+                    }
+                };
+                for key in keys {
+                    if changes.send(key).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        reader
+    }
+}
+
+fn key_of<K: Resource>(object: &K) -> Option<InstanceKey> {
+    Some(InstanceKey {
+        namespace: object.meta().namespace.clone()?,
+        name: object.labels().get(labels::INSTANCE)?.clone(),
+    })
+}
+
+fn belongs<K: Resource>(object: &K, key: &InstanceKey) -> bool {
+    key_of(object).as_ref() == Some(key)
+}
+
+impl Watches {
+    /// What the stores hold of an instance's workloads.
+    pub fn observed(&self, key: &InstanceKey) -> Vec<Observed> {
+        let mut observed = Vec::new();
+        for deployment in self
+            .deployments
+            .state()
+            .iter()
+            .filter(|d| belongs(d.as_ref(), key))
+        {
+            let desired = deployment
+                .spec
+                .as_ref()
+                .and_then(|s| s.replicas)
+                .unwrap_or(1);
+            let ready = deployment
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
+            observed.push(Observed::Workload {
+                name: deployment.name_any(),
+                desired,
+                ready,
+            });
+        }
+        for set in self
+            .stateful_sets
+            .state()
+            .iter()
+            .filter(|s| belongs(s.as_ref(), key))
+        {
+            let desired = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            let ready = set
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
+            observed.push(Observed::Workload {
+                name: set.name_any(),
+                desired,
+                ready,
+            });
+        }
+        for flink in self
+            .flink_deployments
+            .state()
+            .iter()
+            .filter(|f| belongs(f.as_ref(), key))
+        {
+            let status = flink.status.clone().unwrap_or_default();
+            let word = |value: Option<serde_json::Value>| {
+                value.and_then(|v| v.as_str().map(str::to_owned))
+            };
+            observed.push(Observed::Flink {
+                name: flink.name_any(),
+                job_manager: word(
+                    status
+                        .job_manager_deployment_status
+                        .and_then(|s| serde_json::to_value(s).ok()),
+                ),
+                lifecycle: word(
+                    status
+                        .lifecycle_state
+                        .and_then(|s| serde_json::to_value(s).ok()),
+                ),
+                error: status.error,
+            });
+        }
+        observed
+    }
+}

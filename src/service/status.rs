@@ -1,0 +1,100 @@
+//! Instance status from watched objects: the cluster's watches report which
+//! instance changed; its health decides its status.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Service, ServiceError};
+use crate::catalog::health::{Health, health};
+use crate::cluster::watch::{InstanceKey, Watches};
+use crate::store::{InstanceStatus, OperationState};
+
+impl Service {
+    /// Starts the watches and the task that keeps instance statuses in step
+    /// with them, if a cluster is configured.
+    pub fn spawn_status_sync(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let cluster = self.cluster.as_ref()?;
+        let (changes, mut changed) = mpsc::unbounded_channel();
+        let watches = cluster.watch_instances(changes);
+        let service = self.clone();
+        Some(tokio::spawn(async move {
+            while let Some(first) = changed.recv().await {
+                // A burst of events (a rollout, the initial list) is one pass.
+                let mut keys = HashSet::from([first]);
+                while let Ok(more) = changed.try_recv() {
+                    keys.insert(more);
+                }
+                for key in keys {
+                    if let Err(error) = service.sync_status(&watches, &key).await {
+                        tracing::warn!(%error, namespace = %key.namespace, instance = %key.name, "status sync failed");
+                    }
+                }
+            }
+        }))
+    }
+
+    async fn sync_status(&self, watches: &Watches, key: &InstanceKey) -> Result<(), ServiceError> {
+        let Some(instance) = self.store.instance_named(&key.namespace, &key.name).await? else {
+            return Ok(());
+        };
+        let Some(next) = next_status(instance.status, &health(&watches.observed(key))) else {
+            return Ok(());
+        };
+        if next == instance.status {
+            return Ok(());
+        }
+        if instance.status == InstanceStatus::Failed {
+            // A failed operation keeps the instance Failed, whatever the
+            // objects it did apply say, until an operation succeeds.
+            let operations = self.store.operations(instance.id).await?;
+            if operations
+                .first()
+                .is_some_and(|op| op.state != OperationState::Succeeded)
+            {
+                return Ok(());
+            }
+        }
+        tracing::info!(instance = %instance.name, from = %instance.status, to = %next, "status");
+        self.store.set_status(instance.id, next).await?;
+        Ok(())
+    }
+}
+
+/// The status an instance moves to given its objects' health, or `None` to
+/// keep it: operations own Updating, Uninstalling and Uninstalled.
+fn next_status(current: InstanceStatus, health: &Health) -> Option<InstanceStatus> {
+    use InstanceStatus::*;
+    match (current, health) {
+        (Updating | Uninstalling | Uninstalled, _) => None,
+        (_, Health::Ready) => Some(Running),
+        (_, Health::Failed(_)) => Some(Failed),
+        (Running | Degraded, Health::Progressing) => Some(Degraded),
+        (Installing | Failed, Health::Progressing) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InstanceStatus::*;
+
+    #[test]
+    fn health_moves_statuses_the_way_users_expect() {
+        assert_eq!(next_status(Installing, &Health::Progressing), None);
+        assert_eq!(next_status(Installing, &Health::Ready), Some(Running));
+        assert_eq!(next_status(Running, &Health::Progressing), Some(Degraded));
+        assert_eq!(next_status(Degraded, &Health::Ready), Some(Running));
+        assert_eq!(
+            next_status(Running, &Health::Failed("x".into())),
+            Some(Failed)
+        );
+        assert_eq!(
+            next_status(Updating, &Health::Ready),
+            None,
+            "the update operation owns it"
+        );
+        assert_eq!(next_status(Uninstalled, &Health::Ready), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! A user sees an instance's status follow its objects: Installing, then
+//! Running once the simulated node runs its pods and the simulated operator
+//! reports its Flink cluster ready, and Failed when the operator reports an
+//! error. Status comes from watches, not from polling per instance.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, Portal, TestDatabase};
+use dataport::crd::FlinkDeployment;
+use dataport::simulator::FAIL_ANNOTATION;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+
+async fn wait_for_status(portal: &Portal, id: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
+        if instance["instance"]["status"] == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {} instead of {wanted}",
+            instance["instance"]["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn statuses_follow_the_objects_the_cluster_reports() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("status").await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let portal = Portal::start(
+        database.store().await,
+        Some(cluster.cluster().await),
+        Default::default(),
+    )
+    .await;
+
+    let zookeeper = portal
+        .install(json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}}))
+        .await;
+    let zookeeper_id = zookeeper["instance"]["id"].as_str().unwrap().to_owned();
+    wait_for_status(&portal, &zookeeper_id, "Running").await;
+
+    portal
+        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace}))
+        .await;
+    let flink = portal
+        .install(json!({"app": "flink", "name": "analytics", "namespace": namespace, "params": {"operator": "flink-operator"}}))
+        .await;
+    let flink_id = flink["instance"]["id"].as_str().unwrap().to_owned();
+    wait_for_status(&portal, &flink_id, "Running").await;
+    let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
+    assert!(html.contains("data-status>Running<"));
+
+    // The operator reports an error: the instance fails.
+    let deployments: Api<FlinkDeployment> = Api::namespaced(cluster.client().await, &namespace);
+    deployments
+        .patch(
+            "analytics",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {FAIL_ANNOTATION: "TaskManager lost"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    wait_for_status(&portal, &flink_id, "Failed").await;
+
+    let (_, listed) = portal
+        .get_json(&format!(
+            "/api/v1/instances?namespace={namespace}&status=Running"
+        ))
+        .await;
+    let running: Vec<_> = listed["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect();
+    assert!(
+        running.contains(&json!("zk")) && !running.contains(&json!("analytics")),
+        "{running:?}"
+    );
+}
