@@ -57,6 +57,15 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
     wait_for_status(&portal, &flink_id, "Running").await;
     let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
     assert!(html.contains("data-status>Running<"));
+    assert!(
+        html.contains(&format!(
+            "href=\"http://analytics-rest.{namespace}.svc:8081/\""
+        )),
+        "Open WebUI"
+    );
+    assert!(html.contains(&format!(
+        "kubectl -n {namespace} port-forward svc/analytics-rest 8081:8081"
+    )));
 
     // The operator reports an error: the instance fails.
     let deployments: Api<FlinkDeployment> = Api::namespaced(cluster.client().await, &namespace);

@@ -90,6 +90,51 @@ pub struct Dependency {
     pub purpose: &'static str,
 }
 
+/// An app's web interface: which Service and port serve it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WebUi {
+    /// What it is, e.g. `Flink WebUI`.
+    pub label: &'static str,
+    /// Suffix of the Service's name after the instance name (`-rest` for Flink).
+    pub service_suffix: &'static str,
+    /// Port of the Service.
+    pub port: u16,
+    /// What to know before opening it (`<name>` stands for the instance name).
+    pub note: Option<&'static str>,
+}
+
+/// How to reach one instance's web interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct Access {
+    /// What it is.
+    pub label: &'static str,
+    /// The in-cluster address.
+    pub url: String,
+    /// The command that makes it reachable from a workstation.
+    pub port_forward: String,
+    /// The address once forwarded.
+    pub local_url: String,
+    /// What to know before opening it.
+    pub note: Option<String>,
+}
+
+impl WebUi {
+    /// How to reach this interface of the instance `name` in `namespace`.
+    pub fn access(&self, name: &str, namespace: &str) -> Access {
+        let service = format!("{name}{}", self.service_suffix);
+        Access {
+            label: self.label,
+            url: format!("http://{service}.{namespace}.svc:{}/", self.port),
+            port_forward: format!(
+                "kubectl -n {namespace} port-forward svc/{service} {0}:{0}",
+                self.port
+            ),
+            local_url: format!("http://localhost:{}/", self.port),
+            note: self.note.map(|note| note.replace("<name>", name)),
+        }
+    }
+}
+
 /// An app the portal can install: its identity and what it relies on.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppDefinition {
@@ -109,8 +154,8 @@ pub struct AppDefinition {
     pub versions: &'static [&'static str],
     /// Other apps whose instances this one uses.
     pub dependencies: &'static [Dependency],
-    /// What the app's web interface is, if it has one (shown on its page).
-    pub web_ui: Option<&'static str>,
+    /// The app's web interface, if it has one.
+    pub web_ui: Option<WebUi>,
     /// Home page of the upstream project.
     pub homepage: &'static str,
     /// The install parameters, in form order.
@@ -354,6 +399,26 @@ mod tests {
             .unwrap_err();
         assert!(errors["bucket"].starts_with("Bucket must be"));
         assert!(errors["rootPassword"].contains("at least 8 characters"));
+    }
+
+    #[test]
+    fn the_flink_webui_is_its_rest_service_on_8081() {
+        let access = find("flink")
+            .unwrap()
+            .web_ui
+            .unwrap()
+            .access("analytics", "data");
+        assert_eq!(access.url, "http://analytics-rest.data.svc:8081/");
+        assert_eq!(
+            access.port_forward,
+            "kubectl -n data port-forward svc/analytics-rest 8081:8081"
+        );
+        let streampark = find("streampark")
+            .unwrap()
+            .web_ui
+            .unwrap()
+            .access("sp", "data");
+        assert!(streampark.note.unwrap().contains("admin / streampark"));
     }
 
     #[test]

@@ -164,12 +164,16 @@ impl Service {
                     .collect()
             })
             .unwrap_or_default();
-        let display_name = catalog::find(&instance.app).map_or("", |app| app.display_name);
+        let app = catalog::find(&instance.app);
+        let access = app
+            .and_then(|app| app.web_ui)
+            .map(|ui| ui.access(&instance.name, &instance.namespace));
         Ok(InstanceView {
+            display_name: app.map_or("", |app| app.display_name),
             instance,
-            display_name,
             operations,
             objects,
+            access,
         })
     }
 

@@ -6,7 +6,7 @@ use crate::catalog::workload::{Workload, env};
 use crate::catalog::params::Param;
 use serde_json::Value;
 
-use crate::catalog::{AppDefinition, Category, FieldErrors, Values};
+use crate::catalog::{AppDefinition, Category, FieldErrors, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "hdfs",
@@ -19,7 +19,12 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         live in its warehouse directory.",
     versions: &["3.4.1", "3.3.6"],
     dependencies: &[],
-    web_ui: Some("HDFS namenode UI (port 9870)"),
+    web_ui: Some(WebUi {
+        label: "HDFS namenode UI",
+        service_suffix: "-namenode",
+        port: 9870,
+        note: None,
+    }),
     homepage: "https://hadoop.apache.org/",
     params: &[
         Param::int(

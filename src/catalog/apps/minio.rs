@@ -9,7 +9,7 @@ use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
 
 use crate::catalog::params::is_dns_label;
 use crate::catalog::params::{Param, ParamKind};
-use crate::catalog::{AppDefinition, Category, FieldErrors, Values};
+use crate::catalog::{AppDefinition, Category, FieldErrors, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "minio",
@@ -22,7 +22,12 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         in a Kubernetes Secret.",
     versions: &["RELEASE.2025-04-22T22-12-26Z"],
     dependencies: &[],
-    web_ui: Some("MinIO console (port 9001)"),
+    web_ui: Some(WebUi {
+        label: "MinIO console",
+        service_suffix: "",
+        port: 9001,
+        note: Some("Log in with the Secret <name>-credentials (keys root-user, root-password)."),
+    }),
     homepage: "https://min.io/",
     params: &[
         Param::bytes(

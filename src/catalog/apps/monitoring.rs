@@ -4,7 +4,7 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
 use crate::catalog::workload::{Workload, env, env_from_secret, generated_secret};
 
 use crate::catalog::params::{Param, ParamKind};
-use crate::catalog::{AppDefinition, Category, no_rules};
+use crate::catalog::{AppDefinition, Category, WebUi, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "monitoring",
@@ -17,7 +17,14 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         dashboard, filtered to that cluster, from More operations.",
     versions: &["12.0.0", "11.6.0"],
     dependencies: &[],
-    web_ui: Some("Grafana (port 3000)"),
+    web_ui: Some(WebUi {
+        label: "Grafana",
+        service_suffix: "",
+        port: 3000,
+        note: Some(
+            "Log in as admin; the password is in the Secret <name>-credentials (key admin-password).",
+        ),
+    }),
     homepage: "https://grafana.com/oss/grafana/",
     params: &[
         Param {

@@ -8,7 +8,7 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, o
 use crate::catalog::workload::{Workload, config_map_volume};
 
 use crate::catalog::params::Param;
-use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
+use crate::catalog::{AppDefinition, Category, Dependency, Need, WebUi, no_rules};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "streampark",
@@ -25,7 +25,12 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         need: Need::Required,
         purpose: "StreamPark's own database",
     }],
-    web_ui: Some("StreamPark console (port 10000)"),
+    web_ui: Some(WebUi {
+        label: "StreamPark console",
+        service_suffix: "",
+        port: 10000,
+        note: Some("Default login admin / streampark: change this password at first login."),
+    }),
     homepage: "https://streampark.apache.org/",
     params: &[
         Param::reference(

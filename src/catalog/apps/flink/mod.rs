@@ -5,7 +5,7 @@ mod render;
 use serde_json::Value;
 
 use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen};
-use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values};
+use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "flink",
@@ -46,7 +46,12 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
             purpose: "table metadata for Flink on Hive (Flink 1.x only)",
         },
     ],
-    web_ui: Some("Flink WebUI (port 8081)"),
+    web_ui: Some(WebUi {
+        label: "Flink WebUI",
+        service_suffix: "-rest",
+        port: 8081,
+        note: None,
+    }),
     homepage: "https://flink.apache.org/",
     params: PARAMS,
     rules,
