@@ -273,6 +273,57 @@ async fn pages_through_instances_with_filters(backend: Backend) {
     );
 }
 
+async fn queues_an_operation_with_the_status_it_implies(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (instance, _, install) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+    store.finish_operation(install.id, None).await.unwrap();
+    let uninstall = store
+        .queue_operation(
+            instance.id,
+            OperationKind::Uninstall,
+            InstanceStatus::Uninstalling,
+            "bob",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.instance(instance.id).await.unwrap().status,
+        InstanceStatus::Uninstalling
+    );
+    assert_eq!(
+        store.unfinished_operations().await.unwrap(),
+        [uninstall.clone()]
+    );
+    store
+        .set_progress(
+            uninstall.id,
+            "waiting for finalizer f on FlinkDeployment orders",
+        )
+        .await
+        .unwrap();
+    let stored = store.operations(instance.id).await.unwrap();
+    assert_eq!(stored[0].kind, OperationKind::Uninstall);
+    assert_eq!(
+        stored[0].progress.as_deref(),
+        Some("waiting for finalizer f on FlinkDeployment orders")
+    );
+    assert!(matches!(
+        store
+            .queue_operation(
+                uuid::Uuid::new_v4(),
+                OperationKind::Uninstall,
+                InstanceStatus::Uninstalling,
+                "bob"
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 /// Runs each test once on SQLite and once on Postgres, under those module names.
 macro_rules! on_both_databases {
     ($($test:ident),+ $(,)?) => {
@@ -294,4 +345,5 @@ on_both_databases!(
     keeps_data_across_restarts_and_migrates_once,
     finds_instances_by_name_and_revisions_by_number,
     pages_through_instances_with_filters,
+    queues_an_operation_with_the_status_it_implies,
 );

@@ -153,6 +153,7 @@ impl Store {
             state: OperationState::Pending,
             revision: Some(1),
             error: None,
+            progress: None,
             actor: new.actor,
             created_at: now,
             started_at: None,

@@ -3,12 +3,12 @@
 use uuid::Uuid;
 
 use super::rows::{now, operation_from_row, timestamp};
-use super::{Operation, OperationState, Store, StoreError, found};
+use super::{InstanceStatus, Operation, OperationKind, OperationState, Store, StoreError, found};
 
 /// The columns of `operations`, as `operation_from_row` reads them.
 macro_rules! operation_columns {
     () => {
-        "id, instance_id, kind, state, revision, error, actor, created_at, started_at, finished_at"
+        "id, instance_id, kind, state, revision, error, progress, actor, created_at, started_at, finished_at"
     };
 }
 
@@ -38,6 +38,52 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Queues an operation on an instance and moves the instance to `status`,
+    /// in one transaction: the operation is stored before it acts.
+    pub async fn queue_operation(
+        &self,
+        instance_id: Uuid,
+        kind: OperationKind,
+        status: InstanceStatus,
+        actor: &str,
+    ) -> Result<Operation, StoreError> {
+        let operation = Operation {
+            id: Uuid::new_v4(),
+            instance_id,
+            kind,
+            state: OperationState::Pending,
+            revision: None,
+            error: None,
+            progress: None,
+            actor: actor.to_owned(),
+            created_at: now(),
+            started_at: None,
+            finished_at: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        let updated =
+            sqlx::query("UPDATE instances SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(timestamp(operation.created_at))
+                .bind(instance_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        found(updated.rows_affected(), "instance", instance_id)?;
+        insert_operation(&mut tx, &operation).await?;
+        tx.commit().await?;
+        Ok(operation)
+    }
+
+    /// Records what a running operation is waiting for.
+    pub async fn set_progress(&self, id: Uuid, progress: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE operations SET progress = $1 WHERE id = $2")
+            .bind(progress)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected(), "operation", id)
     }
 
     /// Marks an operation running.

@@ -97,6 +97,8 @@ pub struct Operation {
     pub revision: Option<i64>,
     /// Why it failed, in the words of whoever refused.
     pub error: Option<String>,
+    /// What it is waiting for while it runs.
+    pub progress: Option<String>,
     /// Who asked.
     pub actor: String,
     /// When it was asked for.
