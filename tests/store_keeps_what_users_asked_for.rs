@@ -296,7 +296,7 @@ async fn queues_an_operation_with_the_status_it_implies(backend: Backend) {
     );
     assert_eq!(
         store.unfinished_operations().await.unwrap(),
-        [uninstall.clone()]
+        std::slice::from_ref(&uninstall)
     );
     store
         .set_progress(

@@ -3,6 +3,7 @@
 mod apply;
 pub mod crds;
 mod secrets;
+pub mod teardown;
 pub mod watch;
 
 pub use apply::describe;

@@ -42,9 +42,9 @@ impl HttpError {
             ) => StatusCode::NOT_FOUND,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            HttpError::Service(ServiceError::Store(StoreError::NameTaken { .. })) => {
-                StatusCode::CONFLICT
-            }
+            HttpError::Service(
+                ServiceError::Store(StoreError::NameTaken { .. }) | ServiceError::Conflict(_),
+            ) => StatusCode::CONFLICT,
             HttpError::Service(ServiceError::NoCluster) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -57,6 +57,7 @@ impl HttpError {
                 | ServiceError::Cluster(_)
                 | ServiceError::Render(_)
                 | ServiceError::Encode(_)
+                | ServiceError::Waiting(_)
                 | ServiceError::Unsupported(_),
             ) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,15 +1,18 @@
 //! Instance pages: `/instances/{id}` and its JSON twin.
 
 use askama::Template;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, HttpError, OrPage, PageError};
 use super::page::{Layout, Page};
-use crate::service::{InstanceView, InstancesView};
+use crate::service::{Dependant, InstanceView, InstancesView, ServiceError};
 use crate::store::InstanceFilter;
 
 pub(super) fn router() -> Router<AppState> {
@@ -17,6 +20,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/instances", get(list_page))
         .route("/api/v1/instances", get(list_json))
         .route("/instances/{id}", get(instance_page))
+        .route(
+            "/instances/{id}/uninstall",
+            get(uninstall_page).post(uninstall_form),
+        )
+        .route("/api/v1/instances/{id}/uninstall", post(uninstall_json))
         .route("/api/v1/instances/{id}", get(instance_json))
 }
 
@@ -100,4 +108,92 @@ async fn instance_json(
 ) -> Result<Json<InstanceView>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(state.service.instance(id).await?))
+}
+
+/// Who the actions are recorded as until users arrive.
+const ACTOR: &str = "anonymous";
+
+#[derive(Template)]
+#[template(path = "uninstall.html")]
+struct UninstallPage {
+    layout: Layout,
+    view: InstanceView,
+    dependants: Vec<Dependant>,
+    typed: String,
+    error: Option<String>,
+    conflict: Option<String>,
+}
+
+async fn uninstall_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Page<UninstallPage>, PageError> {
+    let id = parse_id(&id).or_page(&state.layout)?;
+    let view = state.service.instance(id).await.or_page(&state.layout)?;
+    let dependants = state
+        .service
+        .dependants(&view.instance)
+        .await
+        .or_page(&state.layout)?;
+    Ok(Page(UninstallPage {
+        layout: state.layout,
+        view,
+        dependants,
+        typed: String::new(),
+        error: None,
+        conflict: None,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Confirm {
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn uninstall_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<Confirm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id).or_page(&state.layout)?;
+    let (status, error, conflict) = match state.service.uninstall(id, &form.confirm, ACTOR).await {
+        Ok(_) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
+        Err(ServiceError::Invalid(mut errors)) => {
+            (StatusCode::BAD_REQUEST, errors.remove("confirm"), None)
+        }
+        Err(ServiceError::Conflict(message)) => (StatusCode::CONFLICT, None, Some(message)),
+        Err(other) => return Err(PageError::new(other, state.layout)),
+    };
+    let view = state.service.instance(id).await.or_page(&state.layout)?;
+    let dependants = state
+        .service
+        .dependants(&view.instance)
+        .await
+        .or_page(&state.layout)?;
+    let page = UninstallPage {
+        layout: state.layout,
+        view,
+        dependants,
+        typed: form.confirm,
+        error,
+        conflict,
+    };
+    Ok((status, super::page::render(&page)).into_response())
+}
+
+async fn uninstall_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<Confirm>, JsonRejection>,
+) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
+    let id = parse_id(&id)?;
+    let Json(body) = body.map_err(|rejection| {
+        ApiError(HttpError::Rejected {
+            status: rejection.status(),
+            message: rejection.body_text(),
+        })
+    })?;
+    let operation = state.service.uninstall(id, &body.confirm, ACTOR).await?;
+    Ok((StatusCode::ACCEPTED, Json(operation)))
 }

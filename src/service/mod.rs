@@ -8,6 +8,7 @@ mod cache;
 mod form;
 mod install;
 mod status;
+mod uninstall;
 mod views;
 mod worker;
 
@@ -23,6 +24,7 @@ use crate::store::{Store, StoreError};
 
 pub use form::{FieldView, InstallFormView, MissingDependency};
 pub use install::{InstallRequest, Prepared, PreviewView};
+pub use uninstall::Dependant;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
     InstanceView, InstancesView, OwnedObject, Readiness,
@@ -52,6 +54,12 @@ pub enum ServiceError {
     /// Rendering failed (a bug: validation lets through only what renders).
     #[error(transparent)]
     Render(#[from] crate::catalog::render::RenderError),
+    /// The request conflicts with the instance's state (dependants, already uninstalled).
+    #[error("{0}")]
+    Conflict(String),
+    /// An operation gave up waiting, saying for what.
+    #[error("{0}")]
+    Waiting(String),
     /// The worker does not run this kind of operation yet.
     #[error("{0} operations are not supported yet")]
     Unsupported(String),
@@ -142,10 +150,7 @@ impl Service {
 
     /// One instance with its operations and the objects it owns.
     pub async fn instance(&self, id: uuid::Uuid) -> Result<InstanceView, ServiceError> {
-        let instance = self.store.instance(id).await.map_err(|error| match error {
-            crate::store::StoreError::NotFound { .. } => ServiceError::InstanceNotFound(id),
-            other => other.into(),
-        })?;
+        let instance = self.instance_record(id).await?;
         let operations = self.store.operations(id).await?;
         let revision = self.store.revision(id, instance.current_revision).await?;
         let objects = revision

@@ -74,6 +74,7 @@ impl Service {
                 tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
                 Ok(())
             }
+            OperationKind::Uninstall => self.run_uninstall(operation).await,
             other => Err(ServiceError::Unsupported(other.to_string())),
         }
     }

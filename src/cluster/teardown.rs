@@ -1,0 +1,110 @@
+//! Deleting an instance's objects, found by their labels, in teardown order.
+
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
+use serde::Serialize;
+
+use super::{Cluster, ClusterError};
+use crate::catalog::render::labels;
+
+/// An object still there after its deletion was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Remaining {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// The finalizers holding it, if it is being deleted.
+    pub finalizers: Vec<String>,
+}
+
+impl Remaining {
+    /// What the deletion waits for, in words.
+    pub fn describe(&self) -> String {
+        match self.finalizers.first() {
+            Some(finalizer) => format!(
+                "waiting for finalizer {finalizer} on {} {}",
+                self.kind, self.name
+            ),
+            None => format!("waiting for {} {} to go", self.kind, self.name),
+        }
+    }
+}
+
+/// Teardown order: Flink jobs, then clusters (their operator's finalizer
+/// needs the operator still running), then workloads, then what they use.
+fn teardown_order() -> Vec<ApiResource> {
+    use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+
+    use crate::crd::{FlinkDeployment, FlinkSessionJob};
+    vec![
+        ApiResource::erase::<FlinkSessionJob>(&()),
+        ApiResource::erase::<FlinkDeployment>(&()),
+        ApiResource::erase::<Deployment>(&()),
+        ApiResource::erase::<StatefulSet>(&()),
+        ApiResource::erase::<Job>(&()),
+        ApiResource::erase::<Service>(&()),
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Secret>(&()),
+        ApiResource::erase::<RoleBinding>(&()),
+        ApiResource::erase::<Role>(&()),
+        ApiResource::erase::<ServiceAccount>(&()),
+    ]
+}
+
+impl Cluster {
+    /// Asks for the deletion of every object of instance `name` in
+    /// `namespace`, kind by kind in teardown order, and returns what is still
+    /// there (held by a finalizer, or not yet collected). Empty: all gone.
+    pub async fn delete_instance(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<Remaining>, ClusterError> {
+        let selector = format!(
+            "{}={name},{}=dataport",
+            labels::INSTANCE,
+            labels::MANAGED_BY
+        );
+        let mut remaining = Vec::new();
+        for resource in teardown_order() {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client().clone(), namespace, &resource);
+            let objects = match api.list(&ListParams::default().labels(&selector)).await {
+                Ok(list) => list.items,
+                // A kind the cluster does not serve (no Flink CRDs) has no objects.
+                Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                Err(error) => return Err(error.into()),
+            };
+            for object in objects {
+                let object_name = object.metadata.name.clone().unwrap_or_default();
+                if object.metadata.deletion_timestamp.is_none() {
+                    match api.delete(&object_name, &DeleteParams::background()).await {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                // Still there after the delete call, or already being deleted.
+                if let Ok(Some(now)) = api.get_opt(&object_name).await {
+                    remaining.push(Remaining {
+                        kind: resource.kind.clone(),
+                        name: object_name,
+                        finalizers: now.metadata.finalizers.unwrap_or_default(),
+                    });
+                }
+            }
+            // Later kinds wait for earlier ones: jobs and clusters go before
+            // anything their operator needs.
+            if remaining.iter().any(|r| {
+                r.kind == resource.kind
+                    && matches!(r.kind.as_str(), "FlinkSessionJob" | "FlinkDeployment")
+            }) {
+                return Ok(remaining);
+            }
+        }
+        Ok(remaining)
+    }
+}

@@ -1,0 +1,145 @@
+//! Uninstall: refused while other instances use this one; otherwise stored
+//! as an operation, and run by the worker in teardown order until every
+//! object is gone. The record stays, as Uninstalled, with its history.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Service, ServiceError};
+use crate::catalog::{self, FieldErrors, ParamKind};
+use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
+
+/// How long the worker waits for an instance's objects to go before it
+/// reports what holds them and lets the user retry.
+const TEARDOWN_PATIENCE: Duration = Duration::from_secs(60);
+
+/// An instance that uses another through one of its parameters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependant {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its app's display name.
+    pub app: &'static str,
+    /// The parameter that refers to the other instance.
+    pub through: &'static str,
+}
+
+impl Service {
+    /// The instances (not uninstalled) whose parameters refer to `instance`.
+    pub async fn dependants(&self, instance: &Instance) -> Result<Vec<Dependant>, ServiceError> {
+        let mut dependants = Vec::new();
+        for other in self.store.instances(None).await? {
+            if other.namespace != instance.namespace || other.status == InstanceStatus::Uninstalled
+            {
+                continue;
+            }
+            let Some(app) = catalog::find(&other.app) else {
+                continue;
+            };
+            for param in app.params {
+                let refers = matches!(param.kind, ParamKind::Reference { app } if app == instance.app)
+                    && other.params.get(param.key) == Some(&Value::from(instance.name.as_str()));
+                if refers {
+                    dependants.push(Dependant {
+                        id: other.id,
+                        name: other.name.clone(),
+                        app: app.display_name,
+                        through: param.label,
+                    });
+                }
+            }
+        }
+        Ok(dependants)
+    }
+
+    /// Queues the uninstall of an instance, after the user typed its name.
+    /// Refused (409) while other instances depend on it.
+    pub async fn uninstall(
+        &self,
+        id: Uuid,
+        confirm: &str,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        if confirm.trim() != instance.name {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "confirm".into(),
+                format!("Type the instance's name, {}, to confirm", instance.name),
+            );
+            return Err(ServiceError::Invalid(errors));
+        }
+        if matches!(
+            instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "{} is already {}",
+                instance.name, instance.status
+            )));
+        }
+        let dependants = self.dependants(&instance).await?;
+        if !dependants.is_empty() {
+            let users: Vec<String> = dependants
+                .iter()
+                .map(|d| format!("{} ({}, as its {})", d.name, d.app, d.through))
+                .collect();
+            return Err(ServiceError::Conflict(format!(
+                "{} is used by {}: uninstall or change those first",
+                instance.name,
+                users.join(", ")
+            )));
+        }
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let operation = self
+            .store
+            .queue_operation(
+                id,
+                OperationKind::Uninstall,
+                InstanceStatus::Uninstalling,
+                actor,
+            )
+            .await?;
+        self.instance_counts.clear();
+        self.work.notify_one();
+        Ok(operation)
+    }
+
+    /// Deletes the instance's objects and waits until they are gone, keeping
+    /// the operation's progress up to date with what it waits for.
+    pub(super) async fn run_uninstall(&self, operation: &Operation) -> Result<(), ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let instance = self.store.instance(operation.instance_id).await?;
+        let started = Instant::now();
+        loop {
+            let remaining = cluster
+                .delete_instance(&instance.namespace, &instance.name)
+                .await?;
+            let Some(first) = remaining.first() else {
+                self.store
+                    .set_status(instance.id, InstanceStatus::Uninstalled)
+                    .await?;
+                return Ok(());
+            };
+            let waiting = first.describe();
+            self.store.set_progress(operation.id, &waiting).await?;
+            if started.elapsed() > TEARDOWN_PATIENCE {
+                return Err(ServiceError::Waiting(waiting));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The instance record, or `InstanceNotFound`.
+    pub(super) async fn instance_record(&self, id: Uuid) -> Result<Instance, ServiceError> {
+        self.store.instance(id).await.map_err(|error| match error {
+            crate::store::StoreError::NotFound { .. } => ServiceError::InstanceNotFound(id),
+            other => other.into(),
+        })
+    }
+}

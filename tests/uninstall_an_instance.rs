@@ -1,0 +1,191 @@
+//! A user uninstalls: refused while another instance depends on it, confirmed
+//! by typing the name, deleted in teardown order through the Flink operator's
+//! finalizer, a deletion held by a finalizer shown as such, and the record
+//! kept as Uninstalled with its history.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, Portal, TestDatabase};
+use dataport::crd::FlinkDeployment;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// Polls the instance until `done` holds.
+async fn wait_until(portal: &Portal, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
+        if done(&instance) {
+            return instance;
+        }
+        assert!(Instant::now() < deadline, "never {what}: {instance}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("uninstall").await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let portal = Portal::start(
+        database.store().await,
+        Some(cluster.cluster().await),
+        Default::default(),
+    )
+    .await;
+    let mut ids = std::collections::HashMap::new();
+    for (app, name, params) in [
+        ("zookeeper", "zk", json!({"replicas": "1"})),
+        ("minio", "minio", json!({})),
+        ("flink-kubernetes-operator", "flink-operator", json!({})),
+        (
+            "flink",
+            "analytics",
+            json!({"operator": "flink-operator", "highAvailability": true, "haType": "zookeeper", "zookeeper": "zk", "minio": "minio"}),
+        ),
+    ] {
+        let instance = portal
+            .install(json!({"app": app, "name": name, "namespace": namespace, "params": params}))
+            .await;
+        ids.insert(
+            name,
+            instance["instance"]["id"].as_str().unwrap().to_owned(),
+        );
+    }
+
+    // ZooKeeper is used by the Flink cluster: refused, with who uses it.
+    let (status, refused) = portal
+        .post_json(
+            &format!("/api/v1/instances/{}/uninstall", ids["zk"]),
+            &json!({"confirm": "zk"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("analytics (Apache Flink, as its ZooKeeper)")
+    );
+    let (status, _, html) = portal
+        .post_form(
+            &format!("/instances/{}/uninstall", ids["zk"]),
+            &[("confirm", "zk")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("data-dependants") && html.contains("analytics"));
+
+    // Confirmation is the instance's name.
+    let (status, wrong) = portal
+        .post_json(
+            &format!("/api/v1/instances/{}/uninstall", ids["analytics"]),
+            &json!({"confirm": "analytic"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        wrong["error"]["fields"]["confirm"]
+            .as_str()
+            .unwrap()
+            .contains("analytics")
+    );
+
+    let client = cluster.client().await;
+    let (status, location, _) = portal
+        .post_form(
+            &format!("/instances/{}/uninstall", ids["analytics"]),
+            &[("confirm", "analytics")],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (
+            303,
+            Some(format!("/instances/{}", ids["analytics"]).as_str())
+        )
+    );
+    let flink = wait_until(&portal, &ids["analytics"], "uninstalled", |i| {
+        i["instance"]["status"] == "Uninstalled"
+    })
+    .await;
+    let kinds: Vec<_> = flink["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["kind"].clone(), o["state"].clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (json!("uninstall"), json!("succeeded")),
+            (json!("install"), json!("succeeded"))
+        ],
+        "history kept"
+    );
+    let deployments: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
+    assert!(
+        deployments.get_opt("analytics").await.unwrap().is_none(),
+        "gone through the operator's finalizer"
+    );
+
+    // Now ZooKeeper may go; a finalizer on its Service holds it, and the page says so.
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let hold = json!({"metadata": {"finalizers": ["dataport.io/test-hold"]}});
+    services
+        .patch("zk", &PatchParams::default(), &Patch::Merge(&hold))
+        .await
+        .unwrap();
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{}/uninstall", ids["zk"]),
+            &json!({"confirm": "zk"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let waiting = "waiting for finalizer dataport.io/test-hold on Service zk";
+    wait_until(&portal, &ids["zk"], "waiting for the finalizer", |i| {
+        i["operations"][0]["progress"] == waiting
+    })
+    .await;
+    let (_, html) = portal.get(&format!("/instances/{}", ids["zk"])).await;
+    assert!(
+        html.contains(waiting),
+        "the page shows what the uninstall waits for"
+    );
+    assert!(html.contains("data-status>Uninstalling<"));
+
+    services
+        .patch(
+            "zk",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
+    wait_until(&portal, &ids["zk"], "uninstalled", |i| {
+        i["instance"]["status"] == "Uninstalled"
+    })
+    .await;
+    let sets: Api<StatefulSet> = Api::namespaced(client, &namespace);
+    assert!(
+        sets.list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let (status, again) = portal
+        .post_json(
+            &format!("/api/v1/instances/{}/uninstall", ids["zk"]),
+            &json!({"confirm": "zk"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+}
