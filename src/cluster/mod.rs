@@ -2,8 +2,8 @@
 
 mod apply;
 pub mod crds;
+pub mod instances;
 mod secrets;
-pub mod teardown;
 pub mod watch;
 
 pub use apply::describe;

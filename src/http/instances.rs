@@ -25,6 +25,8 @@ pub(super) fn router() -> Router<AppState> {
             get(uninstall_page).post(uninstall_form),
         )
         .route("/api/v1/instances/{id}/uninstall", post(uninstall_json))
+        .route("/instances/{id}/restart", post(restart_form))
+        .route("/api/v1/instances/{id}/restart", post(restart_json))
         .route("/api/v1/instances/{id}", get(instance_json))
 }
 
@@ -196,4 +198,28 @@ async fn uninstall_json(
     })?;
     let operation = state.service.uninstall(id, &body.confirm, ACTOR).await?;
     Ok((StatusCode::ACCEPTED, Json(operation)))
+}
+
+async fn restart_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Redirect, PageError> {
+    let id = parse_id(&id).or_page(&state.layout)?;
+    state
+        .service
+        .restart(id, ACTOR)
+        .await
+        .or_page(&state.layout)?;
+    Ok(Redirect::to(&format!("/instances/{id}")))
+}
+
+async fn restart_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
+    let id = parse_id(&id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.service.restart(id, ACTOR).await?),
+    ))
 }

@@ -7,8 +7,8 @@
 mod cache;
 mod form;
 mod install;
+mod lifecycle;
 mod status;
-mod uninstall;
 mod views;
 mod worker;
 
@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError};
 
 pub use form::{FieldView, InstallFormView, MissingDependency};
 pub use install::{InstallRequest, Prepared, PreviewView};
-pub use uninstall::Dependant;
+pub use lifecycle::Dependant;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
     InstanceView, InstancesView, OwnedObject, Readiness,

@@ -75,6 +75,7 @@ impl Service {
                 Ok(())
             }
             OperationKind::Uninstall => self.run_uninstall(operation).await,
+            OperationKind::Restart => self.run_restart(operation).await,
             other => Err(ServiceError::Unsupported(other.to_string())),
         }
     }

@@ -1,4 +1,4 @@
-//! Deleting an instance's objects, found by their labels, in teardown order.
+//! An instance's objects, found by their labels: deleted in teardown order, or rolled.
 
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use serde::Serialize;
@@ -106,5 +106,74 @@ impl Cluster {
             }
         }
         Ok(remaining)
+    }
+}
+
+/// Annotation on pod templates whose change rolls the pods.
+pub const RESTARTED_AT: &str = "dataport.io/restarted-at";
+
+impl Cluster {
+    /// Rolls every workload of instance `name`: a new pod-template annotation
+    /// for Deployments and StatefulSets, a new `restartNonce` for Flink
+    /// clusters (the operator's own restart switch). Returns how many.
+    pub async fn restart_instance(
+        &self,
+        namespace: &str,
+        name: &str,
+        stamp: i64,
+    ) -> Result<usize, ClusterError> {
+        use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+        use kube::api::{Patch, PatchParams};
+
+        use crate::crd::FlinkDeployment;
+
+        let selector = ListParams::default().labels(&format!(
+            "{}={name},{}=dataport",
+            labels::INSTANCE,
+            labels::MANAGED_BY
+        ));
+        // A field manager of its own: the next apply by `dataport` leaves these fields alone.
+        let params = PatchParams::apply("dataport-restart").force();
+        let template = |kind: &str, api_version: &str| {
+            serde_json::json!({
+                "apiVersion": api_version, "kind": kind,
+                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp.to_string()}}}},
+            })
+        };
+        let mut restarted = 0;
+        let deployments: Api<Deployment> = Api::namespaced(self.client().clone(), namespace);
+        for deployment in deployments.list(&selector).await? {
+            let name = deployment.metadata.name.unwrap_or_default();
+            deployments
+                .patch(
+                    &name,
+                    &params,
+                    &Patch::Apply(template("Deployment", "apps/v1")),
+                )
+                .await?;
+            restarted += 1;
+        }
+        let sets: Api<StatefulSet> = Api::namespaced(self.client().clone(), namespace);
+        for set in sets.list(&selector).await? {
+            let name = set.metadata.name.unwrap_or_default();
+            sets.patch(
+                &name,
+                &params,
+                &Patch::Apply(template("StatefulSet", "apps/v1")),
+            )
+            .await?;
+            restarted += 1;
+        }
+        let flinks: Api<FlinkDeployment> = Api::namespaced(self.client().clone(), namespace);
+        for flink in flinks.list(&selector).await? {
+            let name = flink.metadata.name.unwrap_or_default();
+            let nonce = serde_json::json!({
+                "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+                "spec": {"restartNonce": stamp},
+            });
+            flinks.patch(&name, &params, &Patch::Apply(nonce)).await?;
+            restarted += 1;
+        }
+        Ok(restarted)
     }
 }

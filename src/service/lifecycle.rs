@@ -1,6 +1,7 @@
-//! Uninstall: refused while other instances use this one; otherwise stored
-//! as an operation, and run by the worker in teardown order until every
-//! object is gone. The record stays, as Uninstalled, with its history.
+//! Uninstall and restart, stored as operations and run by the worker.
+//! Uninstall is refused while other instances use the instance; it deletes in
+//! teardown order until every object is gone, and keeps the record, as
+//! Uninstalled, with its history.
 
 use std::time::{Duration, Instant};
 
@@ -141,5 +142,42 @@ impl Service {
             crate::store::StoreError::NotFound { .. } => ServiceError::InstanceNotFound(id),
             other => other.into(),
         })
+    }
+}
+
+impl Service {
+    /// Queues a rolling restart of an instance's workloads.
+    pub async fn restart(&self, id: Uuid, actor: &str) -> Result<Operation, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        if matches!(
+            instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "{} is {}: nothing to restart",
+                instance.name, instance.status
+            )));
+        }
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let operation = self
+            .store
+            .queue_operation(id, OperationKind::Restart, instance.status, actor)
+            .await?;
+        self.work.notify_one();
+        Ok(operation)
+    }
+
+    /// Rolls the instance's workloads.
+    pub(super) async fn run_restart(&self, operation: &Operation) -> Result<(), ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let instance = self.store.instance(operation.instance_id).await?;
+        let stamp = operation.created_at.timestamp();
+        let restarted = cluster
+            .restart_instance(&instance.namespace, &instance.name, stamp)
+            .await?;
+        self.store
+            .set_progress(operation.id, &format!("restarted {restarted} workload(s)"))
+            .await?;
+        Ok(())
     }
 }
