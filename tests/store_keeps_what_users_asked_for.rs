@@ -5,7 +5,8 @@ mod common;
 
 use common::{Backend, TestDatabase};
 use dataport::store::{
-    InstanceFilter, InstanceStatus, NewInstance, OperationKind, OperationState, StoreError,
+    InstanceFilter, InstanceStatus, NewInstance, OperationKind, OperationState, RevisionChange,
+    StoreError,
 };
 use serde_json::json;
 
@@ -324,6 +325,41 @@ async fn queues_an_operation_with_the_status_it_implies(backend: Backend) {
     ));
 }
 
+async fn adds_revisions_one_writer_at_a_time(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (instance, _, _) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+    let change = |slots: i64| RevisionChange {
+        kind: OperationKind::Update,
+        version: "1.19".into(),
+        params: json!({"taskSlots": slots}),
+        objects: json!([]),
+        actor: "carol".into(),
+    };
+    let (revision, operation) = store.add_revision(instance.id, 1, change(4)).await.unwrap();
+    assert_eq!((revision.number, operation.revision), (2, Some(2)));
+    let stored = store.instance(instance.id).await.unwrap();
+    assert_eq!(
+        (stored.current_revision, stored.status),
+        (2, InstanceStatus::Updating)
+    );
+    assert_eq!(
+        (stored.version.as_str(), &stored.params),
+        ("1.19", &json!({"taskSlots": 4}))
+    );
+
+    // A second writer that read revision 1 is refused, and writes nothing.
+    assert!(matches!(
+        store.add_revision(instance.id, 1, change(8)).await,
+        Err(StoreError::Changed { .. })
+    ));
+    assert_eq!(store.revisions(instance.id).await.unwrap().len(), 2);
+    assert_eq!(store.operations(instance.id).await.unwrap().len(), 2);
+}
+
 /// Runs each test once on SQLite and once on Postgres, under those module names.
 macro_rules! on_both_databases {
     ($($test:ident),+ $(,)?) => {
@@ -346,4 +382,5 @@ on_both_databases!(
     finds_instances_by_name_and_revisions_by_number,
     pages_through_instances_with_filters,
     queues_an_operation_with_the_status_it_implies,
+    adds_revisions_one_writer_at_a_time,
 );

@@ -43,7 +43,8 @@ impl HttpError {
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
             HttpError::Service(
-                ServiceError::Store(StoreError::NameTaken { .. }) | ServiceError::Conflict(_),
+                ServiceError::Store(StoreError::NameTaken { .. } | StoreError::Changed { .. })
+                | ServiceError::Conflict(_),
             ) => StatusCode::CONFLICT,
             HttpError::Service(ServiceError::NoCluster) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {

@@ -27,7 +27,7 @@ use rows::{instance_from_row, now, revision_from_row, timestamp};
 
 pub use records::{
     Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
-    OperationState, Revision,
+    OperationState, Revision, RevisionChange,
 };
 
 /// Errors of the store layer.
@@ -40,6 +40,12 @@ pub enum StoreError {
         namespace: String,
         /// The name asked for.
         name: String,
+    },
+    /// The instance changed since the caller read it.
+    #[error("instance {id} was changed by someone else since it was read")]
+    Changed {
+        /// The instance.
+        id: Uuid,
     },
     /// No row has this id.
     #[error("{what} {id} not found")]
@@ -189,6 +195,62 @@ impl Store {
         insert_operation(&mut tx, &operation).await?;
         tx.commit().await?;
         Ok((instance, revision, operation))
+    }
+
+    /// Writes revision `expected_revision + 1` (parameters and objects), makes
+    /// it current, and queues the operation that applies it (update or
+    /// rollback), in one transaction. Refused with `Changed` when the current
+    /// revision is no longer `expected_revision`: someone updated it meanwhile.
+    pub async fn add_revision(
+        &self,
+        instance_id: Uuid,
+        expected_revision: i64,
+        change: RevisionChange,
+    ) -> Result<(Revision, Operation), StoreError> {
+        let at = now();
+        let revision = Revision {
+            instance_id,
+            number: expected_revision + 1,
+            params: change.params,
+            objects: change.objects,
+            actor: change.actor.clone(),
+            created_at: at,
+        };
+        let operation = Operation {
+            id: Uuid::new_v4(),
+            instance_id,
+            kind: change.kind,
+            state: OperationState::Pending,
+            revision: Some(revision.number),
+            error: None,
+            progress: None,
+            actor: change.actor,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        // The compare-and-set on current_revision serializes concurrent updates.
+        let updated = sqlx::query(
+            "UPDATE instances SET current_revision = $1, params = $2, version = $3, status = $4, \
+             updated_at = $5 WHERE id = $6 AND current_revision = $7",
+        )
+        .bind(revision.number)
+        .bind(revision.params.to_string())
+        .bind(&change.version)
+        .bind(InstanceStatus::Updating.as_str())
+        .bind(timestamp(at))
+        .bind(instance_id.to_string())
+        .bind(expected_revision)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Changed { id: instance_id });
+        }
+        insert_revision(&mut tx, &revision).await?;
+        insert_operation(&mut tx, &operation).await?;
+        tx.commit().await?;
+        Ok((revision, operation))
     }
 
     /// The instance with this id.

@@ -65,6 +65,21 @@ pub struct NewInstance {
     pub actor: String,
 }
 
+/// A new revision of an existing instance: an update or a rollback.
+#[derive(Debug, Clone)]
+pub struct RevisionChange {
+    /// Update or rollback.
+    pub kind: OperationKind,
+    /// The app version of the new revision.
+    pub version: String,
+    /// Its parameters (no secret values).
+    pub params: serde_json::Value,
+    /// Its rendered objects.
+    pub objects: serde_json::Value,
+    /// Who asked.
+    pub actor: String,
+}
+
 /// One parameter set of an instance and the objects it rendered to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Revision {
