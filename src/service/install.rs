@@ -83,33 +83,7 @@ impl Service {
             .version
             .clone()
             .unwrap_or_else(|| app.default_version().to_owned());
-        let mut values = match app.validate(&version, &request.params) {
-            Ok(values) => values,
-            Err(field_errors) => {
-                errors.extend(field_errors);
-                Values::new()
-            }
-        };
-        let references = self
-            .resolve_references(app, &request.namespace, &values, &mut errors)
-            .await?;
-        if !errors.is_empty() {
-            return Err(ServiceError::Invalid(errors));
-        }
-        if self
-            .store
-            .instance_named(&request.namespace, &request.name)
-            .await?
-            .is_some()
-        {
-            return Err(StoreError::NameTaken {
-                namespace: request.namespace.clone(),
-                name: request.name.clone(),
-            }
-            .into());
-        }
-
-        let secrets = take_secrets(app, &request.name, &mut values);
+        let taken = self.store.instance_named(&request.namespace, &request.name).await?;
         let target = Target {
             id: Uuid::new_v4(),
             app: app.name,
@@ -117,6 +91,41 @@ impl Service {
             namespace: request.namespace.clone(),
             version,
         };
+        // Field errors first (400), then a taken name (409).
+        let rendered = self.validate_and_render(app, target, &request.params, errors).await;
+        if rendered.is_ok() && taken.is_some() {
+            return Err(StoreError::NameTaken {
+                namespace: request.namespace.clone(),
+                name: request.name.clone(),
+            }
+            .into());
+        }
+        rendered
+    }
+
+    /// Validates `params` for `target`'s version (adding to `errors`),
+    /// resolves the references, and renders: the core of install and update.
+    pub(super) async fn validate_and_render(
+        &self,
+        app: &'static AppDefinition,
+        target: Target,
+        params: &BTreeMap<String, String>,
+        mut errors: FieldErrors,
+    ) -> Result<Prepared, ServiceError> {
+        let mut values = match app.validate(&target.version, params) {
+            Ok(values) => values,
+            Err(field_errors) => {
+                errors.extend(field_errors);
+                Values::new()
+            }
+        };
+        let references = self
+            .resolve_references(app, &target.namespace, &values, &mut errors)
+            .await?;
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let secrets = take_secrets(app, &target.name, &mut values);
         let input = RenderInput {
             target: target.clone(),
             values: values.clone(),
