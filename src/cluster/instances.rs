@@ -177,3 +177,49 @@ impl Cluster {
         Ok(restarted)
     }
 }
+
+impl Cluster {
+    /// Deletes the objects of instance `name` that are not in `keep` (the
+    /// objects of the revision just applied): what an update no longer
+    /// renders. Returns `Kind name` of each object deleted.
+    pub async fn prune(
+        &self,
+        namespace: &str,
+        name: &str,
+        keep: &[serde_json::Value],
+    ) -> Result<Vec<String>, ClusterError> {
+        let selector = format!(
+            "{}={name},{}=dataport",
+            labels::INSTANCE,
+            labels::MANAGED_BY
+        );
+        let kept = |kind: &str, object: &str| {
+            keep.iter()
+                .any(|k| k["kind"] == kind && k["metadata"]["name"] == object)
+        };
+        let mut pruned = Vec::new();
+        for resource in teardown_order() {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client().clone(), namespace, &resource);
+            let objects = match api.list(&ListParams::default().labels(&selector)).await {
+                Ok(list) => list.items,
+                Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                Err(error) => return Err(error.into()),
+            };
+            for object in objects {
+                let object_name = object.metadata.name.clone().unwrap_or_default();
+                if kept(&resource.kind, &object_name)
+                    || object.metadata.deletion_timestamp.is_some()
+                {
+                    continue;
+                }
+                match api.delete(&object_name, &DeleteParams::background()).await {
+                    Ok(_) => pruned.push(format!("{} {object_name}", resource.kind)),
+                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        Ok(pruned)
+    }
+}

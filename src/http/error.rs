@@ -58,8 +58,7 @@ impl HttpError {
                 | ServiceError::Cluster(_)
                 | ServiceError::Render(_)
                 | ServiceError::Encode(_)
-                | ServiceError::Waiting(_)
-                | ServiceError::Unsupported(_),
+                | ServiceError::Waiting(_),
             ) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

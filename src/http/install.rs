@@ -29,11 +29,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/preview", post(preview_json))
 }
 
+/// The install form page, also the update form.
 #[derive(Template)]
 #[template(path = "install.html")]
-struct InstallPage {
-    layout: Layout,
-    view: InstallFormView,
+pub(super) struct InstallPage {
+    pub(super) layout: Layout,
+    pub(super) view: InstallFormView,
 }
 
 async fn form_page(

@@ -10,6 +10,7 @@ mod install;
 mod instances;
 mod metrics;
 mod page;
+mod update;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(install::router())
         .merge(instances::router())
+        .merge(update::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -76,6 +76,19 @@ pub struct InstallFormView {
     pub conflict: Option<String>,
     /// The preview YAML, when asked for.
     pub preview: Option<String>,
+    /// Set when the form updates an existing instance.
+    pub update: Option<UpdateContext>,
+    /// The diff of the objects, when asked for on an update.
+    pub diff: Option<String>,
+}
+
+/// The instance an update form changes, and the revision it was read at.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateContext {
+    /// The instance's id.
+    pub id: uuid::Uuid,
+    /// Its current revision when the form was filled.
+    pub revision: i64,
 }
 
 impl InstallFormView {
@@ -177,6 +190,8 @@ impl Service {
             missing,
             conflict: None,
             preview: None,
+            update: None,
+            diff: None,
         })
     }
 }

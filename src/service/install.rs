@@ -83,7 +83,10 @@ impl Service {
             .version
             .clone()
             .unwrap_or_else(|| app.default_version().to_owned());
-        let taken = self.store.instance_named(&request.namespace, &request.name).await?;
+        let taken = self
+            .store
+            .instance_named(&request.namespace, &request.name)
+            .await?;
         let target = Target {
             id: Uuid::new_v4(),
             app: app.name,
@@ -92,7 +95,9 @@ impl Service {
             version,
         };
         // Field errors first (400), then a taken name (409).
-        let rendered = self.validate_and_render(app, target, &request.params, errors).await;
+        let rendered = self
+            .validate_and_render(app, target, &request.params, errors)
+            .await;
         if rendered.is_ok() && taken.is_some() {
             return Err(StoreError::NameTaken {
                 namespace: request.namespace.clone(),

@@ -9,6 +9,7 @@ mod form;
 mod install;
 mod lifecycle;
 mod status;
+mod update;
 mod views;
 mod worker;
 
@@ -22,9 +23,10 @@ use crate::catalog::{self, Category};
 use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
-pub use form::{FieldView, InstallFormView, MissingDependency};
+pub use form::{FieldView, InstallFormView, MissingDependency, UpdateContext};
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use lifecycle::Dependant;
+pub use update::UpdatePlan;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
     InstanceView, InstancesView, OwnedObject, Readiness,
@@ -60,9 +62,6 @@ pub enum ServiceError {
     /// An operation gave up waiting, saying for what.
     #[error("{0}")]
     Waiting(String),
-    /// The worker does not run this kind of operation yet.
-    #[error("{0} operations are not supported yet")]
-    Unsupported(String),
     /// Encoding a preview failed.
     #[error("cannot encode: {0}")]
     Encode(String),

@@ -74,9 +74,33 @@ impl Service {
                 tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
                 Ok(())
             }
+            OperationKind::Update | OperationKind::Rollback => {
+                let instance = self.store.instance(operation.instance_id).await?;
+                let revision = self
+                    .store
+                    .revision(
+                        instance.id,
+                        operation.revision.unwrap_or(instance.current_revision),
+                    )
+                    .await?;
+                let objects = revision.objects.as_array().cloned().unwrap_or_default();
+                cluster.apply(&objects).await?;
+                let pruned = cluster
+                    .prune(&instance.namespace, &instance.name, &objects)
+                    .await?;
+                if !pruned.is_empty() {
+                    self.store
+                        .set_progress(operation.id, &format!("pruned {}", pruned.join(", ")))
+                        .await?;
+                }
+                // Watches correct this as the objects roll.
+                self.store
+                    .set_status(instance.id, InstanceStatus::Running)
+                    .await?;
+                Ok(())
+            }
             OperationKind::Uninstall => self.run_uninstall(operation).await,
             OperationKind::Restart => self.run_restart(operation).await,
-            other => Err(ServiceError::Unsupported(other.to_string())),
         }
     }
 }

@@ -1,0 +1,215 @@
+//! Update and rollback: a new revision of an existing instance, shown as a
+//! diff of its objects before it is applied; objects it no longer renders
+//! are pruned by the worker.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Prepared, Service, ServiceError};
+use crate::catalog::render::{Object, Target};
+use crate::catalog::{self, FieldErrors};
+use crate::store::{InstanceStatus, Operation, OperationKind, RevisionChange};
+
+/// What an update would change, before anything is written.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdatePlan {
+    /// The revision the change is made from.
+    pub from_revision: i64,
+    /// A unified diff of the objects, as YAML.
+    pub diff: String,
+    /// Whether anything changes at all.
+    pub changes: bool,
+}
+
+impl Service {
+    /// The form values of an instance's current parameters, as the form sends them.
+    pub async fn current_form_values(
+        &self,
+        id: Uuid,
+    ) -> Result<BTreeMap<String, String>, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let mut raw: BTreeMap<String, String> = match &instance.params {
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, value)| {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    (key.clone(), text)
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        raw.insert("name".into(), instance.name);
+        raw.insert("namespace".into(), instance.namespace);
+        raw.insert("version".into(), instance.version);
+        Ok(raw)
+    }
+
+    /// Renders the change and diffs it against the current revision.
+    pub async fn plan_update(
+        &self,
+        id: Uuid,
+        version: Option<String>,
+        params: &BTreeMap<String, String>,
+    ) -> Result<UpdatePlan, ServiceError> {
+        let (from_revision, prepared, current) = self.render_update(id, version, params).await?;
+        diff_plan(from_revision, &current, &prepared.objects)
+    }
+
+    /// Stores revision `expected_revision + 1` and queues its apply. Refused
+    /// (409) when the instance changed since `expected_revision` was read.
+    pub async fn update(
+        &self,
+        id: Uuid,
+        expected_revision: i64,
+        version: Option<String>,
+        params: &BTreeMap<String, String>,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let (_, prepared, _) = self.render_update(id, version, params).await?;
+        self.add_revision(
+            id,
+            expected_revision,
+            OperationKind::Update,
+            prepared,
+            actor,
+        )
+        .await
+    }
+
+    /// Makes a new revision from an earlier one's parameters and queues its apply.
+    pub async fn rollback(
+        &self,
+        id: Uuid,
+        to: i64,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let old = self.store.revision(id, to).await.map_err(|_| {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "revision".into(),
+                format!("{} has no revision {to}", instance.name),
+            );
+            ServiceError::Invalid(errors)
+        })?;
+        let params: BTreeMap<String, String> = match &old.params {
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, value)| {
+                    (
+                        key.clone(),
+                        value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        // The version in force at that revision is the one its FlinkDeployment or images carry;
+        // the record keeps the current one, so the old parameters render at the current version.
+        let (_, prepared, _) = self
+            .render_update(id, Some(instance.version.clone()), &params)
+            .await?;
+        self.add_revision(
+            id,
+            instance.current_revision,
+            OperationKind::Rollback,
+            prepared,
+            actor,
+        )
+        .await
+    }
+
+    /// Renders `params` for the existing instance; returns the current
+    /// revision number, the rendered change and the current objects.
+    async fn render_update(
+        &self,
+        id: Uuid,
+        version: Option<String>,
+        params: &BTreeMap<String, String>,
+    ) -> Result<(i64, Prepared, Vec<Object>), ServiceError> {
+        let instance = self.instance_record(id).await?;
+        if matches!(
+            instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "{} is {}",
+                instance.name, instance.status
+            )));
+        }
+        let app = catalog::find(&instance.app)
+            .ok_or_else(|| ServiceError::AppNotFound(instance.app.clone()))?;
+        let version = version.unwrap_or_else(|| instance.version.clone());
+        let target = Target {
+            id: instance.id,
+            app: app.name,
+            name: instance.name.clone(),
+            namespace: instance.namespace.clone(),
+            version,
+        };
+        let prepared = self
+            .validate_and_render(app, target, params, FieldErrors::new())
+            .await?;
+        let current = self.store.revision(id, instance.current_revision).await?;
+        let current_objects = current.objects.as_array().cloned().unwrap_or_default();
+        Ok((instance.current_revision, prepared, current_objects))
+    }
+
+    async fn add_revision(
+        &self,
+        id: Uuid,
+        expected: i64,
+        kind: OperationKind,
+        prepared: Prepared,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let change = RevisionChange {
+            kind,
+            version: prepared.target.version,
+            params: Value::Object(prepared.values.into_iter().collect()),
+            objects: Value::Array(prepared.objects),
+            actor: actor.to_owned(),
+        };
+        let (_, operation) = self.store.add_revision(id, expected, change).await?;
+        self.work.notify_one();
+        Ok(operation)
+    }
+}
+
+/// A unified diff of two object lists as YAML streams.
+fn diff_plan(
+    from_revision: i64,
+    current: &[Object],
+    next: &[Object],
+) -> Result<UpdatePlan, ServiceError> {
+    let yaml = |objects: &[Object]| -> Result<String, ServiceError> {
+        let mut text = String::new();
+        for object in objects {
+            text.push_str("---\n");
+            text.push_str(
+                &serde_yaml_ng::to_string(object)
+                    .map_err(|e| ServiceError::Encode(e.to_string()))?,
+            );
+        }
+        Ok(text)
+    };
+    let (old, new) = (yaml(current)?, yaml(next)?);
+    let diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("revision {from_revision}"), "this update")
+        .to_string();
+    Ok(UpdatePlan {
+        from_revision,
+        changes: old != new,
+        diff,
+    })
+}

@@ -1,0 +1,169 @@
+//! A user updates an instance from its pre-filled form: sees the diff of the
+//! objects first, applies it, objects no longer rendered are pruned, a stale
+//! form is refused with 409, and a rollback returns to an earlier revision.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, Portal, TestDatabase};
+use dataport::crd::FlinkDeployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use serde_json::{Value, json};
+
+async fn wait_for_operation(portal: &Portal, id: &str, kind: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
+        let operation = &instance["operations"][0];
+        if operation["kind"] == kind
+            && matches!(operation["state"].as_str(), Some("succeeded" | "failed"))
+        {
+            assert_eq!(operation["state"], "succeeded", "{instance}");
+            return instance;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{kind} did not finish: {instance}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn update_with_diff_and_prune_then_roll_back() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("update").await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let portal = Portal::start(
+        database.store().await,
+        Some(cluster.cluster().await),
+        Default::default(),
+    )
+    .await;
+    portal.install(json!({"app": "hdfs", "name": "hdfs", "namespace": namespace, "params": {"datanodes": 1, "replication": 1}})).await;
+    portal
+        .install(json!({"app": "flink-kubernetes-operator", "name": "op", "namespace": namespace}))
+        .await;
+    let flink = portal
+        .install(json!({"app": "flink", "name": "analytics", "namespace": namespace, "params": {
+            "operator": "op", "highAvailability": true, "haType": "kubernetes", "storage": "hdfs", "hdfs": "hdfs"}}))
+        .await;
+    let id = flink["instance"]["id"].as_str().unwrap().to_owned();
+    let client = cluster.client().await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    assert!(
+        config_maps
+            .get_opt("analytics-hadoop-conf")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The form comes pre-filled with what is in force.
+    let (status, html) = portal.get(&format!("/instances/{id}/update")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Update analytics</h1>"));
+    assert!(html.contains("name=\"revision\" value=\"1\""));
+    assert!(
+        html.contains("id=\"f-highAvailability\" name=\"highAvailability\" value=\"true\" checked")
+    );
+
+    // The diff before anything is applied.
+    let change = [("operator", "op"), ("taskSlots", "4"), ("revision", "1")];
+    let mut fields = change.to_vec();
+    fields.push(("action", "diff"));
+    let (status, _, html) = portal
+        .post_form(&format!("/instances/{id}/update"), &fields)
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-diff"));
+    assert!(
+        html.contains("-    taskmanager.numberOfTaskSlots: &#39;2&#39;"),
+        "{html}"
+    );
+    assert!(html.contains("+    taskmanager.numberOfTaskSlots: &#39;4&#39;"));
+    assert!(
+        html.contains("-    high-availability.type: kubernetes"),
+        "turning HA off shows"
+    );
+    let (_, plan) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/diff"),
+            &json!({"params": {"operator": "op", "taskSlots": 4}}),
+        )
+        .await;
+    assert_eq!(plan["changes"], true);
+    assert_eq!(plan["from_revision"], 1);
+
+    // Apply: HA off, so the Hadoop ConfigMap is no longer rendered and goes.
+    let mut fields = change.to_vec();
+    fields.push(("action", "update"));
+    let (status, location, _) = portal
+        .post_form(&format!("/instances/{id}/update"), &fields)
+        .await;
+    assert_eq!((status, location), (303, Some(format!("/instances/{id}"))));
+    let updated = wait_for_operation(&portal, &id, "update").await;
+    assert_eq!(updated["instance"]["current_revision"], 2);
+    assert_eq!(
+        updated["operations"][0]["progress"],
+        "pruned ConfigMap analytics-hadoop-conf"
+    );
+    assert!(
+        config_maps
+            .get_opt("analytics-hadoop-conf")
+            .await
+            .unwrap()
+            .is_none(),
+        "pruned"
+    );
+    let deployments: Api<FlinkDeployment> = Api::namespaced(client, &namespace);
+    let conf = deployments
+        .get("analytics")
+        .await
+        .unwrap()
+        .spec
+        .flink_configuration
+        .unwrap();
+    assert_eq!(conf["taskmanager.numberOfTaskSlots"], "4");
+    assert!(!conf.contains_key("high-availability.type"));
+
+    // A form read at revision 1 is stale now.
+    let (status, stale) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/update"),
+            &json!({"revision": 1, "params": {"operator": "op", "taskSlots": 8}}),
+        )
+        .await;
+    assert_eq!(status, 409, "{stale}");
+    let (status, _, html) = portal
+        .post_form(&format!("/instances/{id}/update"), &fields)
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("changed by someone else"));
+
+    // Roll back to revision 1: a new revision 3 with the old parameters.
+    let (status, _, _) = portal
+        .post_form(&format!("/instances/{id}/rollback"), &[("revision", "1")])
+        .await;
+    assert_eq!(status, 303);
+    let rolled = wait_for_operation(&portal, &id, "rollback").await;
+    assert_eq!(rolled["instance"]["current_revision"], 3);
+    assert_eq!(rolled["instance"]["params"]["highAvailability"], true);
+    assert!(
+        config_maps
+            .get_opt("analytics-hadoop-conf")
+            .await
+            .unwrap()
+            .is_some(),
+        "back with HA"
+    );
+    let (status, missing) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/rollback"),
+            &json!({"revision": 9}),
+        )
+        .await;
+    assert_eq!(status, 400, "{missing}");
+}
