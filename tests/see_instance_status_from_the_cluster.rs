@@ -57,6 +57,7 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
     wait_for_status(&portal, &flink_id, "Running").await;
     let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
     assert!(html.contains("data-status>Running<"));
+    assert!(html.contains("FlinkDeployment analytics: <span class=\"status status-running\">JobManager READY, STABLE</span>"), "{html}");
     assert!(
         html.contains(&format!(
             "href=\"http://analytics-rest.{namespace}.svc:8081/\""

@@ -27,6 +27,37 @@ pub enum Observed {
     },
 }
 
+impl Observed {
+    /// `Kind name`, for pages.
+    pub fn name(&self) -> String {
+        match self {
+            Observed::Workload { name, .. } => format!("workload {name}"),
+            Observed::Flink { name, .. } => format!("FlinkDeployment {name}"),
+        }
+    }
+
+    /// Its state in a few words, for pages.
+    pub fn state(&self) -> String {
+        match self {
+            Observed::Workload { desired, ready, .. } => format!("{ready}/{desired} ready"),
+            Observed::Flink {
+                job_manager,
+                lifecycle,
+                ..
+            } => format!(
+                "JobManager {}, {}",
+                job_manager.as_deref().unwrap_or("pending"),
+                lifecycle.as_deref().unwrap_or("not reconciled yet")
+            ),
+        }
+    }
+
+    /// Whether this object is ready.
+    pub fn is_ready(&self) -> bool {
+        object_health(self) == Health::Ready
+    }
+}
+
 /// An instance's health, as its objects tell it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Health {

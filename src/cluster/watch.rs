@@ -101,6 +101,12 @@ fn belongs<K: Resource>(object: &K, key: &InstanceKey) -> bool {
     key_of(object).as_ref() == Some(key)
 }
 
+impl std::fmt::Debug for Watches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watches").finish_non_exhaustive()
+    }
+}
+
 impl Watches {
     /// What the stores hold of an instance's workloads.
     pub fn observed(&self, key: &InstanceKey) -> Vec<Observed> {

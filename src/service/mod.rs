@@ -79,6 +79,8 @@ pub struct Service {
     instance_counts: cache::Cached<HashMap<String, i64>>,
     /// Wakes the worker when an operation is queued.
     work: tokio::sync::Notify,
+    /// The watched objects, once the status sync has started.
+    watches: std::sync::OnceLock<crate::cluster::watch::Watches>,
 }
 
 impl Service {
@@ -89,6 +91,7 @@ impl Service {
             cluster,
             instance_counts: cache::Cached::new(INSTANCE_COUNTS_TTL),
             work: tokio::sync::Notify::new(),
+            watches: std::sync::OnceLock::new(),
         }
     }
 
@@ -168,6 +171,15 @@ impl Service {
                     .collect()
             })
             .unwrap_or_default();
+        let key = crate::cluster::watch::InstanceKey {
+            namespace: instance.namespace.clone(),
+            name: instance.name.clone(),
+        };
+        let observed = self
+            .watches
+            .get()
+            .map(|watches| watches.observed(&key))
+            .unwrap_or_default();
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
@@ -177,6 +189,7 @@ impl Service {
             instance,
             operations,
             objects,
+            observed,
             access,
         })
     }

@@ -18,6 +18,8 @@ impl Service {
         let cluster = self.cluster.as_ref()?;
         let (changes, mut changed) = mpsc::unbounded_channel();
         let watches = cluster.watch_instances(changes);
+        // Pages read the same stores: what they show is what the status came from.
+        let _ = self.watches.set(watches.clone());
         let service = self.clone();
         Some(tokio::spawn(async move {
             while let Some(first) = changed.recv().await {

@@ -218,6 +218,8 @@ pub struct InstanceView {
     pub operations: Vec<crate::store::Operation>,
     /// The objects of its current revision.
     pub objects: Vec<OwnedObject>,
+    /// What the watches report of its workloads (empty without a cluster).
+    pub observed: Vec<crate::catalog::health::Observed>,
     /// How to reach its web interface, if its app has one.
     pub access: Option<crate::catalog::Access>,
 }
