@@ -46,6 +46,17 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
         .await;
     let zookeeper_id = zookeeper["instance"]["id"].as_str().unwrap().to_owned();
     wait_for_status(&portal, &zookeeper_id, "Running").await;
+    // The StatefulSet controller's own events show on the page.
+    let (_, zookeeper) = portal
+        .get_json(&format!("/api/v1/instances/{zookeeper_id}"))
+        .await;
+    let reasons: Vec<_> = zookeeper["events"]["Ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert!(reasons.contains(&json!("SuccessfulCreate")), "{zookeeper}");
 
     portal
         .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace}))

@@ -179,3 +179,61 @@ impl Watches {
         observed
     }
 }
+
+/// A Kubernetes event about one of an instance's objects.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventView {
+    /// When it last happened (RFC 3339), if the event says.
+    pub at: String,
+    /// `Normal` or `Warning`.
+    pub kind: String,
+    /// The short reason, e.g. `SuccessfulCreate`.
+    pub reason: String,
+    /// `Kind/name` of the object.
+    pub object: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl Cluster {
+    /// The latest events (at most `limit`, newest first) about the objects
+    /// of instance `name`: the objects themselves and their pods (named
+    /// after the instance). One list call per page view.
+    pub async fn instance_events(
+        &self,
+        namespace: &str,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<EventView>, super::ClusterError> {
+        use k8s_openapi::api::core::v1::Event;
+        let events: Api<Event> = Api::namespaced(self.client().clone(), namespace);
+        let prefix = format!("{name}-");
+        let mut found: Vec<EventView> = events
+            .list(&kube::api::ListParams::default())
+            .await?
+            .into_iter()
+            .filter(|event| {
+                let object = event.involved_object.name.as_deref().unwrap_or_default();
+                object == name || object.starts_with(&prefix)
+            })
+            .map(|event| EventView {
+                at: event
+                    .last_timestamp
+                    .map(|t| t.0.to_string())
+                    .or_else(|| event.event_time.map(|t| t.0.to_string()))
+                    .unwrap_or_default(),
+                kind: event.type_.unwrap_or_default(),
+                reason: event.reason.unwrap_or_default(),
+                object: format!(
+                    "{}/{}",
+                    event.involved_object.kind.unwrap_or_default(),
+                    event.involved_object.name.unwrap_or_default()
+                ),
+                message: event.message.unwrap_or_default(),
+            })
+            .collect();
+        found.sort_by(|a, b| b.at.cmp(&a.at));
+        found.truncate(limit);
+        Ok(found)
+    }
+}

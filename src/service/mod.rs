@@ -180,6 +180,14 @@ impl Service {
             .get()
             .map(|watches| watches.observed(&key))
             .unwrap_or_default();
+        // Events are a nicety: an unreachable cluster must not take the page down.
+        let events = match &self.cluster {
+            Some(cluster) => cluster
+                .instance_events(&instance.namespace, &instance.name, 20)
+                .await
+                .map_err(|error| error.to_string()),
+            None => Ok(Vec::new()),
+        };
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
@@ -190,6 +198,7 @@ impl Service {
             operations,
             objects,
             observed,
+            events,
             access,
         })
     }
