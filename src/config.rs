@@ -59,6 +59,11 @@ pub struct ServeConfig {
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
+    /// Address users open Grafana at, for the dashboard links; without it, a
+    /// monitoring instance's own public address, else its in-cluster one.
+    #[arg(long, env = "DATAPORT_GRAFANA_URL")]
+    pub grafana_url: Option<String>,
+
     /// The cluster is dataport's local test control plane with simulated
     /// workloads: every page says so in a banner.
     #[arg(long, env = "DATAPORT_LOCAL_CLUSTER")]
@@ -99,6 +104,13 @@ impl fmt::Display for ServeConfig {
             Some(path) => writeln!(f, "kubeconfig    = {}", path.display())?,
             None => writeln!(f, "kubeconfig    = (none: cluster not configured)")?,
         }
+        writeln!(
+            f,
+            "grafana_url   = {}",
+            self.grafana_url
+                .as_deref()
+                .unwrap_or("(from the monitoring instance)")
+        )?;
         write!(f, "local_cluster = {}", self.local_cluster)
     }
 }

@@ -79,6 +79,23 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
         "kubectl -n {namespace} port-forward svc/analytics-rest 8081:8081"
     )));
 
+    // Grafana: none yet, then the monitoring instance's dashboard, filtered to this cluster.
+    assert!(
+        html.contains("data-grafana-missing"),
+        "no monitoring instance yet"
+    );
+    portal
+        .install(
+            json!({"app": "monitoring", "name": "grafana", "namespace": namespace,
+                        "params": {"externalUrl": "https://grafana.example.org"}}),
+        )
+        .await;
+    let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
+    let link = format!(
+        "https://grafana.example.org/d/dataport-flink/flink-dataport?var-namespace={namespace}&#38;var-cluster=analytics"
+    );
+    assert!(html.contains(&link), "the deep link: {html}");
+
     // The operator reports an error: the instance fails.
     let deployments: Api<FlinkDeployment> = Api::namespaced(cluster.client().await, &namespace);
     deployments

@@ -223,6 +223,18 @@ impl AppDefinition {
     }
 }
 
+/// The Grafana dashboard that shows instances of `app`, if the monitoring app
+/// provisions one, as a deep link filtered to instance `name` in `namespace`.
+pub fn dashboard_link(grafana: &str, app: &str, namespace: &str, name: &str) -> Option<String> {
+    use apps::monitoring::{FLINK_DASHBOARD, STREAMPARK_DASHBOARD, dashboard_link};
+    let dashboard = match app {
+        "flink" => FLINK_DASHBOARD,
+        "streampark" => STREAMPARK_DASHBOARD,
+        _ => return None,
+    };
+    Some(dashboard_link(grafana, dashboard, namespace, name))
+}
+
 /// Every app in the catalog, in display order.
 pub fn apps() -> &'static [AppDefinition] {
     apps::ALL
@@ -419,6 +431,15 @@ mod tests {
             .unwrap()
             .access("sp", "data");
         assert!(streampark.note.unwrap().contains("admin / streampark"));
+    }
+
+    #[test]
+    fn grafana_deep_links_filter_to_the_instance() {
+        assert_eq!(
+            dashboard_link("https://grafana.example/", "flink", "data", "analytics").unwrap(),
+            "https://grafana.example/d/dataport-flink/flink-dataport?var-namespace=data&var-cluster=analytics"
+        );
+        assert_eq!(dashboard_link("http://g", "mysql", "data", "db"), None);
     }
 
     #[test]

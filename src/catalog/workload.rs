@@ -315,8 +315,10 @@ pub fn service_account_with_role(
     ])
 }
 
-/// A ConfigMap mounted at `path` (only its `sub_path` key when given).
+/// A ConfigMap mounted at `path` as the volume `volume` (only its `sub_path`
+/// key when given).
 pub fn config_map_volume(
+    volume: &str,
     config_map: String,
     path: &str,
     sub_path: Option<&str>,
@@ -324,7 +326,7 @@ pub fn config_map_volume(
     use k8s_openapi::api::core::v1::ConfigMapVolumeSource;
     (
         Volume {
-            name: "config".into(),
+            name: volume.into(),
             config_map: Some(ConfigMapVolumeSource {
                 name: config_map,
                 ..ConfigMapVolumeSource::default()
@@ -332,7 +334,7 @@ pub fn config_map_volume(
             ..Volume::default()
         },
         VolumeMount {
-            name: "config".into(),
+            name: volume.into(),
             mount_path: path.into(),
             sub_path: sub_path.map(str::to_owned),
             ..VolumeMount::default()

@@ -104,7 +104,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
             source,
         })?;
     let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
-    let service = Arc::new(Service::new(store, cluster));
+    let service =
+        Arc::new(Service::new(store, cluster).with_grafana_url(config.grafana_url.clone()));
     let layout = Layout {
         local_cluster: config.local_cluster,
     };

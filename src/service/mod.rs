@@ -28,8 +28,8 @@ pub use install::{InstallRequest, Prepared, PreviewView};
 pub use lifecycle::Dependant;
 pub use update::UpdatePlan;
 pub use views::{
-    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, InstanceSummary,
-    InstanceView, InstancesView, OwnedObject, Readiness,
+    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, GrafanaLink,
+    InstanceSummary, InstanceView, InstancesView, OwnedObject, Readiness,
 };
 
 /// Errors of the service layer.
@@ -79,6 +79,8 @@ pub struct Service {
     instance_counts: cache::Cached<HashMap<String, i64>>,
     /// Wakes the worker when an operation is queued.
     work: tokio::sync::Notify,
+    /// Where users open Grafana, when configured.
+    grafana_url: Option<String>,
     /// The watched objects, once the status sync has started.
     watches: std::sync::OnceLock<crate::cluster::watch::Watches>,
 }
@@ -92,7 +94,50 @@ impl Service {
             instance_counts: cache::Cached::new(INSTANCE_COUNTS_TTL),
             work: tokio::sync::Notify::new(),
             watches: std::sync::OnceLock::new(),
+            grafana_url: None,
         }
+    }
+
+    /// Uses `url` as the Grafana address in dashboard links.
+    pub fn with_grafana_url(mut self, url: Option<String>) -> Service {
+        self.grafana_url = url;
+        self
+    }
+
+    /// The dashboard link of an instance; `None` when its app has no dashboard.
+    async fn grafana_link(
+        &self,
+        instance: &crate::store::Instance,
+    ) -> Result<Option<GrafanaLink>, ServiceError> {
+        if catalog::dashboard_link("", &instance.app, "", "").is_none() {
+            return Ok(None);
+        }
+        let monitoring = self
+            .store
+            .instances(Some("monitoring"))
+            .await?
+            .into_iter()
+            .filter(|m| m.status != crate::store::InstanceStatus::Uninstalled)
+            .min_by_key(|m| m.namespace != instance.namespace);
+        let base = match (&self.grafana_url, monitoring) {
+            (Some(url), _) => url.clone(),
+            (None, Some(monitoring)) => match monitoring
+                .params
+                .get("externalUrl")
+                .and_then(|v| v.as_str())
+            {
+                Some(url) if !url.is_empty() => url.to_owned(),
+                _ => format!(
+                    "http://{}.{}.svc:3000",
+                    monitoring.name, monitoring.namespace
+                ),
+            },
+            (None, None) => return Ok(Some(GrafanaLink::NoMonitoring)),
+        };
+        Ok(
+            catalog::dashboard_link(&base, &instance.app, &instance.namespace, &instance.name)
+                .map(GrafanaLink::Dashboard),
+        )
     }
 
     /// Instances per app that are not uninstalled, at most a second old.
@@ -188,6 +233,7 @@ impl Service {
                 .map_err(|error| error.to_string()),
             None => Ok(Vec::new()),
         };
+        let grafana = self.grafana_link(&instance).await?;
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
@@ -200,6 +246,7 @@ impl Service {
             observed,
             events,
             access,
+            grafana,
         })
     }
 

@@ -224,6 +224,18 @@ pub struct InstanceView {
     pub events: Result<Vec<crate::cluster::watch::EventView>, String>,
     /// How to reach its web interface, if its app has one.
     pub access: Option<crate::catalog::Access>,
+    /// Its Grafana dashboard; `None` for apps without one.
+    pub grafana: Option<GrafanaLink>,
+}
+
+/// Where an instance's Grafana dashboard is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrafanaLink {
+    /// The deep link, filtered to the instance.
+    Dashboard(String),
+    /// No monitoring instance serves dashboards yet.
+    NoMonitoring,
 }
 
 impl InstanceView {

@@ -75,6 +75,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
         volumes: vec![config_map_volume(
+            "config",
             format!("{name}-config"),
             "/opt/flink/operator-conf",
             None,

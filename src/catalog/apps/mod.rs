@@ -7,7 +7,7 @@ mod flink_operator;
 mod hdfs;
 mod hive_metastore;
 mod minio;
-mod monitoring;
+pub(crate) mod monitoring;
 mod mysql;
 mod streampark;
 mod zookeeper;

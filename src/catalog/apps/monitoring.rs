@@ -1,7 +1,13 @@
 //! Grafana with the dashboards dataport provisions for Flink and StreamPark.
 
-use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env, env_from_secret, generated_secret};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::workload::{
+    Workload, config_map_volume, env, env_from_secret, generated_secret,
+};
 
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, WebUi, no_rules};
@@ -53,9 +59,20 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     render,
 };
 
-/// Grafana with a generated admin password.
+/// The Flink dashboard: its uid and slug make the deep links.
+pub(crate) const FLINK_DASHBOARD: (&str, &str) = ("dataport-flink", "flink-dataport");
+/// The StreamPark dashboard.
+pub(crate) const STREAMPARK_DASHBOARD: (&str, &str) =
+    ("dataport-streampark", "streampark-dataport");
+
+const DASHBOARDS_DIR: &str = "/var/lib/grafana/dashboards/dataport";
+
+/// Grafana with a generated admin password and dataport's dashboards: a
+/// ConfigMap labelled `grafana_dashboard: "1"` (so a Grafana sidecar finds it
+/// too) mounted where a file provider loads it.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
-    let secret = format!("{}-credentials", input.target.name);
+    let name = &input.target.name;
+    let secret = format!("{name}-credentials");
     let mut environment = vec![
         env("GF_SECURITY_ADMIN_USER", "admin"),
         env_from_secret("GF_SECURITY_ADMIN_PASSWORD", &secret, "admin-password"),
@@ -70,9 +87,65 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ports: vec![("http", 3000)],
         env: environment,
         storage: Some((input.text("storage")?.into(), "/var/lib/grafana")),
+        volumes: vec![
+            config_map_volume(
+                "dashboards",
+                format!("{name}-dashboards"),
+                DASHBOARDS_DIR,
+                None,
+            ),
+            config_map_volume(
+                "provisioning",
+                format!("{name}-provisioning"),
+                "/etc/grafana/provisioning/dashboards",
+                None,
+            ),
+        ],
         ..Workload::default()
+    };
+    let mut dashboards = ConfigMap {
+        metadata: input.metadata(format!("{name}-dashboards")),
+        data: Some(BTreeMap::from([
+            (
+                "flink.json".to_owned(),
+                include_str!("dashboards/flink.json").to_owned(),
+            ),
+            (
+                "streampark.json".to_owned(),
+                include_str!("dashboards/streampark.json").to_owned(),
+            ),
+        ])),
+        ..ConfigMap::default()
+    };
+    dashboards
+        .metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert("grafana_dashboard".into(), "1".into());
+    let provider = format!(
+        "apiVersion: 1\nproviders:\n  - name: dataport\n    folder: dataport\n    type: file\n    options:\n      path: {DASHBOARDS_DIR}\n"
+    );
+    let provisioning = ConfigMap {
+        metadata: input.metadata(format!("{name}-provisioning")),
+        data: Some(BTreeMap::from([("dataport.yaml".to_owned(), provider)])),
+        ..ConfigMap::default()
     };
     let mut objects = grafana.render(input)?;
     objects.push(generated_secret(input, "credentials", &["admin-password"])?);
+    objects.push(object(&dashboards)?);
+    objects.push(object(&provisioning)?);
     Ok(in_apply_order(objects))
+}
+
+/// The deep link to an instance's dashboard, filtered to it, on the Grafana at `base`.
+pub(crate) fn dashboard_link(
+    base: &str,
+    (uid, slug): (&str, &str),
+    namespace: &str,
+    name: &str,
+) -> String {
+    format!(
+        "{}/d/{uid}/{slug}?var-namespace={namespace}&var-cluster={name}",
+        base.trim_end_matches('/')
+    )
 }

@@ -78,6 +78,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
         volumes: vec![config_map_volume(
+            "config",
             format!("{}-config", input.target.name),
             "/streampark/conf/config.yaml",
             Some("config.yaml"),
