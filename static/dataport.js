@@ -53,3 +53,26 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("change", refresh);
   refresh();
 });
+
+// Instance page: follow the instance live (server-sent events). The status
+// word updates in place; when the latest operation moves on, the page reloads
+// to show its outcome. Without JS the page refreshes itself while busy.
+document.addEventListener("DOMContentLoaded", () => {
+  const head = document.querySelector("[data-live]");
+  if (!head || !window.EventSource) return;
+  const source = new EventSource(head.dataset.live);
+  source.addEventListener("status", (message) => {
+    const live = JSON.parse(message.data);
+    const status = document.querySelector("[data-status]");
+    if (status && status.textContent !== live.status) {
+      status.textContent = live.status;
+      status.className = `status status-${live.status.toLowerCase()}`;
+    }
+    const op = live.operation;
+    const state = op ? `${op.kind}:${op.state}:${op.progress || ""}` : "";
+    if (state !== head.dataset.operationState) {
+      source.close();
+      window.location.reload();
+    }
+  });
+});

@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/instances", get(list_page))
         .route("/api/v1/instances", get(list_json))
         .route("/instances/{id}", get(instance_page))
+        .route("/instances/{id}/live", get(live))
         .route(
             "/instances/{id}/uninstall",
             get(uninstall_page).post(uninstall_form),
@@ -222,4 +223,38 @@ async fn restart_json(
         StatusCode::ACCEPTED,
         Json(state.service.restart(id, ACTOR).await?),
     ))
+}
+
+/// Server-sent events for the instance page: its status and latest operation,
+/// sent when they change (read from the store each second, never from the
+/// cluster). The page's script updates itself from them.
+async fn live(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let id = parse_id(&id)?;
+    // Unknown ids answer 404 before the stream starts.
+    state.service.live_status(id).await?;
+    let stream =
+        futures::stream::unfold((state, None::<String>), move |(state, last)| async move {
+            loop {
+                let current = match state.service.live_status(id).await {
+                    Ok(status) => serde_json::to_string(&status).unwrap_or_default(),
+                    // The store is away: say nothing and try again.
+                    Err(_) => String::new(),
+                };
+                if !current.is_empty() && last.as_deref() != Some(current.as_str()) {
+                    let event = Event::default().event("status").data(current.clone());
+                    return Some((Ok(event), (state, Some(current))));
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

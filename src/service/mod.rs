@@ -29,7 +29,7 @@ pub use lifecycle::Dependant;
 pub use update::UpdatePlan;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, GrafanaLink,
-    InstanceSummary, InstanceView, InstancesView, OwnedObject, Readiness,
+    InstanceSummary, InstanceView, InstancesView, LiveStatus, OwnedObject, Readiness,
 };
 
 /// Errors of the service layer.
@@ -247,6 +247,16 @@ impl Service {
             events,
             access,
             grafana,
+        })
+    }
+
+    /// An instance's status and latest operation: what its page updates live.
+    pub async fn live_status(&self, id: uuid::Uuid) -> Result<LiveStatus, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let operation = self.store.operations(id).await?.into_iter().next();
+        Ok(LiveStatus {
+            status: instance.status.to_string(),
+            operation,
         })
     }
 

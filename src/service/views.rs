@@ -320,3 +320,12 @@ impl InstanceSummary {
         }
     }
 }
+
+/// What an instance page follows live.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveStatus {
+    /// The instance's status word.
+    pub status: String,
+    /// Its latest operation.
+    pub operation: Option<crate::store::Operation>,
+}
