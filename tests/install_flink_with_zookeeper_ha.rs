@@ -46,6 +46,7 @@ async fn flink_with_zookeeper_ha_on_minio_is_wired_and_keeps_secrets_out_of_plai
             "params": {
                 "operator": "flink-operator", "highAvailability": true, "haType": "zookeeper",
                 "zookeeper": "zk", "storage": "s3", "minio": "minio", "jobManagerReplicas": 2,
+                "ingressTemplate": "{{name}}.{{namespace}}.flink.example.com", "ingressClass": "nginx",
             },
         }))
         .await;
@@ -74,6 +75,23 @@ async fn flink_with_zookeeper_ha_on_minio_is_wired_and_keeps_secrets_out_of_plai
     assert_eq!(
         conf["metrics.reporter.prom.factory.class"],
         "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+    );
+    assert_eq!(
+        deployment["spec"]["ingress"]["template"],
+        "{{name}}.{{namespace}}.flink.example.com"
+    );
+    assert_eq!(deployment["spec"]["ingress"]["className"], "nginx");
+    let (_, page) = portal
+        .get(&format!(
+            "/instances/{}",
+            flink["instance"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        page.contains(&format!(
+            "href=\"http://analytics.{namespace}.flink.example.com/\""
+        )),
+        "Open WebUI goes to the ingress"
     );
     let env = deployment["spec"]["podTemplate"]["spec"]["containers"][0]["env"].clone();
     assert!(

@@ -101,6 +101,8 @@ pub struct WebUi {
     pub port: u16,
     /// What to know before opening it (`<name>` stands for the instance name).
     pub note: Option<&'static str>,
+    /// The parameter holding a public URL template (`{{name}}`, `{{namespace}}`), if any.
+    pub public_url_param: Option<&'static str>,
 }
 
 /// How to reach one instance's web interface.
@@ -114,14 +116,37 @@ pub struct Access {
     pub port_forward: String,
     /// The address once forwarded.
     pub local_url: String,
+    /// The public address (an ingress), when one is configured.
+    pub public_url: Option<String>,
     /// What to know before opening it.
     pub note: Option<String>,
 }
 
 impl WebUi {
-    /// How to reach this interface of the instance `name` in `namespace`.
-    pub fn access(&self, name: &str, namespace: &str) -> Access {
+    /// How to reach this interface of the instance `name` in `namespace`
+    /// whose parameters are `params`.
+    pub fn access(&self, name: &str, namespace: &str, params: &serde_json::Value) -> Access {
         let service = format!("{name}{}", self.service_suffix);
+        let public_url = self
+            .public_url_param
+            .and_then(|key| params.get(key))
+            .and_then(|template| template.as_str())
+            .filter(|template| !template.is_empty())
+            .map(|template| {
+                let url = template
+                    .replace("{{name}}", name)
+                    .replace("{{namespace}}", namespace);
+                let url = if url.contains("://") {
+                    url
+                } else {
+                    format!("http://{url}")
+                };
+                if url.ends_with('/') {
+                    url
+                } else {
+                    format!("{url}/")
+                }
+            });
         Access {
             label: self.label,
             url: format!("http://{service}.{namespace}.svc:{}/", self.port),
@@ -130,6 +155,7 @@ impl WebUi {
                 self.port
             ),
             local_url: format!("http://localhost:{}/", self.port),
+            public_url,
             note: self.note.map(|note| note.replace("<name>", name)),
         }
     }
@@ -415,21 +441,28 @@ mod tests {
 
     #[test]
     fn the_flink_webui_is_its_rest_service_on_8081() {
-        let access = find("flink")
-            .unwrap()
-            .web_ui
-            .unwrap()
-            .access("analytics", "data");
+        let flink = find("flink").unwrap().web_ui.unwrap();
+        let access = flink.access("analytics", "data", &serde_json::json!({}));
         assert_eq!(access.url, "http://analytics-rest.data.svc:8081/");
+        assert_eq!(access.public_url, None);
+        let ingress =
+            serde_json::json!({"ingressTemplate": "{{name}}.{{namespace}}.flink.example.com"});
+        assert_eq!(
+            flink
+                .access("analytics", "data", &ingress)
+                .public_url
+                .as_deref(),
+            Some("http://analytics.data.flink.example.com/")
+        );
         assert_eq!(
             access.port_forward,
             "kubectl -n data port-forward svc/analytics-rest 8081:8081"
         );
-        let streampark = find("streampark")
-            .unwrap()
-            .web_ui
-            .unwrap()
-            .access("sp", "data");
+        let streampark = find("streampark").unwrap().web_ui.unwrap().access(
+            "sp",
+            "data",
+            &serde_json::json!({}),
+        );
         assert!(streampark.note.unwrap().contains("admin / streampark"));
     }
 

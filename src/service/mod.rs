@@ -237,7 +237,7 @@ impl Service {
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
-            .map(|ui| ui.access(&instance.name, &instance.namespace));
+            .map(|ui| ui.access(&instance.name, &instance.namespace, &instance.params));
         Ok(InstanceView {
             display_name: app.map_or("", |app| app.display_name),
             instance,

@@ -24,6 +24,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         service_suffix: "-namenode",
         port: 9870,
         note: None,
+        public_url_param: None,
     }),
     homepage: "https://hadoop.apache.org/",
     params: &[

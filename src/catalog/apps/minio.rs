@@ -27,6 +27,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         service_suffix: "",
         port: 9001,
         note: Some("Log in with the Secret <name>-credentials (keys root-user, root-password)."),
+        public_url_param: None,
     }),
     homepage: "https://min.io/",
     params: &[

@@ -30,6 +30,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: Some(
             "Log in as admin; the password is in the Secret <name>-credentials (key admin-password).",
         ),
+        public_url_param: None,
     }),
     homepage: "https://grafana.com/oss/grafana/",
     params: &[

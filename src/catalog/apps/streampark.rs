@@ -30,6 +30,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         service_suffix: "",
         port: 10000,
         note: Some("Default login admin / streampark: change this password at first login."),
+        public_url_param: None,
     }),
     homepage: "https://streampark.apache.org/",
     params: &[

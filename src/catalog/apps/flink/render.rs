@@ -10,7 +10,8 @@ use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
 use crate::catalog::workload::{env_from_secret, service_account_with_role};
 use crate::crd::{
-    FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, JobManagerSpec, Resource, TaskManagerSpec,
+    FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, IngressSpec, JobManagerSpec, Resource,
+    TaskManagerSpec,
 };
 
 /// The Flink release behind each offered version: the image tag and the
@@ -167,6 +168,7 @@ pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                 replicas: Some(count(input, "taskManagerReplicas")?),
                 pod_template: None,
             }),
+            ingress: ingress(input)?,
             ..FlinkDeploymentSpec::default()
         },
     );
@@ -179,6 +181,21 @@ pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         })?,
     );
     Ok(in_apply_order(objects))
+}
+
+/// The operator's ingress for the WebUI, when a URL template is given.
+fn ingress(input: &RenderInput) -> Result<Option<IngressSpec>, RenderError> {
+    let template = input.text("ingressTemplate")?;
+    if template.is_empty() {
+        return Ok(None);
+    }
+    let class = input.text("ingressClass")?;
+    Ok(Some(IngressSpec {
+        template: Some(template.to_owned()),
+        class_name: (!class.is_empty()).then(|| class.to_owned()),
+        annotations: None,
+        labels: Some(input.labels()),
+    }))
 }
 
 fn count(input: &RenderInput, key: &'static str) -> Result<i32, RenderError> {
