@@ -111,6 +111,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The body of a JSON request, or the request's refusal as an [`ApiError`]:
+/// 415 for another content type, 413 past the size limit, 400 for JSON that
+/// does not parse or lacks a field (axum says 422 for the latter).
+pub fn json_body<T>(
+    body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|axum::Json(body)| body).map_err(|rejection| {
+        let status = match rejection.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        ApiError(HttpError::Rejected {
+            status,
+            message: rejection.body_text(),
+        })
+    })
+}
+
 /// An [`HttpError`] answered as an error page inside the portal's frame.
 #[derive(Debug)]
 pub struct PageError {

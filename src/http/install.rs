@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, HttpError, OrPage, PageError};
+use super::error::{ApiError, OrPage, PageError, json_body};
 use super::page::{Layout, render};
 use crate::service::{InstallFormView, InstallRequest, PreviewView, ServiceError};
 use crate::store::StoreError;
@@ -167,29 +167,11 @@ impl ApiInstallRequest {
     }
 }
 
-fn json_body(
-    body: Result<Json<ApiInstallRequest>, JsonRejection>,
-) -> Result<InstallRequest, ApiError> {
-    let Json(body) = body.map_err(|rejection| {
-        // A body that parses but lacks a field is as much a bad request as one
-        // that does not parse: 400 for both (axum says 422 for the first).
-        let status = match rejection.status() {
-            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-            other => other,
-        };
-        ApiError(HttpError::Rejected {
-            status,
-            message: rejection.body_text(),
-        })
-    })?;
-    body.into_request()
-}
-
 async fn install_json(
     State(state): State<AppState>,
     body: Result<Json<ApiInstallRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request = json_body(body)?;
+    let request = json_body(body)?.into_request()?;
     let id = state.service.install(&request, ACTOR).await?;
     Ok((
         StatusCode::CREATED,
@@ -203,6 +185,6 @@ async fn preview_json(
     State(state): State<AppState>,
     body: Result<Json<ApiInstallRequest>, JsonRejection>,
 ) -> Result<Json<PreviewView>, ApiError> {
-    let request = json_body(body)?;
+    let request = json_body(body)?.into_request()?;
     Ok(Json(state.service.preview(&request).await?))
 }

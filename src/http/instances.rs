@@ -10,7 +10,7 @@ use axum::{Form, Json, Router};
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::{ApiError, HttpError, OrPage, PageError};
+use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::page::{Layout, Page};
 use crate::service::{Dependant, InstanceView, InstancesView, ServiceError};
 use crate::store::InstanceFilter;
@@ -191,12 +191,7 @@ async fn uninstall_json(
     body: Result<Json<Confirm>, JsonRejection>,
 ) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
     let id = parse_id(&id)?;
-    let Json(body) = body.map_err(|rejection| {
-        ApiError(HttpError::Rejected {
-            status: rejection.status(),
-            message: rejection.body_text(),
-        })
-    })?;
+    let body = json_body(body)?;
     let operation = state.service.uninstall(id, &body.confirm, ACTOR).await?;
     Ok((StatusCode::ACCEPTED, Json(operation)))
 }

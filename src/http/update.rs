@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::{ApiError, HttpError, OrPage, PageError};
+use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::install::InstallPage;
 use super::page::render;
 use crate::service::{ServiceError, UpdateContext, UpdatePlan};
@@ -178,19 +178,6 @@ struct ApiUpdate {
     params: serde_json::Map<String, serde_json::Value>,
 }
 
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(body)| body).map_err(|rejection| {
-        let status = match rejection.status() {
-            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-            other => other,
-        };
-        ApiError(HttpError::Rejected {
-            status,
-            message: rejection.body_text(),
-        })
-    })
-}
-
 fn params_as_text(params: serde_json::Map<String, serde_json::Value>) -> BTreeMap<String, String> {
     params
         .into_iter()
@@ -209,7 +196,7 @@ async fn update_json(
     request: Result<Json<ApiUpdate>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Operation>), ApiError> {
     let id = parse_id(&id)?;
-    let request = body(request)?;
+    let request = json_body(request)?;
     let params = params_as_text(request.params);
     let operation = state
         .service
@@ -224,7 +211,7 @@ async fn diff_json(
     request: Result<Json<ApiUpdate>, JsonRejection>,
 ) -> Result<Json<UpdatePlan>, ApiError> {
     let id = parse_id(&id)?;
-    let request = body(request)?;
+    let request = json_body(request)?;
     let params = params_as_text(request.params);
     Ok(Json(
         state
@@ -245,7 +232,7 @@ async fn rollback_json(
     request: Result<Json<ApiRollback>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Operation>), ApiError> {
     let id = parse_id(&id)?;
-    let request = body(request)?;
+    let request = json_body(request)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(state.service.rollback(id, request.revision, ACTOR).await?),
