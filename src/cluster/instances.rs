@@ -30,6 +30,15 @@ impl Remaining {
     }
 }
 
+/// The label selector of instance `name`'s objects.
+fn instance_selector(name: &str) -> String {
+    format!(
+        "{}={name},{}=dataport",
+        labels::INSTANCE,
+        labels::MANAGED_BY
+    )
+}
+
 /// Teardown order: Flink jobs, then clusters (their operator's finalizer
 /// needs the operator still running), then workloads, then what they use.
 fn teardown_order() -> Vec<ApiResource> {
@@ -55,6 +64,24 @@ fn teardown_order() -> Vec<ApiResource> {
 }
 
 impl Cluster {
+    /// The objects of one kind that `selector` picks in `namespace`, and the
+    /// API to act on them; none for a kind the cluster does not serve (no
+    /// Flink CRDs).
+    async fn instance_objects(
+        &self,
+        namespace: &str,
+        selector: &str,
+        resource: &ApiResource,
+    ) -> Result<(Api<DynamicObject>, Vec<DynamicObject>), ClusterError> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client().clone(), namespace, resource);
+        match api.list(&ListParams::default().labels(selector)).await {
+            Ok(list) => Ok((api, list.items)),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok((api, Vec::new())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// Asks for the deletion of every object of instance `name` in
     /// `namespace`, kind by kind in teardown order, and returns what is still
     /// there (held by a finalizer, or not yet collected). Empty: all gone.
@@ -63,21 +90,12 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Vec<Remaining>, ClusterError> {
-        let selector = format!(
-            "{}={name},{}=dataport",
-            labels::INSTANCE,
-            labels::MANAGED_BY
-        );
+        let selector = instance_selector(name);
         let mut remaining = Vec::new();
         for resource in teardown_order() {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client().clone(), namespace, &resource);
-            let objects = match api.list(&ListParams::default().labels(&selector)).await {
-                Ok(list) => list.items,
-                // A kind the cluster does not serve (no Flink CRDs) has no objects.
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(error) => return Err(error.into()),
-            };
+            let (api, objects) = self
+                .instance_objects(namespace, &selector, &resource)
+                .await?;
             for object in objects {
                 let object_name = object.metadata.name.clone().unwrap_or_default();
                 if object.metadata.deletion_timestamp.is_none() {
@@ -127,11 +145,7 @@ impl Cluster {
 
         use crate::crd::FlinkDeployment;
 
-        let selector = ListParams::default().labels(&format!(
-            "{}={name},{}=dataport",
-            labels::INSTANCE,
-            labels::MANAGED_BY
-        ));
+        let selector = ListParams::default().labels(&instance_selector(name));
         // A field manager of its own: the next apply by `dataport` leaves these fields alone.
         let params = PatchParams::apply("dataport-restart").force();
         let template = |kind: &str, api_version: &str| {
@@ -188,24 +202,16 @@ impl Cluster {
         name: &str,
         keep: &[serde_json::Value],
     ) -> Result<Vec<String>, ClusterError> {
-        let selector = format!(
-            "{}={name},{}=dataport",
-            labels::INSTANCE,
-            labels::MANAGED_BY
-        );
+        let selector = instance_selector(name);
         let kept = |kind: &str, object: &str| {
             keep.iter()
                 .any(|k| k["kind"] == kind && k["metadata"]["name"] == object)
         };
         let mut pruned = Vec::new();
         for resource in teardown_order() {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client().clone(), namespace, &resource);
-            let objects = match api.list(&ListParams::default().labels(&selector)).await {
-                Ok(list) => list.items,
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(error) => return Err(error.into()),
-            };
+            let (api, objects) = self
+                .instance_objects(namespace, &selector, &resource)
+                .await?;
             for object in objects {
                 let object_name = object.metadata.name.clone().unwrap_or_default();
                 if kept(&resource.kind, &object_name)
