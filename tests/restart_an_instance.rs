@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{Backend, Portal, TestDatabase};
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -38,18 +36,13 @@ async fn restart_rolls_workloads_and_flink_clusters() {
             .post_form(&format!("/instances/{id}/restart"), &[])
             .await;
         assert_eq!(status, 303);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (_, now) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-            if now["operations"][0]["kind"] == "restart"
-                && now["operations"][0]["state"] == "succeeded"
-            {
-                assert_eq!(now["operations"][0]["progress"], "restarted 1 workload(s)");
-                break;
-            }
-            assert!(Instant::now() < deadline, "restart did not finish: {now}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let done = portal
+            .wait_for_instance(id, "restarted", |now| {
+                now["operations"][0]["kind"] == "restart"
+                    && now["operations"][0]["state"] == "succeeded"
+            })
+            .await;
+        assert_eq!(done["operations"][0]["progress"], "restarted 1 workload(s)");
     }
     let set = sets.get("zk").await.unwrap();
     assert!(

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{Backend, Portal, TestDatabase};
 use dataport::crd::FlinkDeployment;
 use dataport::simulator::FAIL_ANNOTATION;
@@ -14,19 +12,9 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 async fn wait_for_status(portal: &Portal, id: &str, wanted: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-        if instance["instance"]["status"] == wanted {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still {} instead of {wanted}",
-            instance["instance"]["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    portal
+        .wait_for_instance(id, wanted, |i| i["instance"]["status"] == wanted)
+        .await;
 }
 
 #[tokio::test]

@@ -5,27 +5,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{Backend, Portal, TestDatabase};
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use serde_json::{Value, json};
-
-/// Polls the instance until `done` holds.
-async fn wait_until(portal: &Portal, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-        if done(&instance) {
-            return instance;
-        }
-        assert!(Instant::now() < deadline, "never {what}: {instance}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
@@ -110,10 +95,11 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
             Some(format!("/instances/{}", ids["analytics"]).as_str())
         )
     );
-    let flink = wait_until(&portal, &ids["analytics"], "uninstalled", |i| {
-        i["instance"]["status"] == "Uninstalled"
-    })
-    .await;
+    let flink = portal
+        .wait_for_instance(&ids["analytics"], "uninstalled", |i| {
+            i["instance"]["status"] == "Uninstalled"
+        })
+        .await;
     let kinds: Vec<_> = flink["operations"]
         .as_array()
         .unwrap()
@@ -149,10 +135,11 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         .await;
     assert_eq!(status, 202);
     let waiting = "waiting for finalizer dataport.io/test-hold on Service zk";
-    wait_until(&portal, &ids["zk"], "waiting for the finalizer", |i| {
-        i["operations"][0]["progress"] == waiting
-    })
-    .await;
+    portal
+        .wait_for_instance(&ids["zk"], "waiting for the finalizer", |i| {
+            i["operations"][0]["progress"] == waiting
+        })
+        .await;
     let (_, html) = portal.get(&format!("/instances/{}", ids["zk"])).await;
     assert!(
         html.contains(waiting),
@@ -168,10 +155,11 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         )
         .await
         .unwrap();
-    wait_until(&portal, &ids["zk"], "uninstalled", |i| {
-        i["instance"]["status"] == "Uninstalled"
-    })
-    .await;
+    portal
+        .wait_for_instance(&ids["zk"], "uninstalled", |i| {
+            i["instance"]["status"] == "Uninstalled"
+        })
+        .await;
     let sets: Api<StatefulSet> = Api::namespaced(client, &namespace);
     assert!(
         sets.list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))

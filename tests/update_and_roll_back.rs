@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{Backend, Portal, TestDatabase};
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -13,22 +11,18 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 async fn wait_for_operation(portal: &Portal, id: &str, kind: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-        let operation = &instance["operations"][0];
-        if operation["kind"] == kind
-            && matches!(operation["state"].as_str(), Some("succeeded" | "failed"))
-        {
-            assert_eq!(operation["state"], "succeeded", "{instance}");
-            return instance;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{kind} did not finish: {instance}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let instance = portal
+        .wait_for_instance(id, kind, |i| {
+            let operation = &i["operations"][0];
+            operation["kind"] == kind
+                && matches!(operation["state"].as_str(), Some("succeeded" | "failed"))
+        })
+        .await;
+    assert_eq!(
+        instance["operations"][0]["state"], "succeeded",
+        "{instance}"
+    );
+    instance
 }
 
 #[tokio::test]

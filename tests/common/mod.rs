@@ -173,20 +173,33 @@ impl Portal {
     pub async fn install(&self, body: serde_json::Value) -> serde_json::Value {
         let (status, created) = self.post_json("/api/v1/instances", &body).await;
         assert_eq!(status, 201, "install {body}: {created}");
-        let path = created["api"].as_str().expect("api path").to_owned();
+        let id = created["id"].as_str().expect("id").to_owned();
+        self.wait_for_instance(&id, "installed", |instance| {
+            matches!(
+                instance["operations"][0]["state"].as_str(),
+                Some("succeeded" | "failed")
+            )
+        })
+        .await
+    }
+
+    /// Polls `/api/v1/instances/{id}` until `done` holds (60 s at most);
+    /// returns the instance's JSON.
+    pub async fn wait_for_instance(
+        &self,
+        id: &str,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let (_, instance) = self.get_json(&path).await;
-            let state = instance["operations"][0]["state"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if state == "succeeded" || state == "failed" {
+            let (_, instance) = self.get_json(&format!("/api/v1/instances/{id}")).await;
+            if done(&instance) {
                 return instance;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "install of {body} still {state}"
+                "never {what}: {instance}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
