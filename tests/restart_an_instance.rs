@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, Portal, TestDatabase};
+use common::Portal;
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
@@ -12,15 +12,8 @@ use serde_json::json;
 
 #[tokio::test]
 async fn restart_rolls_workloads_and_flink_clusters() {
+    let (portal, database, namespace) = Portal::on_test_cluster("restart").await;
     let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("restart").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        Default::default(),
-    )
-    .await;
     let zk = portal.install(json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}})).await;
     portal
         .install(json!({"app": "flink-kubernetes-operator", "name": "op", "namespace": namespace}))

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, Portal, TestDatabase};
+use common::Portal;
 use dataport::crd::FlinkDeployment;
 use dataport::simulator::FAIL_ANNOTATION;
 use kube::api::{Api, Patch, PatchParams};
@@ -19,15 +19,8 @@ async fn wait_for_status(portal: &Portal, id: &str, wanted: &str) {
 
 #[tokio::test]
 async fn statuses_follow_the_objects_the_cluster_reports() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("status").await;
     let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("status").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        Default::default(),
-    )
-    .await;
 
     let zookeeper = portal
         .install(json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}}))

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, Portal, TestDatabase};
+use common::Portal;
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Service;
@@ -14,15 +14,8 @@ use serde_json::json;
 
 #[tokio::test]
 async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("uninstall").await;
     let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("uninstall").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        Default::default(),
-    )
-    .await;
     let mut ids = std::collections::HashMap::new();
     for (app, name, params) in [
         ("zookeeper", "zk", json!({"replicas": "1"})),

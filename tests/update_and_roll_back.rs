@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, Portal, TestDatabase};
+use common::Portal;
 use dataport::crd::FlinkDeployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -27,15 +27,8 @@ async fn wait_for_operation(portal: &Portal, id: &str, kind: &str) -> Value {
 
 #[tokio::test]
 async fn update_with_diff_and_prune_then_roll_back() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("update").await;
     let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("update").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        Default::default(),
-    )
-    .await;
     portal.install(json!({"app": "hdfs", "name": "hdfs", "namespace": namespace, "params": {"datanodes": 1, "replication": 1}})).await;
     portal
         .install(json!({"app": "flink-kubernetes-operator", "name": "op", "namespace": namespace}))

@@ -103,6 +103,21 @@ impl Portal {
         }
     }
 
+    /// Serves a portal on a fresh SQLite database and the shared test control
+    /// plane, with a new namespace named after `prefix` for the test.
+    pub async fn on_test_cluster(prefix: &str) -> (Portal, TestDatabase, String) {
+        let cluster = cluster::shared();
+        let namespace = cluster.namespace(prefix).await;
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        let portal = Portal::start(
+            database.store().await,
+            Some(cluster.cluster().await),
+            Layout::default(),
+        )
+        .await;
+        (portal, database, namespace)
+    }
+
     /// Serves a portal on a fresh SQLite database, without a cluster.
     pub async fn on_sqlite() -> (Portal, TestDatabase) {
         let database = TestDatabase::new(Backend::Sqlite).await;
