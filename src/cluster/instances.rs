@@ -145,48 +145,34 @@ impl Cluster {
 
         use crate::crd::FlinkDeployment;
 
-        let selector = ListParams::default().labels(&instance_selector(name));
         // A field manager of its own: the next apply by `dataport` leaves these fields alone.
         let params = PatchParams::apply("dataport-restart").force();
-        let template = |kind: &str, api_version: &str| {
-            serde_json::json!({
-                "apiVersion": api_version, "kind": kind,
-                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp.to_string()}}}},
-            })
-        };
+        let template = serde_json::json!({
+            "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp.to_string()}}}},
+        });
+        let rolls = [
+            (ApiResource::erase::<Deployment>(&()), template.clone()),
+            (ApiResource::erase::<StatefulSet>(&()), template),
+            (
+                ApiResource::erase::<FlinkDeployment>(&()),
+                serde_json::json!({"spec": {"restartNonce": stamp}}),
+            ),
+        ];
+        let selector = instance_selector(name);
         let mut restarted = 0;
-        let deployments: Api<Deployment> = Api::namespaced(self.client().clone(), namespace);
-        for deployment in deployments.list(&selector).await? {
-            let name = deployment.metadata.name.unwrap_or_default();
-            deployments
-                .patch(
-                    &name,
-                    &params,
-                    &Patch::Apply(template("Deployment", "apps/v1")),
-                )
+        for (resource, change) in rolls {
+            let (api, objects) = self
+                .instance_objects(namespace, &selector, &resource)
                 .await?;
-            restarted += 1;
-        }
-        let sets: Api<StatefulSet> = Api::namespaced(self.client().clone(), namespace);
-        for set in sets.list(&selector).await? {
-            let name = set.metadata.name.unwrap_or_default();
-            sets.patch(
-                &name,
-                &params,
-                &Patch::Apply(template("StatefulSet", "apps/v1")),
-            )
-            .await?;
-            restarted += 1;
-        }
-        let flinks: Api<FlinkDeployment> = Api::namespaced(self.client().clone(), namespace);
-        for flink in flinks.list(&selector).await? {
-            let name = flink.metadata.name.unwrap_or_default();
-            let nonce = serde_json::json!({
-                "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
-                "spec": {"restartNonce": stamp},
-            });
-            flinks.patch(&name, &params, &Patch::Apply(nonce)).await?;
-            restarted += 1;
+            for object in objects {
+                let mut patch = change.clone();
+                patch["apiVersion"] = resource.api_version.clone().into();
+                patch["kind"] = resource.kind.clone().into();
+                let object_name = object.metadata.name.unwrap_or_default();
+                api.patch(&object_name, &params, &Patch::Apply(patch))
+                    .await?;
+                restarted += 1;
+            }
         }
         Ok(restarted)
     }
