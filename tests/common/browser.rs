@@ -11,8 +11,26 @@ use serde_json::json;
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
-    driver: Child,
+    // Declared last: dropped after the client, killing chromedriver and Chromium.
+    _driver: Driver,
+}
+
+/// chromedriver and the profile its Chromium uses; both go when this is
+/// dropped, also when `Browser::start` panics half-way.
+struct Driver {
+    process: Child,
     profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.path())
+            .status();
+    }
 }
 
 /// Whether pages run their scripts.
@@ -31,13 +49,15 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver) must be installed");
-        let profile = tempfile::tempdir().expect("profile folder");
+        let driver = Driver {
+            process: Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver (Debian package chromium-driver) must be installed"),
+            profile: tempfile::tempdir().expect("profile folder"),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
@@ -49,7 +69,7 @@ impl Browser {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
                 "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
+                format!("--user-data-dir={}", driver.profile.path().display()),
             ],
         });
         if javascript == JavaScript::Off {
@@ -68,8 +88,7 @@ impl Browser {
             .expect("WebDriver session");
         Browser {
             client,
-            driver,
-            profile,
+            _driver: driver,
         }
     }
 
@@ -146,17 +165,5 @@ impl Browser {
     /// Ends the session (Chromium exits) and stops chromedriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Also after a failed assertion: no chromedriver or Chromium outlives the test.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = Command::new("pkill")
-            .arg("-f")
-            .arg(self.profile.path())
-            .status();
     }
 }
