@@ -133,30 +133,9 @@ struct ApiInstallRequest {
 }
 
 impl ApiInstallRequest {
-    /// Parameters as the text the form would send; objects and arrays are
-    /// errors of their field.
+    /// The request with its parameters as the text the form would send.
     fn into_request(self) -> Result<InstallRequest, ApiError> {
-        let mut params = BTreeMap::new();
-        let mut errors = BTreeMap::new();
-        for (key, value) in self.params {
-            let text = match value {
-                Value::String(text) => text,
-                Value::Bool(on) => on.to_string(),
-                Value::Number(number) => number.to_string(),
-                Value::Null => String::new(),
-                Value::Array(_) | Value::Object(_) => {
-                    errors.insert(
-                        key.clone(),
-                        format!("{key} must be text, a number or true/false"),
-                    );
-                    continue;
-                }
-            };
-            params.insert(key, text);
-        }
-        if !errors.is_empty() {
-            return Err(ServiceError::Invalid(errors).into());
-        }
+        let params = params_from_json(self.params)?;
         Ok(InstallRequest {
             app: self.app,
             name: self.name,
@@ -164,6 +143,36 @@ impl ApiInstallRequest {
             version: self.version,
             params,
         })
+    }
+}
+
+/// JSON parameter values as the text the form would send; objects and
+/// arrays are errors of their field. Shared by install and update.
+pub(super) fn params_from_json(
+    params: serde_json::Map<String, Value>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut texts = BTreeMap::new();
+    let mut errors = BTreeMap::new();
+    for (key, value) in params {
+        let text = match value {
+            Value::String(text) => text,
+            Value::Bool(on) => on.to_string(),
+            Value::Number(number) => number.to_string(),
+            Value::Null => String::new(),
+            Value::Array(_) | Value::Object(_) => {
+                errors.insert(
+                    key.clone(),
+                    format!("{key} must be text, a number or true/false"),
+                );
+                continue;
+            }
+        };
+        texts.insert(key, text);
+    }
+    if errors.is_empty() {
+        Ok(texts)
+    } else {
+        Err(ServiceError::Invalid(errors).into())
     }
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
-use super::install::InstallPage;
+use super::install::{InstallPage, params_from_json};
 use super::page::render;
 use crate::service::{ServiceError, UpdateContext, UpdatePlan};
 use crate::store::{Operation, StoreError};
@@ -178,18 +178,6 @@ struct ApiUpdate {
     params: serde_json::Map<String, serde_json::Value>,
 }
 
-fn params_as_text(params: serde_json::Map<String, serde_json::Value>) -> BTreeMap<String, String> {
-    params
-        .into_iter()
-        .map(|(key, value)| {
-            let text = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned);
-            (key, text)
-        })
-        .collect()
-}
-
 async fn update_json(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -197,7 +185,7 @@ async fn update_json(
 ) -> Result<(StatusCode, Json<Operation>), ApiError> {
     let id = parse_id(&id)?;
     let request = json_body(request)?;
-    let params = params_as_text(request.params);
+    let params = params_from_json(request.params)?;
     let operation = state
         .service
         .update(id, request.revision, request.version, &params, ACTOR)
@@ -212,7 +200,7 @@ async fn diff_json(
 ) -> Result<Json<UpdatePlan>, ApiError> {
     let id = parse_id(&id)?;
     let request = json_body(request)?;
-    let params = params_as_text(request.params);
+    let params = params_from_json(request.params)?;
     Ok(Json(
         state
             .service

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::views::param_texts;
 use super::{Prepared, Service, ServiceError};
 use crate::catalog::render::{Object, Target};
 use crate::catalog::{self, FieldErrors};
@@ -31,18 +32,7 @@ impl Service {
         id: Uuid,
     ) -> Result<BTreeMap<String, String>, ServiceError> {
         let instance = self.instance_record(id).await?;
-        let mut raw: BTreeMap<String, String> = match &instance.params {
-            Value::Object(map) => map
-                .iter()
-                .map(|(key, value)| {
-                    let text = value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned);
-                    (key.clone(), text)
-                })
-                .collect(),
-            _ => BTreeMap::new(),
-        };
+        let mut raw = param_texts(&instance.params);
         raw.insert("name".into(), instance.name);
         raw.insert("namespace".into(), instance.namespace);
         raw.insert("version".into(), instance.version);
@@ -97,20 +87,7 @@ impl Service {
             );
             ServiceError::Invalid(errors)
         })?;
-        let params: BTreeMap<String, String> = match &old.params {
-            Value::Object(map) => map
-                .iter()
-                .map(|(key, value)| {
-                    (
-                        key.clone(),
-                        value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned),
-                    )
-                })
-                .collect(),
-            _ => BTreeMap::new(),
-        };
+        let params = param_texts(&old.params);
         // The version in force at that revision is the one its FlinkDeployment or images carry;
         // the record keeps the current one, so the old parameters render at the current version.
         let (_, prepared, _) = self

@@ -249,18 +249,26 @@ impl InstanceView {
 
     /// The parameters as `key = value` lines, in key order.
     pub fn params(&self) -> Vec<(String, String)> {
-        match &self.instance.params {
-            serde_json::Value::Object(map) => map
-                .iter()
-                .map(|(key, value)| {
-                    let text = value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned);
-                    (key.clone(), text)
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+        param_texts(&self.instance.params).into_iter().collect()
+    }
+}
+
+/// Stored parameters (a JSON object) as the text a form sends: strings as
+/// they are, numbers and booleans written out.
+pub(super) fn param_texts(
+    params: &serde_json::Value,
+) -> std::collections::BTreeMap<String, String> {
+    match params {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                (key.clone(), text)
+            })
+            .collect(),
+        _ => std::collections::BTreeMap::new(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Service, ServiceError};
-use crate::store::{InstanceStatus, Operation, OperationKind};
+use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
 
 /// How often the worker looks for operations it was not woken for.
 const POLL: Duration = Duration::from_secs(5);
@@ -57,33 +57,14 @@ impl Service {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         match operation.kind {
             OperationKind::Install => {
-                let instance = self.store.instance(operation.instance_id).await?;
-                let revision = self
-                    .store
-                    .revision(
-                        instance.id,
-                        operation.revision.unwrap_or(instance.current_revision),
-                    )
-                    .await?;
-                let objects = match revision.objects {
-                    Value::Array(objects) => objects,
-                    _ => Vec::new(),
-                };
+                let (instance, objects) = self.revision_objects(operation).await?;
                 // The install request created the namespace before storing the operation.
                 cluster.apply(&objects).await?;
                 tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
                 Ok(())
             }
             OperationKind::Update | OperationKind::Rollback => {
-                let instance = self.store.instance(operation.instance_id).await?;
-                let revision = self
-                    .store
-                    .revision(
-                        instance.id,
-                        operation.revision.unwrap_or(instance.current_revision),
-                    )
-                    .await?;
-                let objects = revision.objects.as_array().cloned().unwrap_or_default();
+                let (instance, objects) = self.revision_objects(operation).await?;
                 cluster.apply(&objects).await?;
                 let pruned = cluster
                     .prune(&instance.namespace, &instance.name, &objects)
@@ -102,5 +83,20 @@ impl Service {
             OperationKind::Uninstall => self.run_uninstall(operation).await,
             OperationKind::Restart => self.run_restart(operation).await,
         }
+    }
+
+    /// The instance an operation acts on and the objects of the revision it applies.
+    async fn revision_objects(
+        &self,
+        operation: &Operation,
+    ) -> Result<(Instance, Vec<Value>), ServiceError> {
+        let instance = self.store.instance(operation.instance_id).await?;
+        let number = operation.revision.unwrap_or(instance.current_revision);
+        let revision = self.store.revision(instance.id, number).await?;
+        let objects = match revision.objects {
+            Value::Array(objects) => objects,
+            _ => Vec::new(),
+        };
+        Ok((instance, objects))
     }
 }
