@@ -5,6 +5,7 @@
 
 mod apps;
 pub mod health;
+pub mod jobs;
 pub mod params;
 pub mod quantity;
 pub mod render;
@@ -288,12 +289,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn has_the_nine_apps_of_the_design() {
+    fn has_the_apps_of_the_design() {
         let names: Vec<_> = apps().iter().map(|app| app.name).collect();
         assert_eq!(
             names,
             [
                 "flink",
+                "flink-application",
                 "flink-kubernetes-operator",
                 "streampark",
                 "zookeeper",
@@ -363,10 +365,16 @@ mod tests {
             let raw: BTreeMap<String, String> = app
                 .params
                 .iter()
-                .filter(|p| {
-                    matches!(p.kind, ParamKind::Reference { .. }) && p.shown_when.is_empty()
+                .filter(|p| p.shown_when.is_empty())
+                .filter_map(|p| match p.kind {
+                    ParamKind::Reference { .. } => {
+                        Some((p.key.to_owned(), "some-instance".to_owned()))
+                    }
+                    ParamKind::Uri { .. } => {
+                        Some((p.key.to_owned(), "local:///opt/job.jar".to_owned()))
+                    }
+                    _ => None,
                 })
-                .map(|p| (p.key.to_owned(), "some-instance".to_owned()))
                 .collect();
             let values = app
                 .validate(app.default_version(), &raw)

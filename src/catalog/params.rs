@@ -59,6 +59,13 @@ pub enum ParamKind {
         /// Key in the Secret.
         key: &'static str,
     },
+    /// An absolute URI with one of `schemes` (e.g. a job's JAR), up to `max_len`.
+    Uri {
+        /// Accepted schemes, without `://`.
+        schemes: &'static [&'static str],
+        /// Longest accepted URI.
+        max_len: usize,
+    },
     /// The name of an instance of another app, in the same namespace.
     Reference {
         /// The app referred to.
@@ -227,6 +234,7 @@ impl Param {
             ParamKind::Secret { .. } => {
                 "password, kept in a Secret; generated when empty".to_owned()
             }
+            ParamKind::Uri { schemes, .. } => format!("a URI: {}", scheme_list(schemes)),
             ParamKind::Reference { app } => format!("a {app} instance in the same namespace"),
         }
     }
@@ -261,6 +269,24 @@ impl Param {
             .map(|other| other.key)
             .collect()
     }
+}
+
+/// The parameter lists `parts` one after the other, for apps that share
+/// groups of parameters. `N` must be their total length (checked at compile time).
+pub const fn concat<const N: usize>(parts: &[&[Param]]) -> [Param; N] {
+    let mut all = [parts[0][0]; N];
+    let (mut next, mut part) = (0, 0);
+    while part < parts.len() {
+        let mut index = 0;
+        while index < parts[part].len() {
+            all[next] = parts[part][index];
+            next += 1;
+            index += 1;
+        }
+        part += 1;
+    }
+    assert!(next == N, "N must be the total number of parameters");
+    all
 }
 
 /// Validated parameter values, by key, as stored and rendered.
@@ -373,6 +399,25 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
                 Ok(Some(json!(text)))
             }
         }
+        ParamKind::Uri { schemes, max_len } => {
+            let parsed = url::Url::parse(text).ok().filter(|uri| {
+                schemes.contains(&uri.scheme()) && uri.path().len() > 1 && !text.contains(' ')
+            });
+            if text.chars().count() > max_len {
+                Err(format!(
+                    "{} is longer than {max_len} characters",
+                    param.label
+                ))
+            } else if parsed.is_none() {
+                Err(format!(
+                    "{} must be a URI to a file starting with {}",
+                    param.label,
+                    scheme_list(schemes)
+                ))
+            } else {
+                Ok(Some(json!(text)))
+            }
+        }
         ParamKind::Reference { .. } => {
             if is_dns_label(text, 63) {
                 Ok(Some(json!(text)))
@@ -380,6 +425,17 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
                 Err(format!("{} must name an instance", param.label))
             }
         }
+    }
+}
+
+/// `local://, https:// or s3://`.
+fn scheme_list(schemes: &[&str]) -> String {
+    let mut listed: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+    let last = listed.pop().unwrap_or_default();
+    if listed.is_empty() {
+        last
+    } else {
+        format!("{} or {last}", listed.join(", "))
     }
 }
 

@@ -48,6 +48,12 @@ pub fn json_schema(params: &[Param]) -> Value {
                     "enum": options.iter().map(|c| c.value).collect::<Vec<_>>(),
                 }),
                 ParamKind::Secret { .. } => json!({"type": "string", "writeOnly": true, "minLength": 8}),
+                ParamKind::Uri { schemes, max_len } => json!({
+                    "type": "string",
+                    "format": "uri",
+                    "maxLength": max_len,
+                    "pattern": format!("^({})://", schemes.join("|")),
+                }),
                 ParamKind::Reference { app } => json!({
                     "type": "string",
                     "x-dataport-reference": app,

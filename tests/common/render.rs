@@ -172,7 +172,37 @@ pub type AppCase = (
 /// Every other app: its form and what its references resolve to.
 pub fn other_apps(namespace: &str) -> Vec<AppCase> {
     let mysql = ("mysql", resolved("mysql-main", namespace, json!({})));
+    let references = flink_references(namespace);
+    let flink_reference = |key: &str| {
+        references
+            .iter()
+            .find(|(k, _)| *k == key)
+            .cloned()
+            .expect("a Flink reference")
+    };
     vec![
+        (
+            "flink-application",
+            vec![
+                ("operator", "operator-main"),
+                (
+                    "jarURI",
+                    "local:///opt/flink/examples/streaming/StateMachineExample.jar",
+                ),
+                (
+                    "entryClass",
+                    "org.apache.flink.streaming.examples.statemachine.StateMachineExample",
+                ),
+                ("args", "--error-rate 0.1"),
+                ("parallelism", "2"),
+                ("upgradeMode", "savepoint"),
+                ("highAvailability", "on"),
+                ("haType", "kubernetes"),
+                ("storage", "s3"),
+                ("minio", "minio-main"),
+            ],
+            vec![flink_reference("operator"), flink_reference("minio")],
+        ),
         ("flink-kubernetes-operator", vec![], vec![]),
         (
             "streampark",

@@ -15,6 +15,7 @@ mod zookeeper;
 /// The catalog, in display order: Flink first, then what it builds on.
 pub(super) static ALL: &[AppDefinition] = &[
     flink::DEFINITION,
+    flink::application::DEFINITION,
     flink_operator::DEFINITION,
     streampark::DEFINITION,
     zookeeper::DEFINITION,

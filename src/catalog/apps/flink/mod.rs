@@ -1,10 +1,13 @@
-//! Apache Flink session cluster, run by the flink-kubernetes-operator.
+//! Apache Flink, run by the flink-kubernetes-operator: a session cluster
+//! (`flink`) and an application cluster with its job (`flink-application`).
+//! Both share the cluster's parameters, rules and render.
 
+pub(super) mod application;
 mod render;
 
 use serde_json::Value;
 
-use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen};
+use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen, concat};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
@@ -54,7 +57,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: Some("ingressTemplate"),
     }),
     homepage: "https://flink.apache.org/",
-    params: PARAMS,
+    params: &SESSION_PARAMS,
     rules,
     render: render::render,
 };
@@ -65,7 +68,8 @@ const HIVE_ON: ShownWhen = &[("hive", "true")];
 /// Flink's own memory model needs room: below 768Mi a JobManager does not start.
 const FLINK_MEMORY: (&str, &str) = ("768Mi", "128Gi");
 
-static PARAMS: &[Param] = &[
+/// The operator and the JobManager and TaskManager pods: first on both forms.
+pub(super) const CLUSTER: &[Param] = &[
     Param::reference(
         "operator",
         "Flink operator",
@@ -113,13 +117,20 @@ static PARAMS: &[Param] = &[
         (1, 64),
         "Slots per TaskManager: how many parallel tasks each runs.",
     ),
-    Param::int(
-        "taskManagerReplicas",
-        "TaskManager replicas",
-        "1",
-        (1, 100),
-        "TaskManagers the session cluster keeps running.",
-    ),
+];
+
+/// Only a session cluster keeps TaskManagers running; an application's come
+/// and go with its job's parallelism.
+const TASK_MANAGER_REPLICAS: &[Param] = &[Param::int(
+    "taskManagerReplicas",
+    "TaskManager replicas",
+    "1",
+    (1, 100),
+    "TaskManagers the session cluster keeps running.",
+)];
+
+/// High availability, storage, ingress and Hive: last on both forms.
+pub(super) const HA_INGRESS_HIVE: &[Param] = &[
     Param::toggle(
         "highAvailability",
         "High availability",
@@ -221,12 +232,15 @@ static PARAMS: &[Param] = &[
     ),
 ];
 
-fn is_on(values: &Values, key: &str) -> bool {
+/// The session cluster's form.
+static SESSION_PARAMS: [Param; 19] = concat(&[CLUSTER, TASK_MANAGER_REPLICAS, HA_INGRESS_HIVE]);
+
+pub(super) fn is_on(values: &Values, key: &str) -> bool {
     values.get(key) == Some(&Value::Bool(true))
 }
 
 /// Rules across fields: standby JobManagers need HA; Hive needs Flink 1.x.
-fn rules(version: &str, values: &Values) -> FieldErrors {
+pub(super) fn rules(version: &str, values: &Values) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let job_managers = values
         .get("jobManagerReplicas")
@@ -342,12 +356,15 @@ mod tests {
 
     #[test]
     fn the_ha_toggle_names_what_it_reveals() {
-        let toggle = PARAMS.iter().find(|p| p.key == "highAvailability").unwrap();
+        let toggle = SESSION_PARAMS
+            .iter()
+            .find(|p| p.key == "highAvailability")
+            .unwrap();
         assert_eq!(
-            toggle.reveals(PARAMS),
+            toggle.reveals(&SESSION_PARAMS),
             ["haType", "zookeeper", "storage", "minio", "hdfs"]
         );
-        let hive = PARAMS.iter().find(|p| p.key == "hive").unwrap();
-        assert_eq!(hive.reveals(PARAMS), ["hiveMetastore", "hiveHdfs"]);
+        let hive = SESSION_PARAMS.iter().find(|p| p.key == "hive").unwrap();
+        assert_eq!(hive.reveals(&SESSION_PARAMS), ["hiveMetastore", "hiveHdfs"]);
     }
 }

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
+use crate::catalog::jobs::job_spec;
 use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
 use crate::catalog::workload::{env_from_secret, service_account_with_role};
 use crate::crd::{
-    FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, IngressSpec, JobManagerSpec, Resource,
-    TaskManagerSpec,
+    FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, IngressSpec, JobManagerSpec, JobSpec,
+    JobState, Resource, TaskManagerSpec,
 };
 
 /// The Flink release behind each offered version: the image tag and the
@@ -32,7 +33,7 @@ const METRICS_PORT: i32 = 9249;
 /// Where the Hive configuration is mounted.
 const HIVE_CONF_DIR: &str = "/opt/hive-conf";
 
-pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
     let (release, flink_version) =
         release(&input.target.version).ok_or(RenderError::Missing("version"))?;
@@ -165,9 +166,14 @@ pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
             }),
             task_manager: Some(TaskManagerSpec {
                 resource: Some(resource(input, "taskManagerCpu", "taskManagerMemory")?),
-                replicas: Some(count(input, "taskManagerReplicas")?),
+                // An application's TaskManagers follow its job's parallelism.
+                replicas: match input.values.contains_key("taskManagerReplicas") {
+                    true => Some(count(input, "taskManagerReplicas")?),
+                    false => None,
+                },
                 pod_template: None,
             }),
+            job: job(input),
             ingress: ingress(input)?,
             ..FlinkDeploymentSpec::default()
         },
@@ -181,6 +187,17 @@ pub(super) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         })?,
     );
     Ok(in_apply_order(objects))
+}
+
+/// An application cluster's job; none for a session cluster.
+fn job(input: &RenderInput) -> Option<JobSpec> {
+    input.values.contains_key("jarURI").then(|| {
+        let state = match input.values.get("jobState").and_then(Value::as_str) {
+            Some("suspended") => JobState::Suspended,
+            _ => JobState::Running,
+        };
+        job_spec(&input.values, state)
+    })
 }
 
 /// The operator's ingress for the WebUI, when a URL template is given.
