@@ -24,7 +24,55 @@ pub enum Observed {
         lifecycle: Option<String>,
         /// `status.error`.
         error: Option<String>,
+        /// An application's job.
+        job: Option<ObservedJob>,
     },
+}
+
+/// What the operator reports of a job: an application's, or a session job's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObservedJob {
+    /// Flink's job state (`status.jobStatus.state`): RUNNING, FINISHED, FAILED, SUSPENDED, ...
+    pub state: Option<String>,
+    /// `status.lifecycleState`.
+    pub lifecycle: Option<String>,
+    /// The message of `status.error`.
+    pub error: Option<String>,
+    /// The last savepoint the operator reports: `savepointInfo.lastSavepoint`,
+    /// else `upgradeSavepointPath` (newer operators keep only that one).
+    pub savepoint: Option<String>,
+}
+
+impl ObservedJob {
+    /// What the operator's status says of a job.
+    pub fn from_status(
+        job: Option<&crate::crd::JobStatus>,
+        lifecycle: Option<String>,
+        error: Option<&str>,
+    ) -> ObservedJob {
+        let savepoint = job.and_then(|job| {
+            job.savepoint_info
+                .as_ref()
+                .and_then(|info| info["lastSavepoint"]["location"].as_str())
+                .map(str::to_owned)
+                .or_else(|| job.upgrade_savepoint_path.clone())
+        });
+        ObservedJob {
+            state: job.and_then(|job| job.state.clone()),
+            lifecycle,
+            error: error.map(error_message),
+            savepoint,
+        }
+    }
+
+    /// The job's state in a word, for pages: Flink's, else the operator's progress.
+    pub fn state_word(&self) -> &str {
+        match (&self.error, &self.state) {
+            (Some(_), None) => "ERROR",
+            (_, Some(state)) => state,
+            (None, None) => "SUBMITTING",
+        }
+    }
 }
 
 impl Observed {
@@ -43,12 +91,19 @@ impl Observed {
             Observed::Flink {
                 job_manager,
                 lifecycle,
+                job,
                 ..
-            } => format!(
-                "JobManager {}, {}",
-                job_manager.as_deref().unwrap_or("pending"),
-                lifecycle.as_deref().unwrap_or("not reconciled yet")
-            ),
+            } => {
+                let cluster = format!(
+                    "JobManager {}, {}",
+                    job_manager.as_deref().unwrap_or("pending"),
+                    lifecycle.as_deref().unwrap_or("not reconciled yet")
+                );
+                match job {
+                    Some(job) => format!("{cluster}, job {}", job.state_word()),
+                    None => cluster,
+                }
+            }
         }
     }
 
@@ -104,10 +159,15 @@ fn object_health(object: &Observed) -> Health {
             job_manager,
             lifecycle,
             error,
+            job,
         } => {
             let job_manager = job_manager.as_deref();
             let lifecycle = lifecycle.as_deref();
-            if lifecycle == Some("FAILED") || job_manager == Some("ERROR") || error.is_some() {
+            let job_failed = job.as_ref().and_then(|j| j.state.as_deref()) == Some("FAILED");
+            if job_failed && error.is_none() {
+                Health::Failed(format!("FlinkDeployment {name}: job FAILED"))
+            } else if lifecycle == Some("FAILED") || job_manager == Some("ERROR") || error.is_some()
+            {
                 let detail = error
                     .as_deref()
                     .map(error_message)
@@ -116,6 +176,9 @@ fn object_health(object: &Observed) -> Health {
             } else if job_manager == Some("READY")
                 && matches!(lifecycle, Some("STABLE" | "DEPLOYED"))
             {
+                Health::Ready
+            } else if lifecycle == Some("SUSPENDED") {
+                // Suspended as asked: an application without its cluster.
                 Health::Ready
             } else {
                 Health::Progressing
@@ -150,6 +213,7 @@ mod tests {
             job_manager: Some(job_manager.into()),
             lifecycle: Some(lifecycle.into()),
             error: error.map(str::to_owned),
+            job: None,
         }
     }
 
@@ -183,6 +247,43 @@ mod tests {
         );
         assert!(
             matches!(health(&[flink("READY", "STABLE", Some("plain text"))]), Health::Failed(m) if m.ends_with("plain text"))
+        );
+    }
+
+    #[test]
+    fn an_application_fails_with_its_job_and_rests_when_suspended() {
+        let with_job = |job_manager: &str, lifecycle: &str, state: &str| {
+            let Observed::Flink {
+                name,
+                job_manager,
+                lifecycle,
+                error,
+                ..
+            } = flink(job_manager, lifecycle, None)
+            else {
+                unreachable!()
+            };
+            Observed::Flink {
+                name,
+                job_manager,
+                lifecycle,
+                error,
+                job: Some(ObservedJob {
+                    state: Some(state.into()),
+                    ..ObservedJob::default()
+                }),
+            }
+        };
+        let running = with_job("READY", "STABLE", "RUNNING");
+        assert_eq!(health(std::slice::from_ref(&running)), Health::Ready);
+        assert_eq!(running.state(), "JobManager READY, STABLE, job RUNNING");
+        assert_eq!(
+            health(&[with_job("READY", "STABLE", "FAILED")]),
+            Health::Failed("FlinkDeployment f: job FAILED".into())
+        );
+        assert_eq!(
+            health(&[with_job("MISSING", "SUSPENDED", "SUSPENDED")]),
+            Health::Ready
         );
     }
 

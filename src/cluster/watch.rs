@@ -3,6 +3,8 @@
 //! Changes are reported per instance; status is read from the stores, never
 //! by polling the API server per instance.
 
+use std::collections::BTreeMap;
+
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::Api;
@@ -13,9 +15,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Cluster;
-use crate::catalog::health::Observed;
+use crate::catalog::health::{Observed, ObservedJob};
+use crate::catalog::jobs::JOB_LABEL;
 use crate::catalog::render::labels;
-use crate::crd::FlinkDeployment;
+use crate::crd::{FlinkDeployment, FlinkSessionJob};
 
 /// An instance, by namespace and name, whose objects changed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -32,6 +35,7 @@ pub struct Watches {
     deployments: Store<Deployment>,
     stateful_sets: Store<StatefulSet>,
     flink_deployments: Store<FlinkDeployment>,
+    flink_session_jobs: Store<FlinkSessionJob>,
 }
 
 impl Cluster {
@@ -41,7 +45,8 @@ impl Cluster {
         Watches {
             deployments: self.watch_kind(changes.clone()),
             stateful_sets: self.watch_kind(changes.clone()),
-            flink_deployments: self.watch_kind(changes),
+            flink_deployments: self.watch_kind(changes.clone()),
+            flink_session_jobs: self.watch_kind(changes),
         }
     }
 
@@ -173,10 +178,41 @@ impl Watches {
                         .lifecycle_state
                         .and_then(|s| serde_json::to_value(s).ok()),
                 ),
+                job: flink
+                    .spec
+                    .job
+                    .as_ref()
+                    .map(|_| ObservedJob::from_status(status.job_status.as_ref(), None, None)),
                 error: status.error,
             });
         }
         observed
+    }
+}
+
+impl Watches {
+    /// What the operator reports of the session jobs on session cluster
+    /// `key`, by job name.
+    pub fn session_jobs(&self, key: &InstanceKey) -> BTreeMap<String, ObservedJob> {
+        self.flink_session_jobs
+            .state()
+            .iter()
+            .filter(|job| belongs(job.as_ref(), key))
+            .filter_map(|job| {
+                let name = job.labels().get(JOB_LABEL)?.clone();
+                let status = job.status.clone().unwrap_or_default();
+                let lifecycle = status
+                    .lifecycle_state
+                    .and_then(|s| serde_json::to_value(s).ok())
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let observed = ObservedJob::from_status(
+                    status.job_status.as_ref(),
+                    lifecycle,
+                    status.error.as_deref(),
+                );
+                Some((name, observed))
+            })
+            .collect()
     }
 }
 

@@ -1,7 +1,8 @@
 //! The simulated Flink operator: for each FlinkDeployment, the `<name>-rest`
 //! Service, the operator's finalizer, and the status walk
 //! DEPLOYING → READY with lifecycle DEPLOYED → STABLE (or ERROR / FAILED when
-//! the deployment carries [`FAIL_ANNOTATION`]).
+//! the deployment carries [`FAIL_ANNOTATION`]); an application's job then
+//! walks as [`super::jobs`] says, suspended and upgraded through savepoints.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,12 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
-use super::{FAIL_ANNOTATION, SIMULATOR_MANAGER};
+use super::jobs::{JobWorld, error_json, next_job, now_ms, savepoint_dir, status_patch};
+use super::{FAIL_ANNOTATION, FINISH_ANNOTATION, SIMULATOR_MANAGER};
 use crate::cluster::ClusterError;
 use crate::crd::{
-    FlinkDeployment, FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER,
-    ResourceLifecycleState as Lifecycle,
+    FlinkDeployment, FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, JobState,
+    OPERATOR_FINALIZER, ResourceLifecycleState as Lifecycle,
 };
 
 /// Time between two steps of the status walk.
@@ -90,13 +92,14 @@ async fn apply(
     api.patch_status(
         &deployment.name_any(),
         &PatchParams::default(),
-        &Patch::Merge(&json!({ "status": next })),
+        &Patch::Merge(&status_patch(&next)),
     )
     .await?;
     Ok(Action::requeue(STEP))
 }
 
-/// One step of the operator's walk from what the status says now.
+/// One step of the operator's walk from what the status says now: the
+/// JobManager's, then (for an application) its job's.
 fn next_status(
     deployment: &FlinkDeployment,
     current: &FlinkDeploymentStatus,
@@ -107,19 +110,44 @@ fn next_status(
     if let Some(message) = deployment.annotations().get(FAIL_ANNOTATION) {
         next.job_manager_deployment_status = Some(Jm::Error);
         next.lifecycle_state = Some(Lifecycle::Failed);
-        next.error = Some(
-            json!({
-                "type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
-                "message": message,
-            })
-            .to_string(),
-        );
+        next.error = Some(error_json(message));
+        if let Some(job) = next.job_status.as_mut() {
+            job.state = Some("FAILED".into());
+        }
         return next;
     }
     next.error = None;
     let upgrading = current
         .observed_generation
         .is_some_and(|seen| seen != generation);
+    let job_status = current.job_status.clone().unwrap_or_default();
+    let job_world = deployment.spec.job.as_ref().map(|spec| JobWorld {
+        spec,
+        upgrading,
+        savepoint_dir: savepoint_dir(deployment.spec.flink_configuration.as_ref()),
+        fail: None,
+        finish: deployment.annotations().contains_key(FINISH_ANNOTATION),
+        now_ms: now_ms(),
+    });
+    if let Some(world) = job_world {
+        // The savepoint comes before the cluster goes down for a suspend or an upgrade.
+        let suspending = world.spec.state == Some(JobState::Suspended);
+        let upgrading_job = upgrading && job_status.state.as_deref() == Some("RUNNING");
+        if suspending || upgrading_job {
+            match next_job(&job_status, world) {
+                Ok((job, lifecycle)) => {
+                    next.job_status = Some(job);
+                    (next.job_manager_deployment_status, next.lifecycle_state) = if suspending {
+                        (Some(Jm::Missing), Some(Lifecycle::Suspended))
+                    } else {
+                        (Some(Jm::Deploying), Some(lifecycle))
+                    };
+                }
+                Err(message) => next.error = Some(error_json(&message)),
+            }
+            return next;
+        }
+    }
     (next.job_manager_deployment_status, next.lifecycle_state) = match (
         current.job_manager_deployment_status,
         current.lifecycle_state,
@@ -132,6 +160,23 @@ fn next_status(
         (Some(Jm::DeployedNotReady), _) => (Some(Jm::Ready), Some(Lifecycle::Deployed)),
         (Some(Jm::Ready), _) => (Some(Jm::Ready), Some(Lifecycle::Stable)),
     };
+    // An application's job starts once its JobManager is up.
+    if let Some(world) = job_world
+        && current.job_manager_deployment_status == Some(Jm::Ready)
+        && !upgrading
+    {
+        let world = JobWorld {
+            upgrading: false,
+            ..world
+        };
+        match next_job(&job_status, world) {
+            Ok((job, lifecycle)) => {
+                next.job_status = Some(job);
+                next.lifecycle_state = Some(lifecycle);
+            }
+            Err(message) => next.error = Some(error_json(&message)),
+        }
+    }
     if next.cluster_info.is_none() {
         next.cluster_info = Some(
             [("flink-version".to_owned(), flink_version(deployment))]
@@ -255,6 +300,47 @@ mod tests {
         let next = next_status(&deployment, &stable, 2);
         assert_eq!(next.lifecycle_state, Some(Lifecycle::Upgrading));
         assert_eq!(next.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn an_application_runs_its_job_once_ready_and_suspends_through_a_savepoint() {
+        let mut deployment = FlinkDeployment::new(
+            "f",
+            crate::crd::FlinkDeploymentSpec {
+                flink_configuration: Some(
+                    [(
+                        "execution.checkpointing.savepoint-dir".to_owned(),
+                        "s3://flink/f/savepoints".to_owned(),
+                    )]
+                    .into(),
+                ),
+                job: Some(crate::crd::JobSpec {
+                    state: Some(JobState::Running),
+                    upgrade_mode: Some(crate::crd::UpgradeMode::Savepoint),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        let mut status = FlinkDeploymentStatus::default();
+        for _ in 0..6 {
+            status = next_status(&deployment, &status, 1);
+        }
+        let job = status.job_status.clone().unwrap();
+        assert_eq!(job.state.as_deref(), Some("RUNNING"));
+        assert_eq!(status.lifecycle_state, Some(Lifecycle::Stable));
+
+        deployment.spec.job.as_mut().unwrap().state = Some(JobState::Suspended);
+        let suspended = next_status(&deployment, &status, 2);
+        assert_eq!(suspended.lifecycle_state, Some(Lifecycle::Suspended));
+        assert_eq!(suspended.job_manager_deployment_status, Some(Jm::Missing));
+        let job = suspended.job_status.unwrap();
+        assert_eq!(job.state.as_deref(), Some("SUSPENDED"));
+        assert!(
+            job.upgrade_savepoint_path
+                .unwrap()
+                .starts_with("s3://flink/f/savepoints/savepoint-")
+        );
     }
 
     #[test]

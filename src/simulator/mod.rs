@@ -3,10 +3,11 @@
 //! The control plane of `testenv/` has no kubelet and no Flink operator. The
 //! simulator stands in for both and says so: it plays a node that "runs" every
 //! pod (the real controllers then compute Deployment and StatefulSet readiness
-//! themselves) and the Flink operator's status walk. Everything else is the
+//! themselves) and the Flink operator's status walks of clusters and jobs. Everything else is the
 //! real API server's and controllers' own behaviour.
 
 mod flink_operator;
+mod jobs;
 mod node;
 
 use crate::cluster::Cluster;
@@ -16,6 +17,10 @@ use crate::error::StartError;
 /// Annotation on a FlinkDeployment that makes the simulated operator fail it,
 /// with the annotation's value as the error message.
 pub const FAIL_ANNOTATION: &str = "dataport.io/simulate-failure";
+
+/// Annotation on a FlinkDeployment or FlinkSessionJob whose running job then
+/// finishes by itself (a bounded job).
+pub const FINISH_ANNOTATION: &str = "dataport.io/simulate-finish";
 
 /// Label on the simulated node, so that anyone can tell workloads are simulated.
 pub const SIMULATED_NODE_LABEL: &str = "dataport.io/simulated-node";
@@ -30,7 +35,8 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
     tracing::info!(node = %args.node_name, "simulating a node and the Flink operator");
     tokio::select! {
         result = node::run(client.clone(), args.node_name) => result?,
-        result = flink_operator::run(client) => result?,
+        result = flink_operator::run(client.clone()) => result?,
+        result = jobs::run(client) => result?,
         _ = crate::http::shutdown_signal() => {}
     }
     Ok(())

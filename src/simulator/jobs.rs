@@ -1,0 +1,423 @@
+//! The simulated Flink jobs: the job states an application cluster or a
+//! session job goes through (CREATED → RUNNING, SUSPENDED, FINISHED, FAILED)
+//! and the savepoints the operator takes on suspend and on upgrade.
+//!
+//! The walk is pure; [`run`] reconciles FlinkSessionJobs with it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use super::{FAIL_ANNOTATION, FINISH_ANNOTATION};
+use crate::cluster::ClusterError;
+use crate::crd::{
+    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobSpec, JobState, JobStatus,
+    OPERATOR_FINALIZER, ResourceLifecycleState as Lifecycle, UpgradeMode,
+};
+
+/// Time between two steps of a job's walk.
+const STEP: Duration = Duration::from_millis(700);
+
+/// What the job's world looks like at one step.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct JobWorld<'a> {
+    /// The job as asked for.
+    pub spec: &'a JobSpec,
+    /// The spec changed since the last step (`metadata.generation` moved on).
+    pub upgrading: bool,
+    /// The cluster's savepoint directory, if it has one.
+    pub savepoint_dir: Option<&'a str>,
+    /// The failure message of [`FAIL_ANNOTATION`], if set.
+    pub fail: Option<&'a str>,
+    /// Whether [`FINISH_ANNOTATION`] is set: the job ends by itself.
+    pub finish: bool,
+    /// Now, in epoch milliseconds.
+    pub now_ms: i64,
+}
+
+/// One step of a job: its next status and lifecycle, or the error the
+/// operator would report (with [`FAIL_ANNOTATION`]: the job failed).
+pub(super) fn next_job(
+    current: &JobStatus,
+    world: JobWorld,
+) -> Result<(JobStatus, Lifecycle), String> {
+    let mut next = current.clone();
+    if next.job_id.is_none() {
+        next.job_id = Some(uuid::Uuid::new_v4().simple().to_string());
+    }
+    next.update_time = Some(world.now_ms.to_string());
+    if let Some(message) = world.fail {
+        return Err(message.to_owned());
+    }
+    let state = current.state.as_deref();
+    let desired = world.spec.state.unwrap_or(JobState::Running);
+    let step = match (desired, state) {
+        (JobState::Suspended, Some("SUSPENDED" | "FINISHED" | "FAILED")) => {
+            (next.state.clone(), Lifecycle::Suspended)
+        }
+        (JobState::Suspended, _) => {
+            next = with_savepoint(next, world, "MANUAL")?;
+            (Some("SUSPENDED".into()), Lifecycle::Suspended)
+        }
+        (JobState::Running, Some("RUNNING")) if world.upgrading => {
+            next = with_savepoint(next, world, "UPGRADE")?;
+            (Some("RECONCILING".into()), Lifecycle::Upgrading)
+        }
+        (JobState::Running, Some("RUNNING")) if world.finish => {
+            (Some("FINISHED".into()), Lifecycle::Stable)
+        }
+        (JobState::Running, Some("RUNNING" | "FINISHED")) => {
+            (next.state.clone(), Lifecycle::Stable)
+        }
+        (JobState::Running, Some("CREATED" | "RECONCILING")) => {
+            (Some("RUNNING".into()), Lifecycle::Deployed)
+        }
+        (JobState::Running, _) => {
+            next.start_time = Some(world.now_ms.to_string());
+            (Some("CREATED".into()), Lifecycle::Deployed)
+        }
+    };
+    next.state = step.0;
+    Ok((next, step.1))
+}
+
+/// The job with the savepoint its upgrade mode takes: a new one for
+/// `savepoint` (an error without a savepoint directory), the latest
+/// checkpoint's for `last-state`, none for `stateless`.
+fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<JobStatus, String> {
+    match world.spec.upgrade_mode.unwrap_or(UpgradeMode::Stateless) {
+        UpgradeMode::Stateless => return Ok(job),
+        UpgradeMode::LastState => {
+            if let Some(dir) = world.savepoint_dir {
+                let checkpoints = dir.replace("/savepoints", "/checkpoints");
+                let id = job.job_id.clone().unwrap_or_default();
+                job.upgrade_savepoint_path =
+                    Some(format!("{checkpoints}/{id}/chk-{}", world.now_ms % 1000));
+            }
+            return Ok(job);
+        }
+        UpgradeMode::Savepoint => {}
+    }
+    let dir = world.savepoint_dir.ok_or_else(|| {
+        "Savepoint directory is not configured: set execution.checkpointing.savepoint-dir \
+         (high availability with checkpoint storage)"
+            .to_owned()
+    })?;
+    let id = job.job_id.clone().unwrap_or_default();
+    let location = format!(
+        "{dir}/savepoint-{}-{:012x}",
+        &id[..6.min(id.len())],
+        rand::random::<u64>() & 0xffff_ffff_ffff
+    );
+    job.upgrade_savepoint_path = Some(location.clone());
+    job.savepoint_info = Some(json!({
+        "lastSavepoint": {
+            "timeStamp": world.now_ms,
+            "location": location,
+            "triggerType": trigger,
+            "formatType": "CANONICAL",
+        },
+    }));
+    Ok(job)
+}
+
+/// The savepoint directory a Flink configuration names, under either the
+/// current or the older key.
+pub(super) fn savepoint_dir(configuration: Option<&BTreeMap<String, String>>) -> Option<&str> {
+    let configuration = configuration?;
+    configuration
+        .get("execution.checkpointing.savepoint-dir")
+        .or_else(|| configuration.get("state.savepoints.dir"))
+        .map(String::as_str)
+}
+
+/// Now, in epoch milliseconds.
+pub(super) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+struct Context {
+    client: Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SimulationError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
+}
+
+/// Reconciles FlinkSessionJobs until the watch ends.
+pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
+    let jobs: Api<FlinkSessionJob> = Api::all(client.clone());
+    let context = Arc::new(Context { client });
+    Controller::new(jobs, watcher::Config::default())
+        .run(reconcile, on_error, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "simulated session job step failed; retrying");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+fn on_error(_: Arc<FlinkSessionJob>, error: &SimulationError, _: Arc<Context>) -> Action {
+    tracing::warn!(%error, "simulated Flink operator (session jobs)");
+    Action::requeue(Duration::from_secs(2))
+}
+
+async fn reconcile(
+    job: Arc<FlinkSessionJob>,
+    context: Arc<Context>,
+) -> Result<Action, SimulationError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let api: Api<FlinkSessionJob> = Api::namespaced(context.client.clone(), &namespace);
+    let deployments: Api<FlinkDeployment> = Api::namespaced(context.client.clone(), &namespace);
+    finalizer(&api, OPERATOR_FINALIZER, job, |event| async {
+        match event {
+            Event::Apply(job) => step(&api, &deployments, &job).await,
+            // Cancelling a job needs nothing more from the simulation.
+            Event::Cleanup(_) => Ok(Action::await_change()),
+        }
+    })
+    .await
+    .map_err(|error| SimulationError::Finalizer(Box::new(error)))
+}
+
+async fn step(
+    api: &Api<FlinkSessionJob>,
+    deployments: &Api<FlinkDeployment>,
+    job: &FlinkSessionJob,
+) -> Result<Action, kube::Error> {
+    let session = deployments.get_opt(&job.spec.deployment_name).await?;
+    let current = job.status.clone().unwrap_or_default();
+    let generation = job.metadata.generation.unwrap_or_default();
+    let mut next = FlinkSessionJobStatus {
+        observed_generation: Some(generation),
+        ..current.clone()
+    };
+    match session {
+        None => {
+            next.error = Some(error_json(&format!(
+                "Session cluster {} not found",
+                job.spec.deployment_name
+            )));
+        }
+        Some(session) => {
+            let world = JobWorld {
+                spec: &job.spec.job,
+                upgrading: current
+                    .observed_generation
+                    .is_some_and(|seen| seen != generation),
+                savepoint_dir: savepoint_dir(session.spec.flink_configuration.as_ref()),
+                fail: job.annotations().get(FAIL_ANNOTATION).map(String::as_str),
+                finish: job.annotations().contains_key(FINISH_ANNOTATION),
+                now_ms: now_ms(),
+            };
+            match next_job(&current.job_status.clone().unwrap_or_default(), world) {
+                Ok((job_status, lifecycle)) => {
+                    next.job_status = Some(job_status);
+                    next.lifecycle_state = Some(lifecycle);
+                    next.error = None;
+                }
+                Err(message) => {
+                    next.error = Some(error_json(&message));
+                    if world.fail.is_some() {
+                        next.lifecycle_state = Some(Lifecycle::Failed);
+                        if let Some(status) = next.job_status.as_mut() {
+                            status.state = Some("FAILED".into());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if next == current {
+        return Ok(Action::await_change());
+    }
+    api.patch_status(
+        &job.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&status_patch(&next)),
+    )
+    .await?;
+    Ok(Action::requeue(STEP))
+}
+
+/// A merge patch of a whole status: fields that are gone are sent as null,
+/// so that a cleared error is cleared in the API server too.
+pub(super) fn status_patch<S: serde::Serialize>(status: &S) -> Value {
+    let mut status = serde_json::to_value(status).unwrap_or_default();
+    if status.get("error").is_none() {
+        status["error"] = Value::Null;
+    }
+    json!({ "status": status })
+}
+
+/// An error as the operator writes it: JSON text with a type and a message.
+pub(super) fn error_json(message: &str) -> String {
+    json!({
+        "type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
+        "message": message,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(spec: &JobSpec) -> JobWorld<'_> {
+        JobWorld {
+            spec,
+            upgrading: false,
+            savepoint_dir: Some("s3://flink/data/analytics/savepoints"),
+            fail: None,
+            finish: false,
+            now_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn spec(state: JobState, mode: UpgradeMode) -> JobSpec {
+        JobSpec {
+            state: Some(state),
+            upgrade_mode: Some(mode),
+            ..JobSpec::default()
+        }
+    }
+
+    fn states(mut status: JobStatus, world: JobWorld, steps: usize) -> (JobStatus, Vec<String>) {
+        let mut seen = Vec::new();
+        for _ in 0..steps {
+            let (next, lifecycle) = next_job(&status, world).unwrap();
+            seen.push(format!("{} {lifecycle:?}", next.state.clone().unwrap()));
+            status = next;
+        }
+        (status, seen)
+    }
+
+    #[test]
+    fn a_job_is_created_then_runs() {
+        let running = spec(JobState::Running, UpgradeMode::Stateless);
+        let (status, seen) = states(JobStatus::default(), world(&running), 3);
+        assert_eq!(
+            seen,
+            ["CREATED Deployed", "RUNNING Deployed", "RUNNING Stable"]
+        );
+        assert_eq!(status.job_id.unwrap().len(), 32, "a Flink job id");
+    }
+
+    #[test]
+    fn suspending_a_savepoint_job_takes_a_savepoint_and_resuming_runs_again() {
+        let running = spec(JobState::Running, UpgradeMode::Savepoint);
+        let (status, _) = states(JobStatus::default(), world(&running), 2);
+        let suspended = spec(JobState::Suspended, UpgradeMode::Savepoint);
+        let (status, seen) = states(status, world(&suspended), 2);
+        assert_eq!(seen, ["SUSPENDED Suspended", "SUSPENDED Suspended"]);
+        let path = status.upgrade_savepoint_path.clone().unwrap();
+        assert!(
+            path.starts_with("s3://flink/data/analytics/savepoints/savepoint-"),
+            "{path}"
+        );
+        assert_eq!(
+            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["location"],
+            path
+        );
+        assert_eq!(
+            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["triggerType"],
+            "MANUAL"
+        );
+
+        let (status, seen) = states(status, world(&running), 2);
+        assert_eq!(seen, ["CREATED Deployed", "RUNNING Deployed"]);
+        assert_eq!(
+            status.upgrade_savepoint_path.unwrap(),
+            path,
+            "resumed from it"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_goes_through_a_savepoint() {
+        let running = spec(JobState::Running, UpgradeMode::Savepoint);
+        let (status, _) = states(JobStatus::default(), world(&running), 2);
+        let upgrade = JobWorld {
+            upgrading: true,
+            ..world(&running)
+        };
+        let (status, lifecycle) = next_job(&status, upgrade).unwrap();
+        assert_eq!(
+            (status.state.as_deref(), lifecycle),
+            (Some("RECONCILING"), Lifecycle::Upgrading)
+        );
+        assert_eq!(
+            status.savepoint_info.unwrap()["lastSavepoint"]["triggerType"],
+            "UPGRADE"
+        );
+    }
+
+    #[test]
+    fn a_savepoint_without_a_directory_is_an_error_and_a_stateless_suspend_is_not() {
+        let suspended = spec(JobState::Suspended, UpgradeMode::Savepoint);
+        let nowhere = JobWorld {
+            savepoint_dir: None,
+            ..world(&suspended)
+        };
+        let running = JobStatus {
+            state: Some("RUNNING".into()),
+            ..JobStatus::default()
+        };
+        assert!(
+            next_job(&running, nowhere)
+                .unwrap_err()
+                .contains("Savepoint directory")
+        );
+
+        let stateless = spec(JobState::Suspended, UpgradeMode::Stateless);
+        let (status, _) = next_job(
+            &running,
+            JobWorld {
+                savepoint_dir: None,
+                ..world(&stateless)
+            },
+        )
+        .unwrap();
+        assert_eq!(status.state.as_deref(), Some("SUSPENDED"));
+        assert!(status.upgrade_savepoint_path.is_none());
+    }
+
+    #[test]
+    fn the_annotations_finish_or_fail_a_running_job() {
+        let running_spec = spec(JobState::Running, UpgradeMode::Stateless);
+        let running = JobStatus {
+            state: Some("RUNNING".into()),
+            ..JobStatus::default()
+        };
+        let finish = JobWorld {
+            finish: true,
+            ..world(&running_spec)
+        };
+        assert_eq!(
+            next_job(&running, finish).unwrap().0.state.as_deref(),
+            Some("FINISHED")
+        );
+        let fail = JobWorld {
+            fail: Some("java.lang.OutOfMemoryError"),
+            ..world(&running_spec)
+        };
+        assert_eq!(
+            next_job(&running, fail).unwrap_err(),
+            "java.lang.OutOfMemoryError"
+        );
+    }
+}
