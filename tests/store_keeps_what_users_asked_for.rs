@@ -5,8 +5,8 @@ mod common;
 
 use common::{Backend, TestDatabase};
 use dataport::store::{
-    InstanceFilter, InstanceStatus, NewInstance, OperationKind, OperationState, RevisionChange,
-    StoreError,
+    InstanceFilter, InstanceStatus, JobWish, NewInstance, OperationKind, OperationState,
+    RevisionChange, StoreError,
 };
 use serde_json::json;
 
@@ -360,6 +360,64 @@ async fn adds_revisions_one_writer_at_a_time(backend: Backend) {
     assert_eq!(store.operations(instance.id).await.unwrap().len(), 2);
 }
 
+async fn keeps_session_jobs_by_name_while_they_exist(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (session, _, _) = store
+        .create_instance(flink("data", "analytics"))
+        .await
+        .unwrap();
+    let params = json!({"jarURI": "local:///opt/etl.jar", "upgradeMode": "savepoint"});
+    let etl = store
+        .create_job(session.id, "etl", params.clone())
+        .await
+        .unwrap();
+    assert_eq!(etl.state, JobWish::Running);
+    store
+        .create_job(session.id, "audit", json!({}))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_job(session.id, "etl", json!({})).await,
+        Err(StoreError::JobNameTaken { name }) if name == "etl"
+    ));
+    assert_eq!(
+        store
+            .jobs(session.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|job| job.name.as_str())
+            .collect::<Vec<_>>(),
+        ["etl", "audit"],
+        "oldest first"
+    );
+
+    let upgraded = json!({"jarURI": "local:///opt/etl-2.jar", "upgradeMode": "savepoint"});
+    store
+        .update_job(etl.id, &upgraded, JobWish::Suspended)
+        .await
+        .unwrap();
+    let stored = store.job(session.id, "etl").await.unwrap();
+    assert_eq!(
+        (stored.state, &stored.params),
+        (JobWish::Suspended, &upgraded)
+    );
+
+    // At the session's uninstall every job goes; the name is free again.
+    assert_eq!(store.delete_jobs_of(session.id).await.unwrap(), 2);
+    assert!(store.jobs(session.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.job(session.id, "etl").await,
+        Err(StoreError::JobNotFound { .. })
+    ));
+    assert!(matches!(
+        store.update_job(etl.id, &upgraded, JobWish::Running).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.create_job(session.id, "etl", params).await.unwrap();
+}
+
 /// Runs each test once on SQLite and once on Postgres, under those module names.
 macro_rules! on_both_databases {
     ($($test:ident),+ $(,)?) => {
@@ -383,4 +441,5 @@ on_both_databases!(
     pages_through_instances_with_filters,
     queues_an_operation_with_the_status_it_implies,
     adds_revisions_one_writer_at_a_time,
+    keeps_session_jobs_by_name_while_they_exist,
 );

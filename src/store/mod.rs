@@ -3,6 +3,7 @@
 //! One set of migrations and one set of queries serve both databases through
 //! sqlx's `Any` driver: columns are TEXT and BIGINT only, placeholders `$N`.
 
+mod jobs;
 mod operations;
 mod records;
 mod rows;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 use operations::insert_operation;
 use rows::{instance_from_row, now, revision_from_row, timestamp};
 
+pub use jobs::{FlinkJob, JobWish};
 pub use records::{
     Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
     OperationState, Revision, RevisionChange,
@@ -39,6 +41,18 @@ pub enum StoreError {
         /// The namespace asked for.
         namespace: String,
         /// The name asked for.
+        name: String,
+    },
+    /// A job of this name exists already on the session cluster.
+    #[error("a job named {name} exists already on this session cluster")]
+    JobNameTaken {
+        /// The name asked for.
+        name: String,
+    },
+    /// No existing job has this name.
+    #[error("no job named {name}")]
+    JobNotFound {
+        /// The name looked for.
         name: String,
     },
     /// The instance changed since the caller read it.

@@ -62,19 +62,19 @@ pub(super) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
+pub(super) fn parse<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
     let value: String = row.try_get(column)?;
     value
         .parse()
         .map_err(|_| StoreError::Corrupt { column, value })
 }
 
-fn json(row: &AnyRow, column: &'static str) -> Result<serde_json::Value, StoreError> {
+pub(super) fn json(row: &AnyRow, column: &'static str) -> Result<serde_json::Value, StoreError> {
     let value: String = row.try_get(column)?;
     serde_json::from_str(&value).map_err(|_| StoreError::Corrupt { column, value })
 }
 
-fn time(row: &AnyRow, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn time(row: &AnyRow, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
     parse::<DateTime<Utc>>(row, column)
 }
 
