@@ -54,6 +54,30 @@ document.addEventListener("DOMContentLoaded", () => {
   refresh();
 });
 
+// Session jobs (instance page and job page): Flink's job state and the last
+// savepoint update in place from the live status.
+const updateJobs = (jobs) => {
+  for (const job of jobs || []) {
+    for (const row of document.querySelectorAll(`[data-job="${CSS.escape(job.name)}"]`)) {
+      for (const state of row.querySelectorAll("[data-job-state]")) {
+        if (state.textContent !== job.state) state.textContent = job.state;
+        if (state.classList.contains("status")) state.className = `status job-${job.state.toLowerCase()}`;
+      }
+      const savepoint = row.querySelector("[data-job-savepoint]");
+      if (savepoint && job.savepoint && savepoint.textContent !== job.savepoint) {
+        savepoint.textContent = job.savepoint;
+      }
+    }
+  }
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.querySelector("[data-live-jobs]");
+  if (!page || !window.EventSource) return;
+  const source = new EventSource(page.dataset.liveJobs);
+  source.addEventListener("status", (message) => updateJobs(JSON.parse(message.data).jobs));
+});
+
 // Instance page: follow the instance live (server-sent events). The status
 // word updates in place; when the latest operation moves on, the page reloads
 // to show its outcome. Without JS the page refreshes itself while busy.
@@ -63,6 +87,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const source = new EventSource(head.dataset.live);
   source.addEventListener("status", (message) => {
     const live = JSON.parse(message.data);
+    updateJobs(live.jobs);
     const status = document.querySelector("[data-status]");
     if (status && status.textContent !== live.status) {
       status.textContent = live.status;

@@ -107,6 +107,14 @@ impl Observed {
         }
     }
 
+    /// The last savepoint of an application's job, if the operator reports one.
+    pub fn savepoint(&self) -> Option<&str> {
+        match self {
+            Observed::Flink { job: Some(job), .. } => job.savepoint.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether this object is ready.
     pub fn is_ready(&self) -> bool {
         object_health(self) == Health::Ready

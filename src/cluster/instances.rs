@@ -181,7 +181,8 @@ impl Cluster {
 impl Cluster {
     /// Deletes the objects of instance `name` that are not in `keep` (the
     /// objects of the revision just applied): what an update no longer
-    /// renders. Returns `Kind name` of each object deleted.
+    /// renders. Returns `Kind name` of each object deleted. Session jobs are
+    /// the session cluster's, not its revision's: they are never pruned.
     pub async fn prune(
         &self,
         namespace: &str,
@@ -194,7 +195,10 @@ impl Cluster {
                 .any(|k| k["kind"] == kind && k["metadata"]["name"] == object)
         };
         let mut pruned = Vec::new();
-        for resource in teardown_order() {
+        for resource in teardown_order()
+            .into_iter()
+            .filter(|resource| resource.kind != "FlinkSessionJob")
+        {
             let (api, objects) = self
                 .instance_objects(namespace, &selector, &resource)
                 .await?;
@@ -213,5 +217,24 @@ impl Cluster {
             }
         }
         Ok(pruned)
+    }
+}
+
+impl Cluster {
+    /// Asks for the deletion of FlinkSessionJob `name` in `namespace` (its
+    /// operator cancels the job, then releases its finalizer). Gone already
+    /// counts as deleted.
+    pub async fn delete_session_job(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ClusterError> {
+        let api: Api<crate::crd::FlinkSessionJob> =
+            Api::namespaced(self.client().clone(), namespace);
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 }

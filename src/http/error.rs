@@ -38,7 +38,9 @@ impl HttpError {
         match self {
             HttpError::NotFound(_)
             | HttpError::Service(
-                ServiceError::AppNotFound(_) | ServiceError::InstanceNotFound(_),
+                ServiceError::AppNotFound(_)
+                | ServiceError::InstanceNotFound(_)
+                | ServiceError::JobNotFound(_),
             ) => StatusCode::NOT_FOUND,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,

@@ -8,6 +8,7 @@ mod error;
 mod health;
 mod install;
 mod instances;
+mod jobs;
 mod metrics;
 mod page;
 mod update;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(install::router())
         .merge(instances::router())
+        .merge(jobs::router())
         .merge(update::router())
         .merge(assets::router())
         .fallback(not_found)

@@ -130,45 +130,7 @@ impl Service {
         let fields = app
             .params
             .iter()
-            .map(|param| {
-                let (options, target_app) = match param.kind {
-                    ParamKind::Reference { app: target } => (
-                        instances
-                            .iter()
-                            .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
-                            .map(|i| (i.name.clone(), i.namespace.clone()))
-                            .collect(),
-                        target,
-                    ),
-                    _ => (Vec::new(), ""),
-                };
-                let typed = raw.get(param.key).cloned().unwrap_or_default();
-                let value = match param.kind {
-                    ParamKind::Secret { .. } => String::new(),
-                    // A reference with one candidate is preselected.
-                    ParamKind::Reference { .. } if typed.is_empty() && options.len() == 1 => {
-                        options[0].0.clone()
-                    }
-                    _ if typed.is_empty() && !raw.contains_key(param.key) => {
-                        param.default.unwrap_or_default().to_owned()
-                    }
-                    _ => typed,
-                };
-                let shown_when: serde_json::Map<String, serde_json::Value> = param
-                    .shown_when
-                    .iter()
-                    .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(*value)))
-                    .collect();
-                FieldView {
-                    param,
-                    value,
-                    error: errors.get(param.key).cloned(),
-                    options,
-                    target_display: catalog::find(target_app).map_or("", |o| o.display_name),
-                    target_app,
-                    shown_when_json: serde_json::Value::Object(shown_when).to_string(),
-                }
-            })
+            .map(|param| field_view(param, raw, errors, &instances))
             .collect();
         Ok(InstallFormView {
             app,
@@ -193,5 +155,52 @@ impl Service {
             update: None,
             diff: None,
         })
+    }
+}
+
+/// One field of a form for `param`, filled with what was typed (its default
+/// when nothing was), its error, and for references the `instances` to pick from.
+pub(super) fn field_view(
+    param: &'static Param,
+    raw: &BTreeMap<String, String>,
+    errors: &FieldErrors,
+    instances: &[crate::store::Instance],
+) -> FieldView {
+    let (options, target_app) = match param.kind {
+        ParamKind::Reference { app: target } => (
+            instances
+                .iter()
+                .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
+                .map(|i| (i.name.clone(), i.namespace.clone()))
+                .collect(),
+            target,
+        ),
+        _ => (Vec::new(), ""),
+    };
+    let typed = raw.get(param.key).cloned().unwrap_or_default();
+    let value = match param.kind {
+        ParamKind::Secret { .. } => String::new(),
+        // A reference with one candidate is preselected.
+        ParamKind::Reference { .. } if typed.is_empty() && options.len() == 1 => {
+            options[0].0.clone()
+        }
+        _ if typed.is_empty() && !raw.contains_key(param.key) => {
+            param.default.unwrap_or_default().to_owned()
+        }
+        _ => typed,
+    };
+    let shown_when: serde_json::Map<String, serde_json::Value> = param
+        .shown_when
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(*value)))
+        .collect();
+    FieldView {
+        param,
+        value,
+        error: errors.get(param.key).cloned(),
+        options,
+        target_display: catalog::find(target_app).map_or("", |o| o.display_name),
+        target_app,
+        shown_when_json: serde_json::Value::Object(shown_when).to_string(),
     }
 }

@@ -122,6 +122,8 @@ impl Service {
                 .delete_instance(&instance.namespace, &instance.name)
                 .await?;
             let Some(first) = remaining.first() else {
+                // Its session jobs went first, with its other objects.
+                self.store.delete_jobs_of(instance.id).await?;
                 self.store
                     .set_status(instance.id, InstanceStatus::Uninstalled)
                     .await?;

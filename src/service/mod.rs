@@ -7,6 +7,7 @@
 mod cache;
 mod form;
 mod install;
+mod jobs;
 mod lifecycle;
 mod status;
 mod update;
@@ -25,11 +26,12 @@ use crate::store::{Store, StoreError};
 
 pub use form::{FieldView, InstallFormView, MissingDependency, UpdateContext};
 pub use install::{InstallRequest, Prepared, PreviewView};
+pub use jobs::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use update::UpdatePlan;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, GrafanaLink,
-    InstanceSummary, InstanceView, InstancesView, LiveStatus, OwnedObject, Readiness,
+    InstanceSummary, InstanceView, InstancesView, LiveJob, LiveStatus, OwnedObject, Readiness,
 };
 
 /// Errors of the service layer.
@@ -41,6 +43,9 @@ pub enum ServiceError {
     /// No instance has this id.
     #[error("no instance with id {0}")]
     InstanceNotFound(uuid::Uuid),
+    /// The session cluster has no (existing) job by this name.
+    #[error("no job named {0:?} on this session cluster")]
+    JobNotFound(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -234,6 +239,10 @@ impl Service {
             None => Ok(Vec::new()),
         };
         let grafana = self.grafana_link(&instance).await?;
+        let jobs = match instance.app.as_str() {
+            "flink" => Some(self.jobs(id).await?),
+            _ => None,
+        };
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
@@ -247,6 +256,7 @@ impl Service {
             events,
             access,
             grafana,
+            jobs,
         })
     }
 
@@ -254,9 +264,20 @@ impl Service {
     pub async fn live_status(&self, id: uuid::Uuid) -> Result<LiveStatus, ServiceError> {
         let instance = self.instance_record(id).await?;
         let operation = self.store.operations(id).await?.into_iter().next();
+        let jobs = self
+            .jobs(id)
+            .await?
+            .into_iter()
+            .map(|job| LiveJob {
+                name: job.name,
+                state: job.state,
+                savepoint: job.observed.savepoint,
+            })
+            .collect();
         Ok(LiveStatus {
             status: instance.status.to_string(),
             operation,
+            jobs,
         })
     }
 

@@ -226,6 +226,8 @@ pub struct InstanceView {
     pub access: Option<crate::catalog::Access>,
     /// Its Grafana dashboard; `None` for apps without one.
     pub grafana: Option<GrafanaLink>,
+    /// For a Flink session cluster, the jobs it runs; `None` for other apps.
+    pub jobs: Option<Vec<super::JobView>>,
 }
 
 /// Where an instance's Grafana dashboard is.
@@ -336,4 +338,17 @@ pub struct LiveStatus {
     pub status: String,
     /// Its latest operation.
     pub operation: Option<crate::store::Operation>,
+    /// Its session jobs: name, state and last savepoint.
+    pub jobs: Vec<LiveJob>,
+}
+
+/// A session job's state, as an instance page follows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveJob {
+    /// The job's name.
+    pub name: String,
+    /// Flink's job state in a word.
+    pub state: String,
+    /// The last savepoint the operator reports.
+    pub savepoint: Option<String>,
 }

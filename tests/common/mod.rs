@@ -8,6 +8,8 @@ pub mod render;
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use dataport::cluster::Cluster;
 use dataport::http::{AppState, Layout, router};
 use dataport::service::Service;
@@ -206,18 +208,49 @@ impl Portal {
         what: &str,
         done: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
+        self.wait_for_json(&format!("/api/v1/instances/{id}"), what, done)
+            .await
+    }
+
+    /// Polls the JSON at `path` until `done` holds (60 s at most); returns it.
+    pub async fn wait_for_json(
+        &self,
+        path: &str,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let (_, instance) = self.get_json(&format!("/api/v1/instances/{id}")).await;
-            if done(&instance) {
-                return instance;
+            let (_, answer) = self.get_json(path).await;
+            if done(&answer) {
+                return answer;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "never {what}: {instance}"
+                "never {what}: {answer}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+
+    /// Installs the Flink operator, MinIO and a Flink session cluster
+    /// `analytics` in `namespace` (with HA on S3 when `ha`); returns the
+    /// session's id.
+    pub async fn install_flink_session(&self, namespace: &str, ha: bool) -> String {
+        self.install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
+            .await;
+        let mut params = json!({"operator": "flink-operator"});
+        if ha {
+            self.install(
+                json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}),
+            )
+            .await;
+            params = json!({"operator": "flink-operator", "highAvailability": true, "haType": "kubernetes", "storage": "s3", "minio": "minio"});
+        }
+        let session = self
+            .install(json!({"app": "flink", "name": "analytics", "namespace": namespace, "params": params}))
+            .await;
+        session["instance"]["id"].as_str().expect("id").to_owned()
     }
 
     /// GET `path` and parse the body as JSON.

@@ -1,0 +1,375 @@
+//! Jobs on Flink session clusters: submit, upgrade, suspend, resume and
+//! delete, each kept in the store and applied as the session's
+//! FlinkSessionJob in the same request (one server-side apply).
+//!
+//! The store is written first and put back when the cluster refuses, so a
+//! refused request leaves both as they were.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::form::{FieldView, field_view};
+use super::views::param_texts;
+use super::{Service, ServiceError};
+use crate::catalog::health::ObservedJob;
+use crate::catalog::jobs::{
+    JOB_PARAMS, keeps_state, render_session_job, session_job_object_name, validate_session_job,
+};
+use crate::catalog::render::Target;
+use crate::catalog::{self, FieldErrors};
+use crate::cluster::watch::InstanceKey;
+use crate::crd::JobState;
+use crate::store::{FlinkJob, Instance, InstanceStatus, JobWish, StoreError};
+
+/// The app whose instances run session jobs.
+const SESSION_APP: &str = "flink";
+
+/// A job on a session cluster: what was asked and what the operator reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    /// The job's name.
+    pub name: String,
+    /// The FlinkSessionJob's name.
+    pub object: String,
+    /// What was asked of it last: running or suspended.
+    pub wish: JobWish,
+    /// Its parameters.
+    pub params: Value,
+    /// Whether its upgrade mode keeps state (savepoint, last-state).
+    pub keeps_state: bool,
+    /// What the operator reports (empty until it has reconciled it).
+    pub observed: ObservedJob,
+    /// Flink's job state in a word, e.g. RUNNING.
+    pub state: String,
+    /// When it was submitted.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl JobView {
+    /// The parameters as `key = value` lines, in key order.
+    pub fn param_lines(&self) -> Vec<(String, String)> {
+        param_texts(&self.params).into_iter().collect()
+    }
+
+    /// Whether the page offers Resume rather than Suspend.
+    pub fn is_suspended(&self) -> bool {
+        self.wish == JobWish::Suspended
+    }
+}
+
+/// The form that submits or upgrades a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobFormView {
+    /// The session cluster.
+    pub session: Instance,
+    /// The job's name as typed (fixed for an upgrade).
+    pub name: String,
+    /// Whether the form upgrades an existing job.
+    pub upgrade: bool,
+    /// The job's fields.
+    pub fields: Vec<FieldView>,
+    /// The name's error, or the form's.
+    pub errors: FieldErrors,
+    /// Whether the session cluster has checkpoint storage (HA).
+    pub has_storage: bool,
+}
+
+impl JobFormView {
+    /// The error of the name, if any.
+    pub fn name_error(&self) -> Option<&String> {
+        self.errors.get("name")
+    }
+
+    /// Whether any field has an error.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.fields.iter().any(|field| field.error.is_some())
+    }
+}
+
+/// Whether a session cluster keeps checkpoints and savepoints somewhere:
+/// its HA storage.
+fn has_storage(session: &Instance) -> bool {
+    session.params["highAvailability"] == Value::Bool(true)
+}
+
+fn invalid(key: &str, message: String) -> ServiceError {
+    ServiceError::Invalid(FieldErrors::from([(key.to_owned(), message)]))
+}
+
+impl Service {
+    /// The session cluster `id`, which must be a Flink session cluster that is
+    /// not uninstalled.
+    async fn session(&self, id: Uuid) -> Result<Instance, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        if instance.app != SESSION_APP {
+            return Err(ServiceError::Conflict(format!(
+                "{} is not a Flink session cluster: jobs are submitted to those",
+                instance.name
+            )));
+        }
+        if matches!(
+            instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "{} is {}: it runs no jobs",
+                instance.name, instance.status
+            )));
+        }
+        Ok(instance)
+    }
+
+    /// The jobs of session cluster `session`, with what the watches report.
+    pub(super) fn job_views(&self, session: &Instance, jobs: Vec<FlinkJob>) -> Vec<JobView> {
+        let key = InstanceKey {
+            namespace: session.namespace.clone(),
+            name: session.name.clone(),
+        };
+        let mut observed = self
+            .watches
+            .get()
+            .map(|watches| watches.session_jobs(&key))
+            .unwrap_or_default();
+        jobs.into_iter()
+            .map(|job| {
+                let observed = observed.remove(&job.name).unwrap_or_default();
+                JobView {
+                    object: session_job_object_name(&session.name, &job.name),
+                    keeps_state: keeps_state(
+                        &serde_json::from_value(job.params.clone()).unwrap_or_default(),
+                    ),
+                    state: observed.state_word().to_owned(),
+                    observed,
+                    name: job.name,
+                    wish: job.state,
+                    params: job.params,
+                    created_at: job.created_at,
+                }
+            })
+            .collect()
+    }
+
+    /// The jobs of session cluster `id`, oldest first.
+    pub async fn jobs(&self, id: Uuid) -> Result<Vec<JobView>, ServiceError> {
+        let session = self.instance_record(id).await?;
+        let jobs = if session.app == SESSION_APP {
+            self.store.jobs(id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(self.job_views(&session, jobs))
+    }
+
+    /// Job `name` of session cluster `id`.
+    pub async fn job(&self, id: Uuid, name: &str) -> Result<JobView, ServiceError> {
+        let session = self.instance_record(id).await?;
+        let job = self.stored_job(id, name).await?;
+        Ok(self.job_views(&session, vec![job]).remove(0))
+    }
+
+    async fn stored_job(&self, id: Uuid, name: &str) -> Result<FlinkJob, ServiceError> {
+        self.store.job(id, name).await.map_err(|error| match error {
+            StoreError::JobNotFound { name } => ServiceError::JobNotFound(name),
+            other => other.into(),
+        })
+    }
+
+    /// The submit form of session cluster `id` (`job` set: the upgrade form of
+    /// that job), filled with `raw` and its `errors`.
+    pub async fn job_form(
+        &self,
+        id: Uuid,
+        job: Option<&str>,
+        raw: &BTreeMap<String, String>,
+        errors: &FieldErrors,
+    ) -> Result<JobFormView, ServiceError> {
+        let session = self.session(id).await?;
+        let stored;
+        let raw = match job {
+            Some(name) if raw.is_empty() => {
+                stored = param_texts(&self.stored_job(id, name).await?.params);
+                &stored
+            }
+            _ => raw,
+        };
+        Ok(JobFormView {
+            has_storage: has_storage(&session),
+            session,
+            name: job
+                .map(str::to_owned)
+                .or_else(|| raw.get("name").cloned())
+                .unwrap_or_default(),
+            upgrade: job.is_some(),
+            fields: JOB_PARAMS
+                .iter()
+                .map(|param| field_view(param, raw, errors, &[]))
+                .collect(),
+            errors: errors
+                .iter()
+                .filter(|(key, _)| !JOB_PARAMS.iter().any(|p| p.key == key.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+    }
+
+    /// Submits job `name` with `raw` parameters to session cluster `id`.
+    pub async fn submit_job(
+        &self,
+        id: Uuid,
+        name: &str,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<JobView, ServiceError> {
+        let session = self.session(id).await?;
+        let values = validate_session_job(name, raw, has_storage(&session))
+            .map_err(ServiceError::Invalid)?;
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let params =
+            serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))?;
+        let job = self
+            .store
+            .create_job(id, name, params)
+            .await
+            .map_err(|error| match error {
+                StoreError::JobNameTaken { name } => invalid(
+                    "name",
+                    format!(
+                        "A job named {name} exists already on {}: choose another name",
+                        session.name
+                    ),
+                ),
+                other => other.into(),
+            })?;
+        if let Err(error) = self
+            .apply_job(&session, &job.name, &job.params, JobWish::Running)
+            .await
+        {
+            self.store
+                .update_job(job.id, &job.params, JobWish::Deleted)
+                .await?;
+            return Err(error);
+        }
+        Ok(self.job_views(&session, vec![job]).remove(0))
+    }
+
+    /// Upgrades job `name` of session cluster `id` to `raw` parameters; the
+    /// operator carries its state over as its upgrade mode says.
+    pub async fn upgrade_job(
+        &self,
+        id: Uuid,
+        name: &str,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<JobView, ServiceError> {
+        let session = self.session(id).await?;
+        let job = self.stored_job(id, name).await?;
+        let values = validate_session_job(name, raw, has_storage(&session))
+            .map_err(ServiceError::Invalid)?;
+        let params =
+            serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))?;
+        self.change_job(&session, job, params, None).await
+    }
+
+    /// Suspends (`wish` suspended) or resumes (running) job `name` of session
+    /// cluster `id`. Suspending a stateless job drops its state: refused
+    /// unless `drop_state` says the user agreed.
+    pub async fn set_job_wish(
+        &self,
+        id: Uuid,
+        name: &str,
+        wish: JobWish,
+        drop_state: bool,
+    ) -> Result<JobView, ServiceError> {
+        let session = self.session(id).await?;
+        let job = self.stored_job(id, name).await?;
+        let values: catalog::Values =
+            serde_json::from_value(job.params.clone()).unwrap_or_default();
+        if wish == JobWish::Suspended && !keeps_state(&values) && !drop_state {
+            let storage = if has_storage(&session) {
+                "its upgrade mode is stateless"
+            } else {
+                "it is stateless and its cluster has no checkpoint storage"
+            };
+            return Err(invalid(
+                "dropState",
+                format!(
+                    "{name} takes no savepoint: {storage}, so suspending drops its state and \
+                     resuming starts it afresh. Tick \"Suspend without a savepoint\" to go on"
+                ),
+            ));
+        }
+        let params = job.params.clone();
+        self.change_job(&session, job, params, Some(wish)).await
+    }
+
+    /// Stores a job's new parameters (and wish), applies it, and puts the
+    /// record back when the cluster refuses.
+    async fn change_job(
+        &self,
+        session: &Instance,
+        job: FlinkJob,
+        params: Value,
+        wish: Option<JobWish>,
+    ) -> Result<JobView, ServiceError> {
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let wish = wish.unwrap_or(job.state);
+        self.store.update_job(job.id, &params, wish).await?;
+        if let Err(error) = self.apply_job(session, &job.name, &params, wish).await {
+            self.store
+                .update_job(job.id, &job.params, job.state)
+                .await?;
+            return Err(error);
+        }
+        let changed = FlinkJob {
+            params,
+            state: wish,
+            ..job
+        };
+        Ok(self.job_views(session, vec![changed]).remove(0))
+    }
+
+    /// Deletes job `name` of session cluster `id`: its FlinkSessionJob goes
+    /// (the operator cancels the job), its record stays as deleted.
+    pub async fn delete_job(&self, id: Uuid, name: &str) -> Result<(), ServiceError> {
+        let session = self.instance_record(id).await?;
+        let job = self.stored_job(id, name).await?;
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        cluster
+            .delete_session_job(
+                &session.namespace,
+                &session_job_object_name(&session.name, name),
+            )
+            .await?;
+        self.store
+            .update_job(job.id, &job.params, JobWish::Deleted)
+            .await?;
+        Ok(())
+    }
+
+    async fn apply_job(
+        &self,
+        session: &Instance,
+        name: &str,
+        params: &Value,
+        wish: JobWish,
+    ) -> Result<(), ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let target = Target {
+            id: session.id,
+            app: SESSION_APP,
+            name: session.name.clone(),
+            namespace: session.namespace.clone(),
+            version: session.version.clone(),
+        };
+        let values: catalog::Values = serde_json::from_value(params.clone())
+            .map_err(|e| ServiceError::Encode(e.to_string()))?;
+        let state = match wish {
+            JobWish::Suspended => JobState::Suspended,
+            _ => JobState::Running,
+        };
+        let object = render_session_job(&target, name, &values, state)?;
+        cluster.apply(&[object]).await?;
+        Ok(())
+    }
+}
