@@ -272,6 +272,8 @@ mod tests {
             "/opt/job.jar",
             "ftp://host/job.jar",
             "local://",
+            "s3:/no-host",
+            "https:///job.jar",
             "https://host/my job.jar",
         ] {
             let errors = validate_session_job("etl", &raw(&[("jarURI", bad)]), false).unwrap_err();

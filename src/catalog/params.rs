@@ -400,8 +400,14 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
             }
         }
         ParamKind::Uri { schemes, max_len } => {
+            // `scheme://host/path`, or `local:///path` (a file in the image).
             let parsed = url::Url::parse(text).ok().filter(|uri| {
-                schemes.contains(&uri.scheme()) && uri.path().len() > 1 && !text.contains(' ')
+                let has_host = uri.host_str().is_some_and(|host| !host.is_empty());
+                schemes.contains(&uri.scheme())
+                    && text.starts_with(&format!("{}://", uri.scheme()))
+                    && (has_host || uri.scheme() == "local")
+                    && uri.path().len() > 1
+                    && !text.contains(char::is_whitespace)
             });
             if text.chars().count() > max_len {
                 Err(format!(
