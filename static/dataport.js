@@ -63,6 +63,10 @@ const updateJobs = (jobs) => {
         if (state.textContent !== job.state) state.textContent = job.state;
         if (state.classList.contains("status")) state.className = `status job-${job.state.toLowerCase()}`;
       }
+      const lifecycle = row.querySelector("[data-job-lifecycle]");
+      if (lifecycle && job.lifecycle && lifecycle.textContent !== job.lifecycle) {
+        lifecycle.textContent = job.lifecycle;
+      }
       const savepoint = row.querySelector("[data-job-savepoint]");
       if (savepoint && job.savepoint && savepoint.textContent !== job.savepoint) {
         savepoint.textContent = job.savepoint;

@@ -10,40 +10,6 @@ use common::{Backend, Portal, TestDatabase};
 use dataport::http::Layout;
 use fantoccini::Locator;
 
-async fn fill(browser: &Browser, id: &str, text: &str) {
-    let input = browser
-        .client
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-    input.clear().await.unwrap();
-    input.send_keys(text).await.unwrap();
-}
-
-async fn choose(browser: &Browser, name: &str, value: &str) {
-    browser
-        .client
-        .find(Locator::Css(&format!(
-            "select[name={name}] option[value=\"{value}\"]"
-        )))
-        .await
-        .unwrap_or_else(|e| panic!("{name}={value}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn click(browser: &Browser, css: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
 /// Waits until the instance page says its install succeeded (the page refreshes itself).
 async fn wait_for_install(browser: &Browser) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -117,12 +83,12 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
                 .path()
                 .ends_with(&format!("/catalog/{app}/install"))
         );
-        fill(&browser, "f-name", name).await;
-        fill(&browser, "f-namespace", &namespace).await;
+        browser.fill("f-name", name).await;
+        browser.fill("f-namespace", &namespace).await;
         if app == "zookeeper" {
-            choose(&browser, "replicas", "1").await;
+            browser.choose("replicas", "1").await;
         }
-        click(&browser, "button[value=install]").await;
+        browser.click("button[value=install]").await;
         wait_for_install(&browser).await;
     }
 
@@ -134,9 +100,9 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
         0,
         "hidden until HA is on"
     );
-    fill(&browser, "f-name", "analytics").await;
-    fill(&browser, "f-namespace", &namespace).await;
-    click(&browser, "#f-highAvailability").await;
+    browser.fill("f-name", "analytics").await;
+    browser.fill("f-namespace", &namespace).await;
+    browser.click("#f-highAvailability").await;
     assert_eq!(
         browser.count_displayed("[data-field=haType]").await,
         1,
@@ -147,13 +113,13 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
         1,
         "S3 is the default storage"
     );
-    choose(&browser, "haType", "zookeeper").await;
+    browser.choose("haType", "zookeeper").await;
     assert_eq!(browser.count_displayed("[data-field=zookeeper]").await, 1);
-    choose(&browser, "zookeeper", "zk").await;
-    choose(&browser, "minio", "minio").await;
+    browser.choose("zookeeper", "zk").await;
+    browser.choose("minio", "minio").await;
     browser.screenshot("install-flink-form").await;
 
-    click(&browser, "button[value=preview]").await;
+    browser.click("button[value=preview]").await;
     browser.wait_for("[data-preview]").await;
     let yaml = browser.text("[data-preview]").await;
     assert!(yaml.contains("high-availability.type: zookeeper"), "{yaml}");
@@ -168,7 +134,7 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
     );
     browser.screenshot("install-flink-preview").await;
 
-    click(&browser, "button[value=install]").await;
+    browser.click("button[value=install]").await;
     wait_for_install(&browser).await;
     assert_eq!(browser.text("h1").await, "analytics");
     assert!(
@@ -203,9 +169,9 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
             .await
             .contains("Install Flink Kubernetes Operator first")
     );
-    fill(&browser, "f-name", "Bad Name").await;
-    fill(&browser, "f-jobManagerMemory", "2Gb").await;
-    click(&browser, "button[value=install]").await;
+    browser.fill("f-name", "Bad Name").await;
+    browser.fill("f-jobManagerMemory", "2Gb").await;
+    browser.click("button[value=install]").await;
     browser.wait_for("#e-name").await;
 
     assert!(browser.text("#e-name").await.starts_with("Name must be"));

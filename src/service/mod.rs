@@ -271,6 +271,7 @@ impl Service {
             .map(|job| LiveJob {
                 name: job.name,
                 state: job.state,
+                lifecycle: job.observed.lifecycle,
                 savepoint: job.observed.savepoint,
             })
             .collect();

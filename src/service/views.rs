@@ -349,6 +349,8 @@ pub struct LiveJob {
     pub name: String,
     /// Flink's job state in a word.
     pub state: String,
+    /// The operator's lifecycle state of the job, once reconciled.
+    pub lifecycle: Option<String>,
     /// The last savepoint the operator reports.
     pub savepoint: Option<String>,
 }

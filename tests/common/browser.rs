@@ -162,6 +162,60 @@ impl Browser {
             .expect("text")
     }
 
+    /// Types `text` into the field with id `id`, replacing what it held.
+    pub async fn fill(&self, id: &str, text: &str) {
+        let input = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        input.clear().await.expect("clear");
+        input.send_keys(text).await.expect("type");
+    }
+
+    /// Picks `value` in the select named `name`.
+    pub async fn choose(&self, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!(
+                "select[name={name}] option[value=\"{value}\"]"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("{name}={value}: {e}"))
+            .click()
+            .await
+            .expect("choose");
+    }
+
+    /// Clicks the first element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Waits up to 30 s until the text of the first element matching `css`
+    /// satisfies `done` (a page updating itself live); returns that text.
+    pub async fn wait_for_text(
+        &self,
+        css: &str,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.text(css).await;
+            if done(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{css} never {what}: {text:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Ends the session (Chromium exits) and stops chromedriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -1,0 +1,87 @@
+//! In real headless Chromium: from a Flink session's page, submit a job, see
+//! it turn RUNNING live, suspend it and see the savepoint the operator took.
+
+mod common;
+
+use common::browser::{Browser, JavaScript};
+use common::{Backend, Portal, TestDatabase};
+use dataport::http::Layout;
+
+const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+
+#[tokio::test]
+async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("browser-jobs").await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let layout = Layout {
+        local_cluster: true,
+    };
+    let portal = Portal::start(
+        database.store().await,
+        Some(cluster.cluster().await),
+        layout,
+    )
+    .await;
+    let id = portal.install_flink_session(&namespace, true).await;
+
+    let browser = Browser::start(JavaScript::On).await;
+    browser
+        .client
+        .goto(&format!("{}/instances/{id}", portal.base))
+        .await
+        .unwrap();
+    assert_eq!(browser.text("[data-no-jobs]").await, "No jobs yet.");
+    browser.click("[data-submit-job]").await;
+    browser.wait_for("form[data-job-form]").await;
+    browser.fill("f-name", "orders-etl").await;
+    browser.fill("f-jarURI", JAR).await;
+    browser.fill("f-parallelism", "2").await;
+    browser.choose("upgradeMode", "savepoint").await;
+    browser.screenshot("job-submit-form").await;
+    browser
+        .click("form[data-job-form] button[type=submit]")
+        .await;
+
+    browser.wait_for_url_containing("/jobs/orders-etl").await;
+    browser
+        .wait_for_text("h1 + p [data-job-state]", "RUNNING", |state| {
+            state == "RUNNING"
+        })
+        .await;
+    browser.screenshot("job-running").await;
+
+    browser.click("[data-suspend]").await;
+    browser.wait_for("[data-resume]").await;
+    let savepoint = browser
+        .wait_for_text("[data-job-savepoint]", "a savepoint", |text| {
+            text.starts_with("s3://")
+        })
+        .await;
+    assert!(
+        savepoint.starts_with(&format!(
+            "s3://flink/{namespace}/analytics/savepoints/savepoint-"
+        )),
+        "{savepoint}"
+    );
+    browser
+        .wait_for_text("h1 + p [data-job-state]", "SUSPENDED", |state| {
+            state == "SUSPENDED"
+        })
+        .await;
+    browser.screenshot("job-suspended").await;
+
+    browser
+        .client
+        .goto(&format!("{}/instances/{id}#jobs", portal.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .text("tr[data-job=orders-etl] [data-job-savepoint]")
+            .await,
+        savepoint
+    );
+    browser.screenshot("session-jobs").await;
+    browser.close().await;
+}
