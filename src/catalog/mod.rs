@@ -255,7 +255,7 @@ impl AppDefinition {
 pub fn dashboard_link(grafana: &str, app: &str, namespace: &str, name: &str) -> Option<String> {
     use apps::monitoring::{FLINK_DASHBOARD, STREAMPARK_DASHBOARD, dashboard_link};
     let dashboard = match app {
-        "flink" => FLINK_DASHBOARD,
+        "flink" | "flink-application" => FLINK_DASHBOARD,
         "streampark" => STREAMPARK_DASHBOARD,
         _ => return None,
     };
