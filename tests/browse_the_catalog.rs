@@ -6,8 +6,9 @@ mod common;
 use common::Portal;
 use dataport::store::NewInstance;
 
-const NINE_APPS: [&str; 9] = [
+const CATALOG_APPS: [&str; 10] = [
     "flink",
+    "flink-application",
     "flink-kubernetes-operator",
     "streampark",
     "zookeeper",
@@ -19,18 +20,18 @@ const NINE_APPS: [&str; 9] = [
 ];
 
 #[tokio::test]
-async fn the_home_page_and_the_catalog_show_all_nine_apps() {
+async fn the_home_page_and_the_catalog_show_every_app() {
     let (portal, _db) = Portal::on_sqlite().await;
     for path in ["/", "/catalog"] {
         let (status, html) = portal.get(path).await;
         assert_eq!(status, 200, "{path}");
-        for app in NINE_APPS {
+        for app in CATALOG_APPS {
             assert!(
                 html.contains(&format!("href=\"/catalog/{app}\"")),
                 "{path} lacks {app}"
             );
         }
-        assert!(html.contains("9 apps"));
+        assert!(html.contains("10 apps"));
         assert!(html.contains("Not installed"));
     }
 }
@@ -46,7 +47,7 @@ async fn the_api_lists_the_apps_as_json() {
         .iter()
         .map(|app| app["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, NINE_APPS);
+    assert_eq!(names, CATALOG_APPS);
     let flink = &json["apps"][0];
     assert_eq!(flink["category"], "Compute");
     assert_eq!(flink["requires"][0], "flink-kubernetes-operator");
@@ -147,7 +148,7 @@ async fn the_api_publishes_each_apps_install_schema() {
     assert_eq!(props["taskSlots"]["minimum"], 1);
     assert_eq!(props["taskSlots"]["default"], 2);
 
-    for app in NINE_APPS {
+    for app in CATALOG_APPS {
         let (status, schema) = portal.get_json(&format!("/api/v1/apps/{app}/schema")).await;
         assert_eq!(status, 200, "{app}");
         assert_eq!(schema["properties"]["app"]["const"], app);

@@ -15,8 +15,8 @@ async fn search_filters_as_the_user_types_and_the_app_page_opens() {
     let page = &browser.client;
 
     page.goto(&format!("{}/", portal.base)).await.unwrap();
-    assert_eq!(browser.count_displayed(".card").await, 9);
-    assert_eq!(browser.text("[data-count]").await, "9 apps");
+    assert_eq!(browser.count_displayed(".card").await, 10);
+    assert_eq!(browser.text("[data-count]").await, "10 apps");
     browser.screenshot("catalog").await;
 
     let search = page.find(Locator::Css("input[name=q]")).await.unwrap();
@@ -89,7 +89,7 @@ async fn without_javascript_the_filter_form_submits_to_the_server() {
     search.send_keys("zoo").await.unwrap();
     assert_eq!(
         browser.count_displayed(".card").await,
-        9,
+        10,
         "no script, no live filter"
     );
 
