@@ -36,16 +36,11 @@ async fn wait_for_install(browser: &Browser) {
 
 #[tokio::test]
 async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
-    let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("browser").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let layout = Layout {
-        local_cluster: true,
-    };
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        layout,
+    let (portal, _database, namespace) = Portal::on_test_cluster_with(
+        "browser",
+        Layout {
+            local_cluster: true,
+        },
     )
     .await;
     let browser = Browser::start(JavaScript::On).await;

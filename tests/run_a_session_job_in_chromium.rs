@@ -3,24 +3,19 @@
 
 mod common;
 
+use common::Portal;
 use common::browser::{Browser, JavaScript};
-use common::{Backend, Portal, TestDatabase};
 use dataport::http::Layout;
 
 const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
 
 #[tokio::test]
 async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
-    let cluster = common::cluster::shared();
-    let namespace = cluster.namespace("browser-jobs").await;
-    let database = TestDatabase::new(Backend::Sqlite).await;
-    let layout = Layout {
-        local_cluster: true,
-    };
-    let portal = Portal::start(
-        database.store().await,
-        Some(cluster.cluster().await),
-        layout,
+    let (portal, _database, namespace) = Portal::on_test_cluster_with(
+        "browser-jobs",
+        Layout {
+            local_cluster: true,
+        },
     )
     .await;
     let id = portal.install_flink_session(&namespace, true).await;

@@ -170,14 +170,8 @@ pub fn validate_session_job(
         );
     }
     let enable = "turn high availability on in the session cluster's update";
-    for (key, message) in job_rules(&values, has_storage, enable) {
-        errors.entry(key).or_insert(message);
-    }
-    if errors.is_empty() {
-        Ok(values)
-    } else {
-        Err(errors)
-    }
+    let rule_errors = job_rules(&values, has_storage, enable);
+    params::with_rule_errors(values, errors, rule_errors)
 }
 
 /// The operator's job spec from validated job parameters.
@@ -254,15 +248,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+    use crate::catalog::params::{EXAMPLE_JAR, raw};
 
     #[test]
     fn a_job_needs_a_jar_uri_with_a_known_scheme() {
@@ -286,7 +272,7 @@ mod tests {
             "JAR URI must be a URI to a file starting with local://, https://, http://, s3:// or hdfs://"
         );
         for good in [
-            JAR,
+            EXAMPLE_JAR,
             "https://repo.example.com/jobs/etl-1.0.jar",
             "s3://jars/etl.jar",
         ] {
@@ -323,11 +309,11 @@ mod tests {
     #[test]
     fn state_keeping_modes_need_storage_stateless_does_not() {
         for mode in ["savepoint", "last-state"] {
-            let form = raw(&[("jarURI", JAR), ("upgradeMode", mode)]);
+            let form = raw(&[("jarURI", EXAMPLE_JAR), ("upgradeMode", mode)]);
             assert!(validate_session_job("etl", &form, false).is_err());
             assert!(validate_session_job("etl", &form, true).is_ok());
         }
-        let stateless = raw(&[("jarURI", JAR)]);
+        let stateless = raw(&[("jarURI", EXAMPLE_JAR)]);
         assert!(validate_session_job("etl", &stateless, false).is_ok());
     }
 
@@ -335,7 +321,7 @@ mod tests {
     fn a_session_job_renders_to_a_labelled_flink_session_job() {
         let values = validate_session_job(
             "etl",
-            &raw(&[("jarURI", JAR), ("args", "--rate  10 ")]),
+            &raw(&[("jarURI", EXAMPLE_JAR), ("args", "--rate  10 ")]),
             false,
         )
         .unwrap();
@@ -356,7 +342,7 @@ mod tests {
             json!({
                 "deploymentName": "analytics",
                 "job": {
-                    "jarURI": JAR,
+                    "jarURI": EXAMPLE_JAR,
                     "parallelism": 1,
                     "args": ["--rate", "10"],
                     "state": "running",

@@ -224,14 +224,8 @@ impl AppDefinition {
         errors.extend(field_errors);
         // Rules see the fields that are valid, so their errors come with the
         // others; a field's own error stays the one shown for it.
-        for (key, message) in (self.rules)(version, &values) {
-            errors.entry(key).or_insert(message);
-        }
-        if errors.is_empty() {
-            Ok(values)
-        } else {
-            Err(errors)
-        }
+        let rule_errors = (self.rules)(version, &values);
+        params::with_rule_errors(values, errors, rule_errors)
     }
 
     /// Whether `query` occurs, ignoring case, in the app's name, display name,

@@ -289,6 +289,37 @@ pub const fn concat<const N: usize>(parts: &[&[Param]]) -> [Param; N] {
     all
 }
 
+/// Adds the errors of rules across fields to `errors`, keeping a field's own
+/// error where it has one; then the values, or every error.
+pub fn with_rule_errors(
+    values: Values,
+    mut errors: FieldErrors,
+    rule_errors: FieldErrors,
+) -> Result<Values, FieldErrors> {
+    for (key, message) in rule_errors {
+        errors.entry(key).or_insert(message);
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Raw form values from `(key, value)` pairs, for tests.
+#[cfg(test)]
+pub(crate) fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A JAR every Flink image holds, for tests.
+#[cfg(test)]
+pub(crate) const EXAMPLE_JAR: &str =
+    "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+
 /// Validated parameter values, by key, as stored and rendered.
 pub type Values = BTreeMap<String, Value>;
 

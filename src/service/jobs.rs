@@ -95,6 +95,17 @@ fn has_storage(session: &Instance) -> bool {
     session.params["highAvailability"] == Value::Bool(true)
 }
 
+/// Job `name`'s parameters checked against `session`, as they are stored.
+fn validated_params(
+    session: &Instance,
+    name: &str,
+    raw: &BTreeMap<String, String>,
+) -> Result<Value, ServiceError> {
+    let values =
+        validate_session_job(name, raw, has_storage(session)).map_err(ServiceError::Invalid)?;
+    serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))
+}
+
 fn invalid(key: &str, message: String) -> ServiceError {
     ServiceError::Invalid(FieldErrors::from([(key.to_owned(), message)]))
 }
@@ -223,11 +234,8 @@ impl Service {
         raw: &BTreeMap<String, String>,
     ) -> Result<JobView, ServiceError> {
         let session = self.session(id).await?;
-        let values = validate_session_job(name, raw, has_storage(&session))
-            .map_err(ServiceError::Invalid)?;
+        let params = validated_params(&session, name, raw)?;
         self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
-        let params =
-            serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))?;
         let job = self
             .store
             .create_job(id, name, params)
@@ -264,10 +272,7 @@ impl Service {
     ) -> Result<JobView, ServiceError> {
         let session = self.session(id).await?;
         let job = self.stored_job(id, name).await?;
-        let values = validate_session_job(name, raw, has_storage(&session))
-            .map_err(ServiceError::Invalid)?;
-        let params =
-            serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))?;
+        let params = validated_params(&session, name, raw)?;
         self.change_job(&session, job, params, None).await
     }
 

@@ -17,7 +17,10 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
 use super::jobs::{JobWorld, error_json, next_job, now_ms, savepoint_dir, status_patch};
-use super::{FAIL_ANNOTATION, FINISH_ANNOTATION, SIMULATOR_MANAGER};
+use super::{
+    Context, FAIL_ANNOTATION, FINISH_ANNOTATION, SIMULATOR_MANAGER, SimulationError, log_step,
+    retry_shortly,
+};
 use crate::cluster::ClusterError;
 use crate::crd::{
     FlinkDeployment, FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, JobState,
@@ -27,18 +30,6 @@ use crate::crd::{
 /// Time between two steps of the status walk.
 const STEP: Duration = Duration::from_millis(700);
 
-struct Context {
-    client: Client,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum SimulationError {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-    #[error(transparent)]
-    Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
-}
-
 /// Reconciles FlinkDeployments until the watch ends.
 pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
     let deployments: Api<FlinkDeployment> = Api::all(client.clone());
@@ -46,19 +37,10 @@ pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
     let context = Arc::new(Context { client });
     Controller::new(deployments, watcher::Config::default())
         .owns(services, watcher::Config::default())
-        .run(reconcile, on_error, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "simulated operator step failed; retrying");
-            }
-        })
+        .run(reconcile, retry_shortly, context)
+        .for_each(log_step)
         .await;
     Ok(())
-}
-
-fn on_error(_: Arc<FlinkDeployment>, error: &SimulationError, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "simulated Flink operator");
-    Action::requeue(Duration::from_secs(2))
 }
 
 async fn reconcile(

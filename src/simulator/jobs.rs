@@ -16,7 +16,9 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use super::{FAIL_ANNOTATION, FINISH_ANNOTATION};
+use super::{
+    Context, FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError, log_step, retry_shortly,
+};
 use crate::cluster::ClusterError;
 use crate::crd::{
     FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobSpec, JobState, JobStatus,
@@ -144,36 +146,15 @@ pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-struct Context {
-    client: Client,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum SimulationError {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-    #[error(transparent)]
-    Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
-}
-
 /// Reconciles FlinkSessionJobs until the watch ends.
 pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
     let jobs: Api<FlinkSessionJob> = Api::all(client.clone());
     let context = Arc::new(Context { client });
     Controller::new(jobs, watcher::Config::default())
-        .run(reconcile, on_error, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "simulated session job step failed; retrying");
-            }
-        })
+        .run(reconcile, retry_shortly, context)
+        .for_each(log_step)
         .await;
     Ok(())
-}
-
-fn on_error(_: Arc<FlinkSessionJob>, error: &SimulationError, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "simulated Flink operator (session jobs)");
-    Action::requeue(Duration::from_secs(2))
 }
 
 async fn reconcile(

@@ -10,6 +10,12 @@ mod flink_operator;
 mod jobs;
 mod node;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::controller::Action;
+
 use crate::cluster::Cluster;
 use crate::config::SimulateArgs;
 use crate::error::StartError;
@@ -40,4 +46,31 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
         _ = crate::http::shutdown_signal() => {}
     }
     Ok(())
+}
+
+/// What the simulated operator's reconcilers get.
+struct Context {
+    client: Client,
+}
+
+/// Why a simulated reconcile step failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+enum SimulationError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
+}
+
+/// The simulated operator's error policy: log, and try again shortly.
+fn retry_shortly<K>(_: Arc<K>, error: &SimulationError, _: Arc<Context>) -> Action {
+    tracing::warn!(%error, kind = std::any::type_name::<K>(), "simulated Flink operator");
+    Action::requeue(Duration::from_secs(2))
+}
+
+/// Logs a controller step that failed; the controller retries it.
+async fn log_step<T, E: std::fmt::Display>(result: Result<T, E>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "simulated operator step failed; retrying");
+    }
 }

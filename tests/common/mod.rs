@@ -108,13 +108,21 @@ impl Portal {
     /// Serves a portal on a fresh SQLite database and the shared test control
     /// plane, with a new namespace named after `prefix` for the test.
     pub async fn on_test_cluster(prefix: &str) -> (Portal, TestDatabase, String) {
+        Portal::on_test_cluster_with(prefix, Layout::default()).await
+    }
+
+    /// [`Portal::on_test_cluster`] with its pages framed by `layout`.
+    pub async fn on_test_cluster_with(
+        prefix: &str,
+        layout: Layout,
+    ) -> (Portal, TestDatabase, String) {
         let cluster = cluster::shared();
         let namespace = cluster.namespace(prefix).await;
         let database = TestDatabase::new(Backend::Sqlite).await;
         let portal = Portal::start(
             database.store().await,
             Some(cluster.cluster().await),
-            Layout::default(),
+            layout,
         )
         .await;
         (portal, database, namespace)

@@ -31,34 +31,25 @@ static APPLICATION_PARAMS: [Param; 24] =
 
 /// The session cluster's rules, and a job that keeps state needs HA storage.
 fn application_rules(version: &str, values: &Values) -> FieldErrors {
-    let mut errors = rules(version, values);
-    let storage = is_on(values, "highAvailability");
-    for (key, message) in job_rules(values, storage, "turn high availability on") {
-        errors.entry(key).or_insert(message);
-    }
+    let mut errors = job_rules(
+        values,
+        is_on(values, "highAvailability"),
+        "turn high availability on",
+    );
+    errors.extend(rules(version, values));
     errors
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-
-    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+    use crate::catalog::params::{EXAMPLE_JAR, raw};
 
     #[test]
     fn savepoint_without_ha_is_refused_next_to_the_upgrade_mode() {
         let form = raw(&[
             ("operator", "op"),
-            ("jarURI", JAR),
+            ("jarURI", EXAMPLE_JAR),
             ("upgradeMode", "savepoint"),
         ]);
         let errors = DEFINITION.validate("1.20", &form).unwrap_err();

@@ -265,16 +265,8 @@ pub(super) fn rules(version: &str, values: &Values) -> FieldErrors {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-
-    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::catalog::params::raw;
 
     #[test]
     fn defaults_fill_what_is_left_empty() {
