@@ -4,9 +4,16 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::quantity::{Quantity, QuantityKind};
+use super::quantity::QuantityKind;
+
+mod validate;
+
+pub use validate::{
+    DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, is_dns_label, validate, with_rule_errors,
+};
+use validate::{normalize_toggle, scheme_list};
 
 /// One choice of a [`ParamKind::Choice`].
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -289,23 +296,6 @@ pub const fn concat<const N: usize>(parts: &[&[Param]]) -> [Param; N] {
     all
 }
 
-/// Adds the errors of rules across fields to `errors`, keeping a field's own
-/// error where it has one; then the values, or every error.
-pub fn with_rule_errors(
-    values: Values,
-    mut errors: FieldErrors,
-    rule_errors: FieldErrors,
-) -> Result<Values, FieldErrors> {
-    for (key, message) in rule_errors {
-        errors.entry(key).or_insert(message);
-    }
-    if errors.is_empty() {
-        Ok(values)
-    } else {
-        Err(errors)
-    }
-}
-
 /// Raw form values from `(key, value)` pairs, for tests.
 #[cfg(test)]
 pub(crate) fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -325,174 +315,3 @@ pub type Values = BTreeMap<String, Value>;
 
 /// Field errors, by key: every one at once.
 pub type FieldErrors = BTreeMap<String, String>;
-
-/// HTML checkboxes send `on`; the API sends `true`: both mean on.
-fn normalize_toggle(value: &str) -> &str {
-    match value {
-        "on" | "true" => "true",
-        "off" | "false" | "" => "false",
-        other => other,
-    }
-}
-
-/// Checks raw values (form fields, or JSON values as text) against `params`:
-/// the typed values of the valid shown fields, and an error for every other
-/// one. Unknown keys are errors; hidden fields are dropped.
-pub fn validate(params: &[Param], raw: &BTreeMap<String, String>) -> (Values, FieldErrors) {
-    let mut values = Values::new();
-    let mut errors = FieldErrors::new();
-    for key in raw.keys() {
-        if !params.iter().any(|param| param.key == key) {
-            errors.insert(key.clone(), format!("unknown parameter {key:?}"));
-        }
-    }
-    for param in params.iter().filter(|param| param.is_shown(raw, params)) {
-        let text = raw.get(param.key).map(|v| v.trim()).unwrap_or("");
-        match parse(param, text) {
-            Ok(Some(value)) => {
-                values.insert(param.key.to_owned(), value);
-            }
-            Ok(None) => {}
-            Err(message) => {
-                errors.insert(param.key.to_owned(), message);
-            }
-        }
-    }
-    (values, errors)
-}
-
-/// One field's value: `Ok(None)` for an empty secret (generated later).
-fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
-    let text = if text.is_empty() {
-        match (param.default, param.kind) {
-            (_, ParamKind::Toggle) => "false",
-            (Some(default), _) => default,
-            (None, ParamKind::Secret { .. }) => return Ok(None),
-            (None, _) => return Err(format!("{} is required", param.label)),
-        }
-    } else {
-        text
-    };
-    match param.kind {
-        ParamKind::Text { max_len } => {
-            if text.chars().count() > max_len {
-                Err(format!(
-                    "{} is longer than {max_len} characters",
-                    param.label
-                ))
-            } else {
-                Ok(Some(json!(text)))
-            }
-        }
-        ParamKind::Int { min, max } => match text.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(Some(json!(n))),
-            Ok(_) => Err(format!("{} must be between {min} and {max}", param.label)),
-            Err(_) => Err(format!("{} must be a whole number", param.label)),
-        },
-        ParamKind::Quantity { kind, min, max } => {
-            let quantity =
-                Quantity::parse(text, kind).map_err(|e| format!("{}: {e}", param.label))?;
-            let bound = |b: &str| {
-                Quantity::parse(b, kind)
-                    .map(|q| q.value)
-                    .unwrap_or(f64::NAN)
-            };
-            if quantity.value < bound(min) || quantity.value > bound(max) {
-                Err(format!("{} must be between {min} and {max}", param.label))
-            } else {
-                Ok(Some(json!(text)))
-            }
-        }
-        ParamKind::Toggle => match normalize_toggle(text) {
-            "true" => Ok(Some(json!(true))),
-            "false" => Ok(Some(json!(false))),
-            _ => Err(format!("{} must be on or off", param.label)),
-        },
-        ParamKind::Choice { options } => {
-            if options.iter().any(|choice| choice.value == text) {
-                Ok(Some(json!(text)))
-            } else {
-                let allowed: Vec<_> = options.iter().map(|c| c.value).collect();
-                Err(format!(
-                    "{} must be one of {}",
-                    param.label,
-                    allowed.join(", ")
-                ))
-            }
-        }
-        ParamKind::Secret { .. } => {
-            if text.chars().count() < 8 {
-                Err(format!(
-                    "{} must be at least 8 characters (or empty to generate one)",
-                    param.label
-                ))
-            } else {
-                Ok(Some(json!(text)))
-            }
-        }
-        ParamKind::Uri { schemes, max_len } => {
-            // `scheme://host/path`, or `local:///path` (a file in the image).
-            let parsed = url::Url::parse(text).ok().filter(|uri| {
-                let has_host = uri.host_str().is_some_and(|host| !host.is_empty());
-                schemes.contains(&uri.scheme())
-                    && text.starts_with(&format!("{}://", uri.scheme()))
-                    && (has_host || uri.scheme() == "local")
-                    && uri.path().len() > 1
-                    && !text.contains(char::is_whitespace)
-            });
-            if text.chars().count() > max_len {
-                Err(format!(
-                    "{} is longer than {max_len} characters",
-                    param.label
-                ))
-            } else if parsed.is_none() {
-                Err(format!(
-                    "{} must be a URI to a file starting with {}",
-                    param.label,
-                    scheme_list(schemes)
-                ))
-            } else {
-                Ok(Some(json!(text)))
-            }
-        }
-        ParamKind::Reference { .. } => {
-            if is_dns_label(text, 63) {
-                Ok(Some(json!(text)))
-            } else {
-                Err(format!("{} must name an instance", param.label))
-            }
-        }
-    }
-}
-
-/// `local://, https:// or s3://`.
-fn scheme_list(schemes: &[&str]) -> String {
-    let mut listed: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
-    let last = listed.pop().unwrap_or_default();
-    if listed.is_empty() {
-        last
-    } else {
-        format!("{} or {last}", listed.join(", "))
-    }
-}
-
-/// Whether `text` is a DNS-1123 label of at most `max_len` characters:
-/// lowercase letters, digits and `-`, starting with a letter and ending with a
-/// letter or digit (what Kubernetes requires of names and namespaces).
-pub fn is_dns_label(text: &str, max_len: usize) -> bool {
-    let bytes = text.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= max_len
-        && bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-}
-
-/// A DNS-1123 label, as a regular expression.
-pub const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
-
-/// Longest instance name: object names add suffixes such as `-rest` and
-/// `-taskmanager` and must stay within Kubernetes' 63-character labels.
-pub const INSTANCE_NAME_MAX: usize = 40;
