@@ -116,6 +116,10 @@ async fn bad_jobs_are_refused_by_field_and_nothing_is_applied() {
         .await;
     assert_eq!(status, 400);
     assert!(html.contains(r#"id="e-dropState""#) && html.contains("Suspend without a savepoint"));
+    assert!(
+        !html.contains("data-errors"),
+        "the upgrade form has nothing to fix"
+    );
     let object = session_jobs.get("analytics-etl").await.unwrap();
     assert_eq!(
         serde_json::to_value(object.spec.job.state).unwrap(),

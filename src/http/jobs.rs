@@ -137,15 +137,18 @@ async fn job_page_with(
     errors: &FieldErrors,
 ) -> Result<JobPage, PageError> {
     let job = state.service.job(id, name).await.or_page(&state.layout)?;
+    // A refused Suspend is the Suspend form's error, not the upgrade form's.
+    let mut form_errors = errors.clone();
+    let suspend_error = form_errors.remove("dropState");
     let form = state
         .service
-        .job_form(id, Some(name), typed, errors)
+        .job_form(id, Some(name), typed, &form_errors)
         .await
         .or_page(&state.layout)?;
     Ok(JobPage {
         layout: state.layout.clone(),
         job,
-        suspend_error: errors.get("dropState").cloned(),
+        suspend_error,
         form,
     })
 }
