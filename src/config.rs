@@ -68,6 +68,31 @@ pub struct ServeConfig {
     /// workloads: every page says so in a banner.
     #[arg(long, env = "DATAPORT_LOCAL_CLUSTER")]
     pub local_cluster: bool,
+
+    /// Run as one of several replicas on one database: only the holder of
+    /// the Lease runs the worker and the status sync. Without it, this
+    /// replica always does.
+    #[arg(long, env = "DATAPORT_LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// Namespace of the leader election's Lease (the pod's own in a Deployment).
+    #[arg(long, env = "DATAPORT_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+
+    /// Name of the leader election's Lease.
+    #[arg(long, env = "DATAPORT_LEASE_NAME", default_value = "dataport-leader")]
+    pub lease_name: String,
+
+    /// Seconds a leader keeps the Lease without renewing it: a killed leader
+    /// is replaced within this time.
+    #[arg(long, env = "DATAPORT_LEASE_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_seconds: u64,
+
+    /// This replica's identity in the election; by default `$HOSTNAME` (the
+    /// pod name in a Deployment), else a random one.
+    #[arg(long, env = "DATAPORT_IDENTITY")]
+    pub identity: Option<String>,
 }
 
 /// Flags of `dataport crds`.
@@ -111,7 +136,29 @@ impl fmt::Display for ServeConfig {
                 .as_deref()
                 .unwrap_or("(from the monitoring instance)")
         )?;
-        write!(f, "local_cluster = {}", self.local_cluster)
+        writeln!(f, "local_cluster = {}", self.local_cluster)?;
+        if self.leader_election {
+            write!(
+                f,
+                "leader        = Lease {}/{} ({} s) as {}",
+                self.lease_namespace,
+                self.lease_name,
+                self.lease_seconds,
+                self.identity()
+            )
+        } else {
+            write!(f, "leader        = always (no leader election)")
+        }
+    }
+}
+
+impl ServeConfig {
+    /// This replica's identity in the leader election.
+    pub fn identity(&self) -> String {
+        self.identity
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| format!("dataport-{}", uuid::Uuid::new_v4().simple()))
     }
 }
 

@@ -3,6 +3,7 @@
 mod apply;
 pub mod crds;
 pub mod instances;
+pub mod leader;
 mod secrets;
 pub mod watch;
 
@@ -46,6 +47,9 @@ pub enum ClusterError {
     /// An object could not be encoded.
     #[error("cannot encode object: {0}")]
     Encode(String),
+    /// The leader election's Lease could not be used.
+    #[error("leader election: {0}")]
+    Lease(String),
 }
 
 impl ClusterError {

@@ -191,6 +191,30 @@ impl Watches {
 }
 
 impl Watches {
+    /// Every instance the stores hold an object of.
+    pub fn instance_keys(&self) -> std::collections::HashSet<InstanceKey> {
+        let mut keys = std::collections::HashSet::new();
+        keys.extend(
+            self.deployments
+                .state()
+                .iter()
+                .filter_map(|o| key_of(o.as_ref())),
+        );
+        keys.extend(
+            self.stateful_sets
+                .state()
+                .iter()
+                .filter_map(|o| key_of(o.as_ref())),
+        );
+        keys.extend(
+            self.flink_deployments
+                .state()
+                .iter()
+                .filter_map(|o| key_of(o.as_ref())),
+        );
+        keys
+    }
+
     /// What the operator reports of the session jobs on session cluster
     /// `key`, by job name.
     pub fn session_jobs(&self, key: &InstanceKey) -> BTreeMap<String, ObservedJob> {

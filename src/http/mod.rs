@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::cluster::Cluster;
+use crate::cluster::leader::LeaseSettings;
 use crate::config::{ServeConfig, mask_password};
 use crate::error::StartError;
 use crate::service::Service;
@@ -94,7 +95,9 @@ async fn not_found(State(state): State<AppState>, OriginalUri(uri): OriginalUri)
 
 /// Runs `dataport serve`: opens the store and the cluster, then serves until
 /// SIGTERM or Ctrl-C, finishing requests in flight.
-pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
+pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
+    // Chosen once: printed and used alike.
+    config.identity = Some(config.identity());
     eprintln!(
         "dataport {} starting with:\n{config}",
         env!("CARGO_PKG_VERSION")
@@ -106,8 +109,20 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
             source,
         })?;
     let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
-    let service =
-        Arc::new(Service::new(store, cluster).with_grafana_url(config.grafana_url.clone()));
+    let mut service =
+        Service::new(store, cluster.clone()).with_grafana_url(config.grafana_url.clone());
+    if config.leader_election
+        && let Some(cluster) = &cluster
+    {
+        let settings = LeaseSettings {
+            namespace: config.lease_namespace.clone(),
+            name: config.lease_name.clone(),
+            identity: config.identity(),
+            duration: Duration::from_secs(config.lease_seconds),
+        };
+        service = service.with_leadership(cluster.lead(&settings).await?);
+    }
+    let service = Arc::new(service);
     let layout = Layout {
         local_cluster: config.local_cluster,
     };

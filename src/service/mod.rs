@@ -88,6 +88,8 @@ pub struct Service {
     grafana_url: Option<String>,
     /// The watched objects, once the status sync has started.
     watches: std::sync::OnceLock<crate::cluster::watch::Watches>,
+    /// Whether this replica leads: runs the worker and writes statuses.
+    leadership: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Service {
@@ -100,6 +102,28 @@ impl Service {
             work: tokio::sync::Notify::new(),
             watches: std::sync::OnceLock::new(),
             grafana_url: None,
+            // A lone replica always leads.
+            leadership: tokio::sync::watch::channel(true).1,
+        }
+    }
+
+    /// Leads only while `leadership` says so (a Lease held, see
+    /// [`crate::cluster::leader`]).
+    pub fn with_leadership(mut self, leadership: tokio::sync::watch::Receiver<bool>) -> Service {
+        self.leadership = leadership;
+        self
+    }
+
+    /// Whether this replica runs the worker and the status sync now.
+    pub fn is_leader(&self) -> bool {
+        *self.leadership.borrow()
+    }
+
+    /// Resolves when leadership changes; never, when it cannot (a lone replica).
+    async fn leadership_changed(&self) {
+        let mut leadership = self.leadership.clone();
+        if leadership.changed().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
@@ -301,7 +325,7 @@ impl Service {
                 Err(error) => Check::failed(error.to_string()),
             }),
         };
-        Readiness::new(database, cluster)
+        Readiness::new(database, cluster, self.is_leader())
     }
 
     /// The counter of requests sent to the API server, if a cluster is configured.

@@ -22,11 +22,23 @@ impl Service {
         let _ = self.watches.set(watches.clone());
         let service = self.clone();
         Some(tokio::spawn(async move {
-            while let Some(first) = changed.recv().await {
+            loop {
+                let mut keys = tokio::select! {
+                    first = changed.recv() => match first {
+                        Some(first) => HashSet::from([first]),
+                        None => return,
+                    },
+                    // A new leader catches up with everything the stores hold.
+                    _ = service.leadership_changed() => watches.instance_keys(),
+                };
                 // A burst of events (a rollout, the initial list) is one pass.
-                let mut keys = HashSet::from([first]);
                 while let Ok(more) = changed.try_recv() {
                     keys.insert(more);
+                }
+                // Every replica watches (its pages show what the stores hold);
+                // only the leader writes statuses.
+                if !service.is_leader() {
+                    continue;
                 }
                 for key in keys {
                     if let Err(error) = service.sync_status(&watches, &key).await {

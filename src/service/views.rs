@@ -185,15 +185,18 @@ pub struct Readiness {
     pub database: Check,
     /// The cluster check; `None` when no cluster is configured.
     pub cluster: Option<Check>,
+    /// Whether this replica leads (runs the worker and the status sync).
+    pub leader: bool,
 }
 
 impl Readiness {
-    pub(super) fn new(database: Check, cluster: Option<Check>) -> Self {
+    pub(super) fn new(database: Check, cluster: Option<Check>, leader: bool) -> Self {
         let ready = database.ok && cluster.as_ref().is_none_or(|check| check.ok);
         Readiness {
             ready,
             database,
             cluster,
+            leader,
         }
     }
 }

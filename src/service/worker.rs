@@ -22,11 +22,15 @@ impl Service {
         let service = self.clone();
         Some(tokio::spawn(async move {
             loop {
-                if let Err(error) = service.run_pending().await {
+                // Followers only queue; the leader runs what anyone queued.
+                if service.is_leader()
+                    && let Err(error) = service.run_pending().await
+                {
                     tracing::warn!(%error, "worker pass failed; retrying");
                 }
                 tokio::select! {
                     _ = service.work.notified() => {}
+                    _ = service.leadership_changed() => {}
                     _ = tokio::time::sleep(POLL) => {}
                 }
             }
