@@ -107,6 +107,13 @@ impl Cluster {
                 Err(_) => return Ok(None),
             },
         };
+        Cluster::from_config(config).map(Some)
+    }
+
+    /// A cluster handle from a client configuration (for example one that
+    /// impersonates dataport's service account).
+    pub fn from_config(config: Config) -> Result<Cluster, ClusterError> {
+        install_crypto_provider();
         let requests = RequestCounter::default();
         let counter = requests.clone();
         let client = kube::client::ClientBuilder::try_from(config)?
@@ -115,7 +122,7 @@ impl Cluster {
                 request
             }))
             .build();
-        Ok(Some(Cluster { client, requests }))
+        Ok(Cluster { client, requests })
     }
 
     /// Like [`Cluster::connect`], but a missing cluster is an error.

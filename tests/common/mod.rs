@@ -89,7 +89,12 @@ pub struct Portal {
 impl Portal {
     /// Serves a portal over `store` (and `cluster`, if any) in this runtime.
     pub async fn start(store: Store, cluster: Option<Cluster>, layout: Layout) -> Portal {
-        let service = Arc::new(Service::new(store, cluster));
+        Portal::start_service(Service::new(store, cluster), layout).await
+    }
+
+    /// Serves a portal over `service` in this runtime.
+    pub async fn start_service(service: Service, layout: Layout) -> Portal {
+        let service = Arc::new(service);
         // The worker and the status sync run for the life of the test's runtime, as in `serve`.
         let _ = service.spawn_worker();
         let _ = service.spawn_status_sync();
