@@ -35,14 +35,14 @@ pub(super) fn router() -> Router<AppState> {
 #[template(path = "instance.html")]
 struct InstancePage {
     layout: Layout,
-    view: InstanceView,
+    view: std::sync::Arc<InstanceView>,
 }
 
 #[derive(Template)]
 #[template(path = "instances.html")]
 struct InstancesPage {
     layout: Layout,
-    view: InstancesView,
+    view: std::sync::Arc<InstancesView>,
 }
 
 /// `?app=&namespace=&status=&page=`: the filters and the page.
@@ -83,7 +83,7 @@ async fn list_page(
 async fn list_json(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<InstancesView>, ApiError> {
+) -> Result<Json<std::sync::Arc<InstancesView>>, ApiError> {
     let page = query.page();
     Ok(Json(state.service.instances(query.filter, page).await?))
 }
@@ -108,7 +108,7 @@ async fn instance_page(
 async fn instance_json(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<InstanceView>, ApiError> {
+) -> Result<Json<std::sync::Arc<InstanceView>>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(state.service.instance(id).await?))
 }
@@ -120,7 +120,7 @@ const ACTOR: &str = "anonymous";
 #[template(path = "uninstall.html")]
 struct UninstallPage {
     layout: Layout,
-    view: InstanceView,
+    view: std::sync::Arc<InstanceView>,
     dependants: Vec<Dependant>,
     typed: String,
     error: Option<String>,

@@ -49,7 +49,8 @@ async fn page(
         .instance(id)
         .await
         .or_page(&state.layout)?
-        .instance;
+        .instance
+        .clone();
     let mut view = state
         .service
         .install_form(&instance.app, raw, errors)

@@ -1,66 +1,130 @@
-//! A value recomputed at most once per time-to-live.
+//! Short-lived caches of what pages read: a busy page costs the database (and
+//! the API server, for events) one read per second, not one per request.
+//!
+//! A replica clears them whenever it writes, so its own users see their
+//! changes at once; the one-second time-to-live bounds how long another
+//! replica's writes take to show. Concurrent misses of one key share one read
+//! (moka's `try_get_with`), so an expiry under load is one read, not a stampede.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// One shared value that goes stale after `ttl`, or at once when cleared.
-///
-/// The catalog's installed counts are read on every catalog request and
-/// change only on installs and uninstalls: this replica clears them when it
-/// writes, and the time-to-live bounds how long another replica's writes take
-/// to show.
+use moka::future::Cache;
+use uuid::Uuid;
+
+use super::{InstanceView, InstancesView, ServiceError};
+use crate::store::InstanceFilter;
+
+/// How long a cached view is served.
+const TIME_TO_LIVE: Duration = Duration::from_secs(1);
+
+/// Most instance pages and list pages kept at once.
+const CAPACITY: u64 = 10_000;
+
+/// The views pages read most.
 #[derive(Debug)]
-pub(super) struct Cached<T> {
-    ttl: Duration,
-    slot: Mutex<Option<(Instant, Arc<T>)>>,
+pub(super) struct ViewCaches {
+    /// Installed instances per app, for the catalog.
+    pub(super) counts: Cache<(), Arc<HashMap<String, i64>>>,
+    /// Instance pages, by id.
+    pub(super) instances: Cache<Uuid, Arc<InstanceView>>,
+    /// List pages, by filter and page number.
+    pub(super) lists: Cache<(InstanceFilter, i64), Arc<InstancesView>>,
 }
 
-impl<T> Cached<T> {
-    /// An empty cache whose values live for `ttl`.
-    pub(super) fn new(ttl: Duration) -> Self {
-        Cached {
-            ttl,
-            slot: Mutex::new(None),
+impl ViewCaches {
+    pub(super) fn new() -> Self {
+        fn cache<K, V>() -> Cache<K, V>
+        where
+            K: Hash + Eq + Send + Sync + 'static,
+            V: Clone + Send + Sync + 'static,
+        {
+            Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TIME_TO_LIVE)
+                .build()
+        }
+        ViewCaches {
+            counts: cache(),
+            instances: cache(),
+            lists: cache(),
         }
     }
 
-    /// The value, if one was stored less than `ttl` ago and not invalidated.
-    pub(super) fn fresh(&self) -> Option<Arc<T>> {
-        let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.as_ref()
-            .filter(|(stored, _)| stored.elapsed() < self.ttl)
-            .map(|(_, value)| value.clone())
-    }
-
-    /// Stores a freshly computed value and returns it.
-    pub(super) fn store(&self, value: T) -> Arc<T> {
-        let value = Arc::new(value);
-        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), value.clone()));
-        value
-    }
-
-    /// Forgets the value: the next read recomputes it.
+    /// Forgets every view: called after each write.
     pub(super) fn clear(&self) {
-        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.counts.invalidate_all();
+        self.instances.invalidate_all();
+        self.lists.invalidate_all();
+    }
+}
+
+/// The value of `key`: cached, or read by `read` (once, however many ask at once).
+pub(super) async fn cached<K, V, F>(
+    cache: &Cache<K, Arc<V>>,
+    key: K,
+    read: impl Fn() -> F,
+) -> Result<Arc<V>, ServiceError>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    F: Future<Output = Result<V, ServiceError>>,
+{
+    match cache
+        .try_get_with(key, async { read().await.map(Arc::new) })
+        .await
+    {
+        Ok(value) => Ok(value),
+        // The shared error sits behind an Arc: read again for a typed one.
+        Err(_) => read().await.map(Arc::new),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
-    #[test]
-    fn values_expire_after_their_time_to_live() {
-        let cache = Cached::new(Duration::from_millis(30));
-        assert!(cache.fresh().is_none());
-        cache.store(7);
-        assert_eq!(cache.fresh().as_deref(), Some(&7));
-        cache.clear();
-        assert!(cache.fresh().is_none(), "gone once cleared");
-        cache.store(8);
-        assert_eq!(cache.fresh().as_deref(), Some(&8));
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(cache.fresh().is_none(), "stale after the time-to-live");
+    #[tokio::test]
+    async fn one_read_serves_every_request_until_cleared_or_expired() {
+        let cache: Cache<u8, Arc<usize>> = Cache::builder()
+            .time_to_live(Duration::from_millis(50))
+            .build();
+        let reads = AtomicUsize::new(0);
+        let read = || async { Ok::<_, ServiceError>(reads.fetch_add(1, Ordering::SeqCst)) };
+        let all = futures::future::join_all((0..32).map(|_| cached(&cache, 1, read))).await;
+        assert!(all.iter().all(|value| **value.as_ref().unwrap() == 0));
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "one read for 32 concurrent misses"
+        );
+        cache.invalidate_all();
+        assert_eq!(
+            *cached(&cache, 1, read).await.unwrap(),
+            1,
+            "read again once cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(
+            *cached(&cache, 1, read).await.unwrap(),
+            2,
+            "read again once expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached_and_keep_their_type() {
+        let cache: Cache<u8, Arc<u8>> = Cache::builder().build();
+        let missing = || async { Err::<u8, _>(ServiceError::JobNotFound("etl".into())) };
+        assert!(matches!(
+            cached(&cache, 1, missing).await,
+            Err(ServiceError::JobNotFound(name)) if name == "etl"
+        ));
+        assert_eq!(cache.entry_count(), 0);
     }
 }

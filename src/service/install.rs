@@ -209,7 +209,7 @@ impl Service {
                 actor: actor.to_owned(),
             })
             .await?;
-        self.instance_counts.clear();
+        self.views.clear();
         self.work.notify_one();
         Ok(instance.id)
     }

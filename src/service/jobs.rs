@@ -349,6 +349,7 @@ impl Service {
         self.store
             .update_job(job.id, &job.params, JobWish::Deleted)
             .await?;
+        self.views.clear();
         Ok(())
     }
 
@@ -375,6 +376,7 @@ impl Service {
         };
         let object = render_session_job(&target, name, &values, state)?;
         cluster.apply(&[object]).await?;
+        self.views.clear();
         Ok(())
     }
 }

@@ -106,7 +106,7 @@ impl Service {
                 actor,
             )
             .await?;
-        self.instance_counts.clear();
+        self.views.clear();
         self.work.notify_one();
         Ok(operation)
     }
@@ -131,6 +131,7 @@ impl Service {
             };
             let waiting = first.describe();
             self.store.set_progress(operation.id, &waiting).await?;
+            self.views.clear();
             if started.elapsed() > TEARDOWN_PATIENCE {
                 return Err(ServiceError::Waiting(waiting));
             }
@@ -165,6 +166,7 @@ impl Service {
             .store
             .queue_operation(id, OperationKind::Restart, instance.status, actor)
             .await?;
+        self.views.clear();
         self.work.notify_one();
         Ok(operation)
     }

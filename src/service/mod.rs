@@ -16,7 +16,6 @@ mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use thiserror::Error;
 
@@ -72,16 +71,13 @@ pub enum ServiceError {
     Encode(String),
 }
 
-/// How long the catalog's installed counts are served from memory: one
-/// aggregate query per second instead of one per catalog request.
-const INSTANCE_COUNTS_TTL: Duration = Duration::from_secs(1);
-
 /// The portal's operations, shared by every request.
 #[derive(Debug)]
 pub struct Service {
     store: Store,
     cluster: Option<Cluster>,
-    instance_counts: cache::Cached<HashMap<String, i64>>,
+    /// Views pages read most, for a second at most.
+    views: cache::ViewCaches,
     /// Wakes the worker when an operation is queued.
     work: tokio::sync::Notify,
     /// Where users open Grafana, when configured.
@@ -98,7 +94,7 @@ impl Service {
         Service {
             store,
             cluster,
-            instance_counts: cache::Cached::new(INSTANCE_COUNTS_TTL),
+            views: cache::ViewCaches::new(),
             work: tokio::sync::Notify::new(),
             watches: std::sync::OnceLock::new(),
             grafana_url: None,
@@ -171,11 +167,10 @@ impl Service {
 
     /// Instances per app that are not uninstalled, at most a second old.
     async fn instance_counts(&self) -> Result<Arc<HashMap<String, i64>>, ServiceError> {
-        if let Some(counts) = self.instance_counts.fresh() {
-            return Ok(counts);
-        }
-        let counts = self.store.instance_counts().await?.into_iter().collect();
-        Ok(self.instance_counts.store(counts))
+        cache::cached(&self.views.counts, (), || async {
+            Ok(self.store.instance_counts().await?.into_iter().collect())
+        })
+        .await
     }
 
     /// The catalog filtered by the query, with installed counts.
@@ -203,6 +198,18 @@ impl Service {
         &self,
         filter: crate::store::InstanceFilter,
         page: i64,
+    ) -> Result<Arc<InstancesView>, ServiceError> {
+        let key = (filter.clone(), page);
+        cache::cached(&self.views.lists, key, || {
+            self.read_instances(filter.clone(), page)
+        })
+        .await
+    }
+
+    async fn read_instances(
+        &self,
+        filter: crate::store::InstanceFilter,
+        page: i64,
     ) -> Result<InstancesView, ServiceError> {
         const PER_PAGE: i64 = 50;
         let page = page.max(1);
@@ -225,7 +232,11 @@ impl Service {
     }
 
     /// One instance with its operations and the objects it owns.
-    pub async fn instance(&self, id: uuid::Uuid) -> Result<InstanceView, ServiceError> {
+    pub async fn instance(&self, id: uuid::Uuid) -> Result<Arc<InstanceView>, ServiceError> {
+        cache::cached(&self.views.instances, id, || self.read_instance(id)).await
+    }
+
+    async fn read_instance(&self, id: uuid::Uuid) -> Result<InstanceView, ServiceError> {
         let instance = self.instance_record(id).await?;
         let operations = self.store.operations(id).await?;
         let revision = self.store.revision(id, instance.current_revision).await?;

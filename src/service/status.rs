@@ -72,6 +72,7 @@ impl Service {
         }
         tracing::info!(instance = %instance.name, from = %instance.status, to = %next, "status");
         self.store.set_status(instance.id, next).await?;
+        self.views.clear();
         Ok(())
     }
 }

@@ -156,6 +156,7 @@ impl Service {
             actor: actor.to_owned(),
         };
         let (_, operation) = self.store.add_revision(id, expected, change).await?;
+        self.views.clear();
         self.work.notify_one();
         Ok(operation)
     }

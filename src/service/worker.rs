@@ -41,6 +41,7 @@ impl Service {
     async fn run_pending(&self) -> Result<(), ServiceError> {
         for operation in self.store.unfinished_operations().await? {
             self.store.start_operation(operation.id).await?;
+            self.views.clear();
             let outcome = self.run(&operation).await;
             let error = outcome.as_ref().err().map(ToString::to_string);
             if let Some(error) = &error {
@@ -52,6 +53,7 @@ impl Service {
             self.store
                 .finish_operation(operation.id, error.as_deref())
                 .await?;
+            self.views.clear();
         }
         Ok(())
     }

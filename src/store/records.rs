@@ -33,7 +33,7 @@ pub struct Instance {
 }
 
 /// Which instances a list shows: each field matches all when empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Deserialize, Serialize)]
 #[serde(default)]
 pub struct InstanceFilter {
     /// Catalog app name.
