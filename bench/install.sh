@@ -16,14 +16,7 @@ bin=$PWD/target/release/dataport
 work=$(mktemp -d /tmp/dataport-bench-install.XXXXXX)
 trap 'testenv/controlplane.sh stop "$work/cluster" >/dev/null 2>&1 || true; kill "$(cat "$work/portal.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-testenv/controlplane.sh start "$work/cluster" --watch-pid $$ -- "$bin" crds --install >/dev/null
-"$bin" simulate --kubeconfig "$work/cluster/kubeconfig" </dev/null >"$work/cluster/simulator.log" 2>&1 &
-echo $! >"$work/cluster/simulator.pid"
-port=$(free_port)
-RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/bench.db" \
-  --kubeconfig "$work/cluster/kubeconfig" </dev/null >"$work/portal.log" 2>&1 &
-echo $! >"$work/portal.pid"
-until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
+start_bench_portal "$work" "$bin"
 
 python3 - "$port" "$installs" <<'PY'
 import json, statistics, sys, time, urllib.request

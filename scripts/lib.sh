@@ -58,3 +58,24 @@ stop_postgres() {
   "${run_as[@]}" "$DATAPORT_PG_BIN/pg_ctl" -D "$DATAPORT_PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$DATAPORT_PG_DIR"
 }
+
+# Starts the local control plane in folder $1 with the Flink CRDs and the
+# simulator ($2: the dataport binary); all of it stops when this shell ends.
+start_local_cluster() {
+  local dir=$1 bin=$2
+  testenv/controlplane.sh start "$dir" --watch-pid $$ -- "$bin" crds --install >/dev/null
+  "$bin" simulate --kubeconfig "$dir/kubeconfig" </dev/null >"$dir/simulator.log" 2>&1 &
+  echo $! >"$dir/simulator.pid"
+}
+
+# Benchmarks: the local cluster in $1/cluster and a portal on it with a fresh
+# SQLite store, on a free port (set in `port`), its pid in $1/portal.pid.
+start_bench_portal() {
+  local work=$1 bin=$2
+  start_local_cluster "$work/cluster" "$bin"
+  port=$(free_port)
+  RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/bench.db" \
+    --kubeconfig "$work/cluster/kubeconfig" </dev/null >"$work/portal.log" 2>&1 &
+  echo $! >"$work/portal.pid"
+  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
+}

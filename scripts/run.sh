@@ -22,9 +22,7 @@ if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then
   say "no cluster configured: starting the local test control plane in $dir"
   # The watchdog watches this shell's pid, which `exec` below hands to the
   # portal: when the portal stops, so do the control plane and the simulator.
-  testenv/controlplane.sh start "$dir" --watch-pid $$ -- "$bin" crds --install
-  "$bin" simulate --kubeconfig "$dir/kubeconfig" </dev/null >"$dir/simulator.log" 2>&1 &
-  echo $! >"$dir/simulator.pid"
+  start_local_cluster "$dir" "$bin"
   export KUBECONFIG=$dir/kubeconfig DATAPORT_LOCAL_CLUSTER=true
 elif [[ -z "${KUBECONFIG:-}" ]]; then
   export KUBECONFIG=$HOME/.kube/config

@@ -137,7 +137,8 @@ KUBECONFIG
     --bind-address 127.0.0.1 --secure-port "$cm_port" --cert-dir "$dir/controller-manager-certs" \
     --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" \
     --use-service-account-credentials=false --leader-elect=false \
-    --controllers '*' --concurrent-gc-syncs 5 --v 1
+    --controllers '*' --concurrent-gc-syncs 5 --concurrent-statefulset-syncs 20 \
+    --kube-api-qps 200 --kube-api-burst 400 --v 1
   if ! wait_ready "https://127.0.0.1:$cm_port/healthz" "$token" "$dir/controller-manager-certs/kube-controller-manager.crt" kube-controller-manager 2>/dev/null; then
     # The controller manager serves a self-signed certificate: a plain TCP probe is enough.
     until (exec 3<>"/dev/tcp/127.0.0.1/$cm_port") 2>/dev/null; do sleep 0.2; done
