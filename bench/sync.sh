@@ -6,6 +6,8 @@
 # requests dataport sends to the API server (dataport_kube_requests_total)
 # over SECONDS of steady state, as requests per minute. Target: the same at
 # both sizes (status comes from watches, not from polling per instance).
+# Then, with LARGE instances, loads an instance page and a list page with wrk
+# (64 connections) and counts the API-server requests that load causes.
 #
 #   bench/sync.sh [SMALL] [LARGE] [SECONDS]      defaults: 10, 1000, 60
 set -euo pipefail
@@ -16,6 +18,7 @@ small=${1:-10}
 large=${2:-1000}
 seconds=${3:-60}
 ensure_commands cargo go openssl python3 curl
+ensure_debian_packages wrk
 cargo build --release --locked --quiet --bin dataport
 bin=$PWD/target/release/dataport
 work=$(mktemp -d /tmp/dataport-bench-sync.XXXXXX)
@@ -69,4 +72,23 @@ for count, _, per_minute in rows:
     print(f"{count:>10} {per_minute:>32.1f}")
 grows = rows[1][2] > rows[0][2] + 2
 print("status-sync requests " + ("GROW with the number of instances: NOT met" if grows else "do not grow with the number of instances: met"))
+
+import re, subprocess
+def load(path, seconds=10):
+    text = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", base + path],
+                          capture_output=True, text=True, check=True).stdout
+    def ms(value):
+        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    assert "Non-2xx" not in text, text
+    return (float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+            ms(re.search(r"\s50%\s+(\S+)", text).group(1)), ms(re.search(r"\s99%\s+(\S+)", text).group(1)))
+
+instance = call("/api/v1/instances?page=5")["instances"][0]["id"]
+print(f"\nwith {large} instances in the cluster, 64 connections, 10 s each")
+print(f"{'page':48} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'API requests':>13}")
+for path in (f"/instances/{instance}", "/instances?page=10"):
+    before = kube_requests()
+    rps, p50, p99 = load(path)
+    print(f"{path:48} {rps:>8.0f} {p50:>7.2f} {p99:>7.2f} {kube_requests() - before:>13}")
 PY

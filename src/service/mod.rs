@@ -167,10 +167,12 @@ impl Service {
 
     /// Instances per app that are not uninstalled, at most a second old.
     async fn instance_counts(&self) -> Result<Arc<HashMap<String, i64>>, ServiceError> {
-        cache::cached(&self.views.counts, (), || async {
-            Ok(self.store.instance_counts().await?.into_iter().collect())
-        })
-        .await
+        self.views
+            .counts
+            .get_or_read((), || async {
+                Ok(self.store.instance_counts().await?.into_iter().collect())
+            })
+            .await
     }
 
     /// The catalog filtered by the query, with installed counts.
@@ -200,10 +202,10 @@ impl Service {
         page: i64,
     ) -> Result<Arc<InstancesView>, ServiceError> {
         let key = (filter.clone(), page);
-        cache::cached(&self.views.lists, key, || {
-            self.read_instances(filter.clone(), page)
-        })
-        .await
+        self.views
+            .lists
+            .get_or_read(key, || self.read_instances(filter.clone(), page))
+            .await
     }
 
     async fn read_instances(
@@ -233,7 +235,10 @@ impl Service {
 
     /// One instance with its operations and the objects it owns.
     pub async fn instance(&self, id: uuid::Uuid) -> Result<Arc<InstanceView>, ServiceError> {
-        cache::cached(&self.views.instances, id, || self.read_instance(id)).await
+        self.views
+            .instances
+            .get_or_read(id, || self.read_instance(id))
+            .await
     }
 
     async fn read_instance(&self, id: uuid::Uuid) -> Result<InstanceView, ServiceError> {
