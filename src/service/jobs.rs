@@ -106,6 +106,21 @@ fn validated_params(
     serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))
 }
 
+/// A job as its pages show it.
+fn job_view(session: &Instance, job: FlinkJob, observed: ObservedJob) -> JobView {
+    let values: catalog::Values = serde_json::from_value(job.params.clone()).unwrap_or_default();
+    JobView {
+        object: session_job_object_name(&session.name, &job.name),
+        keeps_state: keeps_state(&values),
+        state: observed.state_word().to_owned(),
+        observed,
+        name: job.name,
+        wish: job.state,
+        params: job.params,
+        created_at: job.created_at,
+    }
+}
+
 fn invalid(key: &str, message: String) -> ServiceError {
     ServiceError::Invalid(FieldErrors::from([(key.to_owned(), message)]))
 }
@@ -133,34 +148,36 @@ impl Service {
         Ok(instance)
     }
 
-    /// The jobs of session cluster `session`, with what the watches report.
-    pub(super) fn job_views(&self, session: &Instance, jobs: Vec<FlinkJob>) -> Vec<JobView> {
+    /// What the watches report of the session jobs of `session`, by job name.
+    fn observed_jobs(&self, session: &Instance) -> BTreeMap<String, ObservedJob> {
         let key = InstanceKey {
             namespace: session.namespace.clone(),
             name: session.name.clone(),
         };
-        let mut observed = self
-            .watches
+        self.watches
             .get()
             .map(|watches| watches.session_jobs(&key))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The jobs of session cluster `session`, with what the watches report.
+    pub(super) fn job_views(&self, session: &Instance, jobs: Vec<FlinkJob>) -> Vec<JobView> {
+        let mut observed = self.observed_jobs(session);
         jobs.into_iter()
             .map(|job| {
-                let observed = observed.remove(&job.name).unwrap_or_default();
-                JobView {
-                    object: session_job_object_name(&session.name, &job.name),
-                    keeps_state: keeps_state(
-                        &serde_json::from_value(job.params.clone()).unwrap_or_default(),
-                    ),
-                    state: observed.state_word().to_owned(),
-                    observed,
-                    name: job.name,
-                    wish: job.state,
-                    params: job.params,
-                    created_at: job.created_at,
-                }
+                let seen = observed.remove(&job.name).unwrap_or_default();
+                job_view(session, job, seen)
             })
             .collect()
+    }
+
+    /// One job of session cluster `session`, with what the watches report.
+    fn one_job_view(&self, session: &Instance, job: FlinkJob) -> JobView {
+        let seen = self
+            .observed_jobs(session)
+            .remove(&job.name)
+            .unwrap_or_default();
+        job_view(session, job, seen)
     }
 
     /// The jobs of session cluster `id`, oldest first.
@@ -178,7 +195,7 @@ impl Service {
     pub async fn job(&self, id: Uuid, name: &str) -> Result<JobView, ServiceError> {
         let session = self.instance_record(id).await?;
         let job = self.stored_job(id, name).await?;
-        Ok(self.job_views(&session, vec![job]).remove(0))
+        Ok(self.one_job_view(&session, job))
     }
 
     async fn stored_job(&self, id: Uuid, name: &str) -> Result<FlinkJob, ServiceError> {
@@ -259,7 +276,7 @@ impl Service {
                 .await?;
             return Err(error);
         }
-        Ok(self.job_views(&session, vec![job]).remove(0))
+        Ok(self.one_job_view(&session, job))
     }
 
     /// Upgrades job `name` of session cluster `id` to `raw` parameters; the
@@ -331,7 +348,7 @@ impl Service {
             state: wish,
             ..job
         };
-        Ok(self.job_views(session, vec![changed]).remove(0))
+        Ok(self.one_job_view(session, changed))
     }
 
     /// Deletes job `name` of session cluster `id`: its FlinkSessionJob goes
