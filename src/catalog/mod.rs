@@ -137,11 +137,7 @@ impl WebUi {
                 let url = template
                     .replace("{{name}}", name)
                     .replace("{{namespace}}", namespace);
-                let url = if url.contains("://") {
-                    url
-                } else {
-                    format!("http://{url}")
-                };
+                let url = web_url(&url);
                 if url.ends_with('/') {
                     url
                 } else {
@@ -159,6 +155,19 @@ impl WebUi {
             public_url,
             note: self.note.map(|note| note.replace("<name>", name)),
         }
+    }
+}
+
+/// `text` as an address a link may point at: kept when it is `http(s)://`,
+/// otherwise made `http://` (so that a typed `javascript:` or `data:` address
+/// can never become a link that runs something).
+pub fn web_url(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        text.to_owned()
+    } else {
+        let rest = text.split_once(':').map_or(text, |(_, rest)| rest);
+        format!("http://{}", rest.trim_start_matches('/'))
     }
 }
 
@@ -475,6 +484,18 @@ mod tests {
             "https://grafana.example/d/dataport-flink/flink-dataport?var-namespace=data&var-cluster=analytics"
         );
         assert_eq!(dashboard_link("http://g", "mysql", "data", "db"), None);
+    }
+
+    #[test]
+    fn links_only_ever_point_at_web_addresses() {
+        assert_eq!(
+            web_url("https://flink.example.com/"),
+            "https://flink.example.com/"
+        );
+        assert_eq!(web_url("flink.example.com"), "http://flink.example.com");
+        assert_eq!(web_url("javascript://%0aalert(1)"), "http://%0aalert(1)");
+        assert_eq!(web_url("JavaScript:alert(1)"), "http://alert(1)");
+        assert_eq!(web_url("data:text/html,x"), "http://text/html,x");
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Service {
             },
             (None, None) => return Ok(Some(GrafanaLink::NoMonitoring)),
         };
+        let base = catalog::web_url(&base);
         Ok(
             catalog::dashboard_link(&base, &instance.app, &instance.namespace, &instance.name)
                 .map(GrafanaLink::Dashboard),
