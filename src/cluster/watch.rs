@@ -102,6 +102,14 @@ fn key_of<K: Resource>(object: &K) -> Option<InstanceKey> {
     })
 }
 
+/// An operator enum as the word it is written as, e.g. `READY`.
+fn word<T: serde::Serialize>(value: Option<T>) -> Option<String> {
+    serde_json::to_value(value?)
+        .ok()?
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn belongs<K: Resource>(object: &K, key: &InstanceKey) -> bool {
     key_of(object).as_ref() == Some(key)
 }
@@ -163,21 +171,10 @@ impl Watches {
             .filter(|f| belongs(f.as_ref(), key))
         {
             let status = flink.status.clone().unwrap_or_default();
-            let word = |value: Option<serde_json::Value>| {
-                value.and_then(|v| v.as_str().map(str::to_owned))
-            };
             observed.push(Observed::Flink {
                 name: flink.name_any(),
-                job_manager: word(
-                    status
-                        .job_manager_deployment_status
-                        .and_then(|s| serde_json::to_value(s).ok()),
-                ),
-                lifecycle: word(
-                    status
-                        .lifecycle_state
-                        .and_then(|s| serde_json::to_value(s).ok()),
-                ),
+                job_manager: word(status.job_manager_deployment_status),
+                lifecycle: word(status.lifecycle_state),
                 job: flink
                     .spec
                     .job
@@ -193,26 +190,23 @@ impl Watches {
 impl Watches {
     /// Every instance the stores hold an object of.
     pub fn instance_keys(&self) -> std::collections::HashSet<InstanceKey> {
-        let mut keys = std::collections::HashSet::new();
-        keys.extend(
-            self.deployments
+        fn keys<K: Resource<DynamicType = ()> + Clone + 'static>(
+            store: &Store<K>,
+        ) -> Vec<InstanceKey> {
+            store
                 .state()
                 .iter()
-                .filter_map(|o| key_of(o.as_ref())),
-        );
-        keys.extend(
-            self.stateful_sets
-                .state()
-                .iter()
-                .filter_map(|o| key_of(o.as_ref())),
-        );
-        keys.extend(
-            self.flink_deployments
-                .state()
-                .iter()
-                .filter_map(|o| key_of(o.as_ref())),
-        );
-        keys
+                .filter_map(|o| key_of(o.as_ref()))
+                .collect()
+        }
+        [
+            keys(&self.deployments),
+            keys(&self.stateful_sets),
+            keys(&self.flink_deployments),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// What the operator reports of the session jobs on session cluster
@@ -225,13 +219,9 @@ impl Watches {
             .filter_map(|job| {
                 let name = job.labels().get(JOB_LABEL)?.clone();
                 let status = job.status.clone().unwrap_or_default();
-                let lifecycle = status
-                    .lifecycle_state
-                    .and_then(|s| serde_json::to_value(s).ok())
-                    .and_then(|v| v.as_str().map(str::to_owned));
                 let observed = ObservedJob::from_status(
                     status.job_status.as_ref(),
-                    lifecycle,
+                    word(status.lifecycle_state),
                     status.error.as_deref(),
                 );
                 Some((name, observed))

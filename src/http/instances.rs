@@ -88,7 +88,8 @@ async fn list_json(
     Ok(Json(state.service.instances(query.filter, page).await?))
 }
 
-fn parse_id(id: &str) -> Result<Uuid, HttpError> {
+/// An instance id from a path: anything that is not one is a page not found.
+pub(super) fn parse_id(id: &str) -> Result<Uuid, HttpError> {
     id.parse()
         .map_err(|_| HttpError::NotFound(format!("no instance with id {id:?}")))
 }

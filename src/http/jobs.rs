@@ -14,8 +14,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
+use super::error::{ApiError, OrPage, PageError, json_body};
 use super::install::params_from_json;
+use super::instances::parse_id;
 use super::page::{Layout, Page, render};
 use crate::catalog::FieldErrors;
 use crate::service::{JobFormView, JobView, ServiceError};
@@ -50,11 +51,6 @@ pub(super) fn router() -> Router<AppState> {
             "/api/v1/instances/{id}/jobs/{job}/resume",
             post(resume_json),
         )
-}
-
-fn parse_id(id: &str) -> Result<Uuid, HttpError> {
-    id.parse()
-        .map_err(|_| HttpError::NotFound(format!("no instance with id {id:?}")))
 }
 
 /// The submit form, alone on its page.

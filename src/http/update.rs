@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::install::{InstallPage, params_from_json};
+use super::instances::parse_id;
 use super::page::render;
 use crate::service::{ServiceError, UpdateContext, UpdatePlan};
 use crate::store::{Operation, StoreError};
@@ -29,11 +30,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/instances/{id}/update", post(update_json))
         .route("/api/v1/instances/{id}/diff", post(diff_json))
         .route("/api/v1/instances/{id}/rollback", post(rollback_json))
-}
-
-fn parse_id(id: &str) -> Result<Uuid, HttpError> {
-    id.parse()
-        .map_err(|_| HttpError::NotFound(format!("no instance with id {id:?}")))
 }
 
 /// The update form: the instance's parameters, what changed, errors.

@@ -161,7 +161,7 @@ impl Service {
     }
 
     /// The jobs of session cluster `session`, with what the watches report.
-    pub(super) fn job_views(&self, session: &Instance, jobs: Vec<FlinkJob>) -> Vec<JobView> {
+    fn job_views(&self, session: &Instance, jobs: Vec<FlinkJob>) -> Vec<JobView> {
         let mut observed = self.observed_jobs(session);
         jobs.into_iter()
             .map(|job| {
@@ -180,15 +180,22 @@ impl Service {
         job_view(session, job, seen)
     }
 
-    /// The jobs of session cluster `id`, oldest first.
+    /// The jobs of session cluster `id`, oldest first (none for other apps).
     pub async fn jobs(&self, id: Uuid) -> Result<Vec<JobView>, ServiceError> {
-        let session = self.instance_record(id).await?;
-        let jobs = if session.app == SESSION_APP {
-            self.store.jobs(id).await?
-        } else {
-            Vec::new()
-        };
-        Ok(self.job_views(&session, jobs))
+        let instance = self.instance_record(id).await?;
+        Ok(self.jobs_of(&instance).await?.unwrap_or_default())
+    }
+
+    /// The jobs of `instance`, oldest first, if it is a session cluster.
+    pub(super) async fn jobs_of(
+        &self,
+        instance: &Instance,
+    ) -> Result<Option<Vec<JobView>>, ServiceError> {
+        if instance.app != SESSION_APP {
+            return Ok(None);
+        }
+        let jobs = self.store.jobs(instance.id).await?;
+        Ok(Some(self.job_views(instance, jobs)))
     }
 
     /// Job `name` of session cluster `id`.

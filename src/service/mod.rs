@@ -280,10 +280,7 @@ impl Service {
             None => Ok(Vec::new()),
         };
         let grafana = self.grafana_link(&instance).await?;
-        let jobs = match instance.app.as_str() {
-            "flink" => Some(self.jobs(id).await?),
-            _ => None,
-        };
+        let jobs = self.jobs_of(&instance).await?;
         let app = catalog::find(&instance.app);
         let access = app
             .and_then(|app| app.web_ui)
@@ -306,8 +303,9 @@ impl Service {
         let instance = self.instance_record(id).await?;
         let operation = self.store.operations(id).await?.into_iter().next();
         let jobs = self
-            .jobs(id)
+            .jobs_of(&instance)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|job| LiveJob {
                 name: job.name,
