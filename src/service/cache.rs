@@ -1,8 +1,9 @@
 //! Short-lived caches of what pages read: a busy page costs the database (and
 //! the API server, for events) one read per second, not one per request.
 //!
-//! A replica clears them whenever it writes, so its own users see their
-//! changes at once; another replica's writes show within about a second. A
+//! A replica clears them whenever it writes and whenever its watches see an
+//! object change, so its own users see their changes and the cluster's at
+//! once; another replica's writes show within about a second. A
 //! miss is one read however many ask at once (moka's `try_get_with`); a value
 //! older than a second is read again by the one request that finds it so,
 //! while the others are served the value they had: an expiry under load costs

@@ -35,8 +35,10 @@ impl Service {
                 while let Ok(more) = changed.try_recv() {
                     keys.insert(more);
                 }
-                // Every replica watches (its pages show what the stores hold);
-                // only the leader writes statuses.
+                // Pages show what the stores hold: their cached views go as
+                // the objects change, on every replica.
+                service.views.clear();
+                // Every replica watches; only the leader writes statuses.
                 if !service.is_leader() {
                     continue;
                 }
