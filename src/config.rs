@@ -40,6 +40,57 @@ pub enum Command {
     Crds(CrdsArgs),
     /// Play a kubelet and the Flink operator on a control plane that has neither.
     Simulate(SimulateArgs),
+    /// Manage the portal's users from its machine (the first admin, a lost password).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Make API tokens from the portal's machine (for automation).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `dataport user ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from `DATAPORT_PASSWORD` or, without
+    /// it, from the first line of standard input.
+    Add(UserAddArgs),
+}
+
+/// Flags of `dataport user add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    /// Login name.
+    pub name: String,
+    /// Make the user an admin (same as `--role admin`).
+    #[arg(long, conflicts_with = "role")]
+    pub admin: bool,
+    /// viewer, operator or admin.
+    #[arg(long, default_value = "viewer")]
+    pub role: String,
+    /// The portal's database.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dataport.db")]
+    pub database_url: String,
+}
+
+/// `dataport token ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Make an API token for a user and print it (once) on standard output.
+    Add(TokenAddArgs),
+}
+
+/// Flags of `dataport token add`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenAddArgs {
+    /// Whose token it is.
+    #[arg(long)]
+    pub user: String,
+    /// What the token is for.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+    /// The portal's database.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dataport.db")]
+    pub database_url: String,
 }
 
 /// Everything `dataport serve` is configured with.
@@ -93,6 +144,25 @@ pub struct ServeConfig {
     /// pod name in a Deployment), else a random one.
     #[arg(long, env = "DATAPORT_IDENTITY")]
     pub identity: Option<String>,
+
+    /// Namespaces instances may be installed into (comma-separated); any
+    /// valid namespace when empty.
+    #[arg(long, env = "DATAPORT_ALLOWED_NAMESPACES", value_delimiter = ',')]
+    pub allowed_namespaces: Vec<String>,
+
+    /// Mark session cookies Secure: set it when users reach the portal over
+    /// TLS (an Ingress or a proxy terminating HTTPS).
+    #[arg(long, env = "DATAPORT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Name of the first admin, created at start when there is no user yet
+    /// (with `DATAPORT_ADMIN_PASSWORD`). There is never a default password.
+    #[arg(long, env = "DATAPORT_ADMIN_USER")]
+    pub admin_user: Option<String>,
+
+    /// Password of that first admin; read from the environment only.
+    #[arg(skip = std::env::var("DATAPORT_ADMIN_PASSWORD").ok())]
+    pub admin_password: Option<String>,
 }
 
 /// Flags of `dataport crds`.
@@ -137,6 +207,20 @@ impl fmt::Display for ServeConfig {
                 .unwrap_or("(from the monitoring instance)")
         )?;
         writeln!(f, "local_cluster = {}", self.local_cluster)?;
+        if self.allowed_namespaces.is_empty() {
+            writeln!(f, "namespaces    = (any)")?;
+        } else {
+            writeln!(f, "namespaces    = {}", self.allowed_namespaces.join(", "))?;
+        }
+        writeln!(f, "secure_cookie = {}", self.secure_cookies)?;
+        match (&self.admin_user, &self.admin_password) {
+            (Some(name), Some(_)) => writeln!(f, "first admin   = {name} (password ****)")?,
+            (Some(name), None) => writeln!(
+                f,
+                "first admin   = {name} (no DATAPORT_ADMIN_PASSWORD: not created)"
+            )?,
+            _ => {}
+        }
         if self.leader_election {
             write!(
                 f,

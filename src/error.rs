@@ -29,6 +29,9 @@ pub enum StartError {
     /// Serving stopped with an I/O error.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// A command was refused (a bad name, a short password, an unknown user).
+    #[error("{0}")]
+    Refused(String),
     /// Anything printed to stdout could not be written or encoded.
     #[error("cannot print: {0}")]
     Print(String),

@@ -5,6 +5,7 @@
 //! (sqlx) / [`cluster`] (kube). The [`simulator`] is a separate tool that
 //! plays a kubelet and the Flink operator on a control plane that has neither.
 
+pub mod admin;
 pub mod catalog;
 pub mod cluster;
 pub mod config;

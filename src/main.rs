@@ -35,5 +35,7 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::Serve(config) => dataport::http::serve(config).await,
         Command::Crds(args) => dataport::cluster::crds::run(args).await,
         Command::Simulate(args) => dataport::simulator::run(args).await,
+        Command::User(command) => dataport::admin::run_user(command).await,
+        Command::Token(command) => dataport::admin::run_token(command).await,
     }
 }

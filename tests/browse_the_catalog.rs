@@ -250,6 +250,7 @@ async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked()
     let database = common::TestDatabase::new(common::Backend::Sqlite).await;
     let layout = dataport::http::Layout {
         local_cluster: true,
+        ..dataport::http::Layout::default()
     };
     let portal = Portal::start(database.store().await, None, layout).await;
     let (_, html) = portal.get("/catalog").await;

@@ -12,6 +12,7 @@ use fantoccini::Locator;
 async fn search_filters_as_the_user_types_and_the_app_page_opens() {
     let (portal, _db) = Portal::on_sqlite().await;
     let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
     let page = &browser.client;
 
     page.goto(&format!("{}/", portal.base)).await.unwrap();
@@ -80,6 +81,7 @@ async fn search_filters_as_the_user_types_and_the_app_page_opens() {
 async fn without_javascript_the_filter_form_submits_to_the_server() {
     let (portal, _db) = Portal::on_sqlite().await;
     let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
     let page = &browser.client;
 
     page.goto(&format!("{}/catalog", portal.base))

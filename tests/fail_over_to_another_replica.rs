@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Backend, Portal, TestDatabase};
+use dataport::service::Role;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use serde_json::json;
@@ -30,7 +31,7 @@ impl Drop for Replica {
 }
 
 impl Replica {
-    fn start(identity: &str, database: &str, namespace: &str) -> Replica {
+    fn start(identity: &str, database: &str, namespace: &str, token: &str) -> Replica {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -52,10 +53,7 @@ impl Replica {
             .expect("start dataport serve");
         Replica {
             process,
-            portal: Portal {
-                base: format!("http://127.0.0.1:{port}"),
-                http: reqwest::Client::new(),
-            },
+            portal: Portal::at(format!("http://127.0.0.1:{port}"), token),
         }
     }
 
@@ -104,12 +102,19 @@ async fn a_follower_takes_over_when_the_leader_is_killed_and_finishes_the_queue(
     let database = TestDatabase::new(Backend::Postgres).await;
     // Migrated once, before two replicas start on it.
     database.store().await;
+    let token = common::add_user_with_token(
+        &database.url,
+        common::ADMIN,
+        common::ADMIN_PASSWORD,
+        Role::Admin,
+    )
+    .await;
 
-    let mut first = Replica::start("replica-a", &database.url, &namespace);
+    let mut first = Replica::start("replica-a", &database.url, &namespace, &token);
     first
         .wait_until_leading(true, Duration::from_secs(30))
         .await;
-    let second = Replica::start("replica-b", &database.url, &namespace);
+    let second = Replica::start("replica-b", &database.url, &namespace, &token);
     second
         .wait_until_leading(false, Duration::from_secs(30))
         .await;

@@ -40,10 +40,12 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
         "browser",
         Layout {
             local_cluster: true,
+            ..Layout::default()
         },
     )
     .await;
     let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
     let page = &browser.client;
 
     for (display, app, name) in [
@@ -147,6 +149,7 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
     let database = TestDatabase::new(Backend::Sqlite).await;
     let portal = Portal::start(database.store().await, None, Layout::default()).await;
     let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
 
     browser
         .client

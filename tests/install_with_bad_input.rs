@@ -349,7 +349,7 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
     }
 
     // Requests that are wrong before any field is read.
-    let client = reqwest::Client::new();
+    let client = portal.http.clone();
     let url = format!("{}/api/v1/instances", portal.base);
     let plain = client
         .post(&url)

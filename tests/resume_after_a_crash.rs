@@ -52,7 +52,14 @@ async fn a_killed_portal_resumes_its_install_at_the_next_start() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let token = common::add_user_with_token(
+        &database.url,
+        common::ADMIN,
+        common::ADMIN_PASSWORD,
+        dataport::service::Role::Admin,
+    )
+    .await;
+    let http = common::client_with_token(&token, true);
 
     let mut portal = start_portal(&database.url, &cluster.kubeconfig, port);
     wait_ready(&http, &base).await;

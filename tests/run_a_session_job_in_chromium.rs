@@ -15,12 +15,15 @@ async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
         "browser-jobs",
         Layout {
             local_cluster: true,
+            ..Layout::default()
         },
     )
     .await;
     let id = portal.install_flink_session(&namespace, true).await;
 
     let browser = Browser::start(JavaScript::On).await;
+
+    browser.log_in_as_admin(&portal.base).await;
     browser
         .client
         .goto(&format!("{}/instances/{id}", portal.base))

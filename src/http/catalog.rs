@@ -36,24 +36,20 @@ struct AppPage {
 
 async fn catalog_page(
     State(state): State<AppState>,
+    layout: Layout,
     Query(query): Query<CatalogQuery>,
 ) -> Result<Page<CatalogPage>, PageError> {
-    let view = state.service.catalog(&query).await.or_page(&state.layout)?;
-    Ok(Page(CatalogPage {
-        layout: state.layout,
-        view,
-    }))
+    let view = state.service.catalog(&query).await.or_page(&layout)?;
+    Ok(Page(CatalogPage { layout, view }))
 }
 
 async fn app_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(app): Path<String>,
 ) -> Result<Page<AppPage>, PageError> {
-    let view = state.service.app(&app).await.or_page(&state.layout)?;
-    Ok(Page(AppPage {
-        layout: state.layout,
-        view,
-    }))
+    let view = state.service.app(&app).await.or_page(&layout)?;
+    Ok(Page(AppPage { layout, view }))
 }
 
 async fn catalog_json(

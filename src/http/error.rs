@@ -135,7 +135,8 @@ pub fn json_body<T>(
 #[derive(Debug)]
 pub struct PageError {
     error: HttpError,
-    layout: Layout,
+    // Boxed: every handler's `Result` carries this on its error side.
+    layout: Box<Layout>,
 }
 
 impl PageError {
@@ -143,7 +144,7 @@ impl PageError {
     pub fn new(error: impl Into<HttpError>, layout: Layout) -> Self {
         PageError {
             error: error.into(),
-            layout,
+            layout: Box::new(layout),
         }
     }
 }
@@ -161,7 +162,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.error.status();
         let page = ErrorPage {
-            layout: self.layout,
+            layout: *self.layout,
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("Error"),
             message: self.error.public_message(),

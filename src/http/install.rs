@@ -14,13 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::page::{Layout, render};
 use crate::service::{InstallFormView, InstallRequest, PreviewView, ServiceError};
 use crate::store::StoreError;
-
-/// Who the actions are recorded as until users arrive.
-const ACTOR: &str = "anonymous";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -39,23 +37,23 @@ pub(super) struct InstallPage {
 
 async fn form_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(app): Path<String>,
 ) -> Result<Response, PageError> {
     let view = state
         .service
         .install_form(&app, &BTreeMap::new(), &BTreeMap::new())
         .await
-        .or_page(&state.layout)?;
-    Ok(render(&InstallPage {
-        layout: state.layout,
-        view,
-    }))
+        .or_page(&layout)?;
+    Ok(render(&InstallPage { layout, view }))
 }
 
 /// The form's fields: name, namespace, version, the button pressed, and the
 /// app's parameters under their own keys.
 async fn submit_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(app): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -82,7 +80,11 @@ async fn submit_form(
     let outcome = if action == "preview" {
         state.service.preview(&request).await.map(Ok)
     } else {
-        state.service.install(&request, ACTOR).await.map(Err)
+        state
+            .service
+            .install(&request, &caller.user.name)
+            .await
+            .map(Err)
     };
     // The form again, keeping every value typed (secrets excepted).
     let mut typed = raw;
@@ -101,23 +103,16 @@ async fn submit_form(
             Some(error.to_string()),
             None,
         ),
-        Err(other) => return Err(PageError::new(other, state.layout)),
+        Err(other) => return Err(PageError::new(other, layout)),
     };
     let mut view = state
         .service
         .install_form(&app, &typed, &errors)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     view.conflict = conflict;
     view.preview = preview;
-    Ok((
-        status,
-        render(&InstallPage {
-            layout: state.layout,
-            view,
-        }),
-    )
-        .into_response())
+    Ok((status, render(&InstallPage { layout, view })).into_response())
 }
 
 /// The JSON body of an install or preview: parameters as JSON values.
@@ -178,10 +173,11 @@ pub(super) fn params_from_json(
 
 async fn install_json(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Json<ApiInstallRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request = json_body(body)?.into_request()?;
-    let id = state.service.install(&request, ACTOR).await?;
+    let id = state.service.install(&request, &caller.user.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(

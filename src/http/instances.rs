@@ -10,6 +10,7 @@ use axum::{Form, Json, Router};
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::page::{Layout, Page};
 use crate::service::{Dependant, InstanceView, InstancesView, ServiceError};
@@ -66,6 +67,7 @@ impl ListQuery {
 
 async fn list_page(
     State(state): State<AppState>,
+    layout: Layout,
     Query(query): Query<ListQuery>,
 ) -> Result<Page<InstancesPage>, PageError> {
     let page = query.page();
@@ -73,11 +75,8 @@ async fn list_page(
         .service
         .instances(query.filter, page)
         .await
-        .or_page(&state.layout)?;
-    Ok(Page(InstancesPage {
-        layout: state.layout,
-        view,
-    }))
+        .or_page(&layout)?;
+    Ok(Page(InstancesPage { layout, view }))
 }
 
 async fn list_json(
@@ -96,14 +95,12 @@ pub(super) fn parse_id(id: &str) -> Result<Uuid, HttpError> {
 
 async fn instance_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(id): Path<String>,
 ) -> Result<Page<InstancePage>, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
-    let view = state.service.instance(id).await.or_page(&state.layout)?;
-    Ok(Page(InstancePage {
-        layout: state.layout,
-        view,
-    }))
+    let id = parse_id(&id).or_page(&layout)?;
+    let view = state.service.instance(id).await.or_page(&layout)?;
+    Ok(Page(InstancePage { layout, view }))
 }
 
 async fn instance_json(
@@ -113,9 +110,6 @@ async fn instance_json(
     let id = parse_id(&id)?;
     Ok(Json(state.service.instance(id).await?))
 }
-
-/// Who the actions are recorded as until users arrive.
-const ACTOR: &str = "anonymous";
 
 #[derive(Template)]
 #[template(path = "uninstall.html")]
@@ -130,17 +124,18 @@ struct UninstallPage {
 
 async fn uninstall_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(id): Path<String>,
 ) -> Result<Page<UninstallPage>, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
-    let view = state.service.instance(id).await.or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
+    let view = state.service.instance(id).await.or_page(&layout)?;
     let dependants = state
         .service
         .dependants(&view.instance)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     Ok(Page(UninstallPage {
-        layout: state.layout,
+        layout,
         view,
         dependants,
         typed: String::new(),
@@ -157,26 +152,32 @@ struct Confirm {
 
 async fn uninstall_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(id): Path<String>,
     Form(form): Form<Confirm>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
-    let (status, error, conflict) = match state.service.uninstall(id, &form.confirm, ACTOR).await {
+    let id = parse_id(&id).or_page(&layout)?;
+    let (status, error, conflict) = match state
+        .service
+        .uninstall(id, &form.confirm, &caller.user.name)
+        .await
+    {
         Ok(_) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
         Err(ServiceError::Invalid(mut errors)) => {
             (StatusCode::BAD_REQUEST, errors.remove("confirm"), None)
         }
         Err(ServiceError::Conflict(message)) => (StatusCode::CONFLICT, None, Some(message)),
-        Err(other) => return Err(PageError::new(other, state.layout)),
+        Err(other) => return Err(PageError::new(other, layout)),
     };
-    let view = state.service.instance(id).await.or_page(&state.layout)?;
+    let view = state.service.instance(id).await.or_page(&layout)?;
     let dependants = state
         .service
         .dependants(&view.instance)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     let page = UninstallPage {
-        layout: state.layout,
+        layout,
         view,
         dependants,
         typed: form.confirm,
@@ -188,36 +189,43 @@ async fn uninstall_form(
 
 async fn uninstall_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<Confirm>, JsonRejection>,
 ) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(body)?;
-    let operation = state.service.uninstall(id, &body.confirm, ACTOR).await?;
+    let operation = state
+        .service
+        .uninstall(id, &body.confirm, &caller.user.name)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(operation)))
 }
 
 async fn restart_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(id): Path<String>,
 ) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     state
         .service
-        .restart(id, ACTOR)
+        .restart(id, &caller.user.name)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     Ok(Redirect::to(&format!("/instances/{id}")))
 }
 
 async fn restart_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
     let id = parse_id(&id)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.service.restart(id, ACTOR).await?),
+        Json(state.service.restart(id, &caller.user.name).await?),
     ))
 }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::install::params_from_json;
 use super::instances::parse_id;
@@ -83,28 +84,32 @@ fn split_name(mut fields: JobFields) -> (String, JobFields) {
 
 async fn new_job_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(id): Path<String>,
 ) -> Result<Page<NewJobPage>, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let form = state
         .service
         .job_form(id, None, &BTreeMap::new(), &FieldErrors::new())
         .await
-        .or_page(&state.layout)?;
-    Ok(Page(NewJobPage {
-        layout: state.layout,
-        form,
-    }))
+        .or_page(&layout)?;
+    Ok(Page(NewJobPage { layout, form }))
 }
 
 async fn submit_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(id): Path<String>,
     Form(fields): Form<JobFields>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let (name, params) = split_name(fields);
-    match state.service.submit_job(id, &name, &params).await {
+    match state
+        .service
+        .submit_job(id, &name, &params, &caller.user.name)
+        .await
+    {
         Ok(job) => Ok(Redirect::to(&format!("/instances/{id}/jobs/{}", job.name)).into_response()),
         Err(ServiceError::Invalid(errors)) => {
             let mut typed = params;
@@ -113,26 +118,24 @@ async fn submit_form(
                 .service
                 .job_form(id, None, &typed, &errors)
                 .await
-                .or_page(&state.layout)?;
-            let page = NewJobPage {
-                layout: state.layout,
-                form,
-            };
+                .or_page(&layout)?;
+            let page = NewJobPage { layout, form };
             Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
         }
-        Err(other) => Err(PageError::new(other, state.layout)),
+        Err(other) => Err(PageError::new(other, layout)),
     }
 }
 
 /// The job page, with what was typed in its upgrade form and the errors.
 async fn job_page_with(
     state: &AppState,
+    layout: &Layout,
     id: Uuid,
     name: &str,
     typed: &JobFields,
     errors: &FieldErrors,
 ) -> Result<JobPage, PageError> {
-    let job = state.service.job(id, name).await.or_page(&state.layout)?;
+    let job = state.service.job(id, name).await.or_page(layout)?;
     // A refused Suspend is the Suspend form's error, not the upgrade form's.
     let mut form_errors = errors.clone();
     let suspend_error = form_errors.remove("dropState");
@@ -140,9 +143,9 @@ async fn job_page_with(
         .service
         .job_form(id, Some(name), typed, &form_errors)
         .await
-        .or_page(&state.layout)?;
+        .or_page(layout)?;
     Ok(JobPage {
-        layout: state.layout.clone(),
+        layout: layout.clone(),
         job,
         suspend_error,
         form,
@@ -151,16 +154,26 @@ async fn job_page_with(
 
 async fn job_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Page<JobPage>, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
-    let page = job_page_with(&state, id, &name, &BTreeMap::new(), &FieldErrors::new()).await?;
+    let id = parse_id(&id).or_page(&layout)?;
+    let page = job_page_with(
+        &state,
+        &layout,
+        id,
+        &name,
+        &BTreeMap::new(),
+        &FieldErrors::new(),
+    )
+    .await?;
     Ok(Page(page))
 }
 
 /// After a job action: back to its page, or the page again with the errors (400).
 async fn after_action(
     state: &AppState,
+    layout: &Layout,
     id: Uuid,
     name: &str,
     typed: &JobFields,
@@ -169,22 +182,27 @@ async fn after_action(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/instances/{id}/jobs/{name}")).into_response()),
         Err(ServiceError::Invalid(errors)) => {
-            let page = job_page_with(state, id, name, typed, &errors).await?;
+            let page = job_page_with(state, layout, id, name, typed, &errors).await?;
             Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
         }
-        Err(other) => Err(PageError::new(other, state.layout.clone())),
+        Err(other) => Err(PageError::new(other, layout.clone())),
     }
 }
 
 async fn upgrade_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path((id, name)): Path<(String, String)>,
     Form(fields): Form<JobFields>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let (_, params) = split_name(fields);
-    let result = state.service.upgrade_job(id, &name, &params).await;
-    after_action(&state, id, &name, &params, result).await
+    let result = state
+        .service
+        .upgrade_job(id, &name, &params, &caller.user.name)
+        .await;
+    after_action(&state, &layout, id, &name, &params, result).await
 }
 
 /// The Suspend form: whether the user agreed to drop a stateless job's state.
@@ -202,39 +220,51 @@ impl SuspendFields {
 
 async fn suspend_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path((id, name)): Path<(String, String)>,
     Form(fields): Form<SuspendFields>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let result = state
         .service
-        .set_job_wish(id, &name, JobWish::Suspended, fields.agreed())
+        .set_job_wish(
+            id,
+            &name,
+            JobWish::Suspended,
+            fields.agreed(),
+            &caller.user.name,
+        )
         .await;
-    after_action(&state, id, &name, &BTreeMap::new(), result).await
+    after_action(&state, &layout, id, &name, &BTreeMap::new(), result).await
 }
 
 async fn resume_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let result = state
         .service
-        .set_job_wish(id, &name, JobWish::Running, false)
+        .set_job_wish(id, &name, JobWish::Running, false, &caller.user.name)
         .await;
-    after_action(&state, id, &name, &BTreeMap::new(), result).await
+    after_action(&state, &layout, id, &name, &BTreeMap::new(), result).await
 }
 
 async fn delete_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     state
         .service
-        .delete_job(id, &name)
+        .delete_job(id, &name, &caller.user.name)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     Ok(Redirect::to(&format!("/instances/{id}#jobs")))
 }
 
@@ -265,13 +295,17 @@ struct SubmitBody {
 
 async fn submit_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<SubmitBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(body)?;
     let params = params_from_json(body.params)?;
-    let job = state.service.submit_job(id, &body.name, &params).await?;
+    let job = state
+        .service
+        .submit_job(id, &body.name, &params, &caller.user.name)
+        .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }
 
@@ -284,12 +318,18 @@ struct UpgradeBody {
 
 async fn upgrade_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, name)): Path<(String, String)>,
     body: Result<Json<UpgradeBody>, JsonRejection>,
 ) -> Result<Json<JobView>, ApiError> {
     let id = parse_id(&id)?;
     let params = params_from_json(json_body(body)?.params)?;
-    Ok(Json(state.service.upgrade_job(id, &name, &params).await?))
+    Ok(Json(
+        state
+            .service
+            .upgrade_job(id, &name, &params, &caller.user.name)
+            .await?,
+    ))
 }
 
 /// `{"dropState": true}` to suspend a stateless job; the body may be left out.
@@ -301,6 +341,7 @@ struct SuspendBody {
 
 async fn suspend_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, name)): Path<(String, String)>,
     body: Option<Json<SuspendBody>>,
 ) -> Result<Json<JobView>, ApiError> {
@@ -309,29 +350,34 @@ async fn suspend_json(
     Ok(Json(
         state
             .service
-            .set_job_wish(id, &name, JobWish::Suspended, drop_state)
+            .set_job_wish(id, &name, JobWish::Suspended, drop_state, &caller.user.name)
             .await?,
     ))
 }
 
 async fn resume_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Json<JobView>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(
         state
             .service
-            .set_job_wish(id, &name, JobWish::Running, false)
+            .set_job_wish(id, &name, JobWish::Running, false, &caller.user.name)
             .await?,
     ))
 }
 
 async fn delete_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    state.service.delete_job(id, &name).await?;
+    state
+        .service
+        .delete_job(id, &name, &caller.user.name)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,9 @@
 //!
 //! Knows the service layer only: no sqlx, no kube.
 
+mod account;
 mod assets;
+mod auth;
 mod catalog;
 mod error;
 mod health;
@@ -17,11 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, OriginalUri, State};
+use axum::extract::{FromRef, OriginalUri};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::cluster::Cluster;
 use crate::cluster::leader::LeaseSettings;
@@ -33,6 +37,9 @@ use crate::store::Store;
 pub use error::HttpError;
 pub use metrics::Metrics;
 pub use page::Layout;
+
+/// A browser session ends after this long without a request.
+pub const SESSION_IDLE: time::Duration = time::Duration::hours(8);
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -46,6 +53,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What every page's frame shows.
     pub layout: Layout,
+    /// Session cookies carry the Secure flag (the portal is reached over TLS).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -59,13 +68,21 @@ impl AppState {
             service,
             metrics: Arc::new(metrics),
             layout,
+            secure_cookies: false,
         }
     }
 }
 
 /// Builds the whole application: routes, fallback and the tower layers.
 pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(state.service.session_records())
+        .with_name("dataport_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
     Router::new()
+        .merge(account::router())
         .merge(catalog::router())
         .merge(health::router())
         .merge(install::router())
@@ -74,6 +91,11 @@ pub fn router(state: AppState) -> Router {
         .merge(update::router())
         .merge(assets::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,
@@ -84,12 +106,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> Response {
+async fn not_found(layout: Layout, OriginalUri(uri): OriginalUri) -> Response {
     let error = HttpError::NotFound(format!("no page at {}", uri.path()));
     if uri.path().starts_with("/api/") {
         error::ApiError(error).into_response()
     } else {
-        error::PageError::new(error, state.layout).into_response()
+        error::PageError::new(error, layout).into_response()
     }
 }
 
@@ -109,8 +131,16 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
             source,
         })?;
     let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
-    let mut service =
-        Service::new(store, cluster.clone()).with_grafana_url(config.grafana_url.clone());
+    let mut service = Service::new(store, cluster.clone())
+        .with_grafana_url(config.grafana_url.clone())
+        .with_allowed_namespaces(config.allowed_namespaces.clone());
+    if let (Some(name), Some(password)) = (&config.admin_user, &config.admin_password) {
+        match service.bootstrap_admin(name, password).await {
+            Ok(Some(user)) => tracing::info!(user = %user.name, "first admin created"),
+            Ok(None) => {}
+            Err(error) => return Err(StartError::Refused(format!("first admin {name}: {error}"))),
+        }
+    }
     if config.leader_election
         && let Some(cluster) = &cluster
     {
@@ -125,8 +155,10 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
     let service = Arc::new(service);
     let layout = Layout {
         local_cluster: config.local_cluster,
+        ..Layout::default()
     };
-    let state = AppState::new(service.clone(), layout);
+    let mut state = AppState::new(service.clone(), layout);
+    state.secure_cookies = config.secure_cookies;
     let worker = service.spawn_worker();
     let status_sync = service.spawn_status_sync();
     let listener = tokio::net::TcpListener::bind(config.listen)

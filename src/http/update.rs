@@ -13,15 +13,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::install::{InstallPage, params_from_json};
 use super::instances::parse_id;
+use super::page::Layout;
 use super::page::render;
 use crate::service::{ServiceError, UpdateContext, UpdatePlan};
 use crate::store::{Operation, StoreError};
-
-/// Who the actions are recorded as until users arrive.
-const ACTOR: &str = "anonymous";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -35,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
 /// The update form: the instance's parameters, what changed, errors.
 async fn page(
     state: &AppState,
+    layout: &Layout,
     id: Uuid,
     raw: &BTreeMap<String, String>,
     errors: &BTreeMap<String, String>,
@@ -44,52 +44,55 @@ async fn page(
         .service
         .instance(id)
         .await
-        .or_page(&state.layout)?
+        .or_page(layout)?
         .instance
         .clone();
     let mut view = state
         .service
         .install_form(&instance.app, raw, errors)
         .await
-        .or_page(&state.layout)?;
+        .or_page(layout)?;
     // Name and namespace are the instance's, whatever the form sent.
     view.name = instance.name;
     view.namespace = instance.namespace;
     view.update = Some(UpdateContext { id, revision });
     Ok(InstallPage {
-        layout: state.layout.clone(),
+        layout: layout.clone(),
         view,
     })
 }
 
 async fn form_page(
     State(state): State<AppState>,
+    layout: Layout,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let raw = state
         .service
         .current_form_values(id)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     let revision = state
         .service
         .instance(id)
         .await
-        .or_page(&state.layout)?
+        .or_page(&layout)?
         .instance
         .current_revision;
     Ok(render(
-        &page(&state, id, &raw, &BTreeMap::new(), revision).await?,
+        &page(&state, &layout, id, &raw, &BTreeMap::new(), revision).await?,
     ))
 }
 
 async fn submit_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let mut raw: BTreeMap<String, String> = fields.into_iter().collect();
     let action = raw.remove("action").unwrap_or_default();
     let revision: i64 = raw
@@ -111,7 +114,7 @@ async fn submit_form(
     } else {
         state
             .service
-            .update(id, revision, version, &params, ACTOR)
+            .update(id, revision, version, &params, &caller.user.name)
             .await
             .map(|_| None)
     };
@@ -129,9 +132,9 @@ async fn submit_form(
                 "{error}. Reload the form to see the current parameters"
             )),
         ),
-        Err(other) => return Err(PageError::new(other, state.layout)),
+        Err(other) => return Err(PageError::new(other, layout)),
     };
-    let mut page = page(&state, id, &raw, &errors, revision).await?;
+    let mut page = page(&state, &layout, id, &raw, &errors, revision).await?;
     page.view.diff = diff;
     page.view.conflict = conflict;
     Ok((status, render(&page)).into_response())
@@ -144,10 +147,12 @@ struct RollbackForm {
 
 async fn rollback_form(
     State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
     Path(id): Path<String>,
     Form(form): Form<RollbackForm>,
 ) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&state.layout)?;
+    let id = parse_id(&id).or_page(&layout)?;
     let to = form
         .revision
         .parse()
@@ -155,12 +160,12 @@ async fn rollback_form(
             status: StatusCode::BAD_REQUEST,
             message: "revision must be a number".into(),
         })
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     state
         .service
-        .rollback(id, to, ACTOR)
+        .rollback(id, to, &caller.user.name)
         .await
-        .or_page(&state.layout)?;
+        .or_page(&layout)?;
     Ok(Redirect::to(&format!("/instances/{id}")))
 }
 
@@ -177,6 +182,7 @@ struct ApiUpdate {
 
 async fn update_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     request: Result<Json<ApiUpdate>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Operation>), ApiError> {
@@ -185,7 +191,13 @@ async fn update_json(
     let params = params_from_json(request.params)?;
     let operation = state
         .service
-        .update(id, request.revision, request.version, &params, ACTOR)
+        .update(
+            id,
+            request.revision,
+            request.version,
+            &params,
+            &caller.user.name,
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(operation)))
 }
@@ -213,6 +225,7 @@ struct ApiRollback {
 
 async fn rollback_json(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     request: Result<Json<ApiRollback>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Operation>), ApiError> {
@@ -220,6 +233,11 @@ async fn rollback_json(
     let request = json_body(request)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.service.rollback(id, request.revision, ACTOR).await?),
+        Json(
+            state
+                .service
+                .rollback(id, request.revision, &caller.user.name)
+                .await?,
+        ),
     ))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::{Audited, masked_params};
 use super::{Service, ServiceError};
 use crate::catalog::params::{INSTANCE_NAME_MAX, is_dns_label};
 use crate::catalog::render::{MASK, Object, RenderInput, Resolved, Target};
@@ -77,6 +78,14 @@ impl Service {
                 "namespace".into(),
                 "Namespace must be 1 to 63 lowercase letters, digits and hyphens, starting with a letter"
                     .into(),
+            );
+        } else if !self.namespace_allowed(&request.namespace) {
+            errors.insert(
+                "namespace".into(),
+                format!(
+                    "This portal installs only into: {}",
+                    self.allowed_namespaces.join(", ")
+                ),
             );
         }
         let version = request
@@ -170,6 +179,23 @@ impl Service {
     /// install operation in one transaction, and wakes the worker that applies
     /// the objects. Secret values go to the cluster only, never to the store.
     pub async fn install(
+        &self,
+        request: &InstallRequest,
+        actor: &str,
+    ) -> Result<Uuid, ServiceError> {
+        let result = self.queue_install(request, actor).await;
+        let entry = Audited::new("install", format!("{}/{}", request.namespace, request.name))
+            .instance(result.as_ref().ok().copied())
+            .detail(format!(
+                "app={} version={}\n{}",
+                request.app,
+                request.version.as_deref().unwrap_or("default"),
+                masked_params(&request.app, &request.params)
+            ));
+        self.audited(actor, entry, result).await
+    }
+
+    async fn queue_install(
         &self,
         request: &InstallRequest,
         actor: &str,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::Audited;
 use super::form::{FieldView, field_view};
 use super::views::param_texts;
 use super::{Service, ServiceError};
@@ -256,6 +257,18 @@ impl Service {
         id: Uuid,
         name: &str,
         raw: &BTreeMap<String, String>,
+        actor: &str,
+    ) -> Result<JobView, ServiceError> {
+        let result = self.submit_job_now(id, name, raw).await;
+        self.audit_job(actor, "submit job", id, name, job_detail(raw), result)
+            .await
+    }
+
+    async fn submit_job_now(
+        &self,
+        id: Uuid,
+        name: &str,
+        raw: &BTreeMap<String, String>,
     ) -> Result<JobView, ServiceError> {
         let session = self.session(id).await?;
         let params = validated_params(&session, name, raw)?;
@@ -293,17 +306,45 @@ impl Service {
         id: Uuid,
         name: &str,
         raw: &BTreeMap<String, String>,
+        actor: &str,
     ) -> Result<JobView, ServiceError> {
-        let session = self.session(id).await?;
-        let job = self.stored_job(id, name).await?;
-        let params = validated_params(&session, name, raw)?;
-        self.change_job(&session, job, params, None).await
+        let result = async {
+            let session = self.session(id).await?;
+            let job = self.stored_job(id, name).await?;
+            let params = validated_params(&session, name, raw)?;
+            self.change_job(&session, job, params, None).await
+        }
+        .await;
+        self.audit_job(actor, "upgrade job", id, name, job_detail(raw), result)
+            .await
     }
 
     /// Suspends (`wish` suspended) or resumes (running) job `name` of session
     /// cluster `id`. Suspending a stateless job drops its state: refused
     /// unless `drop_state` says the user agreed.
     pub async fn set_job_wish(
+        &self,
+        id: Uuid,
+        name: &str,
+        wish: JobWish,
+        drop_state: bool,
+        actor: &str,
+    ) -> Result<JobView, ServiceError> {
+        let result = self.set_job_wish_now(id, name, wish, drop_state).await;
+        let action = match wish {
+            JobWish::Suspended => "suspend job",
+            _ => "resume job",
+        };
+        let detail = if drop_state {
+            "without a savepoint"
+        } else {
+            ""
+        };
+        self.audit_job(actor, action, id, name, detail.to_owned(), result)
+            .await
+    }
+
+    async fn set_job_wish_now(
         &self,
         id: Uuid,
         name: &str,
@@ -360,7 +401,33 @@ impl Service {
 
     /// Deletes job `name` of session cluster `id`: its FlinkSessionJob goes
     /// (the operator cancels the job), its record stays as deleted.
-    pub async fn delete_job(&self, id: Uuid, name: &str) -> Result<(), ServiceError> {
+    pub async fn delete_job(&self, id: Uuid, name: &str, actor: &str) -> Result<(), ServiceError> {
+        let result = self.delete_job_now(id, name).await;
+        self.audit_job(actor, "delete job", id, name, String::new(), result)
+            .await
+    }
+
+    /// Writes an audit entry for a job action on session cluster `id`.
+    async fn audit_job<T>(
+        &self,
+        actor: &str,
+        action: &'static str,
+        id: Uuid,
+        name: &str,
+        detail: String,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let target = match self.store.instance(id).await {
+            Ok(session) => format!("{} job {name}", session.target()),
+            Err(_) => format!("{id} job {name}"),
+        };
+        let entry = Audited::new(action, target)
+            .instance(Some(id))
+            .detail(detail);
+        self.audited(actor, entry, result).await
+    }
+
+    async fn delete_job_now(&self, id: Uuid, name: &str) -> Result<(), ServiceError> {
         let session = self.instance_record(id).await?;
         let job = self.stored_job(id, name).await?;
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
@@ -403,4 +470,12 @@ impl Service {
         self.views.clear();
         Ok(())
     }
+}
+
+/// `key=value` lines of a job's parameters as sent (jobs have no secret fields).
+fn job_detail(raw: &BTreeMap<String, String>) -> String {
+    raw.iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::Audited;
 use super::{Service, ServiceError};
 use crate::catalog::{self, FieldErrors, ParamKind};
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
@@ -67,6 +68,18 @@ impl Service {
         actor: &str,
     ) -> Result<Operation, ServiceError> {
         let instance = self.instance_record(id).await?;
+        let result = self.queue_uninstall(&instance, confirm, actor).await;
+        let entry = Audited::new("uninstall", instance.target()).instance(Some(id));
+        self.audited(actor, entry, result).await
+    }
+
+    async fn queue_uninstall(
+        &self,
+        instance: &Instance,
+        confirm: &str,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let id = instance.id;
         if confirm.trim() != instance.name {
             let mut errors = FieldErrors::new();
             errors.insert(
@@ -84,7 +97,7 @@ impl Service {
                 instance.name, instance.status
             )));
         }
-        let dependants = self.dependants(&instance).await?;
+        let dependants = self.dependants(instance).await?;
         if !dependants.is_empty() {
             let users: Vec<String> = dependants
                 .iter()
@@ -152,6 +165,17 @@ impl Service {
     /// Queues a rolling restart of an instance's workloads.
     pub async fn restart(&self, id: Uuid, actor: &str) -> Result<Operation, ServiceError> {
         let instance = self.instance_record(id).await?;
+        let result = self.queue_restart(&instance, actor).await;
+        let entry = Audited::new("restart", instance.target()).instance(Some(id));
+        self.audited(actor, entry, result).await
+    }
+
+    async fn queue_restart(
+        &self,
+        instance: &Instance,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let id = instance.id;
         if matches!(
             instance.status,
             InstanceStatus::Uninstalled | InstanceStatus::Uninstalling

@@ -4,11 +4,14 @@
 //! cluster says, and hands `http` view data that both pages and the JSON API
 //! serialize.
 
+mod audit;
+mod auth;
 mod cache;
 mod form;
 mod install;
 mod jobs;
 mod lifecycle;
+mod sessions;
 mod status;
 mod update;
 mod views;
@@ -23,10 +26,14 @@ use crate::catalog::{self, Category};
 use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
+pub use crate::store::{ApiToken, AuditEntry, Role, User};
+pub use audit::{AUDIT_PAGE_SIZE, AuditPage};
+pub use auth::{MIN_PASSWORD_CHARS, TOKEN_PREFIX, check_password, check_user_name};
 pub use form::{FieldView, InstallFormView, MissingDependency, UpdateContext};
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use jobs::{JobFormView, JobView};
 pub use lifecycle::Dependant;
+pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
     AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, GrafanaLink,
@@ -86,6 +93,10 @@ pub struct Service {
     watches: std::sync::OnceLock<crate::cluster::watch::Watches>,
     /// Whether this replica leads: runs the worker and writes statuses.
     leadership: tokio::sync::watch::Receiver<bool>,
+    /// Recent API token lookups.
+    tokens_seen: auth::TokenCache,
+    /// Namespaces installs may use; any when empty.
+    allowed_namespaces: Vec<String>,
 }
 
 impl Service {
@@ -100,7 +111,24 @@ impl Service {
             grafana_url: None,
             // A lone replica always leads.
             leadership: tokio::sync::watch::channel(true).1,
+            tokens_seen: auth::token_cache(),
+            allowed_namespaces: Vec::new(),
         }
+    }
+
+    /// Installs only into these namespaces (any when empty).
+    pub fn with_allowed_namespaces(mut self, namespaces: Vec<String>) -> Service {
+        self.allowed_namespaces = namespaces
+            .into_iter()
+            .map(|namespace| namespace.trim().to_owned())
+            .filter(|namespace| !namespace.is_empty())
+            .collect();
+        self
+    }
+
+    /// Whether installs may use `namespace`.
+    fn namespace_allowed(&self, namespace: &str) -> bool {
+        self.allowed_namespaces.is_empty() || self.allowed_namespaces.iter().any(|n| n == namespace)
     }
 
     /// Leads only while `leadership` says so (a Lease held, see

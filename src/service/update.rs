@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::{Audited, param_changes};
 use super::views::param_texts;
 use super::{Prepared, Service, ServiceError};
 use crate::catalog::render::{Object, Target};
@@ -60,15 +61,27 @@ impl Service {
         params: &BTreeMap<String, String>,
         actor: &str,
     ) -> Result<Operation, ServiceError> {
-        let (_, prepared, _) = self.render_update(id, version, params).await?;
-        self.add_revision(
-            id,
-            expected_revision,
-            OperationKind::Update,
-            prepared,
-            actor,
-        )
-        .await
+        let before = self.instance_record(id).await?;
+        let result = async {
+            let (_, prepared, _) = self.render_update(id, version.clone(), params).await?;
+            self.add_revision(
+                id,
+                expected_revision,
+                OperationKind::Update,
+                prepared,
+                actor,
+            )
+            .await
+        }
+        .await;
+        let mut detail = param_changes(&before.app, &before.params, params);
+        if let Some(version) = version.filter(|v| *v != before.version) {
+            detail = format!("version: {:?} → {version:?}\n{detail}", before.version);
+        }
+        let entry = Audited::new("update", before.target())
+            .instance(Some(id))
+            .detail(format!("from revision {expected_revision}\n{detail}"));
+        self.audited(actor, entry, result).await
     }
 
     /// Makes a new revision from an earlier one's parameters and queues its apply.
@@ -79,6 +92,23 @@ impl Service {
         actor: &str,
     ) -> Result<Operation, ServiceError> {
         let instance = self.instance_record(id).await?;
+        let result = self.queue_rollback(&instance, to, actor).await;
+        let entry = Audited::new("rollback", instance.target())
+            .instance(Some(id))
+            .detail(format!(
+                "from revision {} to the parameters of revision {to}",
+                instance.current_revision
+            ));
+        self.audited(actor, entry, result).await
+    }
+
+    async fn queue_rollback(
+        &self,
+        instance: &crate::store::Instance,
+        to: i64,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        let id = instance.id;
         let old = self.store.revision(id, to).await.map_err(|_| {
             let mut errors = FieldErrors::new();
             errors.insert(

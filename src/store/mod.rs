@@ -3,10 +3,12 @@
 //! One set of migrations and one set of queries serve both databases through
 //! sqlx's `Any` driver: columns are TEXT and BIGINT only, placeholders `$N`.
 
+mod audit;
 mod jobs;
 mod operations;
 mod records;
 mod rows;
+mod users;
 
 /// The columns of `instances`, in the order [`instance_from_row`] reads them.
 /// Macros rather than consts so that `concat!` keeps every query static text.
@@ -26,11 +28,13 @@ use uuid::Uuid;
 use operations::insert_operation;
 use rows::{instance_from_row, now, revision_from_row, timestamp};
 
+pub use audit::{AuditEntry, NewAuditEntry};
 pub use jobs::{FlinkJob, JobWish};
 pub use records::{
     Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
     OperationState, Revision, RevisionChange,
 };
+pub use users::{ApiToken, Role, User};
 
 /// Errors of the store layer.
 #[derive(Debug, Error)]
@@ -46,6 +50,12 @@ pub enum StoreError {
     /// A job of this name exists already on the session cluster.
     #[error("a job named {name} exists already on this session cluster")]
     JobNameTaken {
+        /// The name asked for.
+        name: String,
+    },
+    /// A user of this name exists already.
+    #[error("a user named {name} exists already")]
+    UserNameTaken {
         /// The name asked for.
         name: String,
     },

@@ -32,6 +32,13 @@ pub struct Instance {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Instance {
+    /// `namespace/name`: how logs and the audit log name it.
+    pub fn target(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
 /// Which instances a list shows: each field matches all when empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Deserialize, Serialize)]
 #[serde(default)]

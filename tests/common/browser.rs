@@ -216,6 +216,23 @@ impl Browser {
         }
     }
 
+    /// Logs in on the login page as `name`; waits until the portal shows them signed in.
+    pub async fn log_in(&self, base: &str, name: &str, password: &str) {
+        self.client
+            .goto(&format!("{base}/login"))
+            .await
+            .expect("login page");
+        self.fill("f-name", name).await;
+        self.fill("f-password", password).await;
+        self.click("[data-login]").await;
+        self.wait_for(&format!("[data-signed-in=\"{name}\"]")).await;
+    }
+
+    /// Logs in as the test portal's admin.
+    pub async fn log_in_as_admin(&self, base: &str) {
+        self.log_in(base, super::ADMIN, super::ADMIN_PASSWORD).await;
+    }
+
     /// Ends the session (Chromium exits) and stops chromedriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use dataport::cluster::Cluster;
 use dataport::http::{AppState, Layout, router};
-use dataport::service::Service;
+use dataport::service::{Role, Service};
 use dataport::store::Store;
 use sqlx::Connection;
 
@@ -78,15 +78,66 @@ impl TestDatabase {
     }
 }
 
+/// The first admin every test portal has.
+pub const ADMIN: &str = "admin";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
+/// Adds user `name` with `role` and `password`, and an API token for them, to
+/// the database at `url` (before or beside a running portal); returns the token.
+pub async fn add_user_with_token(url: &str, name: &str, password: &str, role: Role) -> String {
+    let service = Service::new(Store::connect(url).await.expect("store"), None);
+    user_with_token(&service, name, password, role).await
+}
+
+async fn user_with_token(service: &Service, name: &str, password: &str, role: Role) -> String {
+    let user = service
+        .add_user("tests", name, password, role)
+        .await
+        .expect("add user");
+    service.create_token(&user, "tests").await.expect("token").1
+}
+
+/// A client that sends `token` as its Bearer token on every request.
+pub fn client_with_token(token: &str, follow_redirects: bool) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header value"),
+    );
+    let mut builder = reqwest::Client::builder().default_headers(headers);
+    if !follow_redirects {
+        builder = builder.redirect(reqwest::redirect::Policy::none());
+    }
+    builder.build().expect("client")
+}
+
 /// A portal served on a free loopback port for the length of a test.
 pub struct Portal {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// A client for it.
+    /// A client for it, signed in as the admin with an API token.
     pub http: reqwest::Client,
+    /// The admin's API token.
+    pub token: String,
 }
 
 impl Portal {
+    /// A portal served elsewhere (another process), used with `token`.
+    pub fn at(base: String, token: &str) -> Portal {
+        Portal {
+            base,
+            http: client_with_token(token, true),
+            token: token.to_owned(),
+        }
+    }
+
+    /// Adds a user with `role` and returns a client holding their API token.
+    pub async fn client_as(&self, database_url: &str, name: &str, role: Role) -> reqwest::Client {
+        let token = add_user_with_token(database_url, name, ADMIN_PASSWORD, role).await;
+        client_with_token(&token, false)
+    }
+
     /// Serves a portal over `store` (and `cluster`, if any) in this runtime.
     pub async fn start(store: Store, cluster: Option<Cluster>, layout: Layout) -> Portal {
         Portal::start_service(Service::new(store, cluster), layout).await
@@ -94,6 +145,7 @@ impl Portal {
 
     /// Serves a portal over `service` in this runtime.
     pub async fn start_service(service: Service, layout: Layout) -> Portal {
+        let token = user_with_token(&service, ADMIN, ADMIN_PASSWORD, Role::Admin).await;
         let service = Arc::new(service);
         // The worker and the status sync run for the life of the test's runtime, as in `serve`.
         let _ = service.spawn_worker();
@@ -104,10 +156,7 @@ impl Portal {
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Portal {
-            base,
-            http: reqwest::Client::new(),
-        }
+        Portal::at(base, &token)
     }
 
     /// Serves a portal on a fresh SQLite database and the shared test control
@@ -179,11 +228,7 @@ impl Portal {
         path: &str,
         fields: &[(&str, &str)],
     ) -> (u16, Option<String>, String) {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let response = client
+        let response = client_with_token(&self.token, false)
             .post(format!("{}{path}", self.base))
             .form(fields)
             .send()
