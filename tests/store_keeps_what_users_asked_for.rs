@@ -419,17 +419,6 @@ async fn keeps_session_jobs_by_name_while_they_exist(backend: Backend) {
 }
 
 /// Runs each test once on SQLite and once on Postgres, under those module names.
-macro_rules! on_both_databases {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Sqlite).await })+
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Postgres).await })+
-        }
-    };
-}
-
 on_both_databases!(
     installs_an_instance_with_its_first_revision_and_operation,
     refuses_a_second_instance_with_the_same_namespace_and_name,

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod cluster;
 pub mod render;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -15,6 +16,19 @@ use dataport::http::{AppState, Layout, router};
 use dataport::service::{Role, Service};
 use dataport::store::Store;
 use sqlx::Connection;
+
+/// Runs each named `async fn(Backend)` as two tests: `sqlite::NAME` and `postgres::NAME`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Sqlite).await })+
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Postgres).await })+
+        }
+    };
+}
 
 /// Which database a store test runs on.
 #[derive(Debug, Clone, Copy)]
