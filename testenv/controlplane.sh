@@ -12,6 +12,8 @@
 #                                              collector then knows their kinds from its first sync, instead
 #                                              of after its 30 s rediscovery)
 #   controlplane.sh stop DIR                   stop what `start DIR` started
+#   controlplane.sh apiserver-stop DIR         stop only the API server (fault tests: etcd keeps the data)
+#   controlplane.sh apiserver-start DIR        start it again on the same port, and wait for /readyz
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,6 +80,33 @@ wait_ready() {
   done
 }
 
+# The API server of DIR, with the ports and token `start` chose (DIR/ports).
+launch_apiserver() {
+  local dir=$1 etcd_port api_port token kubestack
+  # shellcheck disable=SC1091
+  source "$dir/ports"
+  launch "$dir" kube-apiserver "$kubestack" kube-apiserver \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
+    --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
+    --authorization-mode RBAC --allow-privileged \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 --cert-dir "$dir/apiserver-certs" \
+    --enable-priority-and-fairness=false --v 1
+}
+
+stop_part() {
+  local dir=$1 name=$2 pid
+  [[ -f "$dir/$name.pid" ]] || return 0
+  pid=$(cat "$dir/$name.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$dir/$name.pid"
+}
+
 start() {
   local dir=$1 watch_pid=$2; shift 2
   mkdir -p "$dir"
@@ -95,16 +124,8 @@ start() {
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync --log-level warn
 
-  launch "$dir" kube-apiserver "$kubestack" kube-apiserver \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
-    --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
-    --authorization-mode RBAC --allow-privileged \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
-    --service-cluster-ip-range 10.96.0.0/16 --cert-dir "$dir/apiserver-certs" \
-    --enable-priority-and-fairness=false --v 1
+  printf 'etcd_port=%s\napi_port=%s\ntoken=%s\nkubestack=%s\n' "$etcd_port" "$api_port" "$token" "$kubestack" >"$dir/ports"
+  launch_apiserver "$dir"
 
   cat >"$dir/kubeconfig" <<KUBECONFIG
 apiVersion: v1
@@ -158,12 +179,7 @@ stop() {
   local dir=$1 name pid
   rm -f "$dir/env"
   for name in simulator kube-controller-manager kube-apiserver etcd; do
-    [[ -f "$dir/$name.pid" ]] || continue
-    pid=$(cat "$dir/$name.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$dir/$name.pid"
+    stop_part "$dir" "$name"
   done
   # Keep the logs for a post-mortem; the data and keys are throwaway.
   rm -rf "$dir/etcd" "$dir"/*.key "$dir/tokens.csv" "$dir/kubeconfig"
@@ -179,5 +195,13 @@ case "${1:-}" in
     if [[ "${1:-}" == -- ]]; then shift; fi
     start "$dir" "$watch" "$@" ;;
   stop) [[ $# -eq 2 ]] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop "$2" ;;
+  apiserver-stop) [[ $# -eq 2 ]] || { echo "usage: $0 apiserver-stop DIR" >&2; exit 2; }
+    stop_part "$2" kube-apiserver; say "API server stopped ($2)" ;;
+  apiserver-start) [[ $# -eq 2 ]] || { echo "usage: $0 apiserver-start DIR" >&2; exit 2; }
+    launch_apiserver "$2"
+    # shellcheck disable=SC1091
+    source "$2/ports"
+    wait_ready "https://127.0.0.1:$api_port/readyz" "$token" "$2/ca.crt" kube-apiserver
+    say "API server started again ($2)" ;;
   *) echo "usage: $0 build | start DIR [--watch-pid PID] [-- CMD...] | stop DIR" >&2; exit 2 ;;
 esac

@@ -71,7 +71,10 @@ async fn anonymous_requests_are_sent_to_log_in_and_change_nothing() {
         } else {
             assert_eq!(status, 303, "{method} {path}");
             let location = response.headers()["location"].to_str().unwrap();
-            assert!(location.starts_with("/login"), "{method} {path}: {location}");
+            assert!(
+                location.starts_with("/login"),
+                "{method} {path}: {location}"
+            );
         }
     }
     // Pages send visitors to the login page and back; health stays open.
@@ -110,7 +113,9 @@ async fn anonymous_requests_are_sent_to_log_in_and_change_nothing() {
 async fn each_role_may_do_its_part_and_is_refused_the_rest() {
     let (portal, database, namespace) = Portal::on_test_cluster("roles").await;
     let viewer = portal.client_as(&database.url, "vera", Role::Viewer).await;
-    let operator = portal.client_as(&database.url, "otto", Role::Operator).await;
+    let operator = portal
+        .client_as(&database.url, "otto", Role::Operator)
+        .await;
     let zookeeper = json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}});
 
     // A viewer reads everything but installs nothing, by API or by form.
@@ -142,8 +147,21 @@ async fn each_role_may_do_its_part_and_is_refused_the_rest() {
         .await
         .unwrap();
     assert_eq!(form.status(), 403);
-    assert!(form.text().await.unwrap().contains("This needs the operator role"));
-    assert!(database.store().await.instances(None).await.unwrap().is_empty());
+    assert!(
+        form.text()
+            .await
+            .unwrap()
+            .contains("This needs the operator role")
+    );
+    assert!(
+        database
+            .store()
+            .await
+            .instances(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // An operator installs and restarts, but does not uninstall.
     let created = operator
@@ -202,7 +220,12 @@ async fn each_role_may_do_its_part_and_is_refused_the_rest() {
     assert_eq!(find("install")["actor"], "otto");
     assert_eq!(find("install")["instance_id"], id.as_str());
     assert_eq!(find("install")["target"], format!("{namespace}/zk"));
-    assert!(find("install")["detail"].as_str().unwrap().contains("replicas=1"));
+    assert!(
+        find("install")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("replicas=1")
+    );
     assert_eq!(find("install")["result"], "ok");
     assert_eq!(find("restart")["actor"], "otto");
     assert_eq!(find("uninstall")["actor"], ADMIN);
@@ -225,7 +248,10 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .iter()
         .find(|c| c.starts_with("dataport_session="))
         .expect("session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain HTTP here: {cookie}");
 
     // A login form without its token, or with a wrong password, gets nowhere.
@@ -234,13 +260,22 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .await;
     assert_eq!(forged.status, 403);
     let wrong = tab
-        .post("/login", &[("name", ADMIN), ("password", "not the password")])
+        .post(
+            "/login",
+            &[("name", ADMIN), ("password", "not the password")],
+        )
         .await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.body.contains("Wrong user name or password"));
-    assert!(wrong.body.contains(&format!("value=\"{ADMIN}\"")), "name kept");
+    assert!(
+        wrong.body.contains(&format!("value=\"{ADMIN}\"")),
+        "name kept"
+    );
     let unknown = tab
-        .post("/login", &[("name", "nobody"), ("password", ADMIN_PASSWORD)])
+        .post(
+            "/login",
+            &[("name", "nobody"), ("password", ADMIN_PASSWORD)],
+        )
         .await;
     assert_eq!(unknown.status, 401, "same answer for an unknown name");
 
@@ -249,7 +284,9 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
     assert_eq!(ok.status, 303);
     assert_eq!(ok.location.as_deref(), Some("/"));
     assert!(
-        ok.cookies.iter().any(|c| c.starts_with("dataport_session=")),
+        ok.cookies
+            .iter()
+            .any(|c| c.starts_with("dataport_session=")),
         "a new session id at login"
     );
     assert_ne!(tab.csrf, before, "a new CSRF token at login");
@@ -258,7 +295,11 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
 
     // Adding a user: refused without the token and with another session's,
     // done with the right one.
-    let fields = [("name", "carol"), ("role", "operator"), ("password", "carol's long password")];
+    let fields = [
+        ("name", "carol"),
+        ("role", "operator"),
+        ("password", "carol's long password"),
+    ];
     let missing = tab.post_raw("/users", &fields).await;
     assert_eq!(missing.status, 403);
     assert!(missing.body.contains("nothing was changed"));
@@ -269,7 +310,10 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
     assert_eq!(tab.post_raw("/users", &with_other).await.status, 403);
     assert_eq!(store.user_count().await.unwrap(), 1, "nobody added");
     let short = tab
-        .post("/users", &[("name", "dave"), ("role", "viewer"), ("password", "short")])
+        .post(
+            "/users",
+            &[("name", "dave"), ("role", "viewer"), ("password", "short")],
+        )
         .await;
     assert_eq!(short.status, 400);
     assert!(short.body.contains("data-error=\"password\""));
@@ -295,7 +339,8 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
-    let token_id = store.tokens_of(store.user_with_password(ADMIN).await.unwrap().unwrap().0.id)
+    let token_id = store
+        .tokens_of(store.user_with_password(ADMIN).await.unwrap().unwrap().0.id)
         .await
         .unwrap()
         .into_iter()
@@ -334,11 +379,15 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
     }
     assert!(
-        actions.iter().any(|(a, r)| *a == "login" && r.starts_with("failed")),
+        actions
+            .iter()
+            .any(|(a, r)| *a == "login" && r.starts_with("failed")),
         "failed logins are written: {actions:?}"
     );
     assert!(
-        entries.iter().all(|e| !e.detail.contains("carol's long password")),
+        entries
+            .iter()
+            .all(|e| !e.detail.contains("carol's long password")),
         "no password in the log"
     );
 }
@@ -359,5 +408,8 @@ async fn session_cookies_are_secure_behind_tls() {
         .await
         .unwrap();
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
 }

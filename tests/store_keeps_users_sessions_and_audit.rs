@@ -18,14 +18,25 @@ async fn keeps_users_with_unique_names_and_their_hashes(backend: Backend) {
         .create_user("bob", "$argon2id$hash-of-bob", Role::Viewer)
         .await
         .unwrap();
-    let taken = store.create_user("ada", "$argon2id$other", Role::Viewer).await;
-    assert!(matches!(taken, Err(StoreError::UserNameTaken { .. })), "{taken:?}");
+    let taken = store
+        .create_user("ada", "$argon2id$other", Role::Viewer)
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::UserNameTaken { .. })),
+        "{taken:?}"
+    );
 
     let (found, hash) = store.user_with_password("ada").await.unwrap().unwrap();
     assert_eq!(found, ada);
     assert_eq!(hash, "$argon2id$hash-of-ada");
     assert!(store.user_with_password("carol").await.unwrap().is_none());
-    let names: Vec<_> = store.users().await.unwrap().into_iter().map(|u| u.name).collect();
+    let names: Vec<_> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
     assert_eq!(names, ["ada", "bob"]);
     assert_eq!(store.user(ada.id).await.unwrap(), Some(ada));
 }
@@ -35,13 +46,22 @@ async fn finds_users_by_token_hash_until_revoked_or_removed(backend: Backend) {
     let store = database.store().await;
     let ada = store.create_user("ada", "h", Role::Operator).await.unwrap();
     let first = store.create_token(ada.id, "ci", "hash-1").await.unwrap();
-    store.create_token(ada.id, "laptop", "hash-2").await.unwrap();
-    assert_eq!(store.user_for_token("hash-1").await.unwrap().unwrap().name, "ada");
+    store
+        .create_token(ada.id, "laptop", "hash-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_for_token("hash-1").await.unwrap().unwrap().name,
+        "ada"
+    );
     assert_eq!(store.tokens_of(ada.id).await.unwrap().len(), 2);
 
     store.delete_token(ada.id, first.id).await.unwrap();
     assert!(store.user_for_token("hash-1").await.unwrap().is_none());
-    assert!(store.delete_token(ada.id, first.id).await.is_err(), "gone already");
+    assert!(
+        store.delete_token(ada.id, first.id).await.is_err(),
+        "gone already"
+    );
 
     store.delete_user(ada.id).await.unwrap();
     assert!(store.user_for_token("hash-2").await.unwrap().is_none());
@@ -53,7 +73,10 @@ async fn keeps_sessions_until_they_expire_or_end(backend: Backend) {
     let database = TestDatabase::new(backend).await;
     let store = database.store().await;
     assert!(store.create_session("s1", "{}", 2_000).await.unwrap());
-    assert!(!store.create_session("s1", "{}", 2_000).await.unwrap(), "ids never shared");
+    assert!(
+        !store.create_session("s1", "{}", 2_000).await.unwrap(),
+        "ids never shared"
+    );
     store
         .save_session("s1", r#"{"user":"x"}"#, 3_000)
         .await

@@ -418,7 +418,6 @@ async fn keeps_session_jobs_by_name_while_they_exist(backend: Backend) {
     store.create_job(session.id, "etl", params).await.unwrap();
 }
 
-/// Runs each test once on SQLite and once on Postgres, under those module names.
 on_both_databases!(
     installs_an_instance_with_its_first_revision_and_operation,
     refuses_a_second_instance_with_the_same_namespace_and_name,

@@ -4,6 +4,7 @@
 //! by polling the API server per instance.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -36,21 +37,64 @@ pub struct Watches {
     stateful_sets: Store<StatefulSet>,
     flink_deployments: Store<FlinkDeployment>,
     flink_session_jobs: Store<FlinkSessionJob>,
+    interrupted: Interruptions,
+}
+
+/// Which watches are interrupted now, and the last error each saw: how pages
+/// learn that the API server is unreachable without asking it themselves.
+#[derive(Clone, Default)]
+struct Interruptions(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Interruptions {
+    fn set(&self, kind: &str, error: Option<String>) {
+        // A poisoned lock only means a panic elsewhere: the map is still whole.
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match error {
+            Some(error) => {
+                map.insert(kind.to_owned(), error);
+            }
+            None => {
+                map.remove(kind);
+            }
+        }
+    }
+}
+
+impl Watches {
+    /// Why the watches cannot follow the cluster now, if they cannot: the
+    /// last error of an interrupted watch (they retry on their own).
+    pub fn interrupted(&self) -> Option<String> {
+        let map = self
+            .interrupted
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.values().next().cloned()
+    }
 }
 
 impl Cluster {
     /// Starts the watches on the current runtime; every change is sent as the
     /// key of the instance whose object changed.
     pub fn watch_instances(&self, changes: UnboundedSender<InstanceKey>) -> Watches {
+        let interrupted = Interruptions::default();
         Watches {
-            deployments: self.watch_kind(changes.clone()),
-            stateful_sets: self.watch_kind(changes.clone()),
-            flink_deployments: self.watch_kind(changes.clone()),
-            flink_session_jobs: self.watch_kind(changes),
+            deployments: self.watch_kind(changes.clone(), interrupted.clone()),
+            stateful_sets: self.watch_kind(changes.clone(), interrupted.clone()),
+            flink_deployments: self.watch_kind(changes.clone(), interrupted.clone()),
+            flink_session_jobs: self.watch_kind(changes, interrupted.clone()),
+            interrupted,
         }
     }
 
-    fn watch_kind<K>(&self, changes: UnboundedSender<InstanceKey>) -> Store<K>
+    fn watch_kind<K>(
+        &self,
+        changes: UnboundedSender<InstanceKey>,
+        interrupted: Interruptions,
+    ) -> Store<K>
     where
         K: Resource<DynamicType = ()>
             + Clone
@@ -68,6 +112,7 @@ impl Cluster {
         tokio::spawn(async move {
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
+                interrupted.set(&K::kind(&()), event.as_ref().err().map(ToString::to_string));
                 let keys: Vec<InstanceKey> = match event {
                     Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
                         key_of(&object).into_iter().collect()

@@ -77,6 +77,7 @@ fn layout_for(extensions: &axum::http::Extensions, state: &AppState) -> Layout {
             .get::<CsrfToken>()
             .map(|token| token.0.clone())
             .unwrap_or_default(),
+        cluster_problem: state.service.cluster_problem(),
         ..state.layout.clone()
     }
 }

@@ -49,6 +49,7 @@ impl HttpError {
                 | ServiceError::Conflict(_),
             ) => StatusCode::CONFLICT,
             HttpError::Service(ServiceError::NoCluster) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Service(ServiceError::NotAllowed(_)) => StatusCode::FORBIDDEN,
             HttpError::Service(ServiceError::Store(error)) if error.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -27,8 +27,22 @@ pub(super) fn router() -> Router<AppState> {
             get(uninstall_page).post(uninstall_form),
         )
         .route("/api/v1/instances/{id}/uninstall", post(uninstall_json))
-        .route("/instances/{id}/restart", post(restart_form))
-        .route("/api/v1/instances/{id}/restart", post(restart_json))
+        .route(
+            "/instances/{id}/restart",
+            post(|State(s), c, l, Path(id)| Queued::Restart.form(s, c, l, id)),
+        )
+        .route(
+            "/api/v1/instances/{id}/restart",
+            post(|State(s), c, Path(id)| Queued::Restart.json(s, c, id)),
+        )
+        .route(
+            "/instances/{id}/retry",
+            post(|State(s), c, l, Path(id)| Queued::Retry.form(s, c, l, id)),
+        )
+        .route(
+            "/api/v1/instances/{id}/retry",
+            post(|State(s), c, Path(id)| Queued::Retry.json(s, c, id)),
+        )
         .route("/api/v1/instances/{id}", get(instance_json))
 }
 
@@ -202,31 +216,58 @@ async fn uninstall_json(
     Ok((StatusCode::ACCEPTED, Json(operation)))
 }
 
-async fn restart_form(
-    State(state): State<AppState>,
-    caller: Caller,
-    layout: Layout,
-    Path(id): Path<String>,
-) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    state
-        .service
-        .restart(id, &caller.user.name)
-        .await
-        .or_page(&layout)?;
-    Ok(Redirect::to(&format!("/instances/{id}")))
+/// The More operations buttons that queue an operation without a form.
+#[derive(Debug, Clone, Copy)]
+enum Queued {
+    /// A rolling restart.
+    Restart,
+    /// The last, failed operation again.
+    Retry,
 }
 
-async fn restart_json(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
-    let id = parse_id(&id)?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.service.restart(id, &caller.user.name).await?),
-    ))
+impl Queued {
+    async fn queue(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<crate::store::Operation, HttpError> {
+        let id = parse_id(id)?;
+        let actor = &caller.user.name;
+        Ok(match self {
+            Queued::Restart => state.service.restart(id, actor).await?,
+            Queued::Retry => {
+                let may_uninstall = caller.user.role >= crate::service::Role::Admin;
+                state.service.retry(id, actor, may_uninstall).await?
+            }
+        })
+    }
+
+    async fn form(
+        self,
+        state: AppState,
+        caller: Caller,
+        layout: Layout,
+        id: String,
+    ) -> Result<Redirect, PageError> {
+        let operation = self.queue(&state, &caller, &id).await.or_page(&layout)?;
+        Ok(Redirect::to(&format!(
+            "/instances/{}",
+            operation.instance_id
+        )))
+    }
+
+    async fn json(
+        self,
+        state: AppState,
+        caller: Caller,
+        id: String,
+    ) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(self.queue(&state, &caller, &id).await?),
+        ))
+    }
 }
 
 /// Server-sent events for the instance page: its status and latest operation,

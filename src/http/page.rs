@@ -16,6 +16,8 @@ pub struct Layout {
     pub signed_in: Option<SignedIn>,
     /// The session's CSRF token, for every form of the page (empty without a session).
     pub csrf: String,
+    /// Why the cluster cannot be followed now, when it cannot.
+    pub cluster_problem: Option<String>,
 }
 
 /// The signed-in user, as the frame shows them.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::audit::Audited;
 use super::{Service, ServiceError};
 use crate::catalog::{self, FieldErrors, ParamKind};
-use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
+use crate::store::{Instance, InstanceStatus, Operation, OperationKind, OperationState};
 
 /// How long the worker waits for an instance's objects to go before it
 /// reports what holds them and lets the user retry.
@@ -207,5 +207,62 @@ impl Service {
             .set_progress(operation.id, &format!("restarted {restarted} workload(s)"))
             .await?;
         Ok(())
+    }
+}
+
+impl Service {
+    /// Runs the instance's last operation again when it failed (after the
+    /// cluster came back, say): the same kind on the current revision. A
+    /// failed uninstall is retried only when `may_uninstall`.
+    pub async fn retry(
+        &self,
+        id: Uuid,
+        actor: &str,
+        may_uninstall: bool,
+    ) -> Result<Operation, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let last = self.store.operations(id).await?.into_iter().next();
+        let result = match &last {
+            Some(failed) if failed.state == OperationState::Failed => {
+                if failed.kind == OperationKind::Uninstall && !may_uninstall {
+                    Err(ServiceError::NotAllowed(
+                        "Retrying an uninstall needs the admin role".to_owned(),
+                    ))
+                } else {
+                    self.queue_retry(&instance, failed.kind, actor).await
+                }
+            }
+            _ => Err(ServiceError::Conflict(format!(
+                "{}'s last operation did not fail: nothing to retry",
+                instance.name
+            ))),
+        };
+        let detail = last.map_or_else(String::new, |op| format!("the failed {}", op.kind));
+        let entry = Audited::new("retry", instance.target())
+            .instance(Some(id))
+            .detail(detail);
+        self.audited(actor, entry, result).await
+    }
+
+    async fn queue_retry(
+        &self,
+        instance: &Instance,
+        kind: OperationKind,
+        actor: &str,
+    ) -> Result<Operation, ServiceError> {
+        self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let status = match kind {
+            OperationKind::Install => InstanceStatus::Installing,
+            OperationKind::Update | OperationKind::Rollback => InstanceStatus::Updating,
+            OperationKind::Uninstall => InstanceStatus::Uninstalling,
+            OperationKind::Restart => instance.status,
+        };
+        let operation = self
+            .store
+            .queue_operation(instance.id, kind, status, actor)
+            .await?;
+        self.views.clear();
+        self.work.notify_one();
+        Ok(operation)
     }
 }

@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// An operation gave up waiting, saying for what.
     #[error("{0}")]
     Waiting(String),
+    /// The user's role does not allow this.
+    #[error("{0}")]
+    NotAllowed(String),
     /// Encoding a preview failed.
     #[error("cannot encode: {0}")]
     Encode(String),
@@ -124,6 +127,12 @@ impl Service {
             .filter(|namespace| !namespace.is_empty())
             .collect();
         self
+    }
+
+    /// Why the portal cannot follow the cluster right now, if it cannot (the
+    /// watches are interrupted: the API server is unreachable or refusing).
+    pub fn cluster_problem(&self) -> Option<String> {
+        self.watches.get()?.interrupted()
     }
 
     /// Whether installs may use `namespace`.

@@ -29,16 +29,22 @@ static SHARED: OnceLock<TestCluster> = OnceLock::new();
 
 /// The control plane of this test binary, started on first call.
 pub fn shared() -> &'static TestCluster {
-    SHARED.get_or_init(start)
+    SHARED.get_or_init(|| start("shared"))
+}
+
+/// A control plane of the calling test's own, which it may break (stop its
+/// API server); stopped with the test process like the shared one.
+pub fn private(name: &str) -> TestCluster {
+    start(name)
 }
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn start() -> TestCluster {
+fn start(name: &str) -> TestCluster {
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("dataport-cp-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("dataport-cp-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let status = Command::new(repo().join("testenv/controlplane.sh"))
         .arg("start")
@@ -87,6 +93,26 @@ fn start() -> TestCluster {
 }
 
 impl TestCluster {
+    /// Stops only the API server (etcd and the data stay); connections are refused.
+    pub fn stop_api_server(&self) {
+        self.script("apiserver-stop");
+    }
+
+    /// Starts the API server again on the same address; returns once it is ready.
+    pub fn start_api_server(&self) {
+        self.script("apiserver-start");
+    }
+
+    fn script(&self, command: &str) {
+        let status = Command::new(repo().join("testenv/controlplane.sh"))
+            .arg(command)
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run testenv/controlplane.sh");
+        assert!(status.success(), "controlplane.sh {command} failed");
+    }
+
     /// A client for this test's runtime (a kube client belongs to the runtime that made it).
     pub async fn client(&self) -> Client {
         self.cluster().await.client().clone()

@@ -4,6 +4,8 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod postgres;
+pub mod process;
 pub mod render;
 pub mod session;
 

@@ -106,7 +106,10 @@ impl BrowserLike {
     pub async fn log_in(&mut self, name: &str, password: &str) -> Answer {
         self.get("/login").await;
         let answer = self
-            .post("/login", &[("name", name), ("password", password), ("next", "/")])
+            .post(
+                "/login",
+                &[("name", name), ("password", password), ("next", "/")],
+            )
             .await;
         if answer.status == 303 {
             // The token changes with the session at login.
