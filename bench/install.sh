@@ -18,16 +18,18 @@ trap 'testenv/controlplane.sh stop "$work/cluster" >/dev/null 2>&1 || true; kill
 
 start_bench_portal "$work" "$bin"
 
-python3 - "$port" "$installs" <<'PY'
-import json, statistics, sys, time, urllib.request
+BENCH_TOKEN=$token python3 - "$port" "$installs" <<'PY'
+import json, os, statistics, sys, time, urllib.request
 from datetime import datetime
+
+token = os.environ["BENCH_TOKEN"]
 
 base = f"http://127.0.0.1:{sys.argv[1]}"
 installs = int(sys.argv[2])
 
 def call(path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, headers={"content-type": "application/json"})
+    request = urllib.request.Request(base + path, data=data, headers={"content-type": "application/json", "authorization": "Bearer " + token})
     with urllib.request.urlopen(request) as answer:
         return answer.read().decode()
 

@@ -31,6 +31,8 @@ trap cleanup EXIT
 
 say "seeding $instances instances into a fresh SQLite store"
 target/release/examples/seed "sqlite://$work/bench.db" "$instances"
+token=$(bench_token target/release/dataport "sqlite://$work/bench.db")
+auth="Authorization: Bearer $token"
 
 dataport_port=$(free_port)
 nginx_port=$(free_port)
@@ -66,7 +68,7 @@ sleep 1
 rss_idle=$(rss_kib)
 
 # The pages, and one instance's id to open.
-id=$(curl -sf "http://127.0.0.1:$dataport_port/api/v1/instances?page=2" \
+id=$(curl -sf -H "$auth" "http://127.0.0.1:$dataport_port/api/v1/instances?page=2" \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["instances"][7]["id"])')
 last_page=$(( (instances + 49) / 50 ))
 middle_page=$(( last_page > 1 ? last_page / 2 : 1 ))
@@ -82,8 +84,8 @@ mkdir -p "$work/www"
 chmod 755 "$work" "$work/www"  # nginx workers run as an unprivileged user
 file_of() { printf '%s' "$1" | tr -c 'a-zA-Z0-9\n' '_'; }
 for page in "${pages[@]}"; do
-  curl -sf "http://127.0.0.1:$dataport_port$page" -o "$work/www/$(file_of "$page")"
-  cmp -s <(curl -sf "http://127.0.0.1:$dataport_port$page") "$work/www/$(file_of "$page")" \
+  curl -sf -H "$auth" "http://127.0.0.1:$dataport_port$page" -o "$work/www/$(file_of "$page")"
+  cmp -s <(curl -sf -H "$auth" "http://127.0.0.1:$dataport_port$page") "$work/www/$(file_of "$page")" \
     || { say "dataport's $page changed between requests"; exit 1; }
 done
 cat >"$work/nginx.conf" <<NGINX
@@ -105,7 +107,7 @@ until curl -sf "http://127.0.0.1:$nginx_port/$(file_of /catalog)" >/dev/null; do
 
 # Prints "requests_per_second p50_ms p99_ms" for one wrk run.
 measure() {
-  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$1" | python3 -c '
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -H "$auth" "$1" | python3 -c '
 import re, sys
 text = sys.stdin.read()
 def ms(value):
@@ -130,7 +132,7 @@ sampler=$!
 say "measuring each page for ${duration}s at $connections connections ($threads wrk threads, $(nproc) cores)"
 results=()
 for page in "${pages[@]}"; do
-  wrk -t1 -c4 -d2s "http://127.0.0.1:$dataport_port$page" >/dev/null
+  wrk -t1 -c4 -d2s -H "$auth" "http://127.0.0.1:$dataport_port$page" >/dev/null
   read -r d_rps d_p50 d_p99 < <(measure "http://127.0.0.1:$dataport_port$page")
   read -r n_rps n_p50 n_p99 < <(measure "http://127.0.0.1:$nginx_port/$(file_of "$page")")
   bytes=$(wc -c <"$work/www/$(file_of "$page")")

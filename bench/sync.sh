@@ -26,15 +26,16 @@ trap 'testenv/controlplane.sh stop "$work/cluster" >/dev/null 2>&1 || true; kill
 
 start_bench_portal "$work" "$bin"
 
-python3 - "$port" "$small" "$large" "$seconds" <<'PY'
-import json, sys, time, urllib.request
+BENCH_TOKEN=$token python3 - "$port" "$small" "$large" "$seconds" <<'PY'
+import json, os, sys, time, urllib.request
 
+token = os.environ["BENCH_TOKEN"]
 base = f"http://127.0.0.1:{sys.argv[1]}"
 small, large, seconds = (int(a) for a in sys.argv[2:5])
 
 def call(path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, headers={"content-type": "application/json"})
+    request = urllib.request.Request(base + path, data=data, headers={"content-type": "application/json", "authorization": "Bearer " + token})
     with urllib.request.urlopen(request) as answer:
         return json.loads(answer.read().decode()) if path != "/metrics" else answer.read().decode()
 
@@ -75,7 +76,7 @@ print("status-sync requests " + ("GROW with the number of instances: NOT met" if
 
 import re, subprocess
 def load(path, seconds=10):
-    text = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", base + path],
+    text = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-H", "Authorization: Bearer " + token, base + path],
                           capture_output=True, text=True, check=True).stdout
     def ms(value):
         number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()

@@ -68,11 +68,22 @@ start_local_cluster() {
   echo $! >"$dir/simulator.pid"
 }
 
+# Benchmarks: adds an admin with a random password to the database $2 (with
+# the dataport binary $1) and prints an API token of theirs.
+bench_token() {
+  local bin=$1 database=$2
+  DATAPORT_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))') \
+    "$bin" user add --admin bench --database-url "$database" >/dev/null
+  "$bin" token add --user bench --name bench --database-url "$database"
+}
+
 # Benchmarks: the local cluster in $1/cluster and a portal on it with a fresh
-# SQLite store, on a free port (set in `port`), its pid in $1/portal.pid.
+# SQLite store, on a free port (set in `port`), its pid in $1/portal.pid, and
+# an admin's API token in `token` (send it as `Authorization: Bearer`).
 start_bench_portal() {
   local work=$1 bin=$2
   start_local_cluster "$work/cluster" "$bin"
+  token=$(bench_token "$bin" "sqlite://$work/bench.db")
   port=$(free_port)
   RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/bench.db" \
     --kubeconfig "$work/cluster/kubeconfig" </dev/null >"$work/portal.log" 2>&1 &

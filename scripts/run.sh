@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
-ensure_commands cargo
+ensure_commands cargo python3
 say "building dataport (release)"
 cargo build --release --locked --quiet
 bin=$PWD/target/release/dataport
@@ -26,6 +26,17 @@ if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then
   export KUBECONFIG=$dir/kubeconfig DATAPORT_LOCAL_CLUSTER=true
 elif [[ -z "${KUBECONFIG:-}" ]]; then
   export KUBECONFIG=$HOME/.kube/config
+fi
+
+# The first admin: a random password made once for this checkout (never a
+# default one), used only when the database has no user yet.
+if [[ -z "${DATAPORT_ADMIN_USER:-}" ]]; then
+  mkdir -p .dataport
+  password_file=$PWD/.dataport/admin-password
+  [[ -s "$password_file" ]] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$password_file")
+  export DATAPORT_ADMIN_USER=admin DATAPORT_ADMIN_PASSWORD
+  DATAPORT_ADMIN_PASSWORD=$(cat "$password_file")
+  say "log in as admin with the password in $password_file (made on the first start; change users at /users)"
 fi
 
 say "dataport on http://${DATAPORT_LISTEN:-127.0.0.1:8080}/"

@@ -20,3 +20,5 @@ say "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --all-targets --locked --no-fail-fast
+say "bad input and faults (summary)"
+scripts/fuzz.sh

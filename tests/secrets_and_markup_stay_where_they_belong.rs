@@ -26,7 +26,7 @@ async fn markup_in_text_fields_is_shown_escaped_on_every_page() {
     let monitoring = portal
         .install(
             json!({"app": "monitoring", "name": "grafana", "namespace": namespace,
-                        "params": {"externalUrl": MARKUP}}),
+                        "params": {"externalUrl": format!("https://grafana.example/{MARKUP}")}}),
         )
         .await;
     let monitoring_id = monitoring["instance"]["id"].as_str().unwrap();
@@ -192,6 +192,88 @@ async fn generated_passwords_live_in_their_secrets_only() {
             assert!(
                 !text.contains(value.as_str()),
                 "a generated password shows in {place}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn typed_and_generated_passwords_stay_out_of_the_log_and_the_audit_log() {
+    let cluster = common::cluster::shared();
+    let namespace = cluster.namespace("hygiene").await;
+    let database = common::TestDatabase::new(common::Backend::Sqlite).await;
+    let token = common::add_user_with_token(
+        &database.url,
+        common::ADMIN,
+        common::ADMIN_PASSWORD,
+        dataport::service::Role::Admin,
+    )
+    .await;
+    let process = common::process::ServeProcess::start(
+        &database.url,
+        &["--kubeconfig", cluster.kubeconfig.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    let portal = Portal::at(process.base.clone(), &token);
+    let typed = "Typed-Root-Password-4242";
+    let mysql = portal
+        .install(json!({"app": "mysql", "name": "db", "namespace": namespace,
+                        "params": {"rootPassword": typed}}))
+        .await;
+    assert_eq!(mysql["operations"][0]["state"], "succeeded", "{mysql}");
+    portal
+        .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
+        .await;
+    let id = mysql["instance"]["id"].as_str().unwrap();
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/update"),
+            &json!({"revision": 1, "params": {"rootPassword": "Another-Typed-Password-77", "cpu": "2"}}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let mut tab = common::session::BrowserLike::new(&portal.base);
+    tab.log_in(common::ADMIN, common::ADMIN_PASSWORD).await;
+
+    let secrets: Api<Secret> = Api::namespaced(cluster.client().await, &namespace);
+    let mut values = vec![
+        typed.to_owned(),
+        "Another-Typed-Password-77".to_owned(),
+        common::ADMIN_PASSWORD.to_owned(),
+        token.clone(),
+    ];
+    for secret in secrets.list(&ListParams::default()).await.unwrap() {
+        for value in secret.data.into_iter().flatten().map(|(_, v)| v.0) {
+            let text = String::from_utf8(value).unwrap();
+            if text.len() >= 8 {
+                values.push(text);
+            }
+        }
+    }
+    assert!(
+        values.len() >= 6,
+        "typed and generated values: {}",
+        values.len()
+    );
+
+    let (_, audit_json) = portal.get_json("/api/v1/audit").await;
+    let audit_page = tab.get("/audit").await.body;
+    assert!(
+        audit_page.contains("rootPassword"),
+        "the change is in the log, masked"
+    );
+    let log = process.log_text();
+    assert!(log.contains("DEBUG"), "the portal logged at debug level");
+    for (place, text) in [
+        ("audit JSON", audit_json.to_string()),
+        ("audit page", audit_page),
+        ("the portal's log", log),
+    ] {
+        for value in &values {
+            assert!(
+                !text.contains(value.as_str()),
+                "a secret value shows in {place}"
             );
         }
     }

@@ -30,6 +30,7 @@ pub const JOB_PARAMS: &[Param] = &[
         help: "The job's JAR: local:// (inside the image), https://, s3:// or hdfs://, e.g. \
             local:///opt/flink/examples/streaming/StateMachineExample.jar.",
         kind: ParamKind::Uri {
+            file: true,
             schemes: JAR_SCHEMES,
             max_len: 500,
         },

@@ -373,7 +373,7 @@ mod tests {
                     ParamKind::Reference { .. } => {
                         Some((p.key.to_owned(), "some-instance".to_owned()))
                     }
-                    ParamKind::Uri { .. } => {
+                    ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
                         Some((p.key.to_owned(), "local:///opt/job.jar".to_owned()))
                     }
                     _ => None,

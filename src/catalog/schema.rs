@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::AppDefinition;
-use super::params::{DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, Param, ParamKind};
+use super::params::{DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, Param, ParamKind, SECRET_MAX_CHARS};
 use super::quantity::QuantityKind;
 
 /// The JSON Schema of an install request for an app: name, namespace,
@@ -47,8 +47,8 @@ pub fn json_schema(params: &[Param]) -> Value {
                     "type": "string",
                     "enum": options.iter().map(|c| c.value).collect::<Vec<_>>(),
                 }),
-                ParamKind::Secret { .. } => json!({"type": "string", "writeOnly": true, "minLength": 8}),
-                ParamKind::Uri { schemes, max_len } => json!({
+                ParamKind::Secret { .. } => json!({"type": "string", "writeOnly": true, "minLength": 8, "maxLength": SECRET_MAX_CHARS}),
+                ParamKind::Uri { schemes, max_len, .. } => json!({
                     "type": "string",
                     "format": "uri",
                     "maxLength": max_len,

@@ -38,7 +38,11 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
             key: "externalUrl",
             label: "Public Grafana address",
             help: "The address users open Grafana at (for the instance pages' links); empty for the in-cluster address.",
-            kind: ParamKind::Text { max_len: 200 },
+            kind: ParamKind::Uri {
+                schemes: &["https", "http"],
+                max_len: 200,
+                file: false,
+            },
             default: Some(""),
             shown_when: &[],
         },

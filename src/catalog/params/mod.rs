@@ -11,7 +11,8 @@ use super::quantity::QuantityKind;
 mod validate;
 
 pub use validate::{
-    DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, is_dns_label, validate, with_rule_errors,
+    DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, SECRET_MAX_CHARS, is_dns_label, validate,
+    with_rule_errors,
 };
 use validate::{normalize_toggle, scheme_list};
 
@@ -72,6 +73,9 @@ pub enum ParamKind {
         schemes: &'static [&'static str],
         /// Longest accepted URI.
         max_len: usize,
+        /// It names a file (a JAR): a path is required. A web address
+        /// (`false`) may be a bare host.
+        file: bool,
     },
     /// The name of an instance of another app, in the same namespace.
     Reference {

@@ -125,18 +125,31 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
                     "{} must be at least 8 characters (or empty to generate one)",
                     param.label
                 ))
+            } else if text.chars().count() > SECRET_MAX_CHARS {
+                Err(format!(
+                    "{} must be at most {SECRET_MAX_CHARS} characters",
+                    param.label
+                ))
+            } else if text.chars().any(char::is_control) {
+                Err(format!("{} must not hold control characters", param.label))
             } else {
                 Ok(Some(json!(text)))
             }
         }
-        ParamKind::Uri { schemes, max_len } => {
+        // Left empty where the default is empty: not set.
+        ParamKind::Uri { .. } if text.is_empty() => Ok(Some(json!(""))),
+        ParamKind::Uri {
+            schemes,
+            max_len,
+            file,
+        } => {
             // `scheme://host/path`, or `local:///path` (a file in the image).
             let parsed = url::Url::parse(text).ok().filter(|uri| {
                 let has_host = uri.host_str().is_some_and(|host| !host.is_empty());
                 schemes.contains(&uri.scheme())
                     && text.starts_with(&format!("{}://", uri.scheme()))
                     && (has_host || uri.scheme() == "local")
-                    && uri.path().len() > 1
+                    && (!file || uri.path().len() > 1)
                     && !text.contains(char::is_whitespace)
             });
             if text.chars().count() > max_len {
@@ -145,8 +158,13 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
                     param.label
                 ))
             } else if parsed.is_none() {
+                let what = if file {
+                    "a URI to a file"
+                } else {
+                    "an address"
+                };
                 Err(format!(
-                    "{} must be a URI to a file starting with {}",
+                    "{} must be {what} starting with {}",
                     param.label,
                     scheme_list(schemes)
                 ))
@@ -188,6 +206,9 @@ pub fn is_dns_label(text: &str, max_len: usize) -> bool {
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
+
+/// Longest password accepted for a Secret parameter.
+pub const SECRET_MAX_CHARS: usize = 128;
 
 /// A DNS-1123 label, as a regular expression.
 pub const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
