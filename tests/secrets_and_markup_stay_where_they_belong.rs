@@ -102,6 +102,21 @@ async fn markup_in_text_fields_is_shown_escaped_on_every_page() {
     );
 }
 
+/// Every value of 8 characters or more in the Secrets of `namespace`.
+async fn secret_values(client: kube::Client, namespace: &str) -> Vec<String> {
+    let secrets: Api<Secret> = Api::namespaced(client, namespace);
+    let mut values = Vec::new();
+    for secret in secrets.list(&ListParams::default()).await.unwrap() {
+        for value in secret.data.into_iter().flatten().map(|(_, v)| v.0) {
+            let text = String::from_utf8(value).unwrap();
+            if text.len() >= 8 {
+                values.push(text);
+            }
+        }
+    }
+    values
+}
+
 fn url_escape(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -125,16 +140,7 @@ async fn generated_passwords_live_in_their_secrets_only() {
         ids.push(installed["instance"]["id"].as_str().unwrap().to_owned());
     }
     let client = common::cluster::shared().client().await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let mut values = Vec::new();
-    for secret in secrets.list(&ListParams::default()).await.unwrap() {
-        for value in secret.data.into_iter().flatten().map(|(_, v)| v.0) {
-            let text = String::from_utf8(value).unwrap();
-            if text.len() >= 8 {
-                values.push(text);
-            }
-        }
-    }
+    let values = secret_values(client.clone(), &namespace).await;
     assert!(
         values.len() >= 3,
         "generated passwords found: {}",
@@ -236,21 +242,13 @@ async fn typed_and_generated_passwords_stay_out_of_the_log_and_the_audit_log() {
     let mut tab = common::session::BrowserLike::new(&portal.base);
     tab.log_in(common::ADMIN, common::ADMIN_PASSWORD).await;
 
-    let secrets: Api<Secret> = Api::namespaced(cluster.client().await, &namespace);
     let mut values = vec![
         typed.to_owned(),
         "Another-Typed-Password-77".to_owned(),
         common::ADMIN_PASSWORD.to_owned(),
         token.clone(),
     ];
-    for secret in secrets.list(&ListParams::default()).await.unwrap() {
-        for value in secret.data.into_iter().flatten().map(|(_, v)| v.0) {
-            let text = String::from_utf8(value).unwrap();
-            if text.len() >= 8 {
-                values.push(text);
-            }
-        }
-    }
+    values.extend(secret_values(cluster.client().await, &namespace).await);
     assert!(
         values.len() >= 6,
         "typed and generated values: {}",

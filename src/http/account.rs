@@ -201,13 +201,27 @@ async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    state
-        .service
-        .revoke_token(&caller.user, id)
-        .await
-        .or_page(&layout)?;
-    Ok(Redirect::to("/account"))
+    on_id(layout, &id, "/account", |id| async move {
+        state.service.revoke_token(&caller.user, id).await
+    })
+    .await
+}
+
+/// A button on a list (revoke a token, remove a user): parses the row's id
+/// from the path, runs `action` on it and goes back to the list at `back`.
+async fn on_id<F, Fut>(
+    layout: Layout,
+    id: &str,
+    back: &str,
+    action: F,
+) -> Result<Redirect, PageError>
+where
+    F: FnOnce(uuid::Uuid) -> Fut,
+    Fut: Future<Output = Result<(), ServiceError>>,
+{
+    let id = parse_id(id).or_page(&layout)?;
+    action(id).await.or_page(&layout)?;
+    Ok(Redirect::to(back))
 }
 
 #[derive(Template)]
@@ -312,13 +326,10 @@ async fn remove_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Redirect, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    state
-        .service
-        .remove_user(&caller.user, id)
-        .await
-        .or_page(&layout)?;
-    Ok(Redirect::to("/users"))
+    on_id(layout, &id, "/users", |id| async move {
+        state.service.remove_user(&caller.user, id).await
+    })
+    .await
 }
 
 async fn users_json(State(state): State<AppState>) -> Result<Json<Vec<User>>, ApiError> {
