@@ -20,16 +20,7 @@ async fn service(database_url: &str) -> Result<Service, StartError> {
 }
 
 fn refused(error: ServiceError) -> StartError {
-    match error {
-        ServiceError::Invalid(errors) => StartError::Refused(
-            errors
-                .iter()
-                .map(|(field, message)| format!("{field}: {message}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => StartError::Refused(other.to_string()),
-    }
+    StartError::Refused(error.explain())
 }
 
 /// Runs `dataport user ...`.

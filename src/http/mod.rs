@@ -138,7 +138,12 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
         match service.bootstrap_admin(name, password).await {
             Ok(Some(user)) => tracing::info!(user = %user.name, "first admin created"),
             Ok(None) => {}
-            Err(error) => return Err(StartError::Refused(format!("first admin {name}: {error}"))),
+            Err(error) => {
+                return Err(StartError::Refused(format!(
+                    "first admin {name}: {}",
+                    error.explain()
+                )));
+            }
         }
     }
     if config.leader_election

@@ -72,14 +72,7 @@ impl Service {
     ) -> Result<T, ServiceError> {
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
-            Err(ServiceError::Invalid(errors)) => format!(
-                "refused: {}",
-                errors
-                    .iter()
-                    .map(|(field, message)| format!("{field}: {message}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
+            Err(error @ ServiceError::Invalid(_)) => format!("refused: {}", error.explain()),
             Err(error) => format!("failed: {error}"),
         };
         let written = self

@@ -82,6 +82,20 @@ pub enum ServiceError {
     Encode(String),
 }
 
+impl ServiceError {
+    /// One line for a person: field errors spelled out as `field: message; …`.
+    pub fn explain(&self) -> String {
+        match self {
+            ServiceError::Invalid(errors) => errors
+                .iter()
+                .map(|(field, message)| format!("{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The portal's operations, shared by every request.
 #[derive(Debug)]
 pub struct Service {
