@@ -92,19 +92,22 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     }
     let admin_area = ["/users", "/audit", "/api/v1/users", "/api/v1/audit"]
         .iter()
-        .any(|area| path == *area || path.starts_with(&format!("{area}/")));
+        .any(|area| {
+            path.strip_prefix(area)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
     if admin_area {
         return Some(Role::Admin);
     }
     if path == "/logout" || path == "/account" || path.starts_with("/account/") {
         return Some(Role::Viewer);
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let uninstall = segments.last() == Some(&"uninstall");
+    let uninstall = path.trim_end_matches('/').ends_with("/uninstall");
     // DELETE /api/v1/instances/{id}: uninstalls too (jobs' DELETE is an operator's).
     let delete_instance = *method == Method::DELETE
-        && segments.len() == 4
-        && segments[..3] == ["api", "v1", "instances"];
+        && path
+            .strip_prefix("/api/v1/instances/")
+            .is_some_and(|id| !id.trim_end_matches('/').contains('/'));
     if uninstall || delete_instance {
         return Some(Role::Admin);
     }

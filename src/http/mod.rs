@@ -13,6 +13,7 @@ mod instances;
 mod jobs;
 mod metrics;
 mod page;
+mod sessions;
 mod update;
 
 use std::sync::Arc;
@@ -75,13 +76,13 @@ impl AppState {
 
 /// Builds the whole application: routes, fallback and the tower layers.
 pub fn router(state: AppState) -> Router {
-    let sessions = SessionManagerLayer::new(state.service.session_records())
+    let session_layer = SessionManagerLayer::new(state.service.session_records())
         .with_name("dataport_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
-    Router::new()
+    let routes = Router::new()
         .merge(account::router())
         .merge(catalog::router())
         .merge(health::router())
@@ -95,7 +96,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
-        .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,
@@ -103,7 +103,9 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    let with_sessions = tower::Layer::layer(&session_layer, routes.clone());
+    Router::new().fallback_service(sessions::SessionsForBrowsers::new(routes, with_sessions))
 }
 
 async fn not_found(layout: Layout, OriginalUri(uri): OriginalUri) -> Response {

@@ -228,6 +228,10 @@ impl Service {
             return Ok(None);
         }
         let hash = sha256_hex(token);
+        // Every API request comes here: a hit needs no initializer future.
+        if let Some(user) = self.tokens_seen.get(&hash).await {
+            return Ok(user);
+        }
         let store = &self.store;
         self.tokens_seen
             .try_get_with(
@@ -278,10 +282,14 @@ pub fn check_password(password: &str) -> Result<(), String> {
 
 /// The lower-case hex SHA-256 of `text`: how tokens and session ids are kept.
 pub(super) fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 fn hash_password_now(password: &str) -> Result<String, argon2::password_hash::Error> {
