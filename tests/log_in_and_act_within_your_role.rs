@@ -239,6 +239,8 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
     let (portal, database) = Portal::on_sqlite().await;
     let store = database.store().await;
     let mut tab = BrowserLike::new(&portal.base);
+    // An API client may open the login page too (it always has a session).
+    assert_eq!(portal.get("/login").await.0, 200);
 
     // The login page starts a session cookie: HttpOnly, SameSite=Lax.
     let login = tab.get("/login").await;

@@ -29,12 +29,14 @@ impl<P, W> SessionsForBrowsers<P, W> {
     }
 }
 
-/// Whether the request authenticates with an API token.
-pub fn has_bearer(request: &Request) -> bool {
+/// Whether the request authenticates with an API token and needs no
+/// session (the login and logout pages always have one, whoever calls them).
+pub fn skips_sessions(request: &Request) -> bool {
     request
         .headers()
         .get(header::AUTHORIZATION)
         .is_some_and(|value| value.as_bytes().starts_with(b"Bearer "))
+        && !matches!(request.uri().path(), "/login" | "/logout")
 }
 
 impl<P, W> Service<Request> for SessionsForBrowsers<P, W>
@@ -55,7 +57,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if has_bearer(&request) {
+        if skips_sessions(&request) {
             Either::Left(self.plain.call(request))
         } else {
             Either::Right(self.with_sessions.call(request))
