@@ -361,10 +361,31 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .unwrap();
     assert_eq!(refused.status(), 401, "a revoked token is refused at once");
 
-    // Logging out ends the session.
+    // Changing one's password needs the current one.
+    let new_password = "a brand new admin password";
+    let wrong = tab
+        .post(
+            "/account/password",
+            &[("current", "guess"), ("password", new_password)],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("data-error=\"current\""));
+    let changed = tab
+        .post(
+            "/account/password",
+            &[("current", ADMIN_PASSWORD), ("password", new_password)],
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    assert!(changed.body.contains("data-password-changed"));
+
+    // Logging out ends the session; only the new password logs in again.
     let out = tab.post("/logout", &[]).await;
     assert_eq!(out.status, 303);
     assert_eq!(tab.get("/account").await.status, 303);
+    assert_eq!(tab.log_in(ADMIN, ADMIN_PASSWORD).await.status, 401);
+    assert_eq!(tab.log_in(ADMIN, new_password).await.status, 303);
 
     let (entries, _) = store.audit_page(100, 0).await.unwrap();
     let actions: Vec<(&str, &str)> = entries
@@ -376,6 +397,7 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         ("add user", "ok"),
         ("create token", "ok"),
         ("revoke token", "ok"),
+        ("change password", "ok"),
         ("logout", "ok"),
     ] {
         assert!(actions.contains(&expected), "{expected:?} in {actions:?}");

@@ -25,6 +25,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/account", get(account_page))
         .route("/account/tokens", post(create_token))
+        .route("/account/password", post(change_password))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/users", get(users_page).post(add_user_form))
         .route("/users/{id}/remove", post(remove_user))
@@ -130,24 +131,26 @@ struct AccountPage {
     new_token: Option<String>,
     typed_name: String,
     error: Option<String>,
+    password_changed: bool,
+    password_errors: FieldErrors,
 }
 
-async fn account_with(
+/// The account page of `user`, with nothing typed and no message yet.
+async fn account_of(
     state: &AppState,
     layout: Layout,
     user: User,
-    new_token: Option<String>,
-    typed_name: String,
-    error: Option<String>,
 ) -> Result<AccountPage, PageError> {
     let tokens = state.service.tokens(&user).await.or_page(&layout)?;
     Ok(AccountPage {
         layout,
         user,
         tokens,
-        new_token,
-        typed_name,
-        error,
+        new_token: None,
+        typed_name: String::new(),
+        error: None,
+        password_changed: false,
+        password_errors: FieldErrors::new(),
     })
 }
 
@@ -156,8 +159,38 @@ async fn account_page(
     layout: Layout,
     caller: Caller,
 ) -> Result<Page<AccountPage>, PageError> {
-    let page = account_with(&state, layout, caller.user, None, String::new(), None).await?;
-    Ok(Page(page))
+    Ok(Page(account_of(&state, layout, caller.user).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    current: String,
+    password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    layout: Layout,
+    caller: Caller,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    let changed = state
+        .service
+        .change_password(&caller.user, &form.current, &form.password)
+        .await;
+    let mut page = account_of(&state, layout.clone(), caller.user).await?;
+    match changed {
+        Ok(()) => {
+            page.password_changed = true;
+            Ok(render(&page))
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            page.password_errors = errors;
+            Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
+        }
+        Err(other) => Err(PageError::new(other, layout)),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,22 +206,16 @@ async fn create_token(
     caller: Caller,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    match state.service.create_token(&caller.user, &form.name).await {
+    let created = state.service.create_token(&caller.user, &form.name).await;
+    let mut page = account_of(&state, layout.clone(), caller.user).await?;
+    match created {
         Ok((_, token)) => {
-            let page = account_with(
-                &state,
-                layout,
-                caller.user,
-                Some(token),
-                String::new(),
-                None,
-            )
-            .await?;
+            page.new_token = Some(token);
             Ok((StatusCode::CREATED, render(&page)).into_response())
         }
         Err(ServiceError::Invalid(mut errors)) => {
-            let error = errors.remove("name");
-            let page = account_with(&state, layout, caller.user, None, form.name, error).await?;
+            page.error = errors.remove("name");
+            page.typed_name = form.name;
             Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
         }
         Err(other) => Err(PageError::new(other, layout)),

@@ -159,6 +159,39 @@ impl Service {
         Ok(user)
     }
 
+    /// Changes `user`'s own password after checking the current one; audited.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ServiceError> {
+        let result = self.change_password_now(user, current, new).await;
+        let entry = Audited::new("change password", &user.name);
+        self.audited(&user.name, entry, result).await
+    }
+
+    async fn change_password_now(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ServiceError> {
+        let stored = self.store.user_with_password(&user.name).await?;
+        let hash = stored.map(|(_, hash)| hash).unwrap_or_default();
+        if current.chars().count() > MAX_PASSWORD_CHARS
+            || !verify_password(hash, current.to_owned()).await
+        {
+            return Err(invalid(
+                "current",
+                "This is not your current password".into(),
+            ));
+        }
+        check_password(new).map_err(|message| invalid("password", message))?;
+        let hash = hash_password(new.to_owned()).await?;
+        Ok(self.store.set_password_hash(user.id, &hash).await?)
+    }
+
     /// Writes that `user` logged out.
     pub async fn logged_out(&self, user: &User) {
         let _ = self

@@ -142,6 +142,16 @@ impl Store {
         Ok(user)
     }
 
+    /// Replaces user `id`'s password hash.
+    pub async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        super::found(done.rows_affected(), "user", id)
+    }
+
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
