@@ -38,7 +38,10 @@ async fn keeps_users_with_unique_names_and_their_hashes(backend: Backend) {
         .map(|u| u.name)
         .collect();
     assert_eq!(names, ["ada", "bob"]);
-    store.set_password_hash(ada.id, "$argon2id$new").await.unwrap();
+    store
+        .set_password_hash(ada.id, "$argon2id$new")
+        .await
+        .unwrap();
     let (_, hash) = store.user_with_password("ada").await.unwrap().unwrap();
     assert_eq!(hash, "$argon2id$new");
     assert_eq!(store.user(ada.id).await.unwrap(), Some(ada));
