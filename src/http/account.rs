@@ -315,11 +315,9 @@ struct NewUser {
 
 impl NewUser {
     fn role(&self) -> Result<Role, ServiceError> {
-        self.role.parse().map_err(|()| {
-            let mut errors = FieldErrors::new();
-            errors.insert("role".into(), "Choose viewer, operator or admin".to_owned());
-            ServiceError::Invalid(errors)
-        })
+        self.role
+            .parse()
+            .map_err(|()| ServiceError::invalid("role", "Choose viewer, operator or admin"))
     }
 
     async fn add(&self, state: &AppState, caller: &Caller) -> Result<User, ServiceError> {

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::error::{ApiError, HttpError, PageError};
+use super::error::{ApiError, HttpError, refusal};
 use super::page::{Layout, SignedIn};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::service::{Role, User};
@@ -140,32 +140,25 @@ pub async fn authenticate(
     let session = request.extensions().get::<Session>().cloned();
 
     let refuse = |status: StatusCode, message: String, extensions: &axum::http::Extensions| {
-        let error = HttpError::Rejected { status, message };
-        if api {
-            ApiError(error).into_response()
-        } else {
-            PageError::new(error, layout_for(extensions, &state)).into_response()
-        }
+        refusal(
+            HttpError::Rejected { status, message },
+            api,
+            layout_for(extensions, &state),
+        )
     };
 
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .map(str::to_owned);
+    let bearer = bearer_token(request.headers()).map(str::to_owned);
     let user = match &bearer {
         Some(token) => match state.service.user_for_token(token).await {
             Ok(Some(user)) => Some(user),
             Ok(None) => {
                 return unauthorized("The API token is unknown or revoked", api, &state);
             }
-            Err(error) => return refuse_unavailable(error.into(), api, &state),
+            Err(error) => return refusal(error.into(), api, state.layout.clone()),
         },
         None => match session_user(&state, session.as_ref()).await {
             Ok(user) => user,
-            Err(error) => return refuse_unavailable(error, api, &state),
+            Err(error) => return refusal(error, api, state.layout.clone()),
         },
     };
     let csrf = match (&bearer, &session) {
@@ -229,18 +222,11 @@ async fn session_user(
     let Some(session) = session else {
         return Ok(None);
     };
-    let id = match session.get::<Uuid>(USER_KEY).await {
-        Ok(id) => id,
-        Err(error) => {
-            tracing::warn!(%error, "session unreadable");
-            return Err(HttpError::Rejected {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: "The portal's database is unreachable right now; try again shortly."
-                    .to_owned(),
-            });
-        }
-    };
-    match id {
+    match session
+        .get::<Uuid>(USER_KEY)
+        .await
+        .map_err(session_unavailable)?
+    {
         Some(id) => Ok(state.service.user(id).await?),
         None => Ok(None),
     }
@@ -296,29 +282,27 @@ fn new_csrf_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The API token a request carries (`Authorization: Bearer TOKEN`), if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 fn unauthorized(message: &str, api: bool, state: &AppState) -> Response {
     let error = HttpError::Rejected {
         status: StatusCode::UNAUTHORIZED,
         message: message.to_owned(),
     };
-    let mut response = if api {
-        ApiError(error).into_response()
-    } else {
-        PageError::new(error, state.layout.clone()).into_response()
-    };
+    let mut response = refusal(error, api, state.layout.clone());
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"dataport\""),
     );
     response
-}
-
-fn refuse_unavailable(error: HttpError, api: bool, state: &AppState) -> Response {
-    if api {
-        ApiError(error).into_response()
-    } else {
-        PageError::new(error, state.layout.clone()).into_response()
-    }
 }
 
 /// The request again when its CSRF token (header, or form field, which is

@@ -172,6 +172,16 @@ impl IntoResponse for PageError {
     }
 }
 
+/// An error answered where it was asked: as JSON under `/api/` (`api`), as
+/// an error page in `layout` elsewhere.
+pub fn refusal(error: HttpError, api: bool, layout: Layout) -> Response {
+    if api {
+        ApiError(error).into_response()
+    } else {
+        PageError::new(error, layout).into_response()
+    }
+}
+
 /// Extension for handlers: `.or_page(&layout)` turns any error into an error page.
 pub trait OrPage<T> {
     /// The value, or the error as a page in this frame.

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, OriginalUri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -110,11 +110,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found(layout: Layout, OriginalUri(uri): OriginalUri) -> Response {
     let error = HttpError::NotFound(format!("no page at {}", uri.path()));
-    if uri.path().starts_with("/api/") {
-        error::ApiError(error).into_response()
-    } else {
-        error::PageError::new(error, layout).into_response()
-    }
+    error::refusal(error, uri.path().starts_with("/api/"), layout)
 }
 
 /// Runs `dataport serve`: opens the store and the cluster, then serves until

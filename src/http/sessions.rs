@@ -6,10 +6,11 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::header;
 use axum::response::Response;
 use futures::future::Either;
 use tower::Service;
+
+use super::auth::bearer_token;
 
 /// Sends requests with `Authorization: Bearer …` to `plain`, the others to
 /// `with_sessions` (the same service behind the session layer).
@@ -32,10 +33,7 @@ impl<P, W> SessionsForBrowsers<P, W> {
 /// Whether the request authenticates with an API token and needs no
 /// session (the login and logout pages always have one, whoever calls them).
 pub fn skips_sessions(request: &Request) -> bool {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .is_some_and(|value| value.as_bytes().starts_with(b"Bearer "))
+    bearer_token(request.headers()).is_some()
         && !matches!(request.uri().path(), "/login" | "/logout")
 }
 

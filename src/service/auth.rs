@@ -79,7 +79,7 @@ impl Service {
             .await
             .map_err(|error| match error {
                 StoreError::UserNameTaken { name } => {
-                    invalid("name", format!("A user named {name} exists already"))
+                    ServiceError::invalid("name", format!("A user named {name} exists already"))
                 }
                 other => other.into(),
             })
@@ -182,12 +182,12 @@ impl Service {
         if current.chars().count() > MAX_PASSWORD_CHARS
             || !verify_password(hash, current.to_owned()).await
         {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "current",
-                "This is not your current password".into(),
+                "This is not your current password",
             ));
         }
-        check_password(new).map_err(|message| invalid("password", message))?;
+        check_password(new).map_err(|message| ServiceError::invalid("password", message))?;
         let hash = hash_password(new.to_owned()).await?;
         Ok(self.store.set_password_hash(user.id, &hash).await?)
     }
@@ -218,9 +218,9 @@ impl Service {
     ) -> Result<(ApiToken, String), ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "name",
-                "Name the token (1 to 64 characters), e.g. the script that uses it".into(),
+                "Name the token (1 to 64 characters), e.g. the script that uses it",
             ));
         }
         let mut bytes = [0u8; 32];
@@ -277,12 +277,6 @@ impl Service {
                 None => ServiceError::Conflict("token lookup failed".to_owned()),
             })
     }
-}
-
-fn invalid(field: &str, message: String) -> ServiceError {
-    let mut errors = FieldErrors::new();
-    errors.insert(field.to_owned(), message);
-    ServiceError::Invalid(errors)
 }
 
 /// User names: 1 to 63 of `a-z 0-9 . _ -`, starting with a letter or digit.

@@ -115,10 +115,6 @@ fn job_view(session: &Instance, job: FlinkJob, observed: ObservedJob) -> JobView
     }
 }
 
-pub(super) fn invalid(key: &str, message: String) -> ServiceError {
-    ServiceError::Invalid(FieldErrors::from([(key.to_owned(), message)]))
-}
-
 impl Service {
     /// The session cluster `id`, which must be a Flink session cluster that is
     /// not uninstalled.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::Audited;
-use super::job_views::{JobView, SESSION_APP, has_storage, invalid, validated_params};
+use super::job_views::{JobView, SESSION_APP, has_storage, validated_params};
 use super::{Service, ServiceError};
 use crate::catalog::jobs::{keeps_state, render_session_job, session_job_object_name};
 use crate::catalog::render::Target;
@@ -47,7 +47,7 @@ impl Service {
             .create_job(id, name, params)
             .await
             .map_err(|error| match error {
-                StoreError::JobNameTaken { name } => invalid(
+                StoreError::JobNameTaken { name } => ServiceError::invalid(
                     "name",
                     format!(
                         "A job named {name} exists already on {}: choose another name",
@@ -130,7 +130,7 @@ impl Service {
             } else {
                 "it is stateless and its cluster has no checkpoint storage"
             };
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "dropState",
                 format!(
                     "{name} takes no savepoint: {storage}, so suspending drops its state and \

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::audit::Audited;
 use super::{Service, ServiceError};
-use crate::catalog::{self, FieldErrors, ParamKind};
+use crate::catalog::{self, ParamKind};
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind, OperationState};
 
 /// How long the worker waits for an instance's objects to go before it
@@ -81,12 +81,10 @@ impl Service {
     ) -> Result<Operation, ServiceError> {
         let id = instance.id;
         if confirm.trim() != instance.name {
-            let mut errors = FieldErrors::new();
-            errors.insert(
-                "confirm".into(),
+            return Err(ServiceError::invalid(
+                "confirm",
                 format!("Type the instance's name, {}, to confirm", instance.name),
-            );
-            return Err(ServiceError::Invalid(errors));
+            ));
         }
         if matches!(
             instance.status,

@@ -83,6 +83,14 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// One field's error, as the form shows it next to the field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid(catalog::FieldErrors::from([(
+            field.to_owned(),
+            message.into(),
+        )]))
+    }
+
     /// One line for a person: field errors spelled out as `field: message; …`.
     pub fn explain(&self) -> String {
         match self {

@@ -110,12 +110,10 @@ impl Service {
     ) -> Result<Operation, ServiceError> {
         let id = instance.id;
         let old = self.store.revision(id, to).await.map_err(|_| {
-            let mut errors = FieldErrors::new();
-            errors.insert(
-                "revision".into(),
+            ServiceError::invalid(
+                "revision",
                 format!("{} has no revision {to}", instance.name),
-            );
-            ServiceError::Invalid(errors)
+            )
         })?;
         let params = param_texts(&old.params);
         // The version in force at that revision is the one its FlinkDeployment or images carry;

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::rows::{json, now, parse, time, timestamp};
-use super::{Store, StoreError};
+use super::{Store, StoreError, unique_or};
 
 /// The columns of `flink_jobs`, in the order [`job_from_row`] reads them.
 macro_rules! job_columns {
@@ -124,11 +124,10 @@ impl Store {
         .bind(timestamp(now))
         .execute(&self.pool)
         .await
-        .map_err(|error| match error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::JobNameTaken {
+        .map_err(|error| {
+            unique_or(error, || StoreError::JobNameTaken {
                 name: name.to_owned(),
-            },
-            other => StoreError::Database(other),
+            })
         })?;
         Ok(job)
     }

@@ -217,12 +217,11 @@ impl Store {
         .bind(timestamp(now))
         .execute(&mut *tx)
         .await
-        .map_err(|error| match error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken {
+        .map_err(|error| {
+            unique_or(error, || StoreError::NameTaken {
                 namespace: instance.namespace.clone(),
                 name: instance.name.clone(),
-            },
-            other => StoreError::Database(other),
+            })
         })?;
         insert_revision(&mut tx, &revision).await?;
         insert_operation(&mut tx, &operation).await?;
@@ -466,6 +465,15 @@ async fn insert_revision(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A write's error: `taken()` when it broke a unique constraint (a name in
+/// use), the database's error otherwise.
+fn unique_or(error: sqlx::Error, taken: impl FnOnce() -> StoreError) -> StoreError {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => taken(),
+        other => StoreError::Database(other),
+    }
 }
 
 fn found(rows_affected: u64, what: &'static str, id: Uuid) -> Result<(), StoreError> {

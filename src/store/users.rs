@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::rows::{now, parse, time, timestamp};
-use super::{Store, StoreError};
+use super::{Store, StoreError, unique_or};
 
 /// What a user may do. Each role may do everything the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -100,13 +100,6 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
         name: row.try_get("name")?,
         created_at: time(row, "created_at")?,
     })
-}
-
-fn unique_or(error: sqlx::Error, taken: impl FnOnce() -> StoreError) -> StoreError {
-    match error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => taken(),
-        other => StoreError::Database(other),
-    }
 }
 
 impl Store {
