@@ -242,6 +242,72 @@ pub struct FlinkDeploymentStatus {
     pub cluster_info: Option<BTreeMap<String, String>>,
     /// State of the JobManager deployment.
     pub job_manager_deployment_status: Option<JobManagerDeploymentStatus>,
+    /// What the operator last deployed (read back to decide upgrades).
+    pub reconciliation_status: Option<ReconciliationStatus>,
+    /// TaskManagers of an application (the scale subresource reads it).
+    pub task_manager: Option<TaskManagerInfo>,
+    /// The operator's `Running` condition.
+    pub conditions: Option<Vec<Condition>>,
+}
+
+/// What the operator last reconciled (interim: the `crds` branch owns this type).
+#[serde_with::skip_serializing_none]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReconciliationStatus {
+    /// Epoch milliseconds of the last reconciliation.
+    pub reconciliation_timestamp: Option<i64>,
+    /// JSON text of the spec last deployed, with `resource_metadata`.
+    pub last_reconciled_spec: Option<String>,
+    /// JSON text of the last spec that ran stably.
+    pub last_stable_spec: Option<String>,
+    /// Where the reconciliation is.
+    pub state: Option<ReconciliationState>,
+}
+
+/// State of the reconciliation.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReconciliationState {
+    /// Deployed.
+    Deployed,
+    /// Being deployed.
+    Upgrading,
+    /// Rolling back.
+    RollingBack,
+    /// Rolled back.
+    RolledBack,
+}
+
+/// TaskManagers of an application cluster.
+#[serde_with::skip_serializing_none]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TaskManagerInfo {
+    /// Label selector of the TaskManager pods.
+    pub label_selector: Option<String>,
+    /// Number of TaskManagers.
+    pub replicas: Option<i32>,
+}
+
+/// A status condition.
+#[serde_with::skip_serializing_none]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    /// Condition type.
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    /// `True`, `False` or `Unknown`.
+    pub status: Option<String>,
+    /// Reason, CamelCase.
+    pub reason: Option<String>,
+    /// Message.
+    pub message: Option<String>,
+    /// When the status last changed.
+    pub last_transition_time: Option<String>,
+    /// Generation the condition was computed for.
+    pub observed_generation: Option<i64>,
 }
 
 /// What the operator reports of a FlinkSessionJob.
@@ -257,6 +323,8 @@ pub struct FlinkSessionJobStatus {
     pub observed_generation: Option<i64>,
     /// Where the resource is in its lifecycle.
     pub lifecycle_state: Option<ResourceLifecycleState>,
+    /// What the operator last reconciled.
+    pub reconciliation_status: Option<ReconciliationStatus>,
 }
 
 /// A running job as the operator sees it.

@@ -170,7 +170,7 @@ async fn uninstalling_a_session_lists_its_jobs_and_deletes_them_first() {
     // A hold on one job shows the order: the cluster waits for its jobs.
     let client = common::cluster::shared().client().await;
     let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
-    let hold = json!({"metadata": {"finalizers": ["flinkdeployments.flink.apache.org/finalizer", "dataport.io/test-hold"]}});
+    let hold = json!({"metadata": {"finalizers": ["flinksessionjobs.flink.apache.org/finalizer", "dataport.io/test-hold"]}});
     session_jobs
         .patch(
             "analytics-orders",

@@ -2,52 +2,32 @@
 //! session job goes through (CREATED → RUNNING, SUSPENDED, FINISHED, FAILED)
 //! and the savepoints the operator takes on suspend and on upgrade.
 //!
-//! The walk is pure; [`run`] reconciles FlinkSessionJobs with it.
+//! The walk is pure; the simulated operator ([`super::operator`]) drives it.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
-
-use futures::StreamExt;
-use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::finalizer::{Event, finalizer};
-use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use super::{
-    Context, FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError, log_step, retry_shortly,
-};
-use crate::cluster::ClusterError;
-use crate::crd::{
-    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobSpec, JobState, JobStatus,
-    OPERATOR_FINALIZER, ResourceLifecycleState as Lifecycle, UpgradeMode,
-};
-
-/// Time between two steps of a job's walk.
-const STEP: Duration = Duration::from_millis(700);
+use crate::crd::{JobSpec, JobState, JobStatus, ResourceLifecycleState as Lifecycle, UpgradeMode};
 
 /// What the job's world looks like at one step.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct JobWorld<'a> {
+pub(crate) struct JobWorld<'a> {
     /// The job as asked for.
     pub spec: &'a JobSpec,
     /// The spec changed since the last step (`metadata.generation` moved on).
     pub upgrading: bool,
     /// The cluster's savepoint directory, if it has one.
     pub savepoint_dir: Option<&'a str>,
-    /// The failure message of [`FAIL_ANNOTATION`], if set.
+    /// The failure message of [`super::FAIL_ANNOTATION`], if set.
     pub fail: Option<&'a str>,
-    /// Whether [`FINISH_ANNOTATION`] is set: the job ends by itself.
+    /// Whether [`super::FINISH_ANNOTATION`] is set: the job ends by itself.
     pub finish: bool,
     /// Now, in epoch milliseconds.
     pub now_ms: i64,
 }
 
 /// One step of a job: its next status and lifecycle, or the error the
-/// operator would report (with [`FAIL_ANNOTATION`]: the job failed).
-pub(super) fn next_job(
+/// operator would report (with [`super::FAIL_ANNOTATION`]: the job failed).
+pub(crate) fn next_job(
     current: &JobStatus,
     world: JobWorld,
 ) -> Result<(JobStatus, Lifecycle), String> {
@@ -131,127 +111,19 @@ fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<
     Ok(job)
 }
 
-/// The savepoint directory a Flink configuration names, under either the
-/// current or the older key.
-pub(super) fn savepoint_dir(configuration: Option<&BTreeMap<String, String>>) -> Option<&str> {
-    let configuration = configuration?;
-    configuration
-        .get("execution.checkpointing.savepoint-dir")
-        .or_else(|| configuration.get("state.savepoints.dir"))
-        .map(String::as_str)
-}
-
 /// Now, in epoch milliseconds.
-pub(super) fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-/// Reconciles FlinkSessionJobs until the watch ends.
-pub(super) async fn run(client: Client) -> Result<(), ClusterError> {
-    let jobs: Api<FlinkSessionJob> = Api::all(client.clone());
-    let context = Arc::new(Context { client });
-    Controller::new(jobs, watcher::Config::default())
-        .run(reconcile, retry_shortly, context)
-        .for_each(log_step)
-        .await;
-    Ok(())
-}
-
-async fn reconcile(
-    job: Arc<FlinkSessionJob>,
-    context: Arc<Context>,
-) -> Result<Action, SimulationError> {
-    let namespace = job.namespace().unwrap_or_default();
-    let api: Api<FlinkSessionJob> = Api::namespaced(context.client.clone(), &namespace);
-    let deployments: Api<FlinkDeployment> = Api::namespaced(context.client.clone(), &namespace);
-    finalizer(&api, OPERATOR_FINALIZER, job, |event| async {
-        match event {
-            Event::Apply(job) => step(&api, &deployments, &job).await,
-            // Cancelling a job needs nothing more from the simulation.
-            Event::Cleanup(_) => Ok(Action::await_change()),
-        }
-    })
-    .await
-    .map_err(|error| SimulationError::Finalizer(Box::new(error)))
-}
-
-async fn step(
-    api: &Api<FlinkSessionJob>,
-    deployments: &Api<FlinkDeployment>,
-    job: &FlinkSessionJob,
-) -> Result<Action, kube::Error> {
-    let session = deployments.get_opt(&job.spec.deployment_name).await?;
-    let current = job.status.clone().unwrap_or_default();
-    let generation = job.metadata.generation.unwrap_or_default();
-    let mut next = FlinkSessionJobStatus {
-        observed_generation: Some(generation),
-        ..current.clone()
-    };
-    match session {
-        None => {
-            next.error = Some(error_json(&format!(
-                "Session cluster {} not found",
-                job.spec.deployment_name
-            )));
-        }
-        Some(session) => {
-            let world = JobWorld {
-                spec: &job.spec.job,
-                upgrading: current
-                    .observed_generation
-                    .is_some_and(|seen| seen != generation),
-                savepoint_dir: savepoint_dir(session.spec.flink_configuration.as_ref()),
-                fail: job.annotations().get(FAIL_ANNOTATION).map(String::as_str),
-                finish: job.annotations().contains_key(FINISH_ANNOTATION),
-                now_ms: now_ms(),
-            };
-            match next_job(&current.job_status.clone().unwrap_or_default(), world) {
-                Ok((job_status, lifecycle)) => {
-                    next.job_status = Some(job_status);
-                    next.lifecycle_state = Some(lifecycle);
-                    next.error = None;
-                }
-                Err(message) => {
-                    next.error = Some(error_json(&message));
-                    if world.fail.is_some() {
-                        next.lifecycle_state = Some(Lifecycle::Failed);
-                        if let Some(status) = next.job_status.as_mut() {
-                            status.state = Some("FAILED".into());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if next == current {
-        return Ok(Action::await_change());
-    }
-    api.patch_status(
-        &job.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&status_patch(&next)),
-    )
-    .await?;
-    Ok(Action::requeue(STEP))
 }
 
 /// A merge patch of a whole status: fields that are gone are sent as null,
 /// so that a cleared error is cleared in the API server too.
-pub(super) fn status_patch<S: serde::Serialize>(status: &S) -> Value {
+pub(crate) fn status_patch<S: serde::Serialize>(status: &S) -> Value {
     let mut status = serde_json::to_value(status).unwrap_or_default();
     if status.get("error").is_none() {
         status["error"] = Value::Null;
     }
     json!({ "status": status })
-}
-
-/// An error as the operator writes it: JSON text with a type and a message.
-pub(super) fn error_json(message: &str) -> String {
-    json!({
-        "type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
-        "message": message,
-    })
-    .to_string()
 }
 
 #[cfg(test)]

@@ -3,20 +3,19 @@
 //! The control plane of `testenv/` has no kubelet and no Flink operator. The
 //! simulator stands in for both and says so: it plays a node that "runs" every
 //! pod (the real controllers then compute Deployment and StatefulSet readiness
-//! themselves) and the Flink operator's status walks of clusters and jobs. Everything else is the
-//! real API server's and controllers' own behaviour.
+//! themselves) and, for each flink-kubernetes-operator Deployment that is
+//! available, a strict stand-in for that operator ([`operator`]), acting under
+//! its ServiceAccount on the namespaces it watches. Everything else is the real
+//! API server's and controllers' own behaviour.
 
-mod flink_operator;
 mod jobs;
 mod node;
+pub mod operator;
 
-use std::sync::Arc;
-use std::time::Duration;
+use kube::Config;
+use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use kube::Client;
-use kube::runtime::controller::Action;
-
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ClusterError};
 use crate::config::SimulateArgs;
 use crate::error::StartError;
 
@@ -34,23 +33,37 @@ pub const SIMULATED_NODE_LABEL: &str = "dataport.io/simulated-node";
 /// Field manager of what the simulator writes.
 pub const SIMULATOR_MANAGER: &str = "dataport-simulator";
 
-/// Runs the node and the Flink operator until the process is stopped.
+/// Runs the node and the simulated operators until the process is stopped.
 pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
     let cluster = Cluster::connect_required(args.kubeconfig.as_deref()).await?;
     let client = cluster.client().clone();
-    tracing::info!(node = %args.node_name, "simulating a node and the Flink operator");
+    let base = client_config(args.kubeconfig.as_deref()).await?;
+    tracing::info!(node = %args.node_name, "simulating a node and the Flink operators as deployed");
     tokio::select! {
         result = node::run(client.clone(), args.node_name) => result?,
-        result = flink_operator::run(client.clone()) => result?,
-        result = jobs::run(client) => result?,
+        result = operator::run(client, base) => result?,
         _ = crate::http::shutdown_signal() => {}
     }
     Ok(())
 }
 
-/// What the simulated operator's reconcilers get.
-struct Context {
-    client: Client,
+/// The client configuration the simulator connects with, which the
+/// simulated operators copy to impersonate their ServiceAccounts.
+async fn client_config(path: Option<&std::path::Path>) -> Result<Config, ClusterError> {
+    let config = match path {
+        Some(path) => {
+            let error = |message: String| ClusterError::Kubeconfig {
+                path: path.display().to_string(),
+                message: message.lines().next().unwrap_or_default().to_owned(),
+            };
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| error(e.to_string()))?;
+            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| error(e.to_string()))?
+        }
+        None => Config::incluster().map_err(|_| ClusterError::NotConfigured)?,
+    };
+    Ok(config)
 }
 
 /// Why a simulated reconcile step failed (it is retried).
@@ -60,17 +73,4 @@ enum SimulationError {
     Kube(#[from] kube::Error),
     #[error(transparent)]
     Finalizer(#[from] Box<kube::runtime::finalizer::Error<kube::Error>>),
-}
-
-/// The simulated operator's error policy: log, and try again shortly.
-fn retry_shortly<K>(_: Arc<K>, error: &SimulationError, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, kind = std::any::type_name::<K>(), "simulated Flink operator");
-    Action::requeue(Duration::from_secs(2))
-}
-
-/// Logs a controller step that failed; the controller retries it.
-async fn log_step<T, E: std::fmt::Display>(result: Result<T, E>) {
-    if let Err(error) = result {
-        tracing::debug!(%error, "simulated operator step failed; retrying");
-    }
 }
