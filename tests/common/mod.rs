@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod operator;
 pub mod postgres;
 pub mod process;
 pub mod render;
