@@ -3,21 +3,19 @@
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 
 use super::{Cluster, ClusterError};
 use crate::config::CrdsArgs;
-use crate::crd::{FlinkDeployment, FlinkSessionJob};
 use crate::error::StartError;
 
 /// The field manager of every object dataport applies.
 pub const FIELD_MANAGER: &str = "dataport";
 
-/// The CRDs dataport needs: FlinkDeployment and FlinkSessionJob.
+/// The CRDs dataport needs: the four kinds of the Flink operator.
 pub fn definitions() -> Vec<CustomResourceDefinition> {
-    vec![FlinkDeployment::crd(), FlinkSessionJob::crd()]
+    crate::crd::definitions()
 }
 
 /// The CRDs as one YAML stream.

@@ -6,7 +6,10 @@
 
 use serde_json::{Value, json};
 
-use crate::crd::{JobSpec, JobState, JobStatus, ResourceLifecycleState as Lifecycle, UpgradeMode};
+use crate::crd::{
+    JobSpec, JobState, JobStatus, ResourceLifecycleState as Lifecycle, Savepoint,
+    SavepointFormatType, SavepointInfo, SnapshotTriggerType, UpgradeMode,
+};
 
 /// What the job's world looks like at one step.
 #[derive(Debug, Clone, Copy)]
@@ -46,11 +49,11 @@ pub(crate) fn next_job(
             (next.state.clone(), Lifecycle::Suspended)
         }
         (JobState::Suspended, _) => {
-            next = with_savepoint(next, world, "MANUAL")?;
+            next = with_savepoint(next, world, SnapshotTriggerType::Manual)?;
             (Some("SUSPENDED".into()), Lifecycle::Suspended)
         }
         (JobState::Running, Some("RUNNING")) if world.upgrading => {
-            next = with_savepoint(next, world, "UPGRADE")?;
+            next = with_savepoint(next, world, SnapshotTriggerType::Upgrade)?;
             (Some("RECONCILING".into()), Lifecycle::Upgrading)
         }
         (JobState::Running, Some("RUNNING")) if world.finish => {
@@ -74,7 +77,11 @@ pub(crate) fn next_job(
 /// The job with the savepoint its upgrade mode takes: a new one for
 /// `savepoint` (an error without a savepoint directory), the latest
 /// checkpoint's for `last-state`, none for `stateless`.
-fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<JobStatus, String> {
+fn with_savepoint(
+    mut job: JobStatus,
+    world: JobWorld,
+    trigger: SnapshotTriggerType,
+) -> Result<JobStatus, String> {
     match world.spec.upgrade_mode.unwrap_or(UpgradeMode::Stateless) {
         UpgradeMode::Stateless => return Ok(job),
         UpgradeMode::LastState => {
@@ -100,14 +107,16 @@ fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<
         rand::random::<u64>() & 0xffff_ffff_ffff
     );
     job.upgrade_savepoint_path = Some(location.clone());
-    job.savepoint_info = Some(json!({
-        "lastSavepoint": {
-            "timeStamp": world.now_ms,
-            "location": location,
-            "triggerType": trigger,
-            "formatType": "CANONICAL",
-        },
-    }));
+    job.savepoint_info = Some(SavepointInfo {
+        last_savepoint: Some(Savepoint {
+            time_stamp: Some(world.now_ms),
+            location: Some(location),
+            trigger_type: Some(trigger),
+            format_type: Some(SavepointFormatType::Canonical),
+            trigger_nonce: None,
+        }),
+        ..Default::default()
+    });
     Ok(job)
 }
 
@@ -183,12 +192,26 @@ mod tests {
             "{path}"
         );
         assert_eq!(
-            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["location"],
-            path
+            status
+                .savepoint_info
+                .as_ref()
+                .unwrap()
+                .last_savepoint
+                .as_ref()
+                .unwrap()
+                .location,
+            Some(path.clone())
         );
         assert_eq!(
-            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["triggerType"],
-            "MANUAL"
+            status
+                .savepoint_info
+                .as_ref()
+                .unwrap()
+                .last_savepoint
+                .as_ref()
+                .unwrap()
+                .trigger_type,
+            Some(SnapshotTriggerType::Manual)
         );
 
         let (status, seen) = states(status, world(&running), 2);
@@ -214,8 +237,13 @@ mod tests {
             (Some("RECONCILING"), Lifecycle::Upgrading)
         );
         assert_eq!(
-            status.savepoint_info.unwrap()["lastSavepoint"]["triggerType"],
-            "UPGRADE"
+            status
+                .savepoint_info
+                .unwrap()
+                .last_savepoint
+                .unwrap()
+                .trigger_type,
+            Some(SnapshotTriggerType::Upgrade)
         );
     }
 
