@@ -106,6 +106,8 @@ pub enum FlinkVersion {
     v2_0,
     /// Flink 2.1.
     v2_1,
+    /// Flink 2.2.
+    v2_2,
 }
 
 /// How TaskManagers are created.

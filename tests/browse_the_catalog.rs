@@ -92,7 +92,7 @@ async fn the_app_page_says_what_it_depends_on_and_who_uses_it() {
     assert!(html.contains("Apache Flink"));
     assert!(html.contains("/catalog/flink-kubernetes-operator"));
     assert!(html.contains("required"));
-    assert!(html.contains("1.20, 1.19, 1.18, 2.1, 2.0"));
+    assert!(html.contains("1.20, 1.19, 2.0, 2.1, 2.2"));
     assert!(html.contains("No instance of Apache Flink yet"));
 
     let (_, json) = portal.get_json("/api/v1/apps/mysql").await;
