@@ -7,7 +7,10 @@
 
 mod common;
 
-use common::Portal;
+use common::{Backend, Portal, TestDatabase};
+use dataport::http::Layout;
+use dataport::service::Service;
+use dataport::store::NewInstance;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -237,4 +240,53 @@ async fn one_operator_serves_the_namespaces_it_watches() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn watched_namespaces_stay_within_the_allowed_ones_and_are_not_shared() {
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let store = database.store().await;
+    store
+        .create_instance(NewInstance {
+            id: uuid::Uuid::new_v4(),
+            app: "flink-kubernetes-operator".into(),
+            name: "first".into(),
+            namespace: "ops".into(),
+            version: "1.15.0".into(),
+            params: json!({"watchedNamespaces": "data"}),
+            objects: json!([]),
+            actor: "test".into(),
+        })
+        .await
+        .unwrap();
+    let service =
+        Service::new(store, None).with_allowed_namespaces(vec!["ops".into(), "data".into()]);
+    let portal = Portal::start_service(service, Layout::default()).await;
+    let (status, refused) = portal
+        .post_json(
+            "/api/v1/preview",
+            &json!({"app": "flink-kubernetes-operator", "name": "second", "namespace": "ops",
+                    "params": {"watchedNamespaces": "data,elsewhere"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let message = refused["error"]["fields"]["watchedNamespaces"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("This portal installs only into: ops, data (not elsewhere)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("data is watched by ops/first already"),
+        "{message}"
+    );
+    let (status, fine) = portal
+        .post_json(
+            "/api/v1/preview",
+            &json!({"app": "flink-kubernetes-operator", "name": "second", "namespace": "ops",
+                    "params": {}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{fine}");
 }

@@ -167,7 +167,8 @@ impl Service {
 
 /// One field of a form for `param`, filled with what was typed (its default
 /// when nothing was), its error, and for references the `instances` that
-/// serve the form's namespace (`raw["namespace"]`, else `default`).
+/// serve the form's namespace (`raw["namespace"]`; every instance, by name,
+/// while no namespace is given).
 pub(super) fn field_view(
     param: &'static Param,
     raw: &BTreeMap<String, String>,
@@ -177,8 +178,7 @@ pub(super) fn field_view(
     let namespace = raw
         .get("namespace")
         .map(String::as_str)
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or("default");
+        .filter(|ns| !ns.is_empty());
     let (options, target_app) = match param.kind {
         ParamKind::Reference { app: target } => {
             (reference_options(target, namespace, instances), target)
@@ -216,10 +216,11 @@ pub(super) fn field_view(
 
 /// The instances of app `target` (not uninstalled) an instance in
 /// `namespace` can refer to: its namespace's first, then those elsewhere
-/// that serve it, as `(value, namespace)`.
+/// that serve it, as `(value, namespace)`. Without a namespace: every
+/// instance, by name.
 fn reference_options(
     target: &str,
-    namespace: &str,
+    namespace: Option<&str>,
     instances: &[crate::store::Instance],
 ) -> Vec<(String, String)> {
     let Some(app) = catalog::find(target) else {
@@ -228,12 +229,16 @@ fn reference_options(
     let mut options: Vec<(String, String)> = instances
         .iter()
         .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
-        .filter(|i| app.serves_namespace(&i.namespace, &params_of(&i.params), namespace))
-        .map(|i| {
-            (
-                reference_value(&i.namespace, &i.name, namespace),
-                i.namespace.clone(),
-            )
+        .filter_map(|i| match namespace {
+            None => Some((i.name.clone(), i.namespace.clone())),
+            Some(namespace) => app
+                .serves_namespace(&i.namespace, &params_of(&i.params), namespace)
+                .then(|| {
+                    (
+                        reference_value(&i.namespace, &i.name, namespace),
+                        i.namespace.clone(),
+                    )
+                }),
         })
         .collect();
     options.sort_by_key(|(value, _)| (value.contains('/'), value.clone()));

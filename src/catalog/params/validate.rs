@@ -245,3 +245,29 @@ pub const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 /// Longest instance name: object names add suffixes such as `-rest` and
 /// `-taskmanager` and must stay within Kubernetes' 63-character labels.
 pub const INSTANCE_NAME_MAX: usize = 40;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_names_an_instance_here_or_in_a_namespace_that_it_serves() {
+        assert_eq!(
+            reference_target("op", "data"),
+            ("data".to_owned(), "op".to_owned())
+        );
+        assert_eq!(
+            reference_target("ops/op", "data"),
+            ("ops".to_owned(), "op".to_owned())
+        );
+        assert_eq!(reference_value("data", "op", "data"), "op");
+        assert_eq!(reference_value("ops", "op", "data"), "ops/op");
+        let param = Param::reference("operator", "Flink operator", "x", &[], "");
+        for good in ["op", "ops/op"] {
+            assert!(parse(&param, good).is_ok(), "{good}");
+        }
+        for bad in ["Op", "ops/", "/op", "a/b/c", "ops/Op"] {
+            assert!(parse(&param, bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -78,7 +78,8 @@ pub(super) const CLUSTER: &[Param] = &[
         "Flink operator",
         "flink-kubernetes-operator",
         &[],
-        "The flink-kubernetes-operator instance that runs this cluster.",
+        "The flink-kubernetes-operator instance that runs this cluster: one that watches this \
+         namespace (namespace/name when it is installed in another).",
     ),
     Param::cpu(
         "jobManagerCpu",
