@@ -266,6 +266,14 @@ async fn a_deployment_of_two_replicas_becomes_available_on_the_simulated_node() 
     }
 }
 
+/// An operator, laid out as its chart does, watching `namespace`: the
+/// simulated operator serves only where one is deployed.
+async fn with_an_operator(cluster: &common::cluster::TestCluster, namespace: &str) {
+    let watched = [namespace];
+    let layout = common::operator::OperatorLayout::chart(namespace, "flink-operator", &watched);
+    common::operator::deploy(&cluster.cluster().await, &layout.objects()).await;
+}
+
 fn session_cluster(name: &str) -> serde_json::Value {
     json!({
         "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
@@ -297,6 +305,7 @@ async fn the_simulated_operator_walks_a_session_cluster_to_ready_and_stable() {
     let cluster = common::cluster::shared();
     let namespace = cluster.namespace("flink").await;
     let client = cluster.client().await;
+    with_an_operator(cluster, &namespace).await;
     let api: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
     api.patch(
         "analytics",
@@ -357,6 +366,7 @@ async fn the_simulated_operator_walks_a_session_cluster_to_ready_and_stable() {
 async fn the_simulated_operator_fails_a_deployment_when_asked_to() {
     let cluster = common::cluster::shared();
     let namespace = cluster.namespace("flinkfail").await;
+    with_an_operator(cluster, &namespace).await;
     let api: Api<FlinkDeployment> = Api::namespaced(cluster.client().await, &namespace);
     let mut failing = session_cluster("doomed");
     failing["metadata"]["annotations"] =

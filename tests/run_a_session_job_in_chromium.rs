@@ -8,7 +8,9 @@ use common::browser::{Browser, JavaScript};
 use dataport::http::Layout;
 
 /// A JAR on a public https host: what an operator with default settings fetches.
-const JAR: &str = "https://repo.example.org/jobs/etl.jar";
+/// An IP literal (RFC 5737 documentation range): a public address the
+/// operator needs no DNS for (it refuses a host it cannot resolve).
+const JAR: &str = "https://198.51.100.7/jobs/etl.jar";
 
 #[tokio::test]
 async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {

@@ -11,7 +11,9 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
 /// A JAR on a public https host: what an operator with default settings fetches.
-const JAR: &str = "https://repo.example.org/jobs/etl.jar";
+/// An IP literal (RFC 5737 documentation range): a public address the
+/// operator needs no DNS for (it refuses a host it cannot resolve).
+const JAR: &str = "https://198.51.100.7/jobs/etl.jar";
 
 /// Waits until job `name` of session `id` matches `done`; returns its JSON.
 async fn wait_for_job(

@@ -12,7 +12,9 @@ use kube::api::{Api, ListParams};
 use serde_json::json;
 
 /// A JAR on a public https host: what an operator with default settings fetches.
-const JAR: &str = "https://repo.example.org/jobs/etl.jar";
+/// An IP literal (RFC 5737 documentation range): a public address the
+/// operator needs no DNS for (it refuses a host it cannot resolve).
+const JAR: &str = "https://198.51.100.7/jobs/etl.jar";
 
 #[tokio::test]
 async fn bad_jobs_are_refused_by_field_and_nothing_is_applied() {
