@@ -56,11 +56,18 @@ trap 'rm -rf "$work"' EXIT
 echo "assembling Flink $version (Maven log: $log)" >&2
 if ! nice mvn -B -f "$pom" package \
       -Dflink.version="$version" -Dflink.line="$line" -Dflink.out="$work/out" >"$log" 2>&1; then
-  # Maven names a missing artifact as "Could not find artifact G:A:TYPE:V", or, when an earlier
-  # attempt's failure is cached in ~/.m2, "Failure to find G:A:TYPE:V"; a missing pom of a
-  # dependency shows as "Failed to read artifact descriptor for G:A:TYPE:V".
-  missing="$(grep -oE '(Could not find artifact|Failure to find|Failed to read artifact descriptor for) [^ ]+' "$log" \
-             | awk '{print $NF}' | sort -u | tr '\n' ' ')"
+  # Maven lists every jar it could not get in one line ("The following artifacts could not be
+  # resolved: G:A:TYPE:V, G:A:TYPE:V: <why the first failed>"); a single one as "Could not find
+  # artifact G:A:TYPE:V" or, once that failure is cached in ~/.m2, "Failure to find G:A:TYPE:V" /
+  # "G:A:TYPE:V was not found in <repository> during a previous attempt";
+  # a dependency whose pom is missing as "Failed to read artifact descriptor for G:A:TYPE:V"
+  # (Maven stops collecting there, so only the first such pom is named).
+  missing="$( { grep -oE 'The following artifacts could not be resolved: ([^ ,]+, )*[^ ,]+:' "$log" \
+                  | sed 's/^The following artifacts could not be resolved: //; s/:$//' | tr ',' '\n';
+                grep -oE '(Could not find artifact|Failure to find|Failed to read artifact descriptor for) [^ ]+' "$log" \
+                  | awk '{print $NF}';
+                grep -oE '[^ ]+ was not found in ' "$log" | awk '{print $1}'; } \
+             | tr -d ' ' | sed 's/:$//; /^$/d' | sort -u | tr '\n' ' ' || true)"
   if [ -n "$missing" ]; then
     echo "assemble.sh: Flink $version cannot be assembled here: not resolvable: $missing(see $log)" >&2
     exit 2
