@@ -53,8 +53,8 @@ impl ObservedJob {
         let savepoint = job.and_then(|job| {
             job.savepoint_info
                 .as_ref()
-                .and_then(|info| info["lastSavepoint"]["location"].as_str())
-                .map(str::to_owned)
+                .and_then(|info| info.last_savepoint.as_ref())
+                .and_then(|savepoint| savepoint.location.clone())
                 .or_else(|| job.upgrade_savepoint_path.clone())
         });
         ObservedJob {

@@ -22,7 +22,8 @@ use super::{
 use crate::cluster::ClusterError;
 use crate::crd::{
     FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobSpec, JobState, JobStatus,
-    OPERATOR_FINALIZER, ResourceLifecycleState as Lifecycle, UpgradeMode,
+    OPERATOR_FINALIZER, ResourceLifecycleState as Lifecycle, Savepoint, SavepointFormatType,
+    SavepointInfo, SnapshotTriggerType, UpgradeMode,
 };
 
 /// Time between two steps of a job's walk.
@@ -66,11 +67,11 @@ pub(super) fn next_job(
             (next.state.clone(), Lifecycle::Suspended)
         }
         (JobState::Suspended, _) => {
-            next = with_savepoint(next, world, "MANUAL")?;
+            next = with_savepoint(next, world, SnapshotTriggerType::Manual)?;
             (Some("SUSPENDED".into()), Lifecycle::Suspended)
         }
         (JobState::Running, Some("RUNNING")) if world.upgrading => {
-            next = with_savepoint(next, world, "UPGRADE")?;
+            next = with_savepoint(next, world, SnapshotTriggerType::Upgrade)?;
             (Some("RECONCILING".into()), Lifecycle::Upgrading)
         }
         (JobState::Running, Some("RUNNING")) if world.finish => {
@@ -94,7 +95,11 @@ pub(super) fn next_job(
 /// The job with the savepoint its upgrade mode takes: a new one for
 /// `savepoint` (an error without a savepoint directory), the latest
 /// checkpoint's for `last-state`, none for `stateless`.
-fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<JobStatus, String> {
+fn with_savepoint(
+    mut job: JobStatus,
+    world: JobWorld,
+    trigger: SnapshotTriggerType,
+) -> Result<JobStatus, String> {
     match world.spec.upgrade_mode.unwrap_or(UpgradeMode::Stateless) {
         UpgradeMode::Stateless => return Ok(job),
         UpgradeMode::LastState => {
@@ -120,14 +125,16 @@ fn with_savepoint(mut job: JobStatus, world: JobWorld, trigger: &str) -> Result<
         rand::random::<u64>() & 0xffff_ffff_ffff
     );
     job.upgrade_savepoint_path = Some(location.clone());
-    job.savepoint_info = Some(json!({
-        "lastSavepoint": {
-            "timeStamp": world.now_ms,
-            "location": location,
-            "triggerType": trigger,
-            "formatType": "CANONICAL",
-        },
-    }));
+    job.savepoint_info = Some(SavepointInfo {
+        last_savepoint: Some(Savepoint {
+            time_stamp: Some(world.now_ms),
+            location: Some(location),
+            trigger_type: Some(trigger),
+            format_type: Some(SavepointFormatType::Canonical),
+            trigger_nonce: None,
+        }),
+        ..Default::default()
+    });
     Ok(job)
 }
 
@@ -311,12 +318,26 @@ mod tests {
             "{path}"
         );
         assert_eq!(
-            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["location"],
-            path
+            status
+                .savepoint_info
+                .as_ref()
+                .unwrap()
+                .last_savepoint
+                .as_ref()
+                .unwrap()
+                .location,
+            Some(path.clone())
         );
         assert_eq!(
-            status.savepoint_info.as_ref().unwrap()["lastSavepoint"]["triggerType"],
-            "MANUAL"
+            status
+                .savepoint_info
+                .as_ref()
+                .unwrap()
+                .last_savepoint
+                .as_ref()
+                .unwrap()
+                .trigger_type,
+            Some(SnapshotTriggerType::Manual)
         );
 
         let (status, seen) = states(status, world(&running), 2);
@@ -342,8 +363,13 @@ mod tests {
             (Some("RECONCILING"), Lifecycle::Upgrading)
         );
         assert_eq!(
-            status.savepoint_info.unwrap()["lastSavepoint"]["triggerType"],
-            "UPGRADE"
+            status
+                .savepoint_info
+                .unwrap()
+                .last_savepoint
+                .unwrap()
+                .trigger_type,
+            Some(SnapshotTriggerType::Upgrade)
         );
     }
 

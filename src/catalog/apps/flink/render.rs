@@ -212,6 +212,7 @@ fn ingress(input: &RenderInput) -> Result<Option<IngressSpec>, RenderError> {
         class_name: (!class.is_empty()).then(|| class.to_owned()),
         annotations: None,
         labels: Some(input.labels()),
+        ..Default::default()
     }))
 }
 
