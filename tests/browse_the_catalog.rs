@@ -5,6 +5,7 @@ mod common;
 
 use common::Portal;
 use dataport::store::NewInstance;
+use serde_json::json;
 
 const CATALOG_APPS: [&str; 10] = [
     "flink",
@@ -52,6 +53,32 @@ async fn the_api_lists_the_apps_as_json() {
     assert_eq!(flink["category"], "Compute");
     assert_eq!(flink["requires"][0], "flink-kubernetes-operator");
     assert_eq!(flink["installed"], 0);
+
+    // Current releases: Flink up to 2.2 (notes on the unmaintained lines),
+    // the operator at 1.15.0.
+    let (status, flink) = portal.get_json("/api/v1/apps/flink").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        flink["app"]["versions"],
+        json!(["1.20", "1.19", "2.0", "2.1", "2.2"])
+    );
+    assert_eq!(flink["app"]["version_notes"][0][0], "1.19");
+    assert!(
+        flink["app"]["version_notes"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("No longer maintained by the Flink community")
+    );
+    let (_, operator) = portal
+        .get_json("/api/v1/apps/flink-kubernetes-operator")
+        .await;
+    assert_eq!(operator["app"]["versions"], json!(["1.15.0", "1.14.0"]));
+    let (_, html) = portal.get("/catalog/flink/install").await;
+    assert!(
+        html.contains(r#"data-version-note="2.0""#),
+        "the form notes it"
+    );
+    assert!(html.contains("1.19 (unmaintained)</option>"));
 }
 
 #[tokio::test]
@@ -92,7 +119,7 @@ async fn the_app_page_says_what_it_depends_on_and_who_uses_it() {
     assert!(html.contains("Apache Flink"));
     assert!(html.contains("/catalog/flink-kubernetes-operator"));
     assert!(html.contains("required"));
-    assert!(html.contains("1.20, 1.19, 1.18, 2.1, 2.0"));
+    assert!(html.contains("1.20, 1.19, 2.0, 2.1, 2.2"));
     assert!(html.contains("No instance of Apache Flink yet"));
 
     let (_, json) = portal.get_json("/api/v1/apps/mysql").await;

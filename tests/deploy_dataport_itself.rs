@@ -201,7 +201,7 @@ async fn the_manifests_are_accepted_and_their_rbac_is_enough_and_no_more() {
     let (status, job) = portal
         .post_json(
             &format!("/api/v1/instances/{id}/jobs"),
-            &json!({"name": "etl", "params": {"jarURI": "local:///opt/flink/examples/streaming/StateMachineExample.jar"}}),
+            &json!({"name": "etl", "params": {"jarURI": "https://repo.example.org/jobs/etl.jar"}}),
         )
         .await;
     assert_eq!(status, 201, "{job}");

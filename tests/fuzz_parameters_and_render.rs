@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use dataport::catalog::jobs::{render_session_job, validate_session_job};
+use dataport::catalog::jobs::{
+    ArtifactRules, SessionContext, render_session_job, validate_session_job,
+};
 use dataport::catalog::render::{RenderInput, Resolved, Target};
 use dataport::catalog::{self, ParamKind};
 use dataport::crd::JobState;
@@ -178,7 +180,15 @@ proptest! {
         has_storage in any::<bool>(),
         session in dns_label(),
     ) {
-        match validate_session_job(&job, &raw, has_storage) {
+        let context = SessionContext {
+            has_storage,
+            artifacts: ArtifactRules {
+                allowed_schemes: vec!["https".into(), "local".into()],
+                disallow_restricted_hosts: true,
+            },
+            operator: "ops/flink-operator".into(),
+        };
+        match validate_session_job(&job, &raw, &context) {
             Err(errors) => prop_assert!(!errors.is_empty()),
             Ok(values) => {
                 let target = Target { id: uuid::Uuid::nil(), app: "flink", name: session, namespace: "data".into(), version: "1.20".into() };

@@ -80,14 +80,14 @@ fn flink_with_zookeeper_ha_on_s3_is_wired_to_both() {
         "no credentials in flinkConfiguration"
     );
     assert_eq!(deployment["spec"]["jobManager"]["replicas"], 2);
-    assert_eq!(deployment["spec"]["image"], "flink:1.20.2");
+    assert_eq!(deployment["spec"]["image"], "flink:1.20.5");
     assert_eq!(deployment["spec"]["flinkVersion"], "v1_20");
     let container = &deployment["spec"]["podTemplate"]["spec"]["containers"][0];
     assert_eq!(container["name"], "flink-main-container");
     assert_eq!(container["ports"][0]["name"], "metrics");
     let env = container["env"].as_array().unwrap();
     assert!(env.contains(
-        &json!({"name": "ENABLE_BUILT_IN_PLUGINS", "value": "flink-s3-fs-presto-1.20.2.jar"})
+        &json!({"name": "ENABLE_BUILT_IN_PLUGINS", "value": "flink-s3-fs-presto-1.20.5.jar"})
     ));
     assert!(env.contains(&json!({"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "minio-main-credentials", "key": "root-password"}}})));
     assert!(deployment.get("status").is_none());

@@ -7,7 +7,8 @@ use common::Portal;
 use common::browser::{Browser, JavaScript};
 use dataport::http::Layout;
 
-const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+/// A JAR on a public https host: what an operator with default settings fetches.
+const JAR: &str = "https://repo.example.org/jobs/etl.jar";
 
 #[tokio::test]
 async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {

@@ -10,7 +10,8 @@ use dataport::crd::{FlinkDeployment, FlinkSessionJob};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
-const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+/// A JAR on a public https host: what an operator with default settings fetches.
+const JAR: &str = "https://repo.example.org/jobs/etl.jar";
 
 /// Waits until job `name` of session `id` matches `done`; returns its JSON.
 async fn wait_for_job(

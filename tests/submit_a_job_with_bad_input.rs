@@ -11,7 +11,8 @@ use dataport::crd::FlinkSessionJob;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 
-const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
+/// A JAR on a public https host: what an operator with default settings fetches.
+const JAR: &str = "https://repo.example.org/jobs/etl.jar";
 
 #[tokio::test]
 async fn bad_jobs_are_refused_by_field_and_nothing_is_applied() {
@@ -30,7 +31,8 @@ async fn bad_jobs_are_refused_by_field_and_nothing_is_applied() {
     let fields = &refused["error"]["fields"];
     assert_eq!(
         fields["jarURI"],
-        "JAR URI must be a URI to a file starting with local://, https://, http://, s3:// or hdfs://"
+        "JAR URI must be a URI to a file starting with https://, http://, s3://, s3a://, s3p://, \
+         hdfs://, gs://, abfss://, file:// or local://"
     );
     assert_eq!(
         fields["parallelism"],
@@ -44,6 +46,51 @@ async fn bad_jobs_are_refused_by_field_and_nothing_is_applied() {
         "{fields}"
     );
     assert!(fields["name"].as_str().unwrap().starts_with("Name must be"));
+
+    // The operator downloads a session job's JAR itself: with its default
+    // settings only https:// on a public host, refused by the field.
+    let (status, refused) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs"),
+            &json!({"name": "etl", "params": {"jarURI": "local:///x.jar"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let message = refused["error"]["fields"]["jarURI"].as_str().unwrap();
+    assert!(
+        message.starts_with("JAR URI scheme 'local' is not in the allowlist [https] of operator"),
+        "{message}"
+    );
+    assert!(message.contains("Allowed jar URI schemes"), "{message}");
+    let (status, refused) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs"),
+            &json!({"name": "etl", "params": {"jarURI": "https://minio.data.svc:9000/jobs/etl.jar"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["fields"]["jarURI"]
+            .as_str()
+            .unwrap()
+            .contains("in-cluster, local or private"),
+        "{refused}"
+    );
+    let (status, _, html) = portal
+        .post_form(
+            &format!("/instances/{id}/jobs"),
+            &[("name", "etl"), ("jarURI", "local:///x.jar")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains(r#"id="e-jarURI""#), "the field says why");
+    assert!(html.contains("is not in the allowlist [https]"));
+    let (_, form) = portal.get(&format!("/instances/{id}/jobs/new")).await;
+    assert!(
+        form.contains("e.g. https://repo.example.org/jobs/etl.jar")
+            && !form.contains("local:///opt/flink/examples"),
+        "the hint follows the operator's settings"
+    );
 
     // The form says the same next to each field and keeps what was typed.
     let (status, _, html) = portal
@@ -182,7 +229,7 @@ async fn a_flink_application_with_a_savepoint_mode_needs_ha() {
         fields["jarURI"]
             .as_str()
             .unwrap()
-            .contains("local://, https://")
+            .contains("file:// or local://")
     );
     assert_eq!(
         fields["parallelism"],

@@ -18,17 +18,166 @@ pub const JOB_LABEL: &str = "dataport.io/job";
 /// Longest job name: the FlinkSessionJob is named `<session>-<job>`.
 pub const JOB_NAME_MAX: usize = 40;
 
-/// Where a JAR may come from: the image (`local://`), a web server, object
-/// storage or HDFS.
-const JAR_SCHEMES: &[&str] = &["local", "https", "http", "s3", "hdfs"];
+/// Where a JAR may come from: the image (`local://`) or a file (`file://`),
+/// a web server, object storage (S3, Google Cloud Storage, Azure Data Lake)
+/// or HDFS. An application's JobManager reads its JAR itself; a session
+/// job's is fetched by the operator, within its [`ArtifactRules`].
+pub const JAR_SCHEMES: &[&str] = &[
+    "https", "http", "s3", "s3a", "s3p", "hdfs", "gs", "abfss", "file", "local",
+];
+
+/// Where the operator may fetch a session job's JAR from (operator 1.15.0
+/// `DefaultValidator.validateJarURI`, keys
+/// `kubernetes.operator.user.artifacts.allowed-schemes` and
+/// `kubernetes.operator.user.artifacts.disallow-restricted-hosts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactRules {
+    /// Allowed URI schemes, lower case (the operator's default: `https`).
+    pub allowed_schemes: Vec<String>,
+    /// Whether http(s) hosts that resolve to loopback, link-local, private,
+    /// wildcard or multicast addresses are refused (the default).
+    pub disallow_restricted_hosts: bool,
+}
+
+impl Default for ArtifactRules {
+    fn default() -> Self {
+        ArtifactRules {
+            allowed_schemes: vec!["https".to_owned()],
+            disallow_restricted_hosts: true,
+        }
+    }
+}
+
+impl ArtifactRules {
+    /// An example JAR URI these rules accept, for the form's hint.
+    pub fn example(&self) -> &'static str {
+        let allowed = |scheme: &str| self.allowed_schemes.iter().any(|s| s == scheme);
+        if allowed("https") {
+            "https://repo.example.org/jobs/etl.jar"
+        } else if allowed("s3") {
+            "s3://jobs/etl.jar"
+        } else if allowed("http") {
+            "http://repo.example.org/jobs/etl.jar"
+        } else if allowed("hdfs") {
+            "hdfs://namenode:8020/jobs/etl.jar"
+        } else {
+            "https://repo.example.org/jobs/etl.jar"
+        }
+    }
+
+    /// The JAR URI field's help for a session job under these rules.
+    pub fn help(&self, operator: &str) -> String {
+        let schemes: Vec<String> = self
+            .allowed_schemes
+            .iter()
+            .map(|s| format!("{s}://"))
+            .collect();
+        let hosts = if self.disallow_restricted_hosts {
+            " on a public host (it refuses in-cluster and private ones)"
+        } else {
+            ""
+        };
+        format!(
+            "The job's JAR, which operator {operator} downloads itself and uploads to the              cluster: {}{hosts}, e.g. {}.",
+            schemes.join(", "),
+            self.example()
+        )
+    }
+
+    /// Why the operator would refuse `uri` (a valid URI), if it would.
+    pub fn refusal(&self, uri: &str, operator: &str) -> Option<String> {
+        let parsed = url::Url::parse(uri).ok()?;
+        let scheme = parsed.scheme().to_ascii_lowercase();
+        if !self.allowed_schemes.contains(&scheme) {
+            return Some(format!(
+                "JAR URI scheme '{scheme}' is not in the allowlist [{}] of operator {operator}:                  the operator downloads a session job's JAR itself. Use {}, or add the scheme                  to the operator's \"Allowed jar URI schemes\"                  (kubernetes.operator.user.artifacts.allowed-schemes)",
+                self.allowed_schemes.join(", "),
+                self.example(),
+            ));
+        }
+        let web = matches!(scheme.as_str(), "http" | "https");
+        if web
+            && self.disallow_restricted_hosts
+            && let Some(host) = parsed.host()
+            && is_restricted_host(&host)
+        {
+            return Some(format!(
+                "JAR URI host '{host}' is in-cluster, local or private, which operator                  {operator} refuses: use a public host, or turn on the operator's \"Allow                  in-cluster and private hosts\"                  (kubernetes.operator.user.artifacts.disallow-restricted-hosts)"
+            ));
+        }
+        None
+    }
+}
+
+/// Whether a host is one the operator refuses while restricted hosts are
+/// disallowed, as far as it can be told without resolving it: loopback,
+/// private, link-local, multicast and unspecified addresses, `localhost`,
+/// single-label names and in-cluster service names (`*.svc`,
+/// `*.cluster.local`, `*.local`).
+pub fn is_restricted_host(host: &url::Host<&str>) -> bool {
+    use std::net::{IpAddr, Ipv6Addr};
+    let v6_restricted = |ip: &Ipv6Addr| {
+        let first = ip.segments()[0];
+        ip.is_loopback()
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || (first & 0xffc0) == 0xfe80 // link-local
+            || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+            || (first & 0xfe00) == 0xfc00 // unique local
+    };
+    let ip_restricted = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => {
+                v4.is_loopback()
+                    || v4.is_private()
+                    || v4.is_link_local()
+                    || v4.is_multicast()
+                    || v4.is_unspecified()
+            }
+            None => v6_restricted(&v6),
+        },
+    };
+    match host {
+        url::Host::Ipv4(ip) => ip_restricted(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => ip_restricted(IpAddr::V6(*ip)),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            !name.contains('.')
+                || name == "localhost"
+                || [".localhost", ".svc", ".cluster.local", ".local"]
+                    .iter()
+                    .any(|suffix| name.ends_with(suffix))
+        }
+    }
+}
+
+/// What a session job is checked against: its session cluster and the
+/// operator that runs it.
+#[derive(Debug, Clone)]
+pub struct SessionContext {
+    /// Whether the session cluster has HA with checkpoint storage.
+    pub has_storage: bool,
+    /// The operator's artifact rules.
+    pub artifacts: ArtifactRules,
+    /// The operator, as `namespace/name`, for messages.
+    pub operator: String,
+}
 
 /// What a job runs and how its state survives upgrades and suspends.
 pub const JOB_PARAMS: &[Param] = &[
     Param {
         key: "jarURI",
         label: "JAR URI",
-        help: "The job's JAR: local:// (inside the image), https://, s3:// or hdfs://, e.g. \
-            local:///opt/flink/examples/streaming/StateMachineExample.jar.",
+        help: "The job's JAR: local:// (inside the Flink image), https://, s3:// or hdfs://, \
+            e.g. local:///opt/flink/examples/streaming/StateMachineExample.jar.",
         kind: ParamKind::Uri {
             file: true,
             schemes: JAR_SCHEMES,
@@ -153,14 +302,20 @@ pub fn job_rules(values: &Values, has_storage: bool, enable_storage: &str) -> Fi
     errors
 }
 
-/// Validates a session job's name and raw parameters against the session
-/// cluster (`has_storage`: whether it has HA with checkpoint storage).
+/// Validates a session job's name and raw parameters against its session
+/// cluster and operator (`context`).
 pub fn validate_session_job(
     name: &str,
     raw: &BTreeMap<String, String>,
-    has_storage: bool,
+    context: &SessionContext,
 ) -> Result<Values, FieldErrors> {
+    let has_storage = context.has_storage;
     let (values, mut errors) = params::validate(JOB_PARAMS, raw);
+    if let Some(uri) = values.get("jarURI").and_then(Value::as_str)
+        && let Some(refusal) = context.artifacts.refusal(uri, &context.operator)
+    {
+        errors.insert("jarURI".into(), refusal);
+    }
     if !params::is_dns_label(name, JOB_NAME_MAX) {
         errors.insert(
             "name".into(),
@@ -249,7 +404,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::catalog::params::{EXAMPLE_JAR, raw};
+    use crate::catalog::params::raw;
+
+    const JAR: &str = "https://repo.example.org/jobs/etl.jar";
+
+    fn context(has_storage: bool) -> SessionContext {
+        SessionContext {
+            has_storage,
+            artifacts: ArtifactRules::default(),
+            operator: "ops/flink-operator".into(),
+        }
+    }
 
     #[test]
     fn a_job_needs_a_jar_uri_with_a_known_scheme() {
@@ -263,21 +428,25 @@ mod tests {
             "https:///job.jar",
             "https://host/my job.jar",
         ] {
-            let errors = validate_session_job("etl", &raw(&[("jarURI", bad)]), false).unwrap_err();
+            let errors =
+                validate_session_job("etl", &raw(&[("jarURI", bad)]), &context(false)).unwrap_err();
             assert!(errors.contains_key("jarURI"), "{bad:?} accepted");
         }
-        let errors = validate_session_job("etl", &raw(&[("jarURI", "ftp://host/job.jar")]), false)
-            .unwrap_err();
+        let errors = validate_session_job(
+            "etl",
+            &raw(&[("jarURI", "ftp://host/job.jar")]),
+            &context(false),
+        )
+        .unwrap_err();
         assert_eq!(
             errors["jarURI"],
-            "JAR URI must be a URI to a file starting with local://, https://, http://, s3:// or hdfs://"
+            "JAR URI must be a URI to a file starting with https://, http://, s3://, s3a://, \
+             s3p://, hdfs://, gs://, abfss://, file:// or local://"
         );
-        for good in [
-            EXAMPLE_JAR,
-            "https://repo.example.com/jobs/etl-1.0.jar",
-            "s3://jars/etl.jar",
-        ] {
-            assert!(validate_session_job("etl", &raw(&[("jarURI", good)]), false).is_ok());
+        for good in [JAR, "https://repo.example.com/jobs/etl-1.0.jar"] {
+            assert!(
+                validate_session_job("etl", &raw(&[("jarURI", good)]), &context(false)).is_ok()
+            );
         }
     }
 
@@ -291,7 +460,7 @@ mod tests {
                 ("upgradeMode", "savepoint"),
                 ("entryClass", "org.example.9Main"),
             ]),
-            false,
+            &context(false),
         )
         .unwrap_err();
         assert_eq!(
@@ -310,20 +479,20 @@ mod tests {
     #[test]
     fn state_keeping_modes_need_storage_stateless_does_not() {
         for mode in ["savepoint", "last-state"] {
-            let form = raw(&[("jarURI", EXAMPLE_JAR), ("upgradeMode", mode)]);
-            assert!(validate_session_job("etl", &form, false).is_err());
-            assert!(validate_session_job("etl", &form, true).is_ok());
+            let form = raw(&[("jarURI", JAR), ("upgradeMode", mode)]);
+            assert!(validate_session_job("etl", &form, &context(false)).is_err());
+            assert!(validate_session_job("etl", &form, &context(true)).is_ok());
         }
-        let stateless = raw(&[("jarURI", EXAMPLE_JAR)]);
-        assert!(validate_session_job("etl", &stateless, false).is_ok());
+        let stateless = raw(&[("jarURI", JAR)]);
+        assert!(validate_session_job("etl", &stateless, &context(false)).is_ok());
     }
 
     #[test]
     fn a_session_job_renders_to_a_labelled_flink_session_job() {
         let values = validate_session_job(
             "etl",
-            &raw(&[("jarURI", EXAMPLE_JAR), ("args", "--rate  10 ")]),
-            false,
+            &raw(&[("jarURI", JAR), ("args", "--rate  10 ")]),
+            &context(false),
         )
         .unwrap();
         let session = Target {
@@ -343,7 +512,7 @@ mod tests {
             json!({
                 "deploymentName": "analytics",
                 "job": {
-                    "jarURI": EXAMPLE_JAR,
+                    "jarURI": JAR,
                     "parallelism": 1,
                     "args": ["--rate", "10"],
                     "state": "running",
@@ -351,5 +520,85 @@ mod tests {
                 },
             })
         );
+    }
+
+    #[test]
+    fn the_operators_artifact_rules_decide_a_session_jobs_jar() {
+        let errors = validate_session_job(
+            "etl",
+            &raw(&[("jarURI", "local:///x.jar")]),
+            &context(false),
+        )
+        .unwrap_err();
+        assert!(
+            errors["jarURI"].starts_with(
+                "JAR URI scheme 'local' is not in the allowlist [https] of operator ops/flink-operator"
+            ),
+            "{}",
+            errors["jarURI"]
+        );
+        assert!(errors["jarURI"].contains("Allowed jar URI schemes"));
+        for private in [
+            "https://localhost/etl.jar",
+            "https://127.0.0.1/etl.jar",
+            "https://10.1.2.3/etl.jar",
+            "https://192.168.0.9:8443/etl.jar",
+            "https://169.254.169.254/etl.jar",
+            "https://[::1]/etl.jar",
+            "https://[fd00::1]/etl.jar",
+            "https://[::ffff:10.0.0.1]/etl.jar",
+            "https://0.0.0.0/etl.jar",
+            "https://minio/etl.jar",
+            "https://minio.data.svc/etl.jar",
+            "https://minio.data.svc.cluster.local:9000/etl.jar",
+        ] {
+            let errors = validate_session_job("etl", &raw(&[("jarURI", private)]), &context(false))
+                .unwrap_err();
+            assert!(
+                errors["jarURI"].contains("in-cluster, local or private"),
+                "{private}: {errors:?}"
+            );
+        }
+        let open = SessionContext {
+            artifacts: ArtifactRules {
+                allowed_schemes: vec!["https".into(), "s3".into(), "local".into()],
+                disallow_restricted_hosts: false,
+            },
+            ..context(false)
+        };
+        for fine in [
+            "https://minio.data.svc/etl.jar",
+            "s3://jobs/etl.jar",
+            "local:///x.jar",
+        ] {
+            assert!(
+                validate_session_job("etl", &raw(&[("jarURI", fine)]), &open).is_ok(),
+                "{fine}"
+            );
+        }
+        assert!(
+            validate_session_job(
+                "etl",
+                &raw(&[("jarURI", "https://8.8.8.8/etl.jar")]),
+                &context(false)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_hint_follows_the_operators_rules() {
+        let strict = ArtifactRules::default();
+        assert!(
+            strict
+                .help("ops/op")
+                .contains("https://repo.example.org/jobs/etl.jar")
+        );
+        assert!(!strict.help("ops/op").contains("local://"));
+        let s3 = ArtifactRules {
+            allowed_schemes: vec!["s3".into()],
+            disallow_restricted_hosts: true,
+        };
+        assert!(s3.help("ops/op").contains("e.g. s3://jobs/etl.jar"));
     }
 }

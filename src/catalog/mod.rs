@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use apps::flink::versions as flink_versions;
+pub use apps::flink_operator;
 pub use params::{FieldErrors, Param, ParamKind, Values};
 
 /// The shelf an app sits on in the catalog.
@@ -188,6 +190,9 @@ pub struct AppDefinition {
     pub description: &'static str,
     /// Versions offered, the default first.
     pub versions: &'static [&'static str],
+    /// `(version, note)`: what to know before choosing a version, e.g. that
+    /// its upstream line is no longer maintained. Shown next to the choice.
+    pub version_notes: &'static [(&'static str, &'static str)],
     /// Other apps whose instances this one uses.
     pub dependencies: &'static [Dependency],
     /// The app's web interface, if it has one.
@@ -199,9 +204,23 @@ pub struct AppDefinition {
     /// Rules across fields (and the version) that single fields cannot check.
     #[serde(skip)]
     pub rules: fn(version: &str, values: &Values) -> FieldErrors,
+    /// The namespaces the app's instances serve beyond their own, if any
+    /// (the operator's watched namespaces); `None`: only its own.
+    #[serde(skip)]
+    pub scope: Option<NamespaceScope>,
     /// Parameters and resolved dependencies → the objects to apply.
     #[serde(skip)]
     pub render: fn(&render::RenderInput) -> Result<Vec<render::Object>, render::RenderError>,
+}
+
+/// Which namespaces an app's instance serves: other apps' instances there
+/// may refer to it (as `namespace/name`), and it has objects there.
+#[derive(Debug, Clone, Copy)]
+pub struct NamespaceScope {
+    /// The parameter that lists them (where errors about them go).
+    pub param: &'static str,
+    /// Its own namespace and parameters → the namespaces it serves.
+    pub namespaces: fn(own_namespace: &str, params: &Values) -> Vec<String>,
 }
 
 /// For apps whose fields need no rule across them.
@@ -213,6 +232,31 @@ impl AppDefinition {
     /// The version an install form offers first.
     pub fn default_version(&self) -> &'static str {
         self.versions[0]
+    }
+
+    /// The namespaces an instance of this app in `own_namespace` with
+    /// `params` serves: its own only, unless the app has a [`NamespaceScope`].
+    pub fn served_namespaces(&self, own_namespace: &str, params: &Values) -> Vec<String> {
+        match &self.scope {
+            Some(scope) => (scope.namespaces)(own_namespace, params),
+            None => vec![own_namespace.to_owned()],
+        }
+    }
+
+    /// Whether an instance in `own_namespace` with `params` serves instances
+    /// of other apps in `namespace`.
+    pub fn serves_namespace(&self, own_namespace: &str, params: &Values, namespace: &str) -> bool {
+        self.served_namespaces(own_namespace, params)
+            .iter()
+            .any(|served| served == namespace)
+    }
+
+    /// The note shown next to `version`, if it has one.
+    pub fn version_note(&self, version: &str) -> Option<&'static str> {
+        self.version_notes
+            .iter()
+            .find(|(noted, _)| *noted == version)
+            .map(|(_, note)| *note)
     }
 
     /// Validates an install's version and raw parameters: every error at once,

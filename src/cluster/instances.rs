@@ -30,6 +30,35 @@ impl Remaining {
     }
 }
 
+/// Where one instance's objects are, and how to tell them from another
+/// instance's of the same name in a namespace it shares (an operator's
+/// grants in a watched namespace).
+#[derive(Debug, Clone)]
+pub struct ObjectScope {
+    /// The instance's id, in the `dataport.io/instance-id` annotation of
+    /// each of its objects.
+    pub id: uuid::Uuid,
+    /// The instance's name, in the `app.kubernetes.io/instance` label.
+    pub name: String,
+    /// The instance's own namespace.
+    pub namespace: String,
+    /// Every namespace its objects may be in, its own first.
+    pub namespaces: Vec<String>,
+}
+
+impl ObjectScope {
+    /// Whether `object`, found by the instance label, is this instance's:
+    /// an object carrying another instance's id is not.
+    fn owns(&self, object: &DynamicObject) -> bool {
+        object
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|annotations| annotations.get(labels::INSTANCE_ID))
+            .is_none_or(|id| *id == self.id.to_string())
+    }
+}
+
 /// The label selector of instance `name`'s objects.
 fn instance_selector(name: &str) -> String {
     format!(
@@ -82,21 +111,39 @@ impl Cluster {
         }
     }
 
-    /// Asks for the deletion of every object of instance `name` in
-    /// `namespace`, kind by kind in teardown order, and returns what is still
-    /// there (held by a finalizer, or not yet collected). Empty: all gone.
+    /// This instance's objects of one kind, in every namespace of `scope`.
+    async fn scoped_objects(
+        &self,
+        scope: &ObjectScope,
+        resource: &ApiResource,
+    ) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+        let selector = instance_selector(&scope.name);
+        let mut found = Vec::new();
+        for namespace in &scope.namespaces {
+            let (api, objects) = self
+                .instance_objects(namespace, &selector, resource)
+                .await?;
+            found.extend(
+                objects
+                    .into_iter()
+                    .filter(|object| scope.owns(object))
+                    .map(|object| (api.clone(), object)),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Asks for the deletion of every object of the instance, in its own
+    /// namespace and the others of `scope`, kind by kind in teardown order,
+    /// and returns what is still there (held by a finalizer, or not yet
+    /// collected). Empty: all gone.
     pub async fn delete_instance(
         &self,
-        namespace: &str,
-        name: &str,
+        scope: &ObjectScope,
     ) -> Result<Vec<Remaining>, ClusterError> {
-        let selector = instance_selector(name);
         let mut remaining = Vec::new();
         for resource in teardown_order() {
-            let (api, objects) = self
-                .instance_objects(namespace, &selector, &resource)
-                .await?;
-            for object in objects {
+            for (api, object) in self.scoped_objects(scope, &resource).await? {
                 let object_name = object.metadata.name.clone().unwrap_or_default();
                 if object.metadata.deletion_timestamp.is_none() {
                     match api.delete(&object_name, &DeleteParams::background()).await {
@@ -179,38 +226,42 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Deletes the objects of instance `name` that are not in `keep` (the
-    /// objects of the revision just applied): what an update no longer
-    /// renders. Returns `Kind name` of each object deleted. Session jobs are
-    /// the session cluster's, not its revision's: they are never pruned.
+    /// Deletes the instance's objects, in every namespace of `scope`, that
+    /// are not in `keep` (the objects of the revision just applied): what an
+    /// update no longer renders, such as the grants in a namespace an
+    /// operator stopped watching. Returns `Kind name` of each object deleted
+    /// (`Kind namespace/name` outside the instance's namespace). Session jobs are the session cluster's, not its
+    /// revision's: they are never pruned.
     pub async fn prune(
         &self,
-        namespace: &str,
-        name: &str,
+        scope: &ObjectScope,
         keep: &[serde_json::Value],
     ) -> Result<Vec<String>, ClusterError> {
-        let selector = instance_selector(name);
-        let kept = |kind: &str, object: &str| {
-            keep.iter()
-                .any(|k| k["kind"] == kind && k["metadata"]["name"] == object)
+        let kept = |kind: &str, namespace: &str, object: &str| {
+            keep.iter().any(|k| {
+                k["kind"] == kind
+                    && k["metadata"]["name"] == object
+                    && k["metadata"]["namespace"] == namespace
+            })
         };
         let mut pruned = Vec::new();
         for resource in teardown_order()
             .into_iter()
             .filter(|resource| resource.kind != "FlinkSessionJob")
         {
-            let (api, objects) = self
-                .instance_objects(namespace, &selector, &resource)
-                .await?;
-            for object in objects {
+            for (api, object) in self.scoped_objects(scope, &resource).await? {
                 let object_name = object.metadata.name.clone().unwrap_or_default();
-                if kept(&resource.kind, &object_name)
+                let namespace = object.metadata.namespace.clone().unwrap_or_default();
+                if kept(&resource.kind, &namespace, &object_name)
                     || object.metadata.deletion_timestamp.is_some()
                 {
                     continue;
                 }
                 match api.delete(&object_name, &DeleteParams::background()).await {
-                    Ok(_) => pruned.push(format!("{} {object_name}", resource.kind)),
+                    Ok(_) if namespace == scope.namespace => {
+                        pruned.push(format!("{} {object_name}", resource.kind));
+                    }
+                    Ok(_) => pruned.push(format!("{} {namespace}/{object_name}", resource.kind)),
                     Err(kube::Error::Api(status)) if status.code == 404 => {}
                     Err(error) => return Err(error.into()),
                 }

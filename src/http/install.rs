@@ -1,11 +1,14 @@
-//! Installing: the form (`/catalog/{app}/install`), its preview, and the JSON
-//! API (`POST /api/v1/instances`, `POST /api/v1/preview`).
+//! Installing: the form (`/catalog/{app}/install`, `?namespace=` for the
+//! namespace to fill in), its preview, and the JSON API
+//! (`GET /api/v1/apps/{app}/install?namespace=` the form's fields and the
+//! instances each reference can pick, `POST /api/v1/instances`,
+//! `POST /api/v1/preview`).
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,6 +26,7 @@ use crate::store::StoreError;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/catalog/{app}/install", get(form_page).post(submit_form))
+        .route("/api/v1/apps/{app}/install", get(form_json))
         .route("/api/v1/instances", post(install_json))
         .route("/api/v1/preview", post(preview_json))
 }
@@ -35,17 +39,47 @@ pub(super) struct InstallPage {
     pub(super) view: InstallFormView,
 }
 
+/// The namespace an empty install form is for: its reference fields offer
+/// the instances that serve it.
+#[derive(Debug, Default, Deserialize)]
+struct FormQuery {
+    namespace: Option<String>,
+}
+
+impl FormQuery {
+    fn raw(self) -> BTreeMap<String, String> {
+        self.namespace
+            .filter(|namespace| !namespace.is_empty())
+            .map(|namespace| BTreeMap::from([("namespace".to_owned(), namespace)]))
+            .unwrap_or_default()
+    }
+}
+
 async fn form_page(
     State(state): State<AppState>,
     layout: Layout,
     Path(app): Path<String>,
+    Query(query): Query<FormQuery>,
 ) -> Result<Response, PageError> {
     let view = state
         .service
-        .install_form(&app, &BTreeMap::new(), &BTreeMap::new())
+        .install_form(&app, &query.raw(), &BTreeMap::new())
         .await
         .or_page(&layout)?;
     Ok(render(&InstallPage { layout, view }))
+}
+
+async fn form_json(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    Query(query): Query<FormQuery>,
+) -> Result<Json<InstallFormView>, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .install_form(&app, &query.raw(), &BTreeMap::new())
+            .await?,
+    ))
 }
 
 /// The form's fields: name, namespace, version, the button pressed, and the

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::install::params_of;
 use super::{Service, ServiceError};
+use crate::catalog::params::reference_value;
 use crate::catalog::{self, AppDefinition, FieldErrors, Need, Param, ParamKind};
 use crate::store::InstanceStatus;
 
@@ -17,8 +19,13 @@ pub struct FieldView {
     pub value: String,
     /// What is wrong with it.
     pub error: Option<String>,
-    /// For references: the instances that can be picked (`name`, `namespace`).
+    /// For references: the instances that can be picked, as `(value,
+    /// namespace)`: those of the form's namespace (value `name`) and those
+    /// in other namespaces that serve it (value `namespace/name`).
     pub options: Vec<(String, String)>,
+    /// The help under the field: the parameter's, or one that follows the
+    /// form's context (a session job's JAR URI follows its operator).
+    pub help: String,
     /// For references: the referenced app's display name.
     pub target_display: &'static str,
     /// For references: the referenced app's name (for the "install one" link).
@@ -159,22 +166,23 @@ impl Service {
 }
 
 /// One field of a form for `param`, filled with what was typed (its default
-/// when nothing was), its error, and for references the `instances` to pick from.
+/// when nothing was), its error, and for references the `instances` that
+/// serve the form's namespace (`raw["namespace"]`; every instance, by name,
+/// while no namespace is given).
 pub(super) fn field_view(
     param: &'static Param,
     raw: &BTreeMap<String, String>,
     errors: &FieldErrors,
     instances: &[crate::store::Instance],
 ) -> FieldView {
+    let namespace = raw
+        .get("namespace")
+        .map(String::as_str)
+        .filter(|ns| !ns.is_empty());
     let (options, target_app) = match param.kind {
-        ParamKind::Reference { app: target } => (
-            instances
-                .iter()
-                .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
-                .map(|i| (i.name.clone(), i.namespace.clone()))
-                .collect(),
-            target,
-        ),
+        ParamKind::Reference { app: target } => {
+            (reference_options(target, namespace, instances), target)
+        }
         _ => (Vec::new(), ""),
     };
     let typed = raw.get(param.key).cloned().unwrap_or_default();
@@ -199,8 +207,40 @@ pub(super) fn field_view(
         value,
         error: errors.get(param.key).cloned(),
         options,
+        help: param.help.to_owned(),
         target_display: catalog::find(target_app).map_or("", |o| o.display_name),
         target_app,
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
     }
+}
+
+/// The instances of app `target` (not uninstalled) an instance in
+/// `namespace` can refer to: its namespace's first, then those elsewhere
+/// that serve it, as `(value, namespace)`. Without a namespace: every
+/// instance, by name.
+fn reference_options(
+    target: &str,
+    namespace: Option<&str>,
+    instances: &[crate::store::Instance],
+) -> Vec<(String, String)> {
+    let Some(app) = catalog::find(target) else {
+        return Vec::new();
+    };
+    let mut options: Vec<(String, String)> = instances
+        .iter()
+        .filter(|i| i.app == target && i.status != InstanceStatus::Uninstalled)
+        .filter_map(|i| match namespace {
+            None => Some((i.name.clone(), i.namespace.clone())),
+            Some(namespace) => app
+                .serves_namespace(&i.namespace, &params_of(&i.params), namespace)
+                .then(|| {
+                    (
+                        reference_value(&i.namespace, &i.name, namespace),
+                        i.namespace.clone(),
+                    )
+                }),
+        })
+        .collect();
+    options.sort_by_key(|(value, _)| (value.contains('/'), value.clone()));
+    options
 }

@@ -9,11 +9,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{Audited, masked_params};
+use super::lifecycle::referring;
 use super::{Service, ServiceError};
-use crate::catalog::params::{INSTANCE_NAME_MAX, is_dns_label};
+use crate::catalog::params::{INSTANCE_NAME_MAX, is_dns_label, reference_target, reference_value};
 use crate::catalog::render::{MASK, Object, RenderInput, Resolved, Target};
 use crate::catalog::workload::GENERATED_KEYS;
 use crate::catalog::{self, AppDefinition, FieldErrors, ParamKind, Values};
+use crate::catalog::{flink_operator, flink_versions};
 use crate::store::{InstanceStatus, NewInstance, StoreError};
 
 /// What a user asks to install, from the form or the JSON API.
@@ -134,8 +136,11 @@ impl Service {
             }
         };
         let references = self
-            .resolve_references(app, &target.namespace, &values, &mut errors)
+            .resolve_references(app, &target, &values, &mut errors)
             .await?;
+        if !values.is_empty() {
+            self.check_scope(app, &target, &values, &mut errors).await?;
+        }
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
         }
@@ -241,49 +246,169 @@ impl Service {
     }
 
     /// Looks up every reference in the store: an instance of the right app,
-    /// in the same namespace, not uninstalled. Adds a field error otherwise.
+    /// not uninstalled, that serves `target`'s namespace (its own namespace,
+    /// or, for an operator, one it watches). Adds a field error otherwise,
+    /// naming the instances that would serve; and one on `version` when the
+    /// operator cannot run the Flink version chosen.
     async fn resolve_references(
         &self,
         app: &AppDefinition,
-        namespace: &str,
+        target: &Target,
         values: &Values,
         errors: &mut FieldErrors,
     ) -> Result<BTreeMap<String, Resolved>, ServiceError> {
+        let namespace = target.namespace.as_str();
         let mut resolved = BTreeMap::new();
         for param in app.params {
             let ParamKind::Reference { app: wanted } = param.kind else {
                 continue;
             };
-            let Some(name) = values.get(param.key).and_then(Value::as_str) else {
+            let Some(value) = values.get(param.key).and_then(Value::as_str) else {
                 continue;
             };
-            let display = catalog::find(wanted).map_or(wanted, |other| other.display_name);
-            match self.store.instance_named(namespace, name).await? {
-                Some(instance)
-                    if instance.app == wanted && instance.status != InstanceStatus::Uninstalled =>
-                {
-                    let params = match instance.params {
-                        Value::Object(map) => map.into_iter().collect(),
-                        _ => Values::new(),
-                    };
-                    resolved.insert(
-                        param.key.to_owned(),
-                        Resolved {
-                            name: instance.name,
-                            namespace: instance.namespace,
-                            params,
-                        },
-                    );
-                }
-                _ => {
-                    errors.insert(
-                        param.key.to_owned(),
-                        format!("There is no {display} instance named {name:?} in namespace {namespace:?}"),
-                    );
-                }
+            let Some(other_app) = catalog::find(wanted) else {
+                continue;
+            };
+            let (other_namespace, name) = reference_target(value, namespace);
+            let found = self
+                .store
+                .instance_named(&other_namespace, &name)
+                .await?
+                .filter(|i| i.app == wanted && i.status != InstanceStatus::Uninstalled)
+                .map(|instance| {
+                    let params = params_of(&instance.params);
+                    (instance, params)
+                })
+                .filter(|(instance, params)| {
+                    other_app.serves_namespace(&instance.namespace, params, namespace)
+                });
+            let Some((instance, params)) = found else {
+                let serving = self.serving(other_app, namespace).await?;
+                let offer = if serving.is_empty() {
+                    format!("none serves {namespace:?} yet")
+                } else {
+                    format!("those serving {namespace:?}: {}", serving.join(", "))
+                };
+                errors.insert(
+                    param.key.to_owned(),
+                    format!(
+                        "There is no {} instance {value:?} serving namespace {namespace:?} ({offer})",
+                        other_app.display_name
+                    ),
+                );
+                continue;
+            };
+            if wanted == flink_operator::APP
+                && let Some(release) = flink_versions::release(&target.version)
+                && let Some(error) = flink_operator::flink_version_error(
+                    &format!("{}/{}", instance.namespace, instance.name),
+                    &instance.version,
+                    release.flink_version,
+                    release.version,
+                )
+            {
+                errors.entry("version".into()).or_insert(error);
             }
+            resolved.insert(
+                param.key.to_owned(),
+                Resolved {
+                    name: instance.name,
+                    namespace: instance.namespace,
+                    params,
+                },
+            );
         }
         Ok(resolved)
+    }
+
+    /// The instances of `app` (not uninstalled) that serve `namespace`, as
+    /// the values a reference from there names them by.
+    pub(super) async fn serving(
+        &self,
+        app: &AppDefinition,
+        namespace: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        Ok(self
+            .store
+            .instances(Some(app.name))
+            .await?
+            .into_iter()
+            .filter(|i| i.status != InstanceStatus::Uninstalled)
+            .filter(|i| app.serves_namespace(&i.namespace, &params_of(&i.params), namespace))
+            .map(|i| reference_value(&i.namespace, &i.name, namespace))
+            .collect())
+    }
+
+    /// For an app that serves other namespaces (an operator): each must be
+    /// one this portal installs into, none may be served by another instance
+    /// of the app already (two operators would both run its clusters), and
+    /// none that an instance there relies on may be dropped.
+    async fn check_scope(
+        &self,
+        app: &AppDefinition,
+        target: &Target,
+        values: &Values,
+        errors: &mut FieldErrors,
+    ) -> Result<(), ServiceError> {
+        let Some(scope) = &app.scope else {
+            return Ok(());
+        };
+        let served = app.served_namespaces(&target.namespace, values);
+        let mut problems = Vec::new();
+        let refused: Vec<&str> = served
+            .iter()
+            .filter(|ns| !self.namespace_allowed(ns))
+            .map(String::as_str)
+            .collect();
+        if !refused.is_empty() {
+            problems.push(format!(
+                "This portal installs only into: {} (not {})",
+                self.allowed_namespaces.join(", "),
+                refused.join(", ")
+            ));
+        }
+        let instances = self.store.instances(None).await?;
+        for other in instances.iter().filter(|i| {
+            i.app == app.name && i.id != target.id && i.status != InstanceStatus::Uninstalled
+        }) {
+            let theirs = app.served_namespaces(&other.namespace, &params_of(&other.params));
+            let shared: Vec<&str> = served
+                .iter()
+                .filter(|ns| theirs.contains(ns))
+                .map(String::as_str)
+                .collect();
+            if !shared.is_empty() {
+                problems.push(format!(
+                    "{} is watched by {}/{} already: two operators would both run its Flink \
+                     clusters",
+                    shared.join(", "),
+                    other.namespace,
+                    other.name
+                ));
+            }
+        }
+        for dependant in referring(app.name, &target.namespace, &target.name, &instances) {
+            if !served.contains(&dependant.namespace) {
+                problems.push(format!(
+                    "{}/{} ({}) relies on it in namespace {}: keep that namespace watched",
+                    dependant.namespace, dependant.name, dependant.app, dependant.namespace
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            errors
+                .entry(scope.param.to_owned())
+                .or_insert(problems.join("; "));
+        }
+        Ok(())
+    }
+}
+
+/// An instance's stored parameters as values.
+pub(super) fn params_of(params: &Value) -> Values {
+    match params {
+        Value::Object(map) => map.clone().into_iter().collect(),
+        _ => Values::new(),
     }
 }
 

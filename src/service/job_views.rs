@@ -12,8 +12,10 @@ use super::views::param_texts;
 use super::{Service, ServiceError};
 use crate::catalog::health::ObservedJob;
 use crate::catalog::jobs::{
-    JOB_PARAMS, keeps_state, session_job_object_name, validate_session_job,
+    ArtifactRules, JOB_PARAMS, SessionContext, keeps_state, session_job_object_name,
+    validate_session_job,
 };
+use crate::catalog::params::reference_target;
 use crate::catalog::{self, FieldErrors};
 use crate::cluster::watch::InstanceKey;
 use crate::store::{FlinkJob, Instance, InstanceStatus, JobWish, StoreError};
@@ -89,14 +91,14 @@ pub(super) fn has_storage(session: &Instance) -> bool {
     session.params["highAvailability"] == Value::Bool(true)
 }
 
-/// Job `name`'s parameters checked against `session`, as they are stored.
+/// Job `name`'s parameters checked against its session cluster and
+/// operator (`context`), as they are stored.
 pub(super) fn validated_params(
-    session: &Instance,
+    context: &SessionContext,
     name: &str,
     raw: &BTreeMap<String, String>,
 ) -> Result<Value, ServiceError> {
-    let values =
-        validate_session_job(name, raw, has_storage(session)).map_err(ServiceError::Invalid)?;
+    let values = validate_session_job(name, raw, context).map_err(ServiceError::Invalid)?;
     serde_json::to_value(&values).map_err(|e| ServiceError::Encode(e.to_string()))
 }
 
@@ -116,6 +118,30 @@ fn job_view(session: &Instance, job: FlinkJob, observed: ObservedJob) -> JobView
 }
 
 impl Service {
+    /// What session cluster `session`'s jobs are checked against: its
+    /// storage, and the artifact rules of the operator it picked (the
+    /// operator's defaults when that operator is gone).
+    pub(super) async fn session_context(
+        &self,
+        session: &Instance,
+    ) -> Result<SessionContext, ServiceError> {
+        let reference = session.params["operator"].as_str().unwrap_or_default();
+        let (namespace, name) = reference_target(reference, &session.namespace);
+        let operator = self
+            .store
+            .instance_named(&namespace, &name)
+            .await?
+            .filter(|i| i.app == catalog::flink_operator::APP);
+        let artifacts = operator.map_or_else(ArtifactRules::default, |operator| {
+            catalog::flink_operator::artifact_rules(&super::install::params_of(&operator.params))
+        });
+        Ok(SessionContext {
+            has_storage: has_storage(session),
+            artifacts,
+            operator: format!("{namespace}/{name}"),
+        })
+    }
+
     /// The session cluster `id`, which must be a Flink session cluster that is
     /// not uninstalled.
     pub(super) async fn session(&self, id: Uuid) -> Result<Instance, ServiceError> {
@@ -220,6 +246,8 @@ impl Service {
             }
             _ => raw,
         };
+        let context = self.session_context(&session).await?;
+        let jar_help = context.artifacts.help(&context.operator);
         Ok(JobFormView {
             has_storage: has_storage(&session),
             session,
@@ -230,7 +258,13 @@ impl Service {
             upgrade: job.is_some(),
             fields: JOB_PARAMS
                 .iter()
-                .map(|param| field_view(param, raw, errors, &[]))
+                .map(|param| {
+                    let mut field = field_view(param, raw, errors, &[]);
+                    if param.key == "jarURI" {
+                        field.help = jar_help.clone();
+                    }
+                    field
+                })
                 .collect(),
             errors: errors
                 .iter()

@@ -40,7 +40,8 @@ impl Service {
         raw: &BTreeMap<String, String>,
     ) -> Result<JobView, ServiceError> {
         let session = self.session(id).await?;
-        let params = validated_params(&session, name, raw)?;
+        let context = self.session_context(&session).await?;
+        let params = validated_params(&context, name, raw)?;
         self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let job = self
             .store
@@ -80,7 +81,8 @@ impl Service {
         let result = async {
             let session = self.session(id).await?;
             let job = self.stored_job(id, name).await?;
-            let params = validated_params(&session, name, raw)?;
+            let context = self.session_context(&session).await?;
+            let params = validated_params(&context, name, raw)?;
             self.change_job(&session, job, params, None).await
         }
         .await;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::audit::Audited;
 use super::{Service, ServiceError};
+use crate::catalog::params::{reference_target, reference_value};
 use crate::catalog::{self, ParamKind};
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind, OperationState};
 
@@ -25,38 +26,64 @@ pub struct Dependant {
     pub id: Uuid,
     /// Its name.
     pub name: String,
+    /// Its namespace.
+    pub namespace: String,
     /// Its app's display name.
     pub app: &'static str,
     /// The parameter that refers to the other instance.
     pub through: &'static str,
 }
 
-impl Service {
-    /// The instances (not uninstalled) whose parameters refer to `instance`.
-    pub async fn dependants(&self, instance: &Instance) -> Result<Vec<Dependant>, ServiceError> {
-        let mut dependants = Vec::new();
-        for other in self.store.instances(None).await? {
-            if other.namespace != instance.namespace || other.status == InstanceStatus::Uninstalled
-            {
-                continue;
-            }
-            let Some(app) = catalog::find(&other.app) else {
+/// The instances among `instances` (not uninstalled, in any namespace) whose
+/// reference parameters name instance `name` of app `app` in `namespace`.
+pub(super) fn referring(
+    app: &str,
+    namespace: &str,
+    name: &str,
+    instances: &[Instance],
+) -> Vec<Dependant> {
+    let mut dependants = Vec::new();
+    for other in instances {
+        if other.status == InstanceStatus::Uninstalled {
+            continue;
+        }
+        let Some(other_app) = catalog::find(&other.app) else {
+            continue;
+        };
+        for param in other_app.params {
+            let ParamKind::Reference { app: wanted } = param.kind else {
                 continue;
             };
-            for param in app.params {
-                let refers = matches!(param.kind, ParamKind::Reference { app } if app == instance.app)
-                    && other.params.get(param.key) == Some(&Value::from(instance.name.as_str()));
-                if refers {
-                    dependants.push(Dependant {
-                        id: other.id,
-                        name: other.name.clone(),
-                        app: app.display_name,
-                        through: param.label,
-                    });
-                }
+            let Some(value) = other.params.get(param.key).and_then(Value::as_str) else {
+                continue;
+            };
+            let (ns, referred) = reference_target(value, &other.namespace);
+            if wanted == app && ns == namespace && referred == name {
+                dependants.push(Dependant {
+                    id: other.id,
+                    name: other.name.clone(),
+                    namespace: other.namespace.clone(),
+                    app: other_app.display_name,
+                    through: param.label,
+                });
             }
         }
-        Ok(dependants)
+    }
+    dependants
+}
+
+impl Service {
+    /// The instances (not uninstalled, in any namespace) whose parameters
+    /// refer to `instance`: for an operator, the Flink instances in the
+    /// namespaces it watches that picked it.
+    pub async fn dependants(&self, instance: &Instance) -> Result<Vec<Dependant>, ServiceError> {
+        let instances = self.store.instances(None).await?;
+        Ok(referring(
+            &instance.app,
+            &instance.namespace,
+            &instance.name,
+            &instances,
+        ))
     }
 
     /// Queues the uninstall of an instance, after the user typed its name.
@@ -99,7 +126,10 @@ impl Service {
         if !dependants.is_empty() {
             let users: Vec<String> = dependants
                 .iter()
-                .map(|d| format!("{} ({}, as its {})", d.name, d.app, d.through))
+                .map(|d| {
+                    let who = reference_value(&d.namespace, &d.name, &instance.namespace);
+                    format!("{who} ({}, as its {})", d.app, d.through)
+                })
                 .collect();
             return Err(ServiceError::Conflict(format!(
                 "{} is used by {}: uninstall or change those first",
@@ -127,11 +157,10 @@ impl Service {
     pub(super) async fn run_uninstall(&self, operation: &Operation) -> Result<(), ServiceError> {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let instance = self.store.instance(operation.instance_id).await?;
+        let scope = self.object_scope(&instance).await?;
         let started = Instant::now();
         loop {
-            let remaining = cluster
-                .delete_instance(&instance.namespace, &instance.name)
-                .await?;
+            let remaining = cluster.delete_instance(&scope).await?;
             let Some(first) = remaining.first() else {
                 // Its session jobs went first, with its other objects.
                 self.store.delete_jobs_of(instance.id).await?;

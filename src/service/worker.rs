@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Service, ServiceError};
+use crate::cluster::Cluster;
+use crate::cluster::instances::ObjectScope;
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
 
 /// The catalog app that is the Flink operator: its instances come with the
@@ -69,7 +71,9 @@ impl Service {
             OperationKind::Install => {
                 let (instance, objects) = self.revision_objects(operation).await?;
                 self.ensure_crds_for(&instance, operation).await?;
-                // The install request created the namespace before storing the operation.
+                // The install request created the instance's namespace; an
+                // operator's watched namespaces are created here.
+                ensure_namespaces(cluster, &objects).await?;
                 cluster.apply(&objects).await?;
                 tracing::info!(instance = %instance.name, objects = objects.len(), "applied");
                 Ok(())
@@ -77,10 +81,10 @@ impl Service {
             OperationKind::Update | OperationKind::Rollback => {
                 let (instance, objects) = self.revision_objects(operation).await?;
                 let crds = self.ensure_crds_for(&instance, operation).await?;
+                ensure_namespaces(cluster, &objects).await?;
                 cluster.apply(&objects).await?;
-                let pruned = cluster
-                    .prune(&instance.namespace, &instance.name, &objects)
-                    .await?;
+                let scope = self.object_scope(&instance).await?;
+                let pruned = cluster.prune(&scope, &objects).await?;
                 if !pruned.is_empty() {
                     let pruned = format!("pruned {}", pruned.join(", "));
                     let note = match crds {
@@ -122,6 +126,31 @@ impl Service {
         Ok(Some(note))
     }
 
+    /// Where instance `instance`'s objects are: its namespace and every
+    /// namespace any of its revisions rendered into (an operator's watched
+    /// namespaces, past and present), so that prune and uninstall find them.
+    pub(super) async fn object_scope(
+        &self,
+        instance: &Instance,
+    ) -> Result<ObjectScope, ServiceError> {
+        let mut namespaces = vec![instance.namespace.clone()];
+        for revision in self.store.revisions(instance.id).await? {
+            for object in revision.objects.as_array().into_iter().flatten() {
+                if let Some(namespace) = object["metadata"]["namespace"].as_str()
+                    && !namespaces.iter().any(|n| n == namespace)
+                {
+                    namespaces.push(namespace.to_owned());
+                }
+            }
+        }
+        Ok(ObjectScope {
+            id: instance.id,
+            name: instance.name.clone(),
+            namespace: instance.namespace.clone(),
+            namespaces,
+        })
+    }
+
     /// The instance an operation acts on and the objects of the revision it applies.
     async fn revision_objects(
         &self,
@@ -136,4 +165,19 @@ impl Service {
         };
         Ok((instance, objects))
     }
+}
+
+/// Creates every namespace `objects` go into that does not exist yet.
+async fn ensure_namespaces(cluster: &Cluster, objects: &[Value]) -> Result<(), ServiceError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for namespace in objects
+        .iter()
+        .filter_map(|object| object["metadata"]["namespace"].as_str())
+    {
+        if !seen.contains(&namespace) {
+            seen.push(namespace);
+            cluster.ensure_namespace(namespace).await?;
+        }
+    }
+    Ok(())
 }

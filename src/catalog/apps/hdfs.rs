@@ -18,6 +18,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         keeps HA metadata, checkpoints and savepoints under hdfs:// paths, and Hive tables \
         live in its warehouse directory.",
     versions: &["3.4.1", "3.3.6"],
+    version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
         label: "HDFS namenode UI",
@@ -58,6 +59,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules,
+    scope: None,
     render,
 };
 

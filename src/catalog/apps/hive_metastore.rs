@@ -16,6 +16,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         table definitions from it and read and write the tables' data in the warehouse on \
         HDFS. It keeps its schema in MySQL.",
     versions: &["4.0.1", "3.1.3"],
+    version_notes: &[],
     dependencies: &[
         Dependency {
             app: "mysql",
@@ -59,6 +60,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    scope: None,
     render,
 };
 

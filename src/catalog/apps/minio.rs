@@ -21,6 +21,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         through its S3 file system plugin with path-style access; its credentials are kept \
         in a Kubernetes Secret.",
     versions: &["RELEASE.2025-04-22T22-12-26Z"],
+    version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
         label: "MinIO console",
@@ -61,6 +62,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules,
+    scope: None,
     render,
 };
 

@@ -2,8 +2,8 @@
 
 use super::AppDefinition;
 
-mod flink;
-mod flink_operator;
+pub(crate) mod flink;
+pub mod flink_operator;
 mod hdfs;
 mod hive_metastore;
 mod minio;

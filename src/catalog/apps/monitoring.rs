@@ -22,6 +22,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         (ConfigMaps labelled grafana_dashboard). Each Flink instance page deep-links its \
         dashboard, filtered to that cluster, from More operations.",
     versions: &["12.0.0", "11.6.0"],
+    version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
         label: "Grafana",
@@ -61,6 +62,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    scope: None,
     render,
 };
 

@@ -17,6 +17,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     description: "A single MySQL server in a StatefulSet with a persistent volume. Its root \
         and application passwords are generated at install and kept in a Kubernetes Secret.",
     versions: &["8.4", "8.0"],
+    version_notes: &[],
     dependencies: &[],
     web_ui: None,
     homepage: "https://www.mysql.com/",
@@ -44,6 +45,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    scope: None,
     render,
 };
 

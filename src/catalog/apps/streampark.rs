@@ -20,6 +20,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         deploy them to Flink clusters, and follow their state, checkpoints and alerts. It \
         keeps its projects and job history in MySQL.",
     versions: &["2.1.5"],
+    version_notes: &[],
     dependencies: &[Dependency {
         app: "mysql",
         need: Need::Required,
@@ -51,6 +52,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    scope: None,
     render,
 };
 

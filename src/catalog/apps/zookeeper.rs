@@ -16,6 +16,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         Flink clusters with ZooKeeper high availability elect their JobManager leader and \
         keep pointers to their HA metadata in it.",
     versions: &["3.9.3", "3.8.4"],
+    version_notes: &[],
     dependencies: &[],
     web_ui: None,
     homepage: "https://zookeeper.apache.org/",
@@ -60,6 +61,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
     ],
     rules: no_rules,
+    scope: None,
     render,
 };
 

@@ -11,8 +11,8 @@ use super::quantity::QuantityKind;
 mod validate;
 
 pub use validate::{
-    DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, SECRET_MAX_CHARS, is_dns_label, validate,
-    with_rule_errors,
+    DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, SECRET_MAX_CHARS, is_dns_label, reference_target,
+    reference_value, validate, with_rule_errors,
 };
 use validate::{normalize_toggle, scheme_list};
 
@@ -77,7 +77,9 @@ pub enum ParamKind {
         /// (`false`) may be a bare host.
         file: bool,
     },
-    /// The name of an instance of another app, in the same namespace.
+    /// An instance of another app: `name` in the same namespace, or
+    /// `namespace/name` in another namespace that instance serves (see
+    /// [`crate::catalog::NamespaceScope`]).
     Reference {
         /// The app referred to.
         app: &'static str,
@@ -246,7 +248,9 @@ impl Param {
                 "password, kept in a Secret; generated when empty".to_owned()
             }
             ParamKind::Uri { schemes, .. } => format!("a URI: {}", scheme_list(schemes)),
-            ParamKind::Reference { app } => format!("a {app} instance in the same namespace"),
+            ParamKind::Reference { app } => format!(
+                "a {app} instance: name (same namespace) or namespace/name (one serving this namespace)"
+            ),
         }
     }
 

@@ -143,12 +143,13 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
             max_len,
             file,
         } => {
-            // `scheme://host/path`, or `local:///path` (a file in the image).
+            // `scheme://host/path`, or `local:///path` / `file:///path` (a file
+            // in the pod).
             let parsed = url::Url::parse(text).ok().filter(|uri| {
                 let has_host = uri.host_str().is_some_and(|host| !host.is_empty());
                 schemes.contains(&uri.scheme())
                     && text.starts_with(&format!("{}://", uri.scheme()))
-                    && (has_host || uri.scheme() == "local")
+                    && (has_host || matches!(uri.scheme(), "local" | "file"))
                     && (!file || uri.path().len() > 1)
                     && !text.contains(char::is_whitespace)
             });
@@ -173,12 +174,40 @@ fn parse(param: &Param, text: &str) -> Result<Option<Value>, String> {
             }
         }
         ParamKind::Reference { .. } => {
-            if is_dns_label(text, 63) {
+            let valid = match text.split_once('/') {
+                Some((namespace, name)) => is_dns_label(namespace, 63) && is_dns_label(name, 63),
+                None => is_dns_label(text, 63),
+            };
+            if valid {
                 Ok(Some(json!(text)))
             } else {
-                Err(format!("{} must name an instance", param.label))
+                Err(format!(
+                    "{} must name an instance: name, or namespace/name in another namespace",
+                    param.label
+                ))
             }
         }
+    }
+}
+
+/// The `(namespace, name)` a reference's value names, seen from an instance
+/// in `own_namespace`: `name` is an instance in the same namespace,
+/// `namespace/name` one in another namespace (one that serves it, such as an
+/// operator watching it).
+pub fn reference_target(value: &str, own_namespace: &str) -> (String, String) {
+    match value.split_once('/') {
+        Some((namespace, name)) => (namespace.to_owned(), name.to_owned()),
+        None => (own_namespace.to_owned(), value.to_owned()),
+    }
+}
+
+/// The value that refers, from an instance in `own_namespace`, to instance
+/// `name` in `namespace`: the inverse of [`reference_target`].
+pub fn reference_value(namespace: &str, name: &str, own_namespace: &str) -> String {
+    if namespace == own_namespace {
+        name.to_owned()
+    } else {
+        format!("{namespace}/{name}")
     }
 }
 
@@ -216,3 +245,29 @@ pub const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 /// Longest instance name: object names add suffixes such as `-rest` and
 /// `-taskmanager` and must stay within Kubernetes' 63-character labels.
 pub const INSTANCE_NAME_MAX: usize = 40;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_names_an_instance_here_or_in_a_namespace_that_it_serves() {
+        assert_eq!(
+            reference_target("op", "data"),
+            ("data".to_owned(), "op".to_owned())
+        );
+        assert_eq!(
+            reference_target("ops/op", "data"),
+            ("ops".to_owned(), "op".to_owned())
+        );
+        assert_eq!(reference_value("data", "op", "data"), "op");
+        assert_eq!(reference_value("ops", "op", "data"), "ops/op");
+        let param = Param::reference("operator", "Flink operator", "x", &[], "");
+        for good in ["op", "ops/op"] {
+            assert!(parse(&param, good).is_ok(), "{good}");
+        }
+        for bad in ["Op", "ops/", "/op", "a/b/c", "ops/Op"] {
+            assert!(parse(&param, bad).is_err(), "{bad}");
+        }
+    }
+}

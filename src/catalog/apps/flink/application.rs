@@ -17,11 +17,13 @@ pub(in crate::catalog::apps) const DEFINITION: AppDefinition = AppDefinition {
         goes away with it. Suspend and resume it, or upgrade it, through a savepoint or its \
         last checkpoint when high availability keeps them on HDFS or S3 (MinIO).",
     versions: SESSION.versions,
+    version_notes: SESSION.version_notes,
     dependencies: SESSION.dependencies,
     web_ui: SESSION.web_ui,
     homepage: SESSION.homepage,
     params: &APPLICATION_PARAMS,
     rules: application_rules,
+    scope: None,
     render: render::render,
 };
 

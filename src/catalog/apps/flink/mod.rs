@@ -4,6 +4,7 @@
 
 pub(super) mod application;
 mod render;
+pub mod versions;
 
 use serde_json::Value;
 
@@ -21,7 +22,8 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         Kubernetes ConfigMaps or ZooKeeper and its metadata, checkpoints and savepoints on \
         HDFS or S3 (MinIO). Flink on Hive lets SQL jobs read and write Hive tables through a \
         Hive metastore.",
-    versions: &["1.20", "1.19", "1.18", "2.1", "2.0"],
+    versions: versions::VERSIONS,
+    version_notes: versions::VERSION_NOTES,
     dependencies: &[
         Dependency {
             app: "flink-kubernetes-operator",
@@ -59,6 +61,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     homepage: "https://flink.apache.org/",
     params: &SESSION_PARAMS,
     rules,
+    scope: None,
     render: render::render,
 };
 
@@ -75,7 +78,8 @@ pub(super) const CLUSTER: &[Param] = &[
         "Flink operator",
         "flink-kubernetes-operator",
         &[],
-        "The flink-kubernetes-operator instance that runs this cluster.",
+        "The flink-kubernetes-operator instance that runs this cluster: one that watches this \
+         namespace (namespace/name when it is installed in another).",
     ),
     Param::cpu(
         "jobManagerCpu",
@@ -342,7 +346,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             errors["version"],
-            "version must be one of 1.20, 1.19, 1.18, 2.1, 2.0"
+            "version must be one of 1.20, 1.19, 2.0, 2.1, 2.2"
         );
     }
 

@@ -11,22 +11,11 @@ use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
 use crate::catalog::workload::{env_from_secret, service_account_with_role};
 use crate::crd::{
-    FlinkDeployment, FlinkDeploymentSpec, FlinkVersion, IngressSpec, JobManagerSpec, JobSpec,
-    JobState, Resource, TaskManagerSpec,
+    FlinkDeployment, FlinkDeploymentSpec, IngressSpec, JobManagerSpec, JobSpec, JobState, Resource,
+    TaskManagerSpec,
 };
 
-/// The Flink release behind each offered version: the image tag and the
-/// plugin jar names must match the exact release in the image.
-fn release(version: &str) -> Option<(&'static str, FlinkVersion)> {
-    Some(match version {
-        "1.18" => ("1.18.1", FlinkVersion::v1_18),
-        "1.19" => ("1.19.3", FlinkVersion::v1_19),
-        "1.20" => ("1.20.2", FlinkVersion::v1_20),
-        "2.0" => ("2.0.0", FlinkVersion::v2_0),
-        "2.1" => ("2.1.0", FlinkVersion::v2_1),
-        _ => return None,
-    })
-}
+use super::versions::release;
 
 /// Port of the Prometheus reporter, exposed as the container port `metrics`.
 const METRICS_PORT: i32 = 9249;
@@ -35,8 +24,7 @@ const HIVE_CONF_DIR: &str = "/opt/hive-conf";
 
 pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
-    let (release, flink_version) =
-        release(&input.target.version).ok_or(RenderError::Missing("version"))?;
+    let release = release(&input.target.version).ok_or(RenderError::Missing("version"))?;
     let service_account = format!("{name}-flink");
     // The JobManager creates TaskManager pods and, with Kubernetes HA, leader
     // ConfigMaps: it needs its own account and a role in its namespace.
@@ -74,17 +62,14 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
                 format!("/flink/{}/{name}", input.target.namespace),
             );
         }
-        let (checkpoints, savepoints) =
-            if release.starts_with("1.18") || release.starts_with("1.19") {
-                ("state.checkpoints.dir", "state.savepoints.dir")
-            } else {
-                (
-                    "execution.checkpointing.dir",
-                    "execution.checkpointing.savepoint-dir",
-                )
-            };
-        configuration.insert(checkpoints.into(), format!("{storage}/checkpoints"));
-        configuration.insert(savepoints.into(), format!("{storage}/savepoints"));
+        configuration.insert(
+            release.checkpoint_dir_key.into(),
+            format!("{storage}/checkpoints"),
+        );
+        configuration.insert(
+            release.savepoint_dir_key.into(),
+            format!("{storage}/savepoints"),
+        );
         match input.text("storage")? {
             "s3" => {
                 let minio = input.reference("minio")?;
@@ -93,7 +78,9 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
                     format!("http://{}.{}.svc:9000", minio.name, minio.namespace),
                 );
                 configuration.insert("s3.path.style.access".into(), "true".into());
-                env.push(json!({"name": "ENABLE_BUILT_IN_PLUGINS", "value": format!("flink-s3-fs-presto-{release}.jar")}));
+                env.push(
+                    json!({"name": "ENABLE_BUILT_IN_PLUGINS", "value": release.s3_plugin_jar()}),
+                );
                 // The S3 file system reads the AWS credential chain: credentials
                 // come from MinIO's Secret, never from flinkConfiguration.
                 let secret = format!("{}-credentials", minio.name);
@@ -154,8 +141,8 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
     let mut deployment = FlinkDeployment::new(
         name,
         FlinkDeploymentSpec {
-            image: Some(format!("flink:{release}")),
-            flink_version: Some(flink_version),
+            image: Some(release.image()),
+            flink_version: Some(release.flink_version),
             service_account: Some(service_account),
             flink_configuration: Some(configuration),
             pod_template: Some(pod_template),
