@@ -159,6 +159,14 @@ async fn one_operator_serves_the_namespaces_it_watches() {
             )),
         "{refused}"
     );
+    let (status, _, html) = portal
+        .post_form(
+            &format!("/instances/{operator_id}/uninstall"),
+            &[("confirm", "flink-operator")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("data-dependants") && html.contains(&format!("Apache Flink in {data}")));
     // Nor may it stop watching the namespace the cluster is in.
     let (status, refused) = portal
         .post_json(
