@@ -12,7 +12,7 @@ ensure_debian_packages postgresql
 [[ -n "${DATAPORT_TEST_POSTGRES_URL:-}" ]] || start_postgres
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+at_exit 'rm -f "$out"'
 status=0
 cargo test --locked --test fuzz_the_json_api --test keep_working_through_faults \
   -- --nocapture >"$out" 2>&1 || status=$?

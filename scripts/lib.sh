@@ -3,6 +3,36 @@
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# What runs when the calling script exits, in order: add with `at_exit CMD`.
+exit_actions=()
+at_exit() {
+  exit_actions+=("$*")
+  trap 'for action in "${exit_actions[@]}"; do eval "$action"; done' EXIT
+}
+
+# `phase NAME CMD...` runs CMD in this shell (so what it exports stays) and
+# records how long it took; `print_phases` prints the table, naming a phase
+# that failed (set -e ends the script inside it).
+phases=()
+current_phase=""
+phase() {
+  current_phase=$1
+  phase_started=$SECONDS
+  shift
+  say "$current_phase"
+  "$@"
+  phases+=("$(printf '  %-34s %6d s' "$current_phase" $((SECONDS - phase_started)))")
+  current_phase=""
+}
+phase_started=$SECONDS
+print_phases() {
+  ((${#phases[@]})) || [[ -n $current_phase ]] || return 0
+  printf '\nphases\n' >&2
+  printf '%s\n' "${phases[@]}" >&2
+  [[ -z $current_phase ]] || printf '  %-34s %6d s  FAILED\n' "$current_phase" $((SECONDS - phase_started)) >&2
+  printf '  %-34s %6d s\n' "total" "$SECONDS" >&2
+}
+
 # Installs Debian packages that are missing (needs root, as on CI and dev machines here).
 ensure_debian_packages() {
   local missing=() package
@@ -47,7 +77,7 @@ start_postgres() {
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
   DATAPORT_PG_DIR=$dir DATAPORT_PG_BIN=$bin
   export DATAPORT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
-  trap stop_postgres EXIT
+  at_exit stop_postgres
   say "Postgres $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (throwaway, $dir)"
 }
 

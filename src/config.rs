@@ -173,6 +173,12 @@ pub struct CrdsArgs {
     #[arg(long)]
     pub install: bool,
 
+    /// With `--install`: install the CRDs of the YAML files in this folder
+    /// (e.g. an operator release's `crds/`) instead of dataport's, with the
+    /// same rule: a cluster's CRD is never made narrower.
+    #[arg(long, requires = "install", value_name = "DIR")]
+    pub from: Option<PathBuf>,
+
     /// Kubeconfig of the cluster to install into.
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,

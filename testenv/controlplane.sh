@@ -3,6 +3,7 @@
 # kube-controller-manager built from the official Go modules (see README.md).
 #
 #   controlplane.sh build                      build kubestack, or reuse the cached build; print its path
+#   controlplane.sh is-built                   exit 0 when the cached build is there (nothing is built)
 #   controlplane.sh start DIR [--watch-pid P] [-- CMD...]
 #                                              start on loopback in DIR (throwaway), wait for /readyz;
 #                                              writes DIR/kubeconfig; with --watch-pid, stops itself
@@ -27,8 +28,13 @@ build_key() {
   cat "$here/go.mod" "$here/go.sum" "$here/cmd/kubestack/main.go" | sha256sum | cut -c1-16
 }
 
+build_dir() {
+  echo "$cache_root/kubestack-$k8s_version-$(build_key)"
+}
+
 build() {
-  local out="$cache_root/kubestack-$k8s_version-$(build_key)"
+  local out
+  out=$(build_dir)
   if [[ -x "$out/kubestack" ]]; then
     say "reusing $out/kubestack"
     echo "$out/kubestack"
@@ -188,6 +194,7 @@ stop() {
 
 case "${1:-}" in
   build) build ;;
+  is-built) [[ -x "$(build_dir)/kubestack" ]] ;;
   start)
     [[ $# -ge 2 ]] || { echo "usage: $0 start DIR [--watch-pid PID] [-- CMD...]" >&2; exit 2; }
     dir=$2; watch=""; shift 2

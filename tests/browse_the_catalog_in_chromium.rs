@@ -6,7 +6,6 @@ mod common;
 
 use common::Portal;
 use common::browser::{Browser, JavaScript};
-use fantoccini::Locator;
 
 #[tokio::test]
 async fn search_filters_as_the_user_types_and_the_app_page_opens() {
@@ -16,42 +15,28 @@ async fn search_filters_as_the_user_types_and_the_app_page_opens() {
     let page = &browser.client;
 
     page.goto(&format!("{}/", portal.base)).await.unwrap();
-    assert_eq!(browser.count_displayed(".card").await, 10);
+    browser.wait_for_displayed(".card", 10).await;
     assert_eq!(browser.text("[data-count]").await, "10 apps");
     browser.screenshot("catalog").await;
 
-    let search = page.find(Locator::Css("input[name=q]")).await.unwrap();
-    search.send_keys("zoo").await.unwrap();
-    assert_eq!(
-        browser.count_displayed(".card").await,
-        1,
-        "filtered without a reload"
-    );
+    browser.fill("f-q", "zoo").await;
+    // Filtered without a reload.
+    browser.wait_for_displayed(".card", 1).await;
     assert_eq!(browser.text("[data-count]").await, "1 app");
     assert!(
         page.current_url().await.unwrap().as_str().contains("q=zoo"),
         "the URL keeps the search"
     );
 
-    search.clear().await.unwrap();
-    page.find(Locator::Css("select[name=category] option[value=Storage]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(browser.count_displayed(".card").await, 2, "HDFS and MinIO");
+    browser.fill("f-q", "").await;
+    browser.choose("category", "Storage").await;
+    // HDFS and MinIO.
+    browser.wait_for_displayed(".card", 2).await;
 
     page.goto(&format!("{}/catalog", portal.base))
         .await
         .unwrap();
-    page.find(Locator::LinkText("Apache Flink"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser.wait_for(".deps").await;
+    browser.click_to_load("a[href='/catalog/flink']").await;
     assert_eq!(browser.text("h1").await, "Apache Flink");
     assert!(
         browser
@@ -87,22 +72,22 @@ async fn without_javascript_the_filter_form_submits_to_the_server() {
     page.goto(&format!("{}/catalog", portal.base))
         .await
         .unwrap();
-    let search = page.find(Locator::Css("input[name=q]")).await.unwrap();
-    search.send_keys("zoo").await.unwrap();
+    browser.fill("f-q", "zoo").await;
     assert_eq!(
-        browser.count_displayed(".card").await,
+        browser.count_displayed_now(".card").await,
         10,
         "no script, no live filter"
     );
 
-    page.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click_to_load("form.filters button[type=submit]")
+        .await;
     browser.wait_for_url_containing("q=zoo").await;
-    assert_eq!(browser.all(".card").await.len(), 1, "the server filtered");
+    assert_eq!(
+        browser.all_now(".card").await.len(),
+        1,
+        "the server filtered"
+    );
     assert!(page.current_url().await.unwrap().as_str().contains("q=zoo"));
     browser.screenshot("catalog-no-js-filtered").await;
 

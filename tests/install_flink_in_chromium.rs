@@ -8,20 +8,15 @@ mod common;
 use common::browser::{Browser, JavaScript};
 use common::{Backend, Portal, TestDatabase};
 use dataport::http::Layout;
-use fantoccini::Locator;
 
 /// Waits until the instance page says its install succeeded (the page refreshes itself).
 async fn wait_for_install(browser: &Browser) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let done = browser
-            .client
-            .find(Locator::Css(
-                "tr[data-operation=install][data-state=succeeded]",
-            ))
-            .await
-            .is_ok();
-        if done {
+            .all_now("tr[data-operation=install][data-state=succeeded]")
+            .await;
+        if !done.is_empty() {
             return;
         }
         assert!(
@@ -60,18 +55,11 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
         page.goto(&format!("{}/catalog", portal.base))
             .await
             .unwrap();
-        page.find(Locator::LinkText(display))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
         browser
-            .wait_for("a.install-button")
-            .await
-            .click()
-            .await
-            .unwrap();
+            .click_to_load(&format!("a[href='/catalog/{app}']"))
+            .await;
+        assert_eq!(browser.text("h1").await, display);
+        browser.click_to_load("a.install-button").await;
         browser.wait_for("form[data-install-form]").await;
         assert!(
             page.current_url()
@@ -85,53 +73,45 @@ async fn install_flink_with_zookeeper_ha_and_s3_from_the_catalog() {
         if app == "zookeeper" {
             browser.choose("replicas", "1").await;
         }
-        browser.click("button[value=install]").await;
+        browser.click_to_load("button[value=install]").await;
         wait_for_install(&browser).await;
     }
 
     page.goto(&format!("{}/catalog/flink/install", portal.base))
         .await
         .unwrap();
-    assert_eq!(
-        browser.count_displayed("[data-field=zookeeper]").await,
-        0,
-        "hidden until HA is on"
-    );
+    // Hidden until HA is on.
+    browser
+        .wait_for_displayed("[data-field=zookeeper]", 0)
+        .await;
     browser.fill("f-name", "analytics").await;
     browser.fill("f-namespace", &namespace).await;
     browser.click("#f-highAvailability").await;
-    assert_eq!(
-        browser.count_displayed("[data-field=haType]").await,
-        1,
-        "HA reveals its fields without a reload"
-    );
-    assert_eq!(
-        browser.count_displayed("[data-field=minio]").await,
-        1,
-        "S3 is the default storage"
-    );
+    // HA reveals its fields without a reload; S3 is the default storage.
+    browser.wait_for_displayed("[data-field=haType]", 1).await;
+    browser.wait_for_displayed("[data-field=minio]", 1).await;
     browser.choose("haType", "zookeeper").await;
-    assert_eq!(browser.count_displayed("[data-field=zookeeper]").await, 1);
+    browser
+        .wait_for_displayed("[data-field=zookeeper]", 1)
+        .await;
     browser.choose("zookeeper", "zk").await;
     browser.choose("minio", "minio").await;
     browser.screenshot("install-flink-form").await;
 
-    browser.click("button[value=preview]").await;
-    browser.wait_for("[data-preview]").await;
+    browser.click_to_load("button[value=preview]").await;
     let yaml = browser.text("[data-preview]").await;
     assert!(yaml.contains("high-availability.type: zookeeper"), "{yaml}");
     assert!(
         yaml.contains(&format!("s3.endpoint: http://minio.{namespace}.svc:9000")),
         "{yaml}"
     );
-    assert_eq!(
-        browser.count_displayed("[data-field=zookeeper]").await,
-        1,
-        "the preview keeps the choices"
-    );
+    // The preview keeps the choices.
+    browser
+        .wait_for_displayed("[data-field=zookeeper]", 1)
+        .await;
     browser.screenshot("install-flink-preview").await;
 
-    browser.click("button[value=install]").await;
+    browser.click_to_load("button[value=install]").await;
     wait_for_install(&browser).await;
     assert_eq!(browser.text("h1").await, "analytics");
     assert!(
@@ -157,7 +137,7 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
         .await
         .unwrap();
     assert_eq!(
-        browser.count_displayed("[data-field=zookeeper]").await,
+        browser.count_displayed_now("[data-field=zookeeper]").await,
         1,
         "without JS every field shows"
     );
@@ -169,8 +149,7 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
     );
     browser.fill("f-name", "Bad Name").await;
     browser.fill("f-jobManagerMemory", "2Gb").await;
-    browser.click("button[value=install]").await;
-    browser.wait_for("#e-name").await;
+    browser.click_to_load("button[value=install]").await;
 
     assert!(browser.text("#e-name").await.starts_with("Name must be"));
     assert!(
@@ -181,10 +160,8 @@ async fn without_javascript_the_install_form_submits_and_shows_errors_by_the_fie
     );
     assert!(browser.text("#e-operator").await.contains("required"));
     let kept = browser
-        .client
-        .find(Locator::Id("f-jobManagerMemory"))
+        .wait_for("#f-jobManagerMemory")
         .await
-        .unwrap()
         .prop("value")
         .await
         .unwrap();

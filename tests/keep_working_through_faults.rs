@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::postgres::PrivatePostgres;
@@ -180,10 +180,13 @@ async fn requests_get_503_while_postgres_restarts_and_no_row_is_lost() {
         Arc::new(Portal::start(store, Some(cluster.cluster().await), Layout::default()).await);
 
     let stop = Arc::new(AtomicBool::new(false));
+    // Answers below 500 so far: the load is served before and after the outage.
+    let served = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for worker in 0..4 {
         let portal = portal.clone();
         let stop = stop.clone();
+        let served = served.clone();
         let namespace = namespace.clone();
         load.push(tokio::spawn(async move {
             let mut statuses = Vec::new();
@@ -211,20 +214,31 @@ async fn requests_get_503_while_postgres_restarts_and_no_row_is_lost() {
                 } else {
                     portal.get("/api/v1/instances?page=1").await
                 };
+                if status < 500 {
+                    served.fetch_add(1, Ordering::Relaxed);
+                }
                 statuses.push((status, body));
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             (statuses, installed)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    eventually(30, "served the load before the outage", || async {
+        served.load(Ordering::Relaxed) >= 40
+    })
+    .await;
     postgres.stop();
     // Longer than the pool's 5 s wait for a connection: a shorter outage only
     // slows requests down; this one must fail some, with 503.
     tokio::time::sleep(Duration::from_secs(7)).await;
     postgres.start_again();
-    // Long enough for the pool to reconnect and the load to go on.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The pool reconnects and the load goes on: at least as many answers as
+    // the check below reads, all of them after the restart.
+    let before_recovery = served.load(Ordering::Relaxed);
+    eventually(60, "served the load again after the restart", || async {
+        served.load(Ordering::Relaxed) >= before_recovery + 40
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
 
     let mut statuses = Vec::new();

@@ -33,14 +33,14 @@ async fn journey(javascript: JavaScript, suffix: &str) {
     browser.wait_for_url_containing("/login?next=").await;
     browser.fill("f-name", ADMIN).await;
     browser.fill("f-password", "not the password").await;
-    browser.click("[data-login]").await;
+    browser.click_to_load("[data-login]").await;
     assert_eq!(
         browser.text("[data-error=password]").await,
         "Wrong user name or password"
     );
     browser.screenshot(&format!("login-refused-{suffix}")).await;
     browser.fill("f-password", ADMIN_PASSWORD).await;
-    browser.click("[data-login]").await;
+    browser.click_to_load("[data-login]").await;
     // Back where the visitor was going.
     browser
         .wait_for_url_containing(&format!("/instances/{id}"))
@@ -56,7 +56,7 @@ async fn journey(javascript: JavaScript, suffix: &str) {
     browser.fill("f-name", &operator).await;
     browser.choose("role", "operator").await;
     browser.fill("f-password", "short").await;
-    browser.click("[data-add-user]").await;
+    browser.click_to_load("[data-add-user]").await;
     assert!(
         browser
             .text("[data-error=password]")
@@ -64,7 +64,7 @@ async fn journey(javascript: JavaScript, suffix: &str) {
             .contains("at least 12")
     );
     browser.fill("f-password", "operator's long password").await;
-    browser.click("[data-add-user]").await;
+    browser.click_to_load("[data-add-user]").await;
     browser
         .wait_for(&format!("[data-user=\"{operator}\"]"))
         .await;
@@ -83,7 +83,7 @@ async fn journey(javascript: JavaScript, suffix: &str) {
     assert!(audit.contains(&format!("{namespace}/zk")), "{audit}");
     browser.screenshot(&format!("audit-{suffix}")).await;
 
-    browser.click("[data-logout]").await;
+    browser.click_to_load("[data-logout]").await;
     browser.wait_for_url_containing("/login").await;
     browser
         .log_in(&portal.base, &operator, "operator's long password")
@@ -96,7 +96,7 @@ async fn journey(javascript: JavaScript, suffix: &str) {
     let operations = browser.text("[data-more-operations]").await;
     assert!(operations.contains("Update") && operations.contains("Restart"));
     assert!(!operations.contains("Uninstall"), "{operations}");
-    assert_eq!(browser.count_displayed("a[href='/audit']").await, 0);
+    assert_eq!(browser.count_displayed_now("a[href='/audit']").await, 0);
     browser
         .screenshot(&format!("instance-as-operator-{suffix}"))
         .await;

@@ -86,7 +86,7 @@ async fn an_application_runs_its_job_and_upgrades_and_suspends_through_savepoint
         .await;
     assert_eq!(status, 202);
     let suspended = portal
-        .wait_for_instance(&id, "suspended, the update done", |instance| {
+        .wait_for_instance(&id, "suspended with its update done", |instance| {
             job(instance)["state"] == "SUSPENDED"
                 && job(instance)["savepoint"].as_str() != Some(savepoint.as_str())
                 && instance["operations"][0]["state"] == "succeeded"

@@ -33,7 +33,7 @@ async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
         .await
         .unwrap();
     assert_eq!(browser.text("[data-no-jobs]").await, "No jobs yet.");
-    browser.click("[data-submit-job]").await;
+    browser.click_to_load("[data-submit-job]").await;
     browser.wait_for("form[data-job-form]").await;
     browser.fill("f-name", "orders-etl").await;
     browser.fill("f-jarURI", JAR).await;
@@ -41,7 +41,7 @@ async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
     browser.choose("upgradeMode", "savepoint").await;
     browser.screenshot("job-submit-form").await;
     browser
-        .click("form[data-job-form] button[type=submit]")
+        .click_to_load("form[data-job-form] button[type=submit]")
         .await;
 
     browser.wait_for_url_containing("/jobs/orders-etl").await;
@@ -52,7 +52,7 @@ async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
         .await;
     browser.screenshot("job-running").await;
 
-    browser.click("[data-suspend]").await;
+    browser.click_to_load("[data-suspend]").await;
     browser.wait_for("[data-resume]").await;
     let savepoint = browser
         .wait_for_text("[data-job-savepoint]", "a savepoint", |text| {

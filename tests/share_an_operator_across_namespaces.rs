@@ -159,6 +159,14 @@ async fn one_operator_serves_the_namespaces_it_watches() {
             )),
         "{refused}"
     );
+    let (status, _, html) = portal
+        .post_form(
+            &format!("/instances/{operator_id}/uninstall"),
+            &[("confirm", "flink-operator")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("data-dependants") && html.contains(&format!("Apache Flink in {data}")));
     // Nor may it stop watching the namespace the cluster is in.
     let (status, refused) = portal
         .post_json(
@@ -289,4 +297,36 @@ async fn watched_namespaces_stay_within_the_allowed_ones_and_are_not_shared() {
         )
         .await;
     assert_eq!(status, 200, "{fine}");
+
+    // An operator whose version does not run the chosen Flink version (one
+    // stored before its versions were known here) is refused on `version`.
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let store = database.store().await;
+    store
+        .create_instance(NewInstance {
+            id: uuid::Uuid::new_v4(),
+            app: "flink-kubernetes-operator".into(),
+            name: "old".into(),
+            namespace: "data".into(),
+            version: "1.13.0".into(),
+            params: json!({}),
+            objects: json!([]),
+            actor: "test".into(),
+        })
+        .await
+        .unwrap();
+    let portal = Portal::start_service(Service::new(store, None), Layout::default()).await;
+    let (status, refused) = portal
+        .post_json(
+            "/api/v1/preview",
+            &json!({"app": "flink", "name": "analytics", "namespace": "data", "version": "2.2",
+                    "params": {"operator": "old"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["error"]["fields"]["version"],
+        "Flink 2.2 is not supported by operator data/old (version 1.13.0): choose another \
+         version or another operator"
+    );
 }

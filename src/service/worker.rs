@@ -14,6 +14,10 @@ use crate::cluster::Cluster;
 use crate::cluster::instances::ObjectScope;
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
 
+/// The catalog app that is the Flink operator: its instances come with the
+/// Flink CRDs (catalog/apps/flink_operator.rs names it).
+const FLINK_OPERATOR_APP: &str = "flink-kubernetes-operator";
+
 /// How often the worker looks for operations it was not woken for.
 const POLL: Duration = Duration::from_secs(5);
 
@@ -66,6 +70,7 @@ impl Service {
         match operation.kind {
             OperationKind::Install => {
                 let (instance, objects) = self.revision_objects(operation).await?;
+                self.ensure_crds_for(&instance, operation).await?;
                 // The install request created the instance's namespace; an
                 // operator's watched namespaces are created here.
                 ensure_namespaces(cluster, &objects).await?;
@@ -75,14 +80,18 @@ impl Service {
             }
             OperationKind::Update | OperationKind::Rollback => {
                 let (instance, objects) = self.revision_objects(operation).await?;
+                let crds = self.ensure_crds_for(&instance, operation).await?;
                 ensure_namespaces(cluster, &objects).await?;
                 cluster.apply(&objects).await?;
                 let scope = self.object_scope(&instance).await?;
                 let pruned = cluster.prune(&scope, &objects).await?;
                 if !pruned.is_empty() {
-                    self.store
-                        .set_progress(operation.id, &format!("pruned {}", pruned.join(", ")))
-                        .await?;
+                    let pruned = format!("pruned {}", pruned.join(", "));
+                    let note = match crds {
+                        Some(crds) => format!("{crds}; {pruned}"),
+                        None => pruned,
+                    };
+                    self.store.set_progress(operation.id, &note).await?;
                 }
                 // Watches correct this as the objects roll.
                 self.store
@@ -93,6 +102,28 @@ impl Service {
             OperationKind::Uninstall => self.run_uninstall(operation).await,
             OperationKind::Restart => self.run_restart(operation).await,
         }
+    }
+
+    /// Before the Flink operator is installed or updated: installs the Flink
+    /// CRDs it needs, never narrowing the cluster's (CRDs are cluster-wide and
+    /// shared by every operator, so uninstalling never deletes them). The
+    /// outcome is the operation's progress note, and is returned.
+    async fn ensure_crds_for(
+        &self,
+        instance: &Instance,
+        operation: &Operation,
+    ) -> Result<Option<String>, ServiceError> {
+        if instance.app != FLINK_OPERATOR_APP {
+            return Ok(None);
+        }
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let reports = cluster.ensure_flink_crds().await?;
+        for report in &reports {
+            tracing::info!(instance = %instance.name, "CRD {report}");
+        }
+        let note = crate::cluster::crds::summary(&reports);
+        self.store.set_progress(operation.id, &note).await?;
+        Ok(Some(note))
     }
 
     /// Where instance `instance`'s objects are: its namespace and every

@@ -7,6 +7,13 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+/// How long any step waits for what it reads or acts on: generous for a
+/// loaded 2-core machine, bounded so a broken page fails the test.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// How often a waiting step looks again.
+const POLL: Duration = Duration::from_millis(100);
+
 /// A Chromium session with a fresh profile, driven by its own chromedriver.
 pub struct Browser {
     /// The WebDriver client.
@@ -102,117 +109,178 @@ impl Browser {
         path
     }
 
-    /// The elements matching a CSS selector.
-    pub async fn all(&self, css: &str) -> Vec<fantoccini::elements::Element> {
+    /// The elements matching a CSS selector right now, without waiting:
+    /// for counting what a page shows once it is known to have loaded.
+    pub async fn all_now(&self, css: &str) -> Vec<fantoccini::elements::Element> {
         self.client
             .find_all(Locator::Css(css))
             .await
             .expect("find elements")
     }
 
-    /// How many elements matching `css` are displayed.
-    pub async fn count_displayed(&self, css: &str) -> usize {
+    /// How many elements matching `css` are displayed right now, without
+    /// waiting (call it after something that waited for the page).
+    pub async fn count_displayed_now(&self, css: &str) -> usize {
         let mut shown = 0;
-        for element in self.all(css).await {
-            if element.is_displayed().await.expect("is displayed") {
+        for element in self.all_now(css).await {
+            // An element the page replaced in between is not displayed.
+            if element.is_displayed().await.unwrap_or(false) {
                 shown += 1;
             }
         }
         shown
     }
 
-    /// Waits (up to WebDriver's default 30 s) until an element matching `css`
-    /// is on the page: after a click that navigates, the next page has loaded.
-    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-    }
-
-    /// Waits up to 30 s until the address contains `text` (a form submitted
-    /// without scripts has navigated).
-    pub async fn wait_for_url_containing(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self
-            .client
-            .current_url()
-            .await
-            .expect("url")
-            .as_str()
-            .contains(text)
-        {
+    /// Waits until exactly `expected` elements matching `css` are displayed
+    /// (a live filter or a toggle has done its work).
+    pub async fn wait_for_displayed(&self, css: &str, expected: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let shown = self.count_displayed_now(css).await;
+            if shown == expected {
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "the address never contained {text}"
+                "{css}: {shown} displayed, never {expected}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
-    /// The text of the first element matching `css`.
-    pub async fn text(&self, css: &str) -> String {
+    /// Waits until an element matching `css` is on the page: after a click
+    /// that navigates, the next page has loaded that far.
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .text()
+            .unwrap_or_else(|e| panic!("waiting {WAIT:?} for {css}: {e}"))
+    }
+
+    /// Waits until the address contains `text` (a form submitted without
+    /// scripts has navigated).
+    pub async fn wait_for_url_containing(&self, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let url = self.client.current_url().await.expect("url");
+            if url.as_str().contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the address never contained {text}: {url}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Does `act` on the first element matching `css`, waiting for the
+    /// element to be there; tried again on an element that a reloading
+    /// page replaced between finding and acting.
+    async fn on_element<T, F, Fut>(&self, css: &str, what: &str, act: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let element = self.wait_for(css).await;
+            match act(element).await {
+                Ok(value) => return value,
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("{what} {css}: {e}"),
+            }
+        }
+    }
+
+    /// The text of the first element matching `css`, waiting for it.
+    pub async fn text(&self, css: &str) -> String {
+        self.on_element(css, "text of", |e| async move { e.text().await })
             .await
-            .expect("text")
     }
 
     /// Types `text` into the field with id `id`, replacing what it held.
     pub async fn fill(&self, id: &str, text: &str) {
-        let input = self
-            .client
-            .find(Locator::Id(id))
-            .await
-            .unwrap_or_else(|e| panic!("#{id}: {e}"));
-        input.clear().await.expect("clear");
-        input.send_keys(text).await.expect("type");
+        self.on_element(&format!("[id=\"{id}\"]"), "type into", |e| async move {
+            e.clear().await?;
+            e.send_keys(text).await
+        })
+        .await
     }
 
     /// Picks `value` in the select named `name`.
     pub async fn choose(&self, name: &str, value: &str) {
-        self.client
-            .find(Locator::Css(&format!(
-                "select[name={name}] option[value=\"{value}\"]"
-            )))
+        let css = format!("select[name={name}] option[value=\"{value}\"]");
+        self.on_element(&css, "choose", |e| async move { e.click().await })
             .await
-            .unwrap_or_else(|e| panic!("{name}={value}: {e}"))
-            .click()
-            .await
-            .expect("choose");
     }
 
-    /// Clicks the first element matching `css`.
+    /// Clicks the first element matching `css`, for a click that stays on
+    /// the page (a toggle, a live filter). For one that loads another page,
+    /// use [`Browser::click_to_load`].
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
+        self.on_element(css, "click", |e| async move { e.click().await })
             .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .expect("click");
     }
 
-    /// Waits up to 30 s until the text of the first element matching `css`
-    /// satisfies `done` (a page updating itself live); returns that text.
+    /// Clicks the first element matching `css` (a submit button, a link) and
+    /// waits until the browser has left this page and the next one has
+    /// loaded: what is read afterwards is the new page, never the old one.
+    pub async fn click_to_load(&self, css: &str) {
+        let old_page = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("the page has a document");
+        self.click(css).await;
+        let deadline = Instant::now() + WAIT;
+        // The old document's root goes stale once the next one replaced it.
+        while old_page.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "clicking {css} loaded no page");
+            tokio::time::sleep(POLL).await;
+        }
+        self.wait_until_loaded().await;
+    }
+
+    /// Waits until the current document has loaded completely.
+    pub async fn wait_until_loaded(&self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            // A page whose scripts are off may not answer: it can still be
+            // read, and finding an element waits for what is needed.
+            match state {
+                Ok(state) if state != "complete" => {}
+                _ => return,
+            }
+            assert!(Instant::now() < deadline, "the page never finished loading");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until the text of the first element matching `css` satisfies
+    /// `done` (a page updating itself live); returns that text.
     pub async fn wait_for_text(
         &self,
         css: &str,
         what: &str,
         done: impl Fn(&str) -> bool,
     ) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + WAIT;
         loop {
             let text = self.text(css).await;
             if done(&text) {
                 return text;
             }
             assert!(Instant::now() < deadline, "{css} never {what}: {text:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -224,7 +292,7 @@ impl Browser {
             .expect("login page");
         self.fill("f-name", name).await;
         self.fill("f-password", password).await;
-        self.click("[data-login]").await;
+        self.click_to_load("[data-login]").await;
         self.wait_for(&format!("[data-signed-in=\"{name}\"]")).await;
     }
 

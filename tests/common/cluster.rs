@@ -1,5 +1,6 @@
 //! The real control plane for integration tests: etcd, kube-apiserver and
-//! kube-controller-manager from `testenv/`, the Flink CRDs, and the simulator.
+//! kube-controller-manager from `testenv/`, the Flink operator 1.15.0's own
+//! CRDs, and the simulator.
 //!
 //! One control plane per test binary, started on first use; tests isolate
 //! themselves by namespace. It is stopped by `testenv/controlplane.sh`'s
@@ -38,12 +39,32 @@ pub fn private(name: &str) -> TestCluster {
     start(name)
 }
 
+/// A control plane of the calling test's own with no CRDs and no simulator:
+/// for tests of installing the CRDs themselves.
+pub fn bare(name: &str) -> TestCluster {
+    let started = Instant::now();
+    let cluster = control_plane(name);
+    let _ = writeln!(
+        std::io::stderr(),
+        "bare test control plane up in {:.1} s in {}",
+        started.elapsed().as_secs_f64(),
+        cluster.dir.display()
+    );
+    cluster
+}
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn start(name: &str) -> TestCluster {
-    let started = Instant::now();
+/// The CRDs flink-kubernetes-operator 1.15.0 ships
+/// (helm/flink-kubernetes-operator/crds/ at release-1.15.0), kept next to the project.
+pub fn official_crds() -> PathBuf {
+    repo().join("../shared/upstream/flink-kubernetes-operator-1.15.0/crds")
+}
+
+/// etcd, kube-apiserver and kube-controller-manager in a folder named after `name`.
+fn control_plane(name: &str) -> TestCluster {
     let dir = std::env::temp_dir().join(format!("dataport-cp-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let status = Command::new(repo().join("testenv/controlplane.sh"))
@@ -60,12 +81,22 @@ fn start(name: &str) -> TestCluster {
         dir.display()
     );
     let kubeconfig = dir.join("kubeconfig");
+    TestCluster { dir, kubeconfig }
+}
+
+fn start(name: &str) -> TestCluster {
+    let started = Instant::now();
+    let TestCluster { dir, kubeconfig } = control_plane(name);
     let dataport = env!("CARGO_BIN_EXE_dataport");
+    // The operator release's own CRDs, not dataport's: every test then checks
+    // what dataport renders (pod templates included) against the official schemas.
     let crds = Command::new(dataport)
-        .args(["crds", "--install", "--kubeconfig"])
+        .args(["crds", "--install", "--from"])
+        .arg(official_crds())
+        .arg("--kubeconfig")
         .arg(&kubeconfig)
         .status()
-        .expect("run dataport crds --install");
+        .expect("run dataport crds --install --from");
     assert!(crds.success(), "Flink CRDs failed to install");
     // The simulator's pid goes with the control plane's: `controlplane.sh stop`
     // (and so the watchdog) ends every process with a pid file in the folder.
