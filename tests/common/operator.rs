@@ -20,22 +20,22 @@ pub fn upstream(path: &str) -> std::path::PathBuf {
         .join(path)
 }
 
-/// The four CRDs the operator release ships, as JSON.
+/// The four CRDs the operator release ships, as JSON (the control plane's own).
 pub fn official_crds() -> Vec<Value> {
-    [
-        "flinkdeployments",
-        "flinksessionjobs",
-        "flinkstatesnapshots",
-        "flinkbluegreendeployments",
-    ]
-    .iter()
-    .map(|plural| {
-        let path = upstream(&format!("crds/{plural}.flink.apache.org-v1.yml"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        serde_yaml_ng::from_str(&text).expect("CRD YAML")
-    })
-    .collect()
+    let dir = super::cluster::official_crds();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            serde_yaml_ng::from_str(&text).expect("CRD YAML")
+        })
+        .collect()
 }
 
 /// Installs `crds` (replacing what is there) and waits until they are established.
