@@ -367,3 +367,31 @@ async fn a_crd_that_prunes_the_reconciliation_status_never_lets_a_cluster_get_st
     }
     assert!(!seen.is_empty(), "the operator did write a status");
 }
+
+#[tokio::test]
+async fn a_changed_configuration_restarts_the_operator_on_its_new_namespaces() {
+    let (cluster, client, portal_cluster) = official_control_plane().await;
+    let home = cluster.namespace("op-home").await;
+    let added = cluster.namespace("op-added").await;
+    let only_home = [home.as_str()];
+    deploy(
+        &portal_cluster,
+        &OperatorLayout::chart(&home, "flink-operator", &only_home).objects(),
+    )
+    .await;
+    portal_cluster
+        .apply(&[in_namespace(session_cluster("analytics"), &added)])
+        .await
+        .unwrap();
+    let api: Api<FlinkDeployment> = Api::namespaced(client.clone(), &added);
+    stays_without_status(&api, "analytics", Duration::from_secs(2)).await;
+
+    // The chart re-rendered with one more watched namespace: a new
+    // ConfigMap line and a Role there. The operator restarts and serves it.
+    let both = [home.as_str(), added.as_str()];
+    portal_cluster
+        .apply(&OperatorLayout::chart(&home, "flink-operator", &both).objects())
+        .await
+        .unwrap();
+    wait_stable(&api, "analytics").await;
+}
