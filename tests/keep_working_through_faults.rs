@@ -180,13 +180,16 @@ async fn requests_get_503_while_postgres_restarts_and_no_row_is_lost() {
         Arc::new(Portal::start(store, Some(cluster.cluster().await), Layout::default()).await);
 
     let stop = Arc::new(AtomicBool::new(false));
-    // Answers below 500 so far: the load is served before and after the outage.
+    // Answers below 500 so far (the load is served before and after the
+    // outage) and answers 503 (the outage is seen).
     let served = Arc::new(AtomicUsize::new(0));
+    let unavailable_seen = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for worker in 0..4 {
         let portal = portal.clone();
         let stop = stop.clone();
         let served = served.clone();
+        let unavailable_seen = unavailable_seen.clone();
         let namespace = namespace.clone();
         load.push(tokio::spawn(async move {
             let mut statuses = Vec::new();
@@ -216,6 +219,8 @@ async fn requests_get_503_while_postgres_restarts_and_no_row_is_lost() {
                 };
                 if status < 500 {
                     served.fetch_add(1, Ordering::Relaxed);
+                } else if status == 503 {
+                    unavailable_seen.fetch_add(1, Ordering::Relaxed);
                 }
                 statuses.push((status, body));
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -231,6 +236,12 @@ async fn requests_get_503_while_postgres_restarts_and_no_row_is_lost() {
     // Longer than the pool's 5 s wait for a connection: a shorter outage only
     // slows requests down; this one must fail some, with 503.
     tokio::time::sleep(Duration::from_secs(7)).await;
+    // On a loaded machine the load may not have reached the database yet:
+    // the outage lasts until a request has met it.
+    eventually(60, "answered 503 during the outage", || async {
+        unavailable_seen.load(Ordering::Relaxed) > 0
+    })
+    .await;
     postgres.start_again();
     // The pool reconnects and the load goes on: at least as many answers as
     // the check below reads, all of them after the restart.
