@@ -22,7 +22,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams}
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-/// What operator 1.15.0 writes to a FlinkDeployment's status (operator-facts.md §4).
+/// What operator 1.15.0 writes to a FlinkDeployment's status (docs/flink-operator-facts.md §4).
 fn deployment_status() -> Value {
     json!({
         "jobStatus": {

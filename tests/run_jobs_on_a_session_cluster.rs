@@ -226,11 +226,7 @@ async fn uninstalling_a_session_lists_its_jobs_and_deletes_them_first() {
         )
         .await
         .unwrap();
-    portal
-        .wait_for_instance(&id, "uninstalled", |instance| {
-            instance["instance"]["status"] == "Uninstalled"
-        })
-        .await;
+    portal.wait_until_uninstalled(&id).await;
     assert!(deployments.get_opt("analytics").await.unwrap().is_none());
     let (_, jobs) = portal
         .get_json(&format!("/api/v1/instances/{id}/jobs"))

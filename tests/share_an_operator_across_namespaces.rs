@@ -190,11 +190,7 @@ async fn one_operator_serves_the_namespaces_it_watches() {
         )
         .await;
     assert_eq!(status, 202);
-    portal
-        .wait_for_instance(&flink_id, "uninstalled", |i| {
-            i["instance"]["status"] == "Uninstalled"
-        })
-        .await;
+    portal.wait_until_uninstalled(&flink_id).await;
     let (status, updated) = portal
         .post_json(
             &format!("/api/v1/instances/{operator_id}/update"),
@@ -236,11 +232,7 @@ async fn one_operator_serves_the_namespaces_it_watches() {
         )
         .await;
     assert_eq!(status, 202);
-    portal
-        .wait_for_instance(&operator_id, "uninstalled", |i| {
-            i["instance"]["status"] == "Uninstalled"
-        })
-        .await;
+    portal.wait_until_uninstalled(&operator_id).await;
     assert!(
         Api::<Role>::namespaced(client.clone(), &ops)
             .get_opt("flink-operator")

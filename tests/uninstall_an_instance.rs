@@ -88,11 +88,7 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
             Some(format!("/instances/{}", ids["analytics"]).as_str())
         )
     );
-    let flink = portal
-        .wait_for_instance(&ids["analytics"], "uninstalled", |i| {
-            i["instance"]["status"] == "Uninstalled"
-        })
-        .await;
+    let flink = portal.wait_until_uninstalled(&ids["analytics"]).await;
     let kinds: Vec<_> = flink["operations"]
         .as_array()
         .unwrap()
@@ -148,11 +144,7 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         )
         .await
         .unwrap();
-    portal
-        .wait_for_instance(&ids["zk"], "uninstalled", |i| {
-            i["instance"]["status"] == "Uninstalled"
-        })
-        .await;
+    portal.wait_until_uninstalled(&ids["zk"]).await;
     let sets: Api<StatefulSet> = Api::namespaced(client, &namespace);
     assert!(
         sets.list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))

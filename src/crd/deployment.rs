@@ -74,7 +74,7 @@ pub struct FlinkDeploymentSpec {
 
 /// Flink versions, exactly as the 1.15.0 CRD lists them (`v1_13` ... `v2_2`).
 /// The operator's Java enum also knows `v2_3` and `v2_4`, but the shipped CRD
-/// does not, so the API server refuses them (operator-facts.md §5); and the
+/// does not, so the API server refuses them (docs/flink-operator-facts.md §5); and the
 /// operator refuses `v1_13`/`v1_14` (`FlinkVersion.isSupported`).
 #[allow(non_camel_case_types)]
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

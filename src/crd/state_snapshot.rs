@@ -4,7 +4,7 @@
 //! Source: flink-kubernetes-operator release-1.15.0,
 //! helm/flink-kubernetes-operator/crds/flinkstatesnapshots.flink.apache.org-v1.yml
 //! (generated from `flink-kubernetes-operator-api/.../spec/FlinkStateSnapshotSpec.java`
-//! and `.../status/FlinkStateSnapshotStatus.java`; operator-facts.md §4).
+//! and `.../status/FlinkStateSnapshotStatus.java`; docs/flink-operator-facts.md §4).
 
 use kube::CustomResource;
 use schemars::JsonSchema;

@@ -8,7 +8,7 @@
 //! `CheckpointInfo`, `Savepoint`, `Checkpoint`, `ReconciliationStatus`,
 //! `ReconciliationState`, `ResourceLifecycleState`, `SnapshotTriggerType`,
 //! `SavepointFormatType`, `CheckpointType`); what the operator writes there
-//! is described in /work/notes/operator-facts.md §4.
+//! is described in docs/flink-docs/flink-operator-facts.md §4.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

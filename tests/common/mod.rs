@@ -287,6 +287,19 @@ impl Portal {
             .await
     }
 
+    /// Polls instance `id` until it is uninstalled and its uninstall operation
+    /// is finished (the status is written just before the operation ends).
+    pub async fn wait_until_uninstalled(&self, id: &str) -> serde_json::Value {
+        self.wait_for_instance(id, "uninstalled, its operation finished", |i| {
+            i["instance"]["status"] == "Uninstalled"
+                && matches!(
+                    i["operations"][0]["state"].as_str(),
+                    Some("succeeded" | "failed")
+                )
+        })
+        .await
+    }
+
     /// Polls the JSON at `path` until `done` holds (60 s at most); returns it.
     pub async fn wait_for_json(
         &self,

@@ -123,11 +123,12 @@ pub fn is_restricted_host(host: &url::Host<&str>) -> bool {
     }
 }
 
-/// Whether the operator refuses a JAR host that resolves to `ip`: loopback,
-/// private (site-local), link-local, wildcard or multicast, as Java's
-/// `InetAddress.is*Address` checks in the operator's
-/// `DefaultValidator.validateJarURI` (release-1.15.0); IPv4-mapped IPv6
-/// addresses count as their IPv4 address.
+/// Whether the operator refuses a JAR host that resolves to `ip`: what
+/// Java's `InetAddress` calls loopback, link-local, site-local, any-local or
+/// multicast, as the operator's `DefaultValidator.validateJarURI` checks
+/// (release-1.15.0). Java's site-local is 10/8, 172.16/12, 192.168/16 and
+/// `fec0::/10` (not the unique-local `fc00::/7`); an IPv4-mapped IPv6
+/// address counts as its IPv4 address.
 pub fn is_restricted_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -136,7 +137,6 @@ pub fn is_restricted_ip(ip: IpAddr) -> bool {
                 || v4.is_link_local()
                 || v4.is_multicast()
                 || v4.is_unspecified()
-                || v4.is_broadcast()
         }
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => is_restricted_ip(IpAddr::V4(v4)),
@@ -146,8 +146,7 @@ pub fn is_restricted_ip(ip: IpAddr) -> bool {
                     || v6.is_unspecified()
                     || v6.is_multicast()
                     || (first & 0xffc0) == 0xfe80 // link-local
-                    || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-                    || (first & 0xfe00) == 0xfc00 // unique local
+                    || (first & 0xffc0) == 0xfec0 // site-local
             }
         },
     }
@@ -190,7 +189,6 @@ mod tests {
             "https://192.168.0.9:8443/etl.jar",
             "https://169.254.169.254/etl.jar",
             "https://[::1]/etl.jar",
-            "https://[fd00::1]/etl.jar",
             "https://[::ffff:10.0.0.1]/etl.jar",
             "https://0.0.0.0/etl.jar",
             "https://minio/etl.jar",

@@ -7,7 +7,7 @@
 //! Sources: flink-kubernetes-operator release-1.15.0
 //! `flink-kubernetes-operator/src/main/java/org/apache/flink/kubernetes/operator/config/FlinkConfigManager.java`,
 //! `.../config/FlinkOperatorConfiguration.java`, `.../config/KubernetesOperatorConfigOptions.java`,
-//! and Flink 1.20 `GlobalConfiguration` (notes §2).
+//! and Flink 1.20 `GlobalConfiguration` (docs/flink-operator-facts.md §2).
 
 use std::collections::BTreeMap;
 

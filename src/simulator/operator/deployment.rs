@@ -2,7 +2,7 @@
 //! suspend or observe by comparing the spec with the `lastReconciledSpec` it
 //! reads back from the status (`FlinkDeploymentController`,
 //! `AbstractFlinkResourceReconciler`, `AbstractFlinkDeploymentObserver` in
-//! flink-kubernetes-operator release-1.15.0; notes §3–§4).
+//! flink-kubernetes-operator release-1.15.0; docs/flink-operator-facts.md §3–§4).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

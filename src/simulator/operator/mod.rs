@@ -25,7 +25,7 @@
 //! timer; no webhook, leader election, autoscaler, rollback, health probe,
 //! metrics, blue/green or snapshot reconciliation.
 //!
-//! Facts: /work/notes/operator-facts.md, read from flink-kubernetes-operator
+//! Facts: docs/flink-operator-facts.md, read from flink-kubernetes-operator
 //! tag release-1.15.0 (paths cited in each module).
 
 pub mod config;

@@ -1,7 +1,7 @@
 //! The simulated FlinkSessionJob controller: validate (with the operator's
 //! jar rules and the session cluster), then walk the job and record what
 //! was deployed (`FlinkSessionJobController`, `SessionJobReconciler` in
-//! flink-kubernetes-operator release-1.15.0; notes §3–§4).
+//! flink-kubernetes-operator release-1.15.0; docs/flink-operator-facts.md §3–§4).
 
 use std::net::IpAddr;
 use std::sync::Arc;

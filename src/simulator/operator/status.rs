@@ -6,7 +6,7 @@
 //! `flink-kubernetes-operator-api/.../api/utils/SpecUtils.java` (`writeSpecWithMeta`),
 //! `.../api/status/CommonStatus.java` (`getLifecycleState`),
 //! `.../api/status/FlinkDeploymentStatus.java`, `.../reconciler/ReconciliationUtils.java`,
-//! `.../utils/FlinkResourceExceptionUtils.java` (notes §4).
+//! `.../utils/FlinkResourceExceptionUtils.java` (docs/flink-operator-facts.md §4).
 
 use std::collections::BTreeMap;
 

@@ -5,12 +5,14 @@
 //! Rules, their order (the first failure wins) and their messages follow
 //! flink-kubernetes-operator release-1.15.0,
 //! `flink-kubernetes-operator/src/main/java/org/apache/flink/kubernetes/operator/validation/DefaultValidator.java`
-//! (see /work/notes/operator-facts.md §2–§3). Autoscaler options are not checked.
+//! (docs/flink-docs/flink-operator-facts.md §2–§3). Autoscaler options are not checked.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::Value;
+
+use crate::catalog::jobs::is_restricted_ip;
 
 /// Keys the operator sets itself and refuses in `spec.flinkConfiguration`.
 pub const FORBIDDEN_KEYS: [&str; 3] = [
@@ -43,24 +45,9 @@ pub fn unsupported_version_message(version: &str) -> String {
     format!("Flink version {version} is not supported by this operator version")
 }
 
-/// What the validator needs of the operator's own configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JarRules {
-    /// `kubernetes.operator.user.artifacts.allowed-schemes`, lower-cased.
-    pub allowed_schemes: Vec<String>,
-    /// `kubernetes.operator.user.artifacts.disallow-restricted-hosts`.
-    pub disallow_restricted_hosts: bool,
-}
-
-impl Default for JarRules {
-    /// The operator's defaults: only `https`, restricted hosts refused.
-    fn default() -> Self {
-        JarRules {
-            allowed_schemes: vec!["https".to_owned()],
-            disallow_restricted_hosts: true,
-        }
-    }
-}
+/// What the validator needs of the operator's own configuration: the
+/// session-job JAR rules, the same facts the portal's forms check.
+pub use crate::catalog::jobs::ArtifactRules as JarRules;
 
 /// Resolves a host name to its addresses (`None`: it cannot be resolved).
 pub type Resolve<'a> = &'a dyn Fn(&str) -> Option<Vec<IpAddr>>;
@@ -301,37 +288,13 @@ pub fn validate_jar_uri(jar: &str, rules: &JarRules, resolve: Resolve) -> Result
                 .filter(|found| !found.is_empty())
                 .ok_or_else(|| format!("jarURI host '{host}' cannot be resolved"))?,
         };
-        if addresses.iter().any(is_restricted) {
+        if addresses.iter().any(|ip| is_restricted_ip(*ip)) {
             return Err(format!(
                 "jarURI host '{host}' resolves to a restricted address"
             ));
         }
     }
     Ok(())
-}
-
-/// Java's loopback, link-local, site-local, any-local and multicast addresses.
-pub fn is_restricted(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_private()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xffc0) == 0xfe80
-                || (first & 0xffc0) == 0xfec0
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_restricted(&IpAddr::V4(v4)))
-        }
-    }
 }
 
 fn is_true(configuration: &BTreeMap<String, String>, key: &str) -> bool {

@@ -51,7 +51,7 @@ const NEW_KEYS: (&str, &str) = (
 
 /// The versions offered, the default first. 2.3.0 is released but cannot be
 /// offered: the CRDs shipped with operator 1.15.0 stop their `flinkVersion`
-/// enum at `v2_2`, so an API server with them refuses `v2_3` (notes §5).
+/// enum at `v2_2`, so an API server with them refuses `v2_3` (docs/flink-operator-facts.md §5).
 pub const VERSIONS: &[&str] = &["1.20", "1.19", "2.0", "2.1", "2.2"];
 
 /// Every offered line, in [`VERSIONS`] order.

@@ -4,7 +4,7 @@
 //!
 //! Source: flink-kubernetes-operator release-1.15.0,
 //! `helm/flink-kubernetes-operator/templates/controller/deployment.yaml`
-//! (notes: /work/notes/operator-facts.md §1). Not rendered: the optional
+//! (docs/flink-docs/flink-operator-facts.md §1). Not rendered: the optional
 //! admission webhook (it needs cert-manager; the operator's controller runs
 //! the same validation and reports it in `status.error`).
 
@@ -40,7 +40,7 @@ pub const VERSIONS: &[&str] = &["1.15.0", "1.14.0"];
 
 /// The Flink versions an operator version runs: `FlinkVersion.isSupported`
 /// (≥ `v1_15`) within the `flinkVersion` enum of the CRDs it ships (up to
-/// `v2_2` in both 1.14.0 and 1.15.0; notes §5).
+/// `v2_2` in both 1.14.0 and 1.15.0; docs/flink-operator-facts.md §5).
 const SUPPORTED_FLINK: &[(&str, &[FlinkVersion])] =
     &[("1.15.0", V1_15_TO_V2_2), ("1.14.0", V1_15_TO_V2_2)];
 

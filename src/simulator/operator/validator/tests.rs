@@ -327,10 +327,10 @@ fn restricted_addresses_are_javas() {
         "fec0::1",
         "ff02::1",
     ] {
-        assert!(is_restricted(&ip.parse().unwrap()), "{ip}");
+        assert!(is_restricted_ip(ip.parse().unwrap()), "{ip}");
     }
     for ip in ["8.8.8.8", "172.32.0.1", "2001:db8::1", "fc00::1"] {
-        assert!(!is_restricted(&ip.parse().unwrap()), "{ip}");
+        assert!(!is_restricted_ip(ip.parse().unwrap()), "{ip}");
     }
 }
 
