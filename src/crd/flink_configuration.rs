@@ -28,17 +28,22 @@ where
 {
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => {
-            let mut flat = BTreeMap::new();
-            for (key, value) in map {
-                flatten(key, value, &mut flat);
-            }
-            Ok(Some(flat))
-        }
+        Some(Value::Object(map)) => Ok(Some(flat(map))),
         Some(other) => Err(serde::de::Error::custom(format!(
             "flinkConfiguration must be a map, not {other}"
         ))),
     }
+}
+
+/// A configuration map (a `flinkConfiguration`, or Flink's standard
+/// `config.yaml` read as YAML) as flat `key → text` pairs, by the rules of
+/// [`deserialize`].
+pub fn flat(map: serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+    let mut flat = BTreeMap::new();
+    for (key, value) in map {
+        flatten(key, value, &mut flat);
+    }
+    flat
 }
 
 fn flatten(key: String, value: Value, out: &mut BTreeMap<String, String>) {

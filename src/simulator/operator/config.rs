@@ -295,42 +295,10 @@ pub fn parse_legacy(text: &str) -> BTreeMap<String, String> {
 
 /// Flink's standard `config.yaml`: YAML, nested maps joined with dots.
 pub fn parse_standard(text: &str) -> Result<BTreeMap<String, String>, String> {
-    let yaml: serde_json::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
-    let mut values = BTreeMap::new();
-    flatten_yaml("", &yaml, &mut values);
-    Ok(values)
-}
-
-fn flatten_yaml(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                let key = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten_yaml(&key, value, out);
-            }
-        }
-        Value::Null => {}
-        Value::String(text) => {
-            out.insert(prefix.to_owned(), text.clone());
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items
-                .iter()
-                .map(|item| match item {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            out.insert(prefix.to_owned(), items.join(","));
-        }
-        other => {
-            out.insert(prefix.to_owned(), other.to_string());
-        }
+    match serde_yaml_ng::from_str(text).map_err(|e| e.to_string())? {
+        serde_json::Value::Object(map) => Ok(crate::crd::flink_configuration::flat(map)),
+        serde_json::Value::Null => Ok(BTreeMap::new()),
+        other => Err(format!("a configuration is a map of keys, not {other}")),
     }
 }
 

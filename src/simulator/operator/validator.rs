@@ -55,32 +55,9 @@ pub type Resolve<'a> = &'a dyn Fn(&str) -> Option<Vec<IpAddr>>;
 /// `spec.flinkConfiguration` as flat `key → value` text: nested maps are
 /// joined with dots, as Flink's YAML configuration reads them.
 pub fn flat_configuration(spec: &Value) -> BTreeMap<String, String> {
-    let mut flat = BTreeMap::new();
-    if let Some(configuration) = spec.get("flinkConfiguration") {
-        flatten("", configuration, &mut flat);
-    }
-    flat
-}
-
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                let key = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&key, value, out);
-            }
-        }
-        Value::Null => {}
-        Value::String(text) => {
-            out.insert(prefix.to_owned(), text.clone());
-        }
-        other => {
-            out.insert(prefix.to_owned(), other.to_string());
-        }
+    match spec.get("flinkConfiguration") {
+        Some(Value::Object(map)) => crate::crd::flink_configuration::flat(map.clone()),
+        _ => BTreeMap::new(),
     }
 }
 
