@@ -11,8 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_commands cargo python3
-say "building dataport (release)"
-cargo build --release --locked --quiet
+say "building dataport (release; the first build takes 10 to 25 minutes on 2 cores)"
+cargo build --release --locked
 bin=$PWD/target/release/dataport
 
 if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then

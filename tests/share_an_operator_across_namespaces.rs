@@ -118,6 +118,23 @@ async fn one_operator_serves_the_namespaces_it_watches() {
         .unwrap()
         .clone();
     assert_eq!(field["options"], json!([]));
+    // The empty picker says how to get one: install one there, or watch it.
+    assert_eq!(
+        field["empty_hint"],
+        format!(
+            "No Flink Kubernetes Operator instance serves namespace {ops}: install one there, \
+             or add it to the Watched namespaces of one you have."
+        )
+    );
+    let (_, html) = portal
+        .get(&format!("/catalog/flink/install?namespace={ops}"))
+        .await;
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/catalog/flink-kubernetes-operator/install?namespace={ops}">"#
+        )),
+        "{html}"
+    );
 
     // An operator that does not watch the namespace is refused, naming the
     // one that does.

@@ -229,6 +229,11 @@ pub(crate) fn no_rules(_: &str, _: &Values) -> FieldErrors {
 }
 
 impl AppDefinition {
+    /// The parameter with key `key`, if the app has one.
+    pub fn param(&self, key: &str) -> Option<&'static Param> {
+        self.params.iter().find(|param| param.key == key)
+    }
+
     /// The version an install form offers first.
     pub fn default_version(&self) -> &'static str {
         self.versions[0]

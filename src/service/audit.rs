@@ -168,7 +168,7 @@ fn is_secret(app: &str, key: &str) -> bool {
     let Some(app) = catalog::find(app) else {
         return true;
     };
-    match app.params.iter().find(|param| param.key == key) {
+    match app.param(key) {
         Some(param) => matches!(param.kind, ParamKind::Secret { .. }),
         None => true,
     }

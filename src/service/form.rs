@@ -30,6 +30,12 @@ pub struct FieldView {
     pub target_display: &'static str,
     /// For references: the referenced app's name (for the "install one" link).
     pub target_app: &'static str,
+    /// For references: the namespace the choices serve, once the form has one.
+    pub namespace: Option<String>,
+    /// For references: what to do when nothing can be picked, e.g. "No Flink
+    /// Kubernetes Operator instance serves namespace "data": install one
+    /// there, or add it to the Watched namespaces of one you have."
+    pub empty_hint: String,
     /// When it applies, as a JSON object (`{"key": "value"}`) for the page script.
     pub shown_when_json: String,
 }
@@ -45,6 +51,15 @@ impl FieldView {
     pub fn unknown_choice(&self) -> Option<&str> {
         let known = self.options.iter().any(|(name, _)| *name == self.value);
         (!self.value.is_empty() && !known).then_some(self.value.as_str())
+    }
+
+    /// For references: how a kept choice that is not among the options is
+    /// marked.
+    pub fn unknown_note(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("does not serve namespace {namespace}"),
+            None => "not found".to_owned(),
+        }
     }
 
     /// Whether `value` is the selected choice.
@@ -202,15 +217,34 @@ pub(super) fn field_view(
         .iter()
         .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(*value)))
         .collect();
+    let target = catalog::find(target_app);
     FieldView {
         param,
         value,
         error: errors.get(param.key).cloned(),
         options,
         help: param.help.to_owned(),
-        target_display: catalog::find(target_app).map_or("", |o| o.display_name),
+        target_display: target.map_or("", |o| o.display_name),
         target_app,
+        namespace: namespace.map(str::to_owned),
+        empty_hint: target.map(|t| empty_hint(t, namespace)).unwrap_or_default(),
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
+    }
+}
+
+/// What to do when no instance of `target` can be picked for `namespace`.
+fn empty_hint(target: &catalog::AppDefinition, namespace: Option<&str>) -> String {
+    let display = target.display_name;
+    let Some(namespace) = namespace else {
+        return format!("No {display} instance yet: install one.");
+    };
+    match target.scope.and_then(|scope| target.param(scope.param)) {
+        Some(param) => format!(
+            "No {display} instance serves namespace {namespace}: install one there, or add it \
+             to the {} of one you have.",
+            param.label
+        ),
+        None => format!("No {display} instance in namespace {namespace}: install one there."),
     }
 }
 

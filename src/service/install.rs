@@ -285,7 +285,17 @@ impl Service {
             let Some((instance, params)) = found else {
                 let serving = self.serving(other_app, namespace).await?;
                 let offer = if serving.is_empty() {
-                    format!("none serves {namespace:?} yet")
+                    match other_app
+                        .scope
+                        .and_then(|scope| other_app.param(scope.param))
+                    {
+                        Some(param) => format!(
+                            "none serves {namespace:?} yet: install one there, or add it to the \
+                             {} of one you have",
+                            param.label
+                        ),
+                        None => format!("none serves {namespace:?} yet: install one there"),
+                    }
                 } else {
                     format!("those serving {namespace:?}: {}", serving.join(", "))
                 };
