@@ -155,16 +155,9 @@ pub fn is_restricted_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::jobs::tests::context;
     use crate::catalog::jobs::{SessionContext, validate_session_job};
     use crate::catalog::params::raw;
-
-    fn context(has_storage: bool) -> SessionContext {
-        SessionContext {
-            has_storage,
-            artifacts: ArtifactRules::default(),
-            operator: "ops/flink-operator".into(),
-        }
-    }
 
     #[test]
     fn the_operators_artifact_rules_decide_a_session_jobs_jar() {

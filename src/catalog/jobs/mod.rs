@@ -271,7 +271,8 @@ mod tests {
 
     const JAR: &str = "https://repo.example.org/jobs/etl.jar";
 
-    fn context(has_storage: bool) -> SessionContext {
+    /// A session on operator `ops/flink-operator` with its default rules.
+    pub(super) fn context(has_storage: bool) -> SessionContext {
         SessionContext {
             has_storage,
             artifacts: ArtifactRules::default(),
