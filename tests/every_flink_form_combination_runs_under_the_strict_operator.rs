@@ -106,27 +106,11 @@ async fn every_flink_form_combination_reaches_stable_under_the_strict_operator()
             }
         }
     }
-    let application = [
-        (
-            "jarURI",
-            "local:///opt/flink/examples/streaming/StateMachineExample.jar",
-        ),
-        (
-            "entryClass",
-            "org.apache.flink.streaming.examples.statemachine.StateMachineExample",
-        ),
-        ("args", "--error-rate 0.1"),
-        ("parallelism", "2"),
-        ("upgradeMode", "savepoint"),
-        ("highAvailability", "on"),
-        ("haType", "kubernetes"),
-        ("storage", "s3"),
-        ("minio", "minio-main"),
-    ];
+    let application = common::render::APPLICATION_FORM;
     post_install(
         &portal,
         json!({"app": "flink-application", "name": "orders", "namespace": namespace,
-               "params": params(&application)}),
+               "params": params(application)}),
     )
     .await;
     expected.push("orders".to_owned());

@@ -33,6 +33,17 @@ async fn official_control_plane() -> (
     (cluster, client, cluster.cluster().await)
 }
 
+/// Deploys operator `flink-operator` in `namespace`, laid out as the chart
+/// lays it out and watching only that namespace.
+async fn deploy_chart_operator(portal_cluster: &dataport::cluster::Cluster, namespace: &str) {
+    let watched = [namespace];
+    deploy(
+        portal_cluster,
+        &OperatorLayout::chart(namespace, "flink-operator", &watched).objects(),
+    )
+    .await;
+}
+
 fn in_namespace(mut object: Value, namespace: &str) -> Value {
     object["metadata"]["namespace"] = json!(namespace);
     object
@@ -131,12 +142,7 @@ async fn an_operator_whose_role_lacks_the_status_rule_leaves_its_deployment_with
 async fn a_forbidden_config_key_is_refused_while_the_stable_cluster_keeps_its_last_spec() {
     let (cluster, client, portal_cluster) = official_control_plane().await;
     let namespace = cluster.namespace("forbidden").await;
-    let watched = [namespace.as_str()];
-    deploy(
-        &portal_cluster,
-        &OperatorLayout::chart(&namespace, "flink-operator", &watched).objects(),
-    )
-    .await;
+    deploy_chart_operator(&portal_cluster, &namespace).await;
     portal_cluster
         .apply(&[in_namespace(session_cluster("analytics"), &namespace)])
         .await
@@ -220,12 +226,7 @@ async fn a_forbidden_config_key_is_refused_while_the_stable_cluster_keeps_its_la
 async fn a_new_cluster_that_fails_validation_is_not_deployed() {
     let (cluster, client, portal_cluster) = official_control_plane().await;
     let namespace = cluster.namespace("invalid").await;
-    let watched = [namespace.as_str()];
-    deploy(
-        &portal_cluster,
-        &OperatorLayout::chart(&namespace, "flink-operator", &watched).objects(),
-    )
-    .await;
+    deploy_chart_operator(&portal_cluster, &namespace).await;
     let mut nameless = in_namespace(session_cluster("analytics"), &namespace);
     nameless["spec"]
         .as_object_mut()
@@ -339,12 +340,7 @@ async fn a_crd_that_prunes_the_reconciliation_status_never_lets_a_cluster_get_st
     }
     install_crds(&client, &crds).await;
     let namespace = cluster.namespace("pruned").await;
-    let watched = [namespace.as_str()];
-    deploy(
-        &portal_cluster,
-        &OperatorLayout::chart(&namespace, "flink-operator", &watched).objects(),
-    )
-    .await;
+    deploy_chart_operator(&portal_cluster, &namespace).await;
     portal_cluster
         .apply(&[in_namespace(session_cluster("analytics"), &namespace)])
         .await

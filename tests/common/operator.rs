@@ -68,55 +68,17 @@ pub async fn install_crds(client: &Client, crds: &[Value]) {
 /// The chart's operator rules (`flink-operator.rbacRules`), minus `without`
 /// (`"group/resource"` strings, e.g. `"flink.apache.org/flinkdeployments/status"`).
 pub fn operator_rules(without: &[&str]) -> Vec<Value> {
-    let all = "get list watch create update patch delete";
-    let rules: Vec<(&str, Vec<&str>, &str)> = vec![
-        (
-            "",
-            vec!["pods", "services", "events", "configmaps", "secrets"],
-            "get list watch create update patch delete deletecollection",
-        ),
-        (
-            "apps",
-            vec!["deployments", "deployments/finalizers", "replicasets"],
-            all,
-        ),
-        ("apps", vec!["deployments/scale"], "get update patch"),
-        ("extensions", vec!["deployments", "ingresses"], all),
-        (
-            "flink.apache.org",
-            vec![
-                "flinkbluegreendeployments",
-                "flinkbluegreendeployments/finalizers",
-                "flinkdeployments",
-                "flinkdeployments/finalizers",
-                "flinksessionjobs",
-                "flinksessionjobs/finalizers",
-                "flinkstatesnapshots",
-                "flinkstatesnapshots/finalizers",
-            ],
-            all,
-        ),
-        (
-            "flink.apache.org",
-            vec![
-                "flinkbluegreendeployments/status",
-                "flinkdeployments/status",
-                "flinksessionjobs/status",
-                "flinkstatesnapshots/status",
-            ],
-            "get update patch",
-        ),
-        ("networking.k8s.io", vec!["ingresses"], all),
-        ("coordination.k8s.io", vec!["leases"], all),
-    ];
-    rules
-        .into_iter()
-        .map(|(group, resources, verbs)| {
-            let resources: Vec<&str> = resources
-                .into_iter()
-                .filter(|r| !without.contains(&format!("{group}/{r}").as_str()))
-                .collect();
-            json!({"apiGroups": [group], "resources": resources, "verbs": verbs.split(' ').collect::<Vec<_>>()})
+    dataport::catalog::flink_operator::OPERATOR_RULES
+        .iter()
+        .flat_map(|(groups, resources, verbs)| {
+            groups.iter().map(move |group| {
+                let resources: Vec<&str> = resources
+                    .iter()
+                    .copied()
+                    .filter(|r| !without.contains(&format!("{group}/{r}").as_str()))
+                    .collect();
+                json!({"apiGroups": [group], "resources": resources, "verbs": verbs})
+            })
         })
         .collect()
 }

@@ -8,6 +8,27 @@ use dataport::catalog::{self, Values};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The Flink application form used by the render and cluster tests: a
+/// savepoint job from the image with HA on S3 (MinIO `minio-main`); the
+/// operator reference is the caller's.
+pub const APPLICATION_FORM: &[(&str, &str)] = &[
+    (
+        "jarURI",
+        "local:///opt/flink/examples/streaming/StateMachineExample.jar",
+    ),
+    (
+        "entryClass",
+        "org.apache.flink.streaming.examples.statemachine.StateMachineExample",
+    ),
+    ("args", "--error-rate 0.1"),
+    ("parallelism", "2"),
+    ("upgradeMode", "savepoint"),
+    ("highAvailability", "on"),
+    ("haType", "kubernetes"),
+    ("storage", "s3"),
+    ("minio", "minio-main"),
+];
+
 /// The id every test render uses, so that golden files are stable.
 pub const INSTANCE_ID: Uuid = Uuid::from_u128(0x5eed);
 
@@ -183,24 +204,10 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
     vec![
         (
             "flink-application",
-            vec![
-                ("operator", "operator-main"),
-                (
-                    "jarURI",
-                    "local:///opt/flink/examples/streaming/StateMachineExample.jar",
-                ),
-                (
-                    "entryClass",
-                    "org.apache.flink.streaming.examples.statemachine.StateMachineExample",
-                ),
-                ("args", "--error-rate 0.1"),
-                ("parallelism", "2"),
-                ("upgradeMode", "savepoint"),
-                ("highAvailability", "on"),
-                ("haType", "kubernetes"),
-                ("storage", "s3"),
-                ("minio", "minio-main"),
-            ],
+            [("operator", "operator-main")]
+                .into_iter()
+                .chain(APPLICATION_FORM.iter().copied())
+                .collect(),
             vec![flink_reference("operator"), flink_reference("minio")],
         ),
         ("flink-kubernetes-operator", vec![], vec![]),

@@ -30,6 +30,7 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, o
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values};
 use crate::crd::FlinkVersion;
 pub use configuration::{ARTIFACTS_DIR, HEALTH_PORT, METRICS_PORT};
+pub use rbac::{OPERATOR_RULES, Rule};
 
 /// The app's name in the catalog.
 pub const APP: &str = "flink-kubernetes-operator";
