@@ -194,6 +194,24 @@ pub struct SimulateArgs {
     /// Name of the fake node that runs every pod.
     #[arg(long, default_value = "dataport-sim-node")]
     pub node_name: String,
+
+    /// Run the pods of images the node knows (the official `flink` image) as
+    /// real local processes (the process node); every other pod stays simulated.
+    #[arg(long)]
+    pub run_processes: bool,
+
+    /// Folder of the process node's pod sandboxes (volumes, logs).
+    #[arg(long, default_value = ".dataport/node")]
+    pub process_root: PathBuf,
+
+    /// Folder holding the Flink releases assembled by testenv/flink/assemble.sh
+    /// (`flink-<release>/`); default `$DATAPORT_CACHE` or `~/.cache/dataport`.
+    #[arg(long, env = "DATAPORT_CACHE")]
+    pub flink_cache: Option<PathBuf>,
+
+    /// The Java 17 launcher the process node runs Flink with.
+    #[arg(long, default_value = "java")]
+    pub java: PathBuf,
 }
 
 impl fmt::Display for ServeConfig {

@@ -9,7 +9,7 @@
 //! API server's and controllers' own behaviour.
 
 mod jobs;
-mod node;
+pub mod node;
 pub mod operator;
 
 use kube::Config;
@@ -38,13 +38,45 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
     let cluster = Cluster::connect_required(args.kubeconfig.as_deref()).await?;
     let client = cluster.client().clone();
     let base = client_config(args.kubeconfig.as_deref()).await?;
-    tracing::info!(node = %args.node_name, "simulating a node and the Flink operators as deployed");
+    let processes = args.run_processes.then(|| {
+        let cache = args.flink_cache.clone().unwrap_or_else(default_cache);
+        let root = std::path::absolute(&args.process_root).unwrap_or(args.process_root.clone());
+        node::process::ProcessNode::new(
+            client.clone(),
+            &base.cluster_url.to_string().parse().unwrap_or_else(|_| {
+                url::Url::parse("https://127.0.0.1:6443").expect("a fixed URL parses")
+            }),
+            node::process::ProcessOptions {
+                root,
+                flink_cache: cache,
+                java: args.java.clone(),
+            },
+        )
+    });
+    match &processes {
+        Some(node) => tracing::info!(node = %args.node_name, "{}", node.describe()),
+        None => {
+            tracing::info!(node = %args.node_name, "simulating a node and the Flink operators as deployed")
+        }
+    }
     tokio::select! {
-        result = node::run(client.clone(), args.node_name) => result?,
+        result = node::run(client.clone(), args.node_name, processes) => result?,
         result = operator::run(client, base) => result?,
         _ = crate::http::shutdown_signal() => {}
     }
     Ok(())
+}
+
+/// `$XDG_CACHE_HOME/dataport` or `~/.cache/dataport`, where testenv/ keeps
+/// what it builds.
+fn default_cache() -> std::path::PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache"))
+        })
+        .unwrap_or_else(|| std::path::PathBuf::from(".cache"))
+        .join("dataport")
 }
 
 /// The client configuration the simulator connects with, which the

@@ -1,6 +1,12 @@
 //! The simulated node: registered, heart-beating, running every pod it is given.
+//!
+//! A pod is run one of two ways. With a [`process::ProcessNode`] (`dataport
+//! simulate --run-processes`), pods whose images the node knows (Flink's) run
+//! as real local processes and the node plays the kubelet for them; every other
+//! pod is *simulated* ([`simulated`]): reported running and ready at once,
+//! nothing runs. The node says which on itself (label, Ready message) and on
+//! every pod it only simulates (a condition).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -10,6 +16,12 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
+use std::sync::Arc;
+
+pub mod process;
+mod simulated;
+
+use process::ProcessNode;
 use serde_json::json;
 
 use super::{SIMULATED_NODE_LABEL, SIMULATOR_MANAGER};
@@ -20,17 +32,25 @@ use crate::cluster::ClusterError;
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Registers the node, keeps it alive and runs its pods until an error.
-pub(super) async fn run(client: Client, node_name: String) -> Result<(), ClusterError> {
-    register(&client, &node_name).await?;
-    let heartbeat = heartbeat(client.clone(), node_name.clone());
-    let pods = run_pods(client, node_name);
+pub(super) async fn run(
+    client: Client,
+    node_name: String,
+    processes: Option<Arc<ProcessNode>>,
+) -> Result<(), ClusterError> {
+    let message = match &processes {
+        Some(node) => node.describe(),
+        None => "dataport simulator: pods are simulated, nothing runs".to_owned(),
+    };
+    register(&client, &node_name, &message).await?;
+    let heartbeat = heartbeat(client.clone(), node_name.clone(), message);
+    let pods = run_pods(client, node_name, processes);
     tokio::select! {
         result = heartbeat => result,
         result = pods => result,
     }
 }
 
-async fn register(client: &Client, node_name: &str) -> Result<(), ClusterError> {
+async fn register(client: &Client, node_name: &str, message: &str) -> Result<(), ClusterError> {
     let nodes: Api<Node> = Api::all(client.clone());
     let node = json!({
         "apiVersion": "v1",
@@ -50,10 +70,14 @@ async fn register(client: &Client, node_name: &str) -> Result<(), ClusterError> 
     nodes
         .patch(node_name, &params, &Patch::Apply(&node))
         .await?;
-    patch_node_status(&nodes, node_name).await
+    patch_node_status(&nodes, node_name, message).await
 }
 
-async fn patch_node_status(nodes: &Api<Node>, node_name: &str) -> Result<(), ClusterError> {
+async fn patch_node_status(
+    nodes: &Api<Node>,
+    node_name: &str,
+    message: &str,
+) -> Result<(), ClusterError> {
     let now = Utc::now().to_rfc3339();
     let capacity =
         json!({"cpu": "64", "memory": "256Gi", "pods": "500", "ephemeral-storage": "1Ti"});
@@ -69,7 +93,7 @@ async fn patch_node_status(nodes: &Api<Node>, node_name: &str) -> Result<(), Clu
             },
             "conditions": [{
                 "type": "Ready", "status": "True", "reason": "KubeletReady",
-                "message": "dataport simulator: pods are simulated, nothing runs",
+                "message": message,
                 "lastHeartbeatTime": now, "lastTransitionTime": now,
             }],
         }
@@ -80,7 +104,7 @@ async fn patch_node_status(nodes: &Api<Node>, node_name: &str) -> Result<(), Clu
     Ok(())
 }
 
-async fn heartbeat(client: Client, node_name: String) -> Result<(), ClusterError> {
+async fn heartbeat(client: Client, node_name: String, message: String) -> Result<(), ClusterError> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
     let nodes: Api<Node> = Api::all(client);
     let params = PatchParams::apply(SIMULATOR_MANAGER).force();
@@ -98,25 +122,39 @@ async fn heartbeat(client: Client, node_name: String) -> Result<(), ClusterError
         leases
             .patch(&node_name, &params, &Patch::Apply(&lease))
             .await?;
-        patch_node_status(&nodes, &node_name).await?;
+        patch_node_status(&nodes, &node_name, &message).await?;
         tokio::time::sleep(HEARTBEAT).await;
     }
 }
 
-/// Binds unscheduled pods to the node, reports its pods running and ready,
-/// and finishes the deletion of its terminating pods, as a kubelet would.
-async fn run_pods(client: Client, node_name: String) -> Result<(), ClusterError> {
+/// Binds unscheduled pods to the node and hands each of its pods to the
+/// process node (when it knows the pod's images) or the simulated run; finishes
+/// the deletion of its terminating pods, as a kubelet would.
+async fn run_pods(
+    client: Client,
+    node_name: String,
+    processes: Option<Arc<ProcessNode>>,
+) -> Result<(), ClusterError> {
     let pods: Api<Pod> = Api::all(client.clone());
-    let next_ip = AtomicU32::new(2);
-    let stream = watcher(pods, watcher::Config::default())
-        .default_backoff()
-        .applied_objects();
+    let mut simulated_ips = simulated::PodIps::default();
+    let stream = watcher(pods, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
-    while let Some(pod) = stream
+    while let Some(event) = stream
         .try_next()
         .await
         .map_err(|e| ClusterError::Timeout(format!("pod watch: {e}")))?
     {
+        let pod = match event {
+            watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => pod,
+            watcher::Event::Delete(pod) => {
+                // Deleted without a grace period (or while the node was away).
+                if let Some(node) = &processes {
+                    node.forget(&pod);
+                }
+                continue;
+            }
+            watcher::Event::Init | watcher::Event::InitDone => continue,
+        };
         let (Some(name), Some(namespace)) =
             (pod.metadata.name.clone(), pod.metadata.namespace.clone())
         else {
@@ -124,22 +162,26 @@ async fn run_pods(client: Client, node_name: String) -> Result<(), ClusterError>
         };
         let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
         let assigned = pod.spec.as_ref().and_then(|spec| spec.node_name.clone());
-        let outcome = match assigned {
-            None => bind(&api, &name, &node_name).await,
-            Some(node) if node == node_name => {
+        let runs_processes = processes.as_ref().filter(|node| node.runs(&pod));
+        let outcome = match (assigned, runs_processes) {
+            (None, _) => bind(&api, &name, &node_name).await,
+            (Some(node), _) if node != node_name => Ok(()),
+            (Some(_), Some(node)) => {
+                node.sync(&pod);
+                Ok(())
+            }
+            (Some(_), None) => {
                 if pod.metadata.deletion_timestamp.is_some() {
-                    // Containers "stop" at once: the kubelet's final delete.
+                    // Nothing runs: the kubelet's final delete at once.
                     api.delete(&name, &DeleteParams::default().grace_period(0))
                         .await
                         .map(|_| ())
-                } else if !is_running(&pod) {
-                    let ip = next_ip.fetch_add(1, Ordering::Relaxed);
-                    report_running(&api, &pod, &name, ip).await
+                } else if !simulated::is_running(&pod) {
+                    simulated::report_running(&api, &pod, &name, simulated_ips.next()).await
                 } else {
                     Ok(())
                 }
             }
-            Some(_) => Ok(()),
         };
         if let Err(error) = outcome {
             // The pod may have gone meanwhile; the next event retries the rest.
@@ -147,13 +189,6 @@ async fn run_pods(client: Client, node_name: String) -> Result<(), ClusterError>
         }
     }
     Ok(())
-}
-
-fn is_running(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|status| status.phase.as_deref())
-        == Some("Running")
 }
 
 async fn bind(api: &Api<Pod>, name: &str, node_name: &str) -> Result<(), kube::Error> {
@@ -170,50 +205,5 @@ async fn bind(api: &Api<Pod>, name: &str, node_name: &str) -> Result<(), kube::E
         &binding,
     )
     .await?;
-    Ok(())
-}
-
-async fn report_running(api: &Api<Pod>, pod: &Pod, name: &str, ip: u32) -> Result<(), kube::Error> {
-    let now = Utc::now().to_rfc3339();
-    let containers = pod
-        .spec
-        .as_ref()
-        .map(|spec| spec.containers.as_slice())
-        .unwrap_or_default();
-    let container_statuses: Vec<_> = containers
-        .iter()
-        .map(|container| {
-            json!({
-                "name": container.name,
-                "image": container.image.clone().unwrap_or_default(),
-                "imageID": "",
-                "ready": true,
-                "started": true,
-                "restartCount": 0,
-                "state": {"running": {"startedAt": now}},
-            })
-        })
-        .collect();
-    let condition = |kind: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now});
-    let pod_ip = format!("10.244.{}.{}", (ip >> 8) & 0xff, ip & 0xff);
-    let status = json!({
-        "status": {
-            "phase": "Running",
-            "hostIP": "127.0.0.1",
-            "hostIPs": [{"ip": "127.0.0.1"}],
-            "podIP": pod_ip,
-            "podIPs": [{"ip": pod_ip}],
-            "startTime": now,
-            "conditions": [
-                condition("PodScheduled"),
-                condition("Initialized"),
-                condition("ContainersReady"),
-                condition("Ready"),
-            ],
-            "containerStatuses": container_statuses,
-        }
-    });
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await?;
     Ok(())
 }

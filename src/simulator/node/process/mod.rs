@@ -1,0 +1,280 @@
+//! The **process node**: the simulated node's way to run pods for real.
+//!
+//! Pods with a container of an image it knows (the official `flink` image,
+//! [`flink`]) run as local processes, and the node plays the kubelet for them
+//! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
+//! ([`env`]), a loopback address of 127.0.0.0/8 as the pod IP (Linux routes the
+//! whole block to `lo`, so every pod can bind its own ports), cluster DNS as a
+//! hosts file per pod ([`dns`]), the API server reachable as
+//! `KUBERNETES_SERVICE_HOST`/`PORT` with the pod's own ServiceAccount token
+//! (from its projected volume, given to Kubernetes clients as
+//! `KUBERNETES_AUTH_SERVICEACCOUNT_TOKEN` and `KUBERNETES_CERTS_CA_FILE`, the
+//! fabric8 client's variables for the in-cluster token and CA, and never a
+//! kubeconfig), so RBAC is real. Other containers of such a pod, and every other
+//! pod, keep the simulated run. A stand-in, and it says so on the node.
+
+mod dns;
+mod env;
+pub mod flink;
+mod pod;
+mod status;
+mod volumes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use k8s_openapi::api::core::v1::{Container, Event, Pod};
+use kube::Client;
+use kube::api::{Api, PostParams};
+use tokio::sync::watch;
+
+pub use dns::ClusterDns;
+use pod::StopRequest;
+
+/// Where a pod's ServiceAccount token, CA and namespace are mounted
+/// (the ServiceAccount admission plugin's `kube-api-access-*` volume).
+const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Where the process node keeps things and finds what it runs.
+#[derive(Debug, Clone)]
+pub struct ProcessOptions {
+    /// Sandboxes of the pods (volumes, logs, hosts files), one folder each.
+    pub root: PathBuf,
+    /// The cache holding `flink-<release>/` folders assembled by
+    /// `testenv/flink/assemble.sh`.
+    pub flink_cache: PathBuf,
+    /// The `java` launcher (Java 17) for Flink.
+    pub java: PathBuf,
+}
+
+/// What the node does with one container.
+pub(crate) enum Launch {
+    /// Run `bash <path>`; the note (if any) goes into the pod's status.
+    Script { path: PathBuf, note: Option<String> },
+    /// Not an image the node runs: reported running, nothing runs.
+    Simulated,
+    /// The image cannot be had here (shown as `ErrImagePull`).
+    Unavailable(String),
+    /// The container cannot be started as given (`RunContainerError`).
+    Refused(String),
+}
+
+/// The process node: its options, the pods it runs and their addresses.
+pub struct ProcessNode {
+    client: Client,
+    options: ProcessOptions,
+    /// The API server as pods reach it: host and port.
+    api_server: (String, u16),
+    flink: Vec<flink::Release>,
+    dns: Arc<ClusterDns>,
+    http: reqwest::Client,
+    pods: Mutex<HashMap<String, watch::Sender<StopRequest>>>,
+    next_ip: Mutex<u32>,
+}
+
+impl ProcessNode {
+    /// A process node acting with `client` (the node's credentials), whose
+    /// pods reach the API server at `api_server` (a URL).
+    pub fn new(client: Client, api_server: &url::Url, options: ProcessOptions) -> Arc<ProcessNode> {
+        let host = api_server.host_str().unwrap_or("127.0.0.1").to_owned();
+        let port = api_server.port_or_known_default().unwrap_or(443);
+        let flink = flink::assembled(&options.flink_cache);
+        let dns = Arc::new(ClusterDns::default());
+        tokio::spawn(dns.clone().run(client.clone()));
+        Arc::new(ProcessNode {
+            client,
+            options,
+            api_server: (host, port),
+            flink,
+            dns,
+            http: reqwest::Client::new(),
+            pods: Mutex::new(HashMap::new()),
+            next_ip: Mutex::new(0),
+        })
+    }
+
+    /// The cluster DNS of the node's pods (for the stand-in operator's calls).
+    pub fn dns(&self) -> Arc<ClusterDns> {
+        self.dns.clone()
+    }
+
+    /// The node's Ready message: what runs for real and what is simulated.
+    pub fn describe(&self) -> String {
+        let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();
+        format!(
+            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); every other pod is simulated, nothing runs",
+            if releases.is_empty() {
+                "none".to_owned()
+            } else {
+                releases.join(", ")
+            }
+        )
+    }
+
+    /// Whether the node runs `pod` itself: one of its containers has an image it knows.
+    pub fn runs(&self, pod: &Pod) -> bool {
+        pod.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+            c.image
+                .as_deref()
+                .is_some_and(|image| flink::image_release(image).is_some())
+        })
+    }
+
+    /// Starts a pod it has not seen, or stops one being deleted.
+    pub fn sync(self: &Arc<Self>, pod: &Pod) {
+        let Some(uid) = pod.metadata.uid.clone() else {
+            return;
+        };
+        let mut pods = self.pods.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(deleting) = &pod.metadata.deletion_timestamp {
+            let _ = deleting;
+            let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30);
+            match pods.get(&uid) {
+                Some(stop) => {
+                    let _ = stop.send(Some((grace, true)));
+                }
+                None => {
+                    // Never started here (the node restarted): only the final delete.
+                    let (stop, receiver) = watch::channel(Some((0, true)));
+                    pods.insert(uid, stop);
+                    let ip = Ipv4Addr::LOCALHOST;
+                    tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
+                }
+            }
+            return;
+        }
+        if pods.contains_key(&uid) {
+            return;
+        }
+        let (stop, receiver) = watch::channel(None);
+        pods.insert(uid, stop);
+        let ip = self.allocate_ip();
+        tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
+    }
+
+    /// Stops a pod that is gone from the API server.
+    pub fn forget(&self, pod: &Pod) {
+        let Some(uid) = pod.metadata.uid.as_deref() else {
+            return;
+        };
+        if let Some(stop) = self
+            .pods
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uid)
+        {
+            let _ = stop.send(Some((0, false)));
+        }
+    }
+
+    /// The next pod IP: 127.1.0.2 onwards (127.0.0.0/16 is left to the machine).
+    fn allocate_ip(&self) -> Ipv4Addr {
+        let mut next = self.next_ip.lock().unwrap_or_else(PoisonError::into_inner);
+        *next += 1;
+        let n = *next + 1;
+        Ipv4Addr::new(127, 1 + ((n >> 16) & 0x7f) as u8, (n >> 8) as u8, n as u8)
+    }
+
+    /// What every container of the node gets: `HOSTNAME`, the API server's
+    /// service variables, the in-cluster token and CA paths for Kubernetes
+    /// clients, where the container's mounts put them.
+    fn pod_env(&self, pod_name: &str, mounts: &volumes::Mounts) -> BTreeMap<String, String> {
+        let (host, port) = &self.api_server;
+        let mut env = BTreeMap::new();
+        env.insert("HOSTNAME".into(), pod_name.to_owned());
+        env.insert("KUBERNETES_SERVICE_HOST".into(), host.clone());
+        env.insert("KUBERNETES_SERVICE_PORT".into(), port.to_string());
+        env.insert("KUBERNETES_SERVICE_PORT_HTTPS".into(), port.to_string());
+        env.insert("KUBERNETES_PORT".into(), format!("tcp://{host}:{port}"));
+        // A pod has no kubeconfig; only its token speaks for it.
+        env.insert("KUBERNETES_AUTH_TRYKUBECONFIG".into(), "false".into());
+        // The pod's token and CA where its projected volume put them.
+        if let Some(local) = mounts.resolve(SERVICE_ACCOUNT_DIR) {
+            env.insert(
+                "KUBERNETES_AUTH_SERVICEACCOUNT_TOKEN".into(),
+                local.join("token").display().to_string(),
+            );
+            env.insert(
+                "KUBERNETES_CERTS_CA_FILE".into(),
+                local.join("ca.crt").display().to_string(),
+            );
+        }
+        env
+    }
+
+    /// How to start `container` of `pod` (its folder `dir`).
+    #[allow(clippy::too_many_arguments)]
+    fn launch(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        env: &BTreeMap<String, String>,
+        mounts: &volumes::Mounts,
+        ip: Ipv4Addr,
+        dir: &Path,
+        hosts: &Path,
+    ) -> Launch {
+        let _ = pod;
+        let image = container.image.clone().unwrap_or_default();
+        let Some(wanted) = flink::image_release(&image) else {
+            return Launch::Simulated;
+        };
+        let release = match flink::choose(&self.flink, &wanted) {
+            Ok(release) => release,
+            Err(message) => return Launch::Unavailable(message),
+        };
+        let start = flink::Start {
+            container,
+            env,
+            mounts,
+            release,
+            pod_ip: ip,
+            dir,
+            hosts_file: hosts,
+            java: &self.options.java,
+        };
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            return Launch::Refused(error.to_string());
+        }
+        match flink::start_script(&start) {
+            Ok(path) => Launch::Script {
+                path,
+                note: (release.version != wanted).then(|| {
+                    format!(
+                        "{image} run as Flink {} (the nearest release assembled here)",
+                        release.version
+                    )
+                }),
+            },
+            Err(error) => Launch::Refused(error.to_string()),
+        }
+    }
+}
+
+/// A core/v1 Event about `pod` from the kubelet (component `kubelet`), as
+/// `kubectl describe pod` lists them.
+async fn record_event(client: &Client, pod: &Pod, kind: &str, reason: &str, message: &str) {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
+    let now = chrono::Utc::now();
+    let event = serde_json::json!({
+        "metadata": {"generateName": format!("{}.", pod.metadata.name.clone().unwrap_or_default())},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.metadata.name, "namespace": namespace, "uid": pod.metadata.uid},
+        "type": kind,
+        "reason": reason,
+        "message": message,
+        "source": {"component": "kubelet", "host": pod.spec.as_ref().and_then(|s| s.node_name.clone())},
+        "reportingComponent": "kubelet",
+        "firstTimestamp": now.to_rfc3339(),
+        "lastTimestamp": now.to_rfc3339(),
+        "count": 1,
+    });
+    let Ok(event) = serde_json::from_value::<Event>(event) else {
+        return;
+    };
+    if let Err(error) = api.create(&PostParams::default(), &event).await {
+        tracing::debug!(%error, "kubelet event not recorded");
+    }
+}
