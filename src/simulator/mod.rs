@@ -53,6 +53,16 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
             },
         )
     });
+    let native = processes.as_ref().map(|node| {
+        std::sync::Arc::new(operator::native::NativeClient {
+            admin: client.clone(),
+            api_server: node.api_server(),
+            cache: args.flink_cache.clone().unwrap_or_else(default_cache),
+            java: args.java.clone(),
+            dns: node.dns(),
+            http: reqwest::Client::new(),
+        })
+    });
     match &processes {
         Some(node) => tracing::info!(node = %args.node_name, "{}", node.describe()),
         None => {
@@ -61,7 +71,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
     }
     tokio::select! {
         result = node::run(client.clone(), args.node_name, processes) => result?,
-        result = operator::run(client, base) => result?,
+        result = operator::run(client, base, native) => result?,
         _ = crate::http::shutdown_signal() => {}
     }
     Ok(())

@@ -27,10 +27,32 @@ pub struct TestCluster {
 }
 
 static SHARED: OnceLock<TestCluster> = OnceLock::new();
+static REAL_FLINK: OnceLock<TestCluster> = OnceLock::new();
+
+/// The Flink release the real journeys run (assembled from Maven by
+/// `testenv/flink/assemble.sh`; see testenv/flink/RELEASES.md).
+pub const REAL_FLINK_RELEASE: &str = "1.20.0";
 
 /// The control plane of this test binary, started on first call.
 pub fn shared() -> &'static TestCluster {
     SHARED.get_or_init(|| start("shared"))
+}
+
+/// A control plane of this test binary whose node runs Flink's pods as real
+/// Flink processes (`dataport simulate --run-processes`); assembles Flink
+/// [`REAL_FLINK_RELEASE`] and its native client first (cached).
+pub fn real_flink() -> &'static TestCluster {
+    REAL_FLINK.get_or_init(|| {
+        for script in ["testenv/flink/assemble.sh", "testenv/flink/deployer.sh"] {
+            let status = Command::new(repo().join(script))
+                .arg(REAL_FLINK_RELEASE)
+                .stdout(Stdio::null())
+                .status()
+                .expect("run a testenv/flink script");
+            assert!(status.success(), "{script} {REAL_FLINK_RELEASE} failed");
+        }
+        start_with("real-flink", true)
+    })
 }
 
 /// A control plane of the calling test's own, which it may break (stop its
@@ -85,6 +107,10 @@ fn control_plane(name: &str) -> TestCluster {
 }
 
 fn start(name: &str) -> TestCluster {
+    start_with(name, false)
+}
+
+fn start_with(name: &str, real_flink: bool) -> TestCluster {
     let started = Instant::now();
     let TestCluster { dir, kubeconfig } = control_plane(name);
     let dataport = env!("CARGO_BIN_EXE_dataport");
@@ -101,9 +127,17 @@ fn start(name: &str) -> TestCluster {
     // The simulator's pid goes with the control plane's: `controlplane.sh stop`
     // (and so the watchdog) ends every process with a pid file in the folder.
     let log = std::fs::File::create(dir.join("simulator.log")).expect("simulator log");
-    let mut simulator = Command::new(dataport)
+    let mut simulator = Command::new(dataport);
+    simulator
         .args(["simulate", "--kubeconfig"])
-        .arg(&kubeconfig)
+        .arg(&kubeconfig);
+    if real_flink {
+        simulator
+            .arg("--run-processes")
+            .arg("--process-root")
+            .arg(dir.join("node"));
+    }
+    let mut simulator = simulator
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log handle"))
         .stderr(log)

@@ -199,6 +199,21 @@ impl Portal {
         (portal, database, namespace)
     }
 
+    /// A portal on the control plane whose node runs Flink for real
+    /// ([`cluster::real_flink`]), and a fresh namespace on it.
+    pub async fn on_real_flink_cluster(prefix: &str) -> (Portal, TestDatabase, String) {
+        let cluster = cluster::real_flink();
+        let namespace = cluster.namespace(prefix).await;
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        let portal = Portal::start(
+            database.store().await,
+            Some(cluster.cluster().await),
+            Layout::default(),
+        )
+        .await;
+        (portal, database, namespace)
+    }
+
     /// Serves a portal on a fresh SQLite database, without a cluster.
     pub async fn on_sqlite() -> (Portal, TestDatabase) {
         let database = TestDatabase::new(Backend::Sqlite).await;

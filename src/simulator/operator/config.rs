@@ -68,6 +68,10 @@ pub struct OperatorConfig {
     pub source: String,
     /// `WATCH_NAMESPACES` from the container's env, if set.
     pub watch_namespaces_env: Option<String>,
+    /// The logging files next to the configuration (`log4j-console.properties`,
+    /// `logback-console.xml`), which Flink's client ships to every cluster
+    /// whose spec has no `logConfiguration`.
+    pub log_files: BTreeMap<String, String>,
 }
 
 impl OperatorConfig {
@@ -256,10 +260,18 @@ pub fn read(
             } else {
                 parse_standard(text).map_err(|e| ConfigError::Yaml(format!("{dir}/{file}"), e))?
             };
+            let log_files = ["log4j-console.properties", "logback-console.xml"]
+                .into_iter()
+                .filter_map(|name| {
+                    let (_, text) = files.get(&format!("{prefix}{name}"))?;
+                    Some((name.to_owned(), text.clone()))
+                })
+                .collect();
             return Ok(OperatorConfig {
                 values,
                 source: format!("{origin} key {key} as {dir}/{file}"),
                 watch_namespaces_env,
+                log_files,
             });
         }
     }

@@ -21,9 +21,9 @@ use super::config::OperatorConfig;
 use super::events::{record, reference};
 use super::instance::Operator;
 use super::status::{
-    LifecycleInputs, cluster_info, first_deployment_spec, job_state, last_reconciled, lifecycle,
-    reconciliation_error, running_condition, same_deployment, spec_with_meta, task_managers,
-    validation_error, with_job_state,
+    LifecycleInputs, cluster_info, deployment_failed_error, first_deployment_spec, job_state,
+    last_reconciled, lifecycle, reconciliation_error, running_condition, same_deployment,
+    spec_with_meta, task_managers, validation_error, with_job_state,
 };
 use super::validator::{
     flat_configuration, is_supported, savepoint_dir, unsupported_version_message,
@@ -108,10 +108,17 @@ async fn apply(
                 .get(FAIL_ANNOTATION)
                 .map(String::as_str),
             finish: deployment.annotations().contains_key(FINISH_ANNOTATION),
+            job_manager: match &operator.native {
+                Some(native) if !has_job(&spec) => {
+                    Some(observe_job_manager(operator, native, deployment).await)
+                }
+                _ => None,
+            },
         },
         &current,
         &operator.config,
     );
+    let mut step = step;
     let object = reference(deployment);
     for (kind, reason, message) in &step.events {
         if let Err(error) =
@@ -130,7 +137,26 @@ async fn apply(
         }
     }
     if let Some(deployed) = &step.deploy {
-        create_cluster_objects(operator, deployment, deployed).await?;
+        match &operator.native {
+            Some(native) if !has_job(deployed) => {
+                let configuration = effective_configuration(&operator.config, deployed);
+                let (namespace, account) = &operator.service_account;
+                if let Err(message) = native
+                    .deploy_session(
+                        deployment,
+                        deployed,
+                        &configuration,
+                        &operator.config.log_files,
+                        (namespace, account),
+                    )
+                    .await
+                {
+                    step.status.error = Some(reconciliation_error(&message));
+                    step.status.job_manager_deployment_status = Some(Jm::Error);
+                }
+            }
+            _ => create_cluster_objects(operator, deployment, deployed).await?,
+        }
     }
     if step.status == current {
         return Ok(if step.events.is_empty() {
@@ -158,6 +184,99 @@ pub(super) struct Seen<'a> {
     pub fail: Option<&'a str>,
     /// The simulator's finish annotation.
     pub finish: bool,
+    /// The JobManager as observed in the cluster, when Flink runs for real
+    /// (`None`: the simulated walk).
+    pub job_manager: Option<JobManagerSeen>,
+}
+
+/// What the observer sees of a real JobManager (`AbstractFlinkDeploymentObserver.observeJmDeployment`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum JobManagerSeen {
+    /// No JobManager Deployment.
+    Missing,
+    /// Its Deployment is available and its REST port answers.
+    PortReady,
+    /// A container of a JobManager pod waits for a reason the operator
+    /// counts as failure (`DeploymentFailedException.CONTAINER_ERROR_REASONS`);
+    /// the message as `forContainerStatus` forms it.
+    Failed(String),
+    /// Anything else: being deployed.
+    Deploying,
+}
+
+/// The reasons of a waiting container that fail a deployment
+/// (`DeploymentFailedException.CONTAINER_ERROR_REASONS`, release-1.15.0).
+const CONTAINER_ERROR_REASONS: [&str; 6] = [
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "RunContainerError",
+    "CreateContainerConfigError",
+    "OOMKilled",
+];
+
+/// Looks at the JobManager Deployment, its pods and its REST port, as the
+/// operator's observer does.
+async fn observe_job_manager(
+    operator: &Operator,
+    native: &super::native::NativeClient,
+    deployment: &FlinkDeployment,
+) -> JobManagerSeen {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Pod;
+    let name = deployment.name_any();
+    let namespace = deployment.namespace().unwrap_or_default();
+    let deployments: Api<Deployment> = Api::namespaced(operator.client.clone(), &namespace);
+    let Ok(Some(job_manager)) = deployments.get_opt(&name).await else {
+        return JobManagerSeen::Missing;
+    };
+    let available = job_manager
+        .status
+        .as_ref()
+        .and_then(|s| s.available_replicas)
+        .unwrap_or(0);
+    if available > 0 && native.rest_answers(&name, &namespace).await.is_some() {
+        return JobManagerSeen::PortReady;
+    }
+    let pods: Api<Pod> = Api::namespaced(operator.client.clone(), &namespace);
+    let selector = format!("app={name},component=jobmanager,type=flink-native-kubernetes");
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    for pod in list {
+        for container in pod
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+        {
+            let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+                continue;
+            };
+            let reason = waiting.reason.clone().unwrap_or_default();
+            if !CONTAINER_ERROR_REASONS.contains(&reason.as_str()) {
+                continue;
+            }
+            let crash = (reason == "CrashLoopBackOff")
+                .then(|| {
+                    container
+                        .last_state
+                        .as_ref()?
+                        .terminated
+                        .as_ref()?
+                        .message
+                        .clone()
+                })
+                .flatten()
+                .map(|message| format!("CrashLoop - {message}"));
+            let message = crash
+                .or_else(|| waiting.message.clone())
+                .unwrap_or_default();
+            return JobManagerSeen::Failed(format!("[{}] {message}", container.name));
+        }
+    }
+    JobManagerSeen::Deploying
 }
 
 /// What one reconcile does.
@@ -389,11 +508,29 @@ fn observe(
         return;
     }
     let was = next.job_manager_deployment_status;
-    next.job_manager_deployment_status = Some(match was {
-        None | Some(Jm::Missing | Jm::Error) => Jm::Deploying,
-        Some(Jm::Deploying) => Jm::DeployedNotReady,
-        Some(Jm::DeployedNotReady | Jm::Ready) => Jm::Ready,
+    next.job_manager_deployment_status = Some(match (&seen.job_manager, was) {
+        // The simulated walk.
+        (None, None | Some(Jm::Missing | Jm::Error)) => Jm::Deploying,
+        (None, Some(Jm::Deploying)) => Jm::DeployedNotReady,
+        (None, Some(Jm::DeployedNotReady | Jm::Ready)) => Jm::Ready,
+        // What a real JobManager shows.
+        (Some(JobManagerSeen::PortReady), Some(Jm::DeployedNotReady | Jm::Ready)) => Jm::Ready,
+        (Some(JobManagerSeen::PortReady), _) => Jm::DeployedNotReady,
+        (Some(JobManagerSeen::Deploying), _) => Jm::Deploying,
+        (Some(JobManagerSeen::Failed(message)), _) => {
+            next.error = Some(deployment_failed_error(message));
+            Jm::Error
+        }
+        (Some(JobManagerSeen::Missing), _) => {
+            if !matches!(was, Some(Jm::Missing | Jm::Error)) {
+                next.error = Some(reconciliation_error("Missing JobManager deployment"));
+            }
+            Jm::Missing
+        }
     });
+    if matches!(seen.job_manager, Some(JobManagerSeen::PortReady)) && was == Some(Jm::Error) {
+        next.error = None;
+    }
     if was != Some(Jm::Ready) {
         return;
     }
@@ -559,6 +696,20 @@ async fn tear_down(
             .map(|_| ()),
     )?;
     gone(services.delete(&name, &params).await.map(|_| ()))?;
+    if operator.native.is_some() {
+        // Flink's killCluster, and the operator's deletion of HA data.
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(operator.client.clone(), &namespace);
+        gone(deployments.delete(&name, &params).await.map(|_| ()))?;
+        let ha = kube::api::ListParams::default()
+            .labels(&format!("app={name},configmap-type=high-availability"));
+        gone(
+            config_maps
+                .delete_collection(&params, &ha)
+                .await
+                .map(|_| ()),
+        )?;
+    }
     gone(
         config_maps
             .delete(&format!("flink-config-{name}"), &params)

@@ -12,6 +12,7 @@ use kube::{Client, Config, ResourceExt};
 
 use super::config::{ConfigError, OperatorConfig, Watched};
 use super::events::Reporter;
+use super::native::NativeClient;
 use super::{deployment, impersonating, session_job};
 
 /// How long a crashed operator pod waits before it starts again (a crash loop's pace).
@@ -27,6 +28,10 @@ pub(super) struct Operator {
     pub reporter: Reporter,
     /// `system:serviceaccount:<ns>:<name>`, for messages.
     pub identity: String,
+    /// Its namespace and ServiceAccount (Flink's client acts as them).
+    pub service_account: (String, String),
+    /// Deploying for real, when the process node runs Flink.
+    pub native: Option<Arc<NativeClient>>,
 }
 
 /// Runs the operator of `deployment` until aborted.
@@ -36,6 +41,7 @@ pub(super) async fn run(
     deployment: Deployment,
     service_account: String,
     config: Result<OperatorConfig, ConfigError>,
+    native: Option<Arc<NativeClient>>,
 ) {
     let reporter = Reporter::new(admin, &deployment);
     let namespace = deployment.namespace().unwrap_or_default();
@@ -81,6 +87,8 @@ pub(super) async fn run(
         config,
         reporter,
         identity,
+        service_account: (namespace.clone(), service_account.clone()),
+        native,
     });
     let scopes: Vec<Option<String>> = match watched {
         Watched::All => vec![None],

@@ -32,11 +32,13 @@ pub mod config;
 mod deployment;
 pub mod events;
 mod instance;
+pub mod native;
 mod session_job;
 pub mod status;
 pub mod validator;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -62,7 +64,11 @@ struct Launch {
 /// Runs one simulated operator per available operator Deployment, until
 /// the process stops. `admin` is the simulator's own client, `base` the
 /// configuration it was made from (impersonation is added to copies of it).
-pub async fn run(admin: Client, base: Config) -> Result<(), ClusterError> {
+pub async fn run(
+    admin: Client,
+    base: Config,
+    native: Option<Arc<native::NativeClient>>,
+) -> Result<(), ClusterError> {
     let mut running: BTreeMap<(String, String), (Launch, JoinHandle<()>)> = BTreeMap::new();
     loop {
         match operator_deployments(&admin).await {
@@ -89,6 +95,7 @@ pub async fn run(admin: Client, base: Config) -> Result<(), ClusterError> {
                         deployment,
                         launch.service_account.clone(),
                         launch.config.clone(),
+                        native.clone(),
                     ));
                     running.insert(key, (launch, task));
                 }

@@ -198,6 +198,15 @@ pub fn reconciliation_error(message: &str) -> String {
     )
 }
 
+/// `status.error` of a JobManager that cannot start
+/// (`DeploymentFailedException.forContainerStatus`, release-1.15.0).
+pub fn deployment_failed_error(message: &str) -> String {
+    exception_json(
+        "org.apache.flink.kubernetes.operator.exception.DeploymentFailedException",
+        message,
+    )
+}
+
 fn exception_json(kind: &str, message: &str) -> String {
     json!({"type": kind, "message": message, "additionalMetadata": {}, "throwableList": []})
         .to_string()

@@ -37,6 +37,15 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
         ],
     )?;
     let mut configuration = base_configuration(input)?;
+    if !input.values.contains_key("jarURI") && input.values.contains_key("taskManagerReplicas") {
+        // In native mode the operator hands a session's `taskManager.replicas`
+        // to no one (`FlinkConfigBuilder.applyTaskManagerSpec` sets a key only
+        // standalone mode reads, release-1.15.0): TaskManagers come when jobs
+        // ask for slots. The slot manager's minimum (Flink 1.18+) makes the
+        // JobManager start the TaskManagers the form asked for and keep them.
+        let slots = input.int("taskSlots")? * input.int("taskManagerReplicas")?;
+        configuration.insert("slotmanager.number-of-slots.min".into(), slots.to_string());
+    }
     let mut env: Vec<Value> = Vec::new();
     let mut volumes: Vec<Value> = Vec::new();
     let mut mounts: Vec<Value> = Vec::new();

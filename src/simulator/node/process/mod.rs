@@ -100,6 +100,11 @@ impl ProcessNode {
         self.dns.clone()
     }
 
+    /// The API server as pods reach it: host and port.
+    pub fn api_server(&self) -> (String, u16) {
+        self.api_server.clone()
+    }
+
     /// The node's Ready message: what runs for real and what is simulated.
     pub fn describe(&self) -> String {
         let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();

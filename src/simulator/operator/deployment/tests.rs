@@ -31,6 +31,7 @@ fn seen(spec: &Value, generation: i64) -> Seen<'_> {
         spec,
         fail: None,
         finish: false,
+        job_manager: None,
     }
 }
 
