@@ -8,6 +8,7 @@
 #
 #   testenv/s3/smoke.sh FLINK_VERSION [TIMEOUT_SECONDS]     (default timeout per wait: 180)
 #
+# SMOKE_KEEP=1 keeps the run's folder (logs, configuration, the bucket's files) after a success too.
 # The Flink processes start as testenv/flink/smoke.sh starts them (see there): JVM memory flags
 # and TaskManager memory settings from Flink's BashJavaUtils, classpath from
 # testenv/flink/assemble.sh. The plugin is enabled as the image's ENABLE_BUILT_IN_PLUGINS does it:
@@ -47,7 +48,7 @@ cleanup() {
   local left=""
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
   if [ -n "$left" ]; then echo "smoke.sh: Java processes still alive:$left" >&2; rc=1; fi
-  [ "$rc" -eq 0 ] && rm -rf "$run" || echo "smoke.sh: logs kept in $run/log" >&2
+  if [ "$rc" -eq 0 ] && [ -z "${SMOKE_KEEP:-}" ]; then rm -rf "$run"; else echo "smoke.sh: logs kept in $run/log" >&2; fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -229,7 +230,10 @@ wait_for "job $job2 reporting its restore" restored
 restore="$(jq -c '.latest.restored | {id, is_savepoint, external_path}' <<<"$got")"
 [ "$(jq -r '.external_path' <<<"$restore")" = "$savepoint" ] || fail "job $job2 restored $restore, not $savepoint"
 [ "$(jq -r '.is_savepoint' <<<"$restore")" = true ] || fail "job $job2 restored from a checkpoint, not a savepoint: $restore"
-new_firsts() { first_counts | tail -n +"$(( $(wc -l <<<"$first_before") + 1 ))" | grep .; }
+new_firsts() { # once each of the job's 3 keys (its default --keys) had a record
+  local lines; lines="$(first_counts | tail -n +"$(( $(wc -l <<<"$first_before") + 1 ))")"
+  [ "$(grep -c . <<<"$lines")" -ge 3 ] && echo "$lines"
+}
 wait_for "job $job2 processing records" new_firsts
 first_after="$got"
 t_restored=$SECONDS
