@@ -90,12 +90,26 @@ stop_postgres() {
 }
 
 # Starts the local control plane in folder $1 with the Flink CRDs and the
-# simulator ($2: the dataport binary); all of it stops when this shell ends.
+# simulator ($2: the dataport binary; further arguments go to `dataport
+# simulate`); all of it stops when this shell ends.
 start_local_cluster() {
   local dir=$1 bin=$2
+  shift 2
   testenv/controlplane.sh start "$dir" --watch-pid $$ -- "$bin" crds --install >/dev/null
-  "$bin" simulate --kubeconfig "$dir/kubeconfig" </dev/null >"$dir/simulator.log" 2>&1 &
+  "$bin" simulate --kubeconfig "$dir/kubeconfig" "$@" </dev/null >"$dir/simulator.log" 2>&1 &
   echo $! >"$dir/simulator.pid"
+}
+
+# The Flink release the local cluster runs for real (testenv/flink/RELEASES.md).
+REAL_FLINK_RELEASE=1.20.0
+
+# Assembles what the process node needs to run Flink for real: the Flink
+# release from Maven, Flink's native client for the stand-in operator, the
+# S3 server and mc stand-in for MinIO's pods, and the test job. Cached under
+# ~/.cache/dataport; a second run takes seconds.
+prepare_real_flink() {
+  testenv/flink/assemble.sh "$REAL_FLINK_RELEASE" >/dev/null
+  testenv/flink/deployer.sh "$REAL_FLINK_RELEASE" >/dev/null
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with

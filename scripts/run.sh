@@ -20,10 +20,22 @@ if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then
   dir=$PWD/.dataport/cluster
   rm -rf "$dir"
   say "no cluster configured: starting the local test control plane in $dir"
+  # With Java 17 and Maven the node runs Flink's pods as real Flink processes.
+  simulate_args=() mode=simulated
+  if command -v java >/dev/null && command -v mvn >/dev/null; then
+    say "assembling Flink $REAL_FLINK_RELEASE from Maven for the local node (first time: a few minutes)"
+    if prepare_real_flink; then
+      simulate_args=(--run-processes --process-root "$dir/node") mode=real-flink
+    else
+      say "Flink could not be assembled: the local node simulates every pod"
+    fi
+  else
+    say "no java or mvn: the local node simulates every pod (install openjdk-17-jdk-headless and maven to run Flink for real)"
+  fi
   # The watchdog watches this shell's pid, which `exec` below hands to the
   # portal: when the portal stops, so do the control plane and the simulator.
-  start_local_cluster "$dir" "$bin"
-  export KUBECONFIG=$dir/kubeconfig DATAPORT_LOCAL_CLUSTER=true
+  start_local_cluster "$dir" "$bin" "${simulate_args[@]}"
+  export KUBECONFIG=$dir/kubeconfig DATAPORT_LOCAL_CLUSTER=$mode
 elif [[ -z "${KUBECONFIG:-}" ]]; then
   export KUBECONFIG=$HOME/.kube/config
 fi

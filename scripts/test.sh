@@ -10,8 +10,8 @@ source scripts/lib.sh
 
 at_exit print_phases
 
-phase "install missing packages" ensure_debian_packages postgresql chromium chromium-driver
-ensure_commands cargo go openssl python3 curl
+phase "install missing packages" ensure_debian_packages postgresql chromium chromium-driver maven openjdk-17-jdk-headless
+ensure_commands cargo go openssl python3 curl java mvn setpriv
 [[ -n "${DATAPORT_TEST_POSTGRES_URL:-}" ]] || phase "start Postgres" start_postgres
 
 build_control_plane() { testenv/controlplane.sh build >/dev/null; }
@@ -20,6 +20,7 @@ if testenv/controlplane.sh is-built; then
 else
   phase "control plane (built)" build_control_plane
 fi
+phase "Flink $REAL_FLINK_RELEASE and JVM test tools (Maven)" prepare_real_flink
 phase "cargo fmt --check" cargo fmt --all -- --check
 phase "cargo clippy" cargo clippy --all-targets --locked -- -D warnings
 phase "build tests" cargo test --all-targets --locked --no-run

@@ -115,10 +115,19 @@ pub struct ServeConfig {
     #[arg(long, env = "DATAPORT_GRAFANA_URL")]
     pub grafana_url: Option<String>,
 
-    /// The cluster is dataport's local test control plane with simulated
-    /// workloads: every page says so in a banner.
-    #[arg(long, env = "DATAPORT_LOCAL_CLUSTER")]
-    pub local_cluster: bool,
+    /// The cluster is dataport's local test control plane: every page says so
+    /// in a banner, and what runs for real. `simulated` (also `true`, or the
+    /// bare flag): the node simulates every pod; `real-flink`: its node runs
+    /// Flink's pods as real Flink processes.
+    #[arg(
+        long,
+        env = "DATAPORT_LOCAL_CLUSTER",
+        value_enum,
+        default_value = "off",
+        num_args = 0..=1,
+        default_missing_value = "simulated"
+    )]
+    pub local_cluster: LocalCluster,
 
     /// Run as one of several replicas on one database: only the holder of
     /// the Lease runs the worker and the status sync. Without it, this
@@ -214,6 +223,20 @@ pub struct SimulateArgs {
     pub java: PathBuf,
 }
 
+/// What the portal's cluster is, for the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LocalCluster {
+    /// A real cluster: no banner.
+    #[default]
+    #[value(alias = "false")]
+    Off,
+    /// The local test control plane; every pod simulated.
+    #[value(alias = "true")]
+    Simulated,
+    /// The local test control plane; Flink's pods run as real Flink processes.
+    RealFlink,
+}
+
 impl fmt::Display for ServeConfig {
     /// One line per setting, as printed at start-up: secrets masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,7 +253,7 @@ impl fmt::Display for ServeConfig {
                 .as_deref()
                 .unwrap_or("(from the monitoring instance)")
         )?;
-        writeln!(f, "local_cluster = {}", self.local_cluster)?;
+        writeln!(f, "local_cluster = {:?}", self.local_cluster)?;
         if self.allowed_namespaces.is_empty() {
             writeln!(f, "namespaces    = (any)")?;
         } else {

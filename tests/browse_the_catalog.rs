@@ -286,6 +286,17 @@ async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked()
     assert_eq!(status, 200);
     assert!(css.contains(".card"));
 
+    let database = common::TestDatabase::new(common::Backend::Sqlite).await;
+    let layout = dataport::http::Layout {
+        local_cluster: true,
+        real_flink: true,
+        ..dataport::http::Layout::default()
+    };
+    let portal = Portal::start(database.store().await, None, layout).await;
+    let (_, html) = portal.get("/catalog").await;
+    assert!(html.contains("Local test cluster, real Flink."));
+    assert!(!html.contains("simulated workloads"));
+
     let (portal, _db) = Portal::on_sqlite().await;
     let (_, html) = portal.get("/catalog").await;
     assert!(!html.contains("Local test cluster"));

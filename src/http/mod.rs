@@ -157,7 +157,8 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
     }
     let service = Arc::new(service);
     let layout = Layout {
-        local_cluster: config.local_cluster,
+        local_cluster: config.local_cluster != crate::config::LocalCluster::Off,
+        real_flink: config.local_cluster == crate::config::LocalCluster::RealFlink,
         ..Layout::default()
     };
     let mut state = AppState::new(service.clone(), layout);

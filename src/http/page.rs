@@ -12,6 +12,8 @@ use crate::service::Role;
 pub struct Layout {
     /// The cluster is the local test control plane with simulated workloads.
     pub local_cluster: bool,
+    /// ... whose node runs Flink's pods as real Flink processes.
+    pub real_flink: bool,
     /// Who is signed in, when someone is.
     pub signed_in: Option<SignedIn>,
     /// The session's CSRF token, for every form of the page (empty without a session).

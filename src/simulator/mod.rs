@@ -1,12 +1,14 @@
 //! `dataport simulate`: plays the parts a local test control plane lacks.
 //!
 //! The control plane of `testenv/` has no kubelet and no Flink operator. The
-//! simulator stands in for both and says so: it plays a node that "runs" every
-//! pod (the real controllers then compute Deployment and StatefulSet readiness
-//! themselves) and, for each flink-kubernetes-operator Deployment that is
-//! available, a strict stand-in for that operator ([`operator`]), acting under
-//! its ServiceAccount on the namespaces it watches. Everything else is the real
-//! API server's and controllers' own behaviour.
+//! simulator stands in for both and says so: it plays a node ([`node`]) that
+//! "runs" every pod (the real controllers then compute Deployment and
+//! StatefulSet readiness themselves), or, as a process node, runs Flink's pods
+//! as real Flink processes; and, for each flink-kubernetes-operator Deployment
+//! that is available, a strict stand-in for that operator ([`operator`]),
+//! acting under its ServiceAccount on the namespaces it watches (and, with the
+//! process node, deploying session clusters with Flink's own client).
+//! Everything else is the real API server's and controllers' own behaviour.
 
 mod jobs;
 pub mod node;

@@ -20,9 +20,12 @@
 //!   `lastReconciledSpec` back ([`status`]), and creates the `<name>-rest` and
 //!   `<name>` Services and the `flink-config-<name>` ConfigMap.
 //!
-//! What it does not: no Flink process runs (no JobManager Deployment, no
-//! TaskManager pods, no REST calls, no jar download); statuses walk on a
-//! timer; no webhook, leader election, autoscaler, rollback, health probe,
+//! With the process node it deploys session clusters for real ([`native`]):
+//! Flink's own client creates the JobManager Deployment, whose JobManager
+//! creates its TaskManagers; the JobManager's status is observed, not walked.
+//!
+//! What it does not: application clusters and jobs run no Flink process (no
+//! REST calls, no jar download) and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe,
 //! metrics, blue/green or snapshot reconciliation.
 //!
 //! Facts: docs/flink-operator-facts.md, read from flink-kubernetes-operator
