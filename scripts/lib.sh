@@ -100,16 +100,21 @@ start_local_cluster() {
   echo $! >"$dir/simulator.pid"
 }
 
-# The Flink release the local cluster runs for real (testenv/flink/RELEASES.md).
+# The Flink releases the local cluster runs for real (testenv/flink/RELEASES.md):
+# the 1.20 line's and the 2.x line's that assemble whole from Maven.
 REAL_FLINK_RELEASE=1.20.0
+REAL_FLINK_2_RELEASE=2.0.0
 
 # Assembles what the process node needs to run Flink for real: the Flink
 # release from Maven, Flink's native client for the stand-in operator, the
 # S3 server and mc stand-in for MinIO's pods, and the test job. Cached under
 # ~/.cache/dataport; a second run takes seconds.
 prepare_real_flink() {
-  testenv/flink/assemble.sh "$REAL_FLINK_RELEASE" >/dev/null
-  testenv/flink/deployer.sh "$REAL_FLINK_RELEASE" >/dev/null
+  local release
+  for release in "$REAL_FLINK_RELEASE" "$REAL_FLINK_2_RELEASE"; do
+    testenv/flink/assemble.sh "$release" >/dev/null
+    testenv/flink/deployer.sh "$release" >/dev/null
+  done
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with

@@ -4,17 +4,20 @@
 //! JobManager creates its TaskManager pods through the API server as the
 //! instance's ServiceAccount, and the cluster's REST API reports the release
 //! and the TaskManagers the form asked for. Uninstalling stops every process.
+//! The same for a Flink 2 session; and a JobManager whose ServiceAccount lost
+//! its rights on pods crash-loops, which the operator and the instance report.
 
 mod common;
 
 use std::time::Duration;
 
 use common::Portal;
-use common::cluster::{REAL_FLINK_RELEASE, real_flink};
+use common::cluster::{REAL_FLINK_2_RELEASE, REAL_FLINK_RELEASE, real_flink};
 use common::operator::eventually;
 use dataport::crd::{FlinkDeployment, JobManagerDeploymentStatus as Jm};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::rbac::v1::Role;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
 /// The JobManager's REST answer at `path`, through the pod IP the node gave it.
@@ -43,9 +46,15 @@ fn java_processes_of(namespace: &str) -> Vec<String> {
     found
 }
 
-#[tokio::test]
-async fn a_flink_session_cluster_runs_as_real_flink_processes() {
-    let (portal, _database, namespace) = Portal::on_real_flink_cluster("realflink").await;
+/// Installs the operator and a session cluster `analytics` of Flink
+/// `version` (the form's) with `task_managers` TaskManagers of one slot;
+/// returns the instance id.
+async fn install_session(
+    portal: &Portal,
+    namespace: &str,
+    version: &str,
+    task_managers: u32,
+) -> String {
     let operator = portal
         .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
         .await;
@@ -56,21 +65,21 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     let (status, created) = portal
         .post_json(
             "/api/v1/instances",
-            &json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": "1.20", "params": {
+            &json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": version, "params": {
                 "operator": "flink-operator",
                 "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
                 "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 1, "taskManagerReplicas": 2,
+                "taskSlots": 1, "taskManagerReplicas": task_managers,
             }}),
         )
         .await;
     assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    created["id"].as_str().expect("id").to_owned()
+}
 
-    let client = real_flink().client().await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    // The JobManager pod: Flink's own Deployment, run for real on a pod IP of the node.
-    let job_manager = eventually(
+/// The session's JobManager pod once it runs on a pod IP of the node.
+async fn running_job_manager(pods: &Api<Pod>) -> Pod {
+    eventually(
         Duration::from_secs(180),
         "a running JobManager pod",
         || async {
@@ -79,7 +88,8 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
                 .await
                 .ok()?;
             list.items.into_iter().find(|pod| {
-                pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                pod.metadata.deletion_timestamp.is_none()
+                    && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
                     && pod
                         .status
                         .as_ref()
@@ -88,7 +98,18 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
             })
         },
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_flink_session_cluster_runs_as_real_flink_processes() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("realflink").await;
+    let id = install_session(&portal, &namespace, "1.20", 2).await;
+
+    let client = real_flink().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    // The JobManager pod: Flink's own Deployment, run for real on a pod IP of the node.
+    let job_manager = running_job_manager(&pods).await;
     let pod_ip = job_manager
         .status
         .as_ref()
@@ -199,4 +220,140 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
         java_processes_of(&namespace).is_empty().then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_flink_2_session_cluster_runs_as_flink_2() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("realflink2").await;
+    let id = install_session(&portal, &namespace, "2.0", 1).await;
+    let client = real_flink().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let job_manager = running_job_manager(&pods).await;
+    let pod_ip = job_manager
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .expect("pod IP");
+    let overview = eventually(
+        Duration::from_secs(240),
+        "one registered TaskManager",
+        || async {
+            rest(&pod_ip, "/overview")
+                .await
+                .filter(|o| o["taskmanagers"] == 1)
+        },
+    )
+    .await;
+    assert_eq!(
+        overview["flink-version"], REAL_FLINK_2_RELEASE,
+        "{overview}"
+    );
+    // Flink 2 reads config.yaml, which the operator wrote for a v2 flinkVersion.
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), &namespace);
+    let config = config_maps
+        .get("flink-config-analytics")
+        .await
+        .expect("Flink's ConfigMap");
+    assert!(config.data.unwrap_or_default().contains_key("config.yaml"));
+    portal
+        .wait_for_instance(&id, "running", |instance| {
+            instance["instance"]["status"] == "Running"
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_job_manager_without_rights_on_pods_crash_loops_and_the_instance_says_so() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("realflinkrbac").await;
+    let id = install_session(&portal, &namespace, "1.20", 1).await;
+    let client = real_flink().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let first = running_job_manager(&pods).await;
+    portal
+        .wait_for_instance(&id, "running", |instance| {
+            instance["instance"]["status"] == "Running"
+        })
+        .await;
+
+    // The cluster's ServiceAccount loses `pods`; a new JobManager cannot
+    // watch or create its TaskManagers and stops (Flink's ResourceManager).
+    let roles: Api<Role> = Api::namespaced(client.clone(), &namespace);
+    let mut role = roles
+        .get("analytics-flink")
+        .await
+        .expect("the cluster's Role");
+    for rule in role.rules.iter_mut().flatten() {
+        if let Some(resources) = rule.resources.as_mut() {
+            resources.retain(|r| r != "pods");
+        }
+    }
+    roles
+        .replace("analytics-flink", &PostParams::default(), &role)
+        .await
+        .expect("Role without pods");
+    pods.delete(
+        first.metadata.name.as_deref().expect("name"),
+        &DeleteParams::default(),
+    )
+    .await
+    .expect("delete the JobManager pod");
+
+    // The node restarts the crashing JobManager with back-off; the operator
+    // reports the container's state as DeploymentFailedException.
+    let deployments: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
+    let status = eventually(
+        Duration::from_secs(240),
+        "the JobManager in ERROR",
+        || async {
+            let status = deployments.get("analytics").await.ok()?.status?;
+            (status.job_manager_deployment_status == Some(Jm::Error)).then_some(status)
+        },
+    )
+    .await;
+    let error = status.error.expect("status.error");
+    assert!(
+        error.contains("DeploymentFailedException") && error.contains("[flink-main-container]"),
+        "{error}"
+    );
+    assert!(
+        error.contains("back-off")
+            && error.contains("restarting failed container=flink-main-container"),
+        "{error}"
+    );
+    // Flink's own reason is in the container's log, kept by the node.
+    let log = flink_log_of_namespace(&namespace);
+    assert!(
+        log.contains("pods is forbidden") || log.contains("forbidden"),
+        "{}",
+        &log[log.len().saturating_sub(2000)..]
+    );
+    let instance = portal
+        .wait_for_instance(&id, "failed", |instance| {
+            instance["instance"]["status"] == "Failed"
+        })
+        .await;
+    let (_, page) = portal.get(&format!("/instances/{id}")).await;
+    assert!(
+        page.contains("restarting failed container=flink-main-container"),
+        "{instance}"
+    );
+}
+
+/// Everything the JobManager containers of `namespace` wrote (all restarts).
+fn flink_log_of_namespace(namespace: &str) -> String {
+    let root = real_flink().dir.join("node").join(namespace);
+    let mut text = String::new();
+    for pod in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        if !pod.file_name().to_string_lossy().starts_with("analytics-")
+            || pod.file_name().to_string_lossy().contains("taskmanager")
+        {
+            continue;
+        }
+        let logs = pod.path().join("logs").join("flink-main-container");
+        for log in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+            text.push_str(&std::fs::read_to_string(log.path()).unwrap_or_default());
+        }
+    }
+    text
 }

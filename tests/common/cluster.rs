@@ -33,6 +33,9 @@ static REAL_FLINK: OnceLock<TestCluster> = OnceLock::new();
 /// `testenv/flink/assemble.sh`; see testenv/flink/RELEASES.md).
 pub const REAL_FLINK_RELEASE: &str = "1.20.0";
 
+/// The Flink 2 release the real journeys run.
+pub const REAL_FLINK_2_RELEASE: &str = "2.0.0";
+
 /// The control plane of this test binary, started on first call.
 pub fn shared() -> &'static TestCluster {
     SHARED.get_or_init(|| start("shared"))
@@ -40,16 +43,19 @@ pub fn shared() -> &'static TestCluster {
 
 /// A control plane of this test binary whose node runs Flink's pods as real
 /// Flink processes (`dataport simulate --run-processes`); assembles Flink
-/// [`REAL_FLINK_RELEASE`] and its native client first (cached).
+/// [`REAL_FLINK_RELEASE`] and [`REAL_FLINK_2_RELEASE`] and their native
+/// clients first (cached).
 pub fn real_flink() -> &'static TestCluster {
     REAL_FLINK.get_or_init(|| {
-        for script in ["testenv/flink/assemble.sh", "testenv/flink/deployer.sh"] {
-            let status = Command::new(repo().join(script))
-                .arg(REAL_FLINK_RELEASE)
-                .stdout(Stdio::null())
-                .status()
-                .expect("run a testenv/flink script");
-            assert!(status.success(), "{script} {REAL_FLINK_RELEASE} failed");
+        for release in [REAL_FLINK_RELEASE, REAL_FLINK_2_RELEASE] {
+            for script in ["testenv/flink/assemble.sh", "testenv/flink/deployer.sh"] {
+                let status = Command::new(repo().join(script))
+                    .arg(release)
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("run a testenv/flink script");
+                assert!(status.success(), "{script} {release} failed");
+            }
         }
         start_with("real-flink", true)
     })

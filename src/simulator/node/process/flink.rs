@@ -311,8 +311,13 @@ pub fn start_script(start: &Start) -> Result<PathBuf, StartError> {
             );
         }
     }
-    args.insert(0, "\"$FLINK_CONF_DIR\"".into());
-    args.insert(0, "--configDir".into());
+    // kubernetes-taskmanager.sh passes `--configDir`; kubernetes-jobmanager.sh
+    // does not (the entry point reads FLINK_CONF_DIR, and its parser stops at
+    // an option it does not know, dropping every dynamic property after it).
+    if script == "kubernetes-taskmanager.sh" {
+        args.insert(0, "\"$FLINK_CONF_DIR\"".into());
+        args.insert(0, "--configDir".into());
+    }
     let log_file = log_dir.join(format!("{}.log", start.container.name));
     let _ = writeln!(
         text,

@@ -393,7 +393,7 @@ async fn run_container(
             } else {
                 "Error".into()
             },
-            message: last_lines(&log, 4),
+            message: termination_message(&container, &log, exit_code),
             started_at,
             finished_at,
         };
@@ -522,13 +522,25 @@ fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
     status.code().or_else(|| status.signal().map(|s| 128 + s))
 }
 
-/// The last lines of a container's output: the termination message the
-/// kubelet takes with `terminationMessagePolicy: FallbackToLogsOnError`.
-fn last_lines(log: &Path, lines: usize) -> Option<String> {
+/// The termination message as the kubelet takes it: with
+/// `terminationMessagePolicy: FallbackToLogsOnError` and a failed container,
+/// the end of its output (80 lines, 2048 bytes at most); with the default
+/// `File`, what the container wrote to `terminationMessagePath`, which no
+/// process here can write: none.
+fn termination_message(container: &Container, log: &Path, exit_code: i32) -> Option<String> {
+    if exit_code == 0
+        || container.termination_message_policy.as_deref() != Some("FallbackToLogsOnError")
+    {
+        return None;
+    }
     let text = std::fs::read_to_string(log).ok()?;
-    let tail: Vec<&str> = text.lines().rev().take(lines).collect();
-    let message: Vec<&str> = tail.into_iter().rev().collect();
-    (!message.is_empty()).then(|| message.join("\n"))
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(80)..].join("\n");
+    let start = tail.len().saturating_sub(2048);
+    let start = (start..=tail.len())
+        .find(|i| tail.is_char_boundary(*i))
+        .unwrap_or(tail.len());
+    (!tail.is_empty()).then(|| tail[start..].to_owned())
 }
 
 /// The readiness probe's verdicts (TCP connect or HTTP GET on the pod IP;
