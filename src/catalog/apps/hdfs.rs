@@ -1,9 +1,10 @@
 //! Apache Hadoop HDFS: a namenode and datanodes.
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env};
+use crate::catalog::workload::{Workload, env, http_probe, run_as, timed};
 
 use crate::catalog::params::Param;
+use k8s_openapi::api::core::v1::PodSecurityContext;
 use serde_json::Value;
 
 use crate::catalog::{AppDefinition, Category, FieldErrors, Values, WebUi};
@@ -78,6 +79,11 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
     errors
 }
 
+/// The image's user `hadoop` (uid 1000, group `users`, gid 100).
+fn hadoop_user() -> PodSecurityContext {
+    run_as(1000, 100, 100)
+}
+
 /// A namenode and a StatefulSet of datanodes, configured through the
 /// apache/hadoop image's `<FILE>_<property>` environment variables.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
@@ -107,6 +113,9 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         env: namenode_env,
         memory: Some(input.text("namenodeMemory")?.into()),
         storage: Some(("10Gi".into(), "/data")),
+        readiness: Some(http_probe("/", "http")),
+        liveness: Some(timed(http_probe("/", "http"), 30, 10, 3)),
+        pod_security: Some(hadoop_user()),
         ..Workload::default()
     };
     let datanodes = Workload {
@@ -118,6 +127,9 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ports: vec![("data", 9866), ("http", 9864)],
         env: common,
         storage: Some((input.text("datanodeStorage")?.into(), "/data")),
+        readiness: Some(http_probe("/", "http")),
+        liveness: Some(timed(http_probe("/", "http"), 30, 10, 3)),
+        pod_security: Some(hadoop_user()),
         ..Workload::default()
     };
     let mut objects = namenode.render(input)?;

@@ -1,7 +1,7 @@
 //! Apache Hive metastore, the table catalog behind Flink on Hive.
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env};
+use crate::catalog::workload::{Workload, env, run_as, tcp_probe, timed};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
@@ -97,6 +97,11 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
             env("SERVICE_OPTS", options.join(" ")),
         ],
         memory: Some(input.text("memory")?.into()),
+        // The metastore speaks thrift only: its port is its health check. The
+        // first start initialises the schema before it listens.
+        readiness: Some(tcp_probe("thrift")),
+        liveness: Some(timed(tcp_probe("thrift"), 60, 10, 6)),
+        pod_security: Some(run_as(1000, 1000, 1000)),
         ..Workload::default()
     };
     Ok(in_apply_order(metastore.render(input)?))

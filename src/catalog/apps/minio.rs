@@ -1,11 +1,13 @@
 //! MinIO, an S3-compatible object store.
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
+use crate::catalog::workload::{
+    Workload, env_from_secret, generated_secret, http_probe, run_as, timed,
+};
 
 use crate::catalog::params::is_dns_label;
 use crate::catalog::params::{Param, ParamKind};
@@ -66,6 +68,13 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     render,
 };
 
+/// The MinIO client that creates the bucket: a fixed release of the same
+/// month as the server (published as `minio/mc:RELEASE.2025-04-16T18-13-26Z`,
+/// digest `sha256:aead63c77f9db9107f1696fb08ecb0faeda23729cde94b0f663edf4fe09728e3`).
+/// MinIO's own chart pins its client the same way (minio/minio
+/// `helm/minio/values.yaml`, `mcImage.tag`).
+pub(crate) const MC_IMAGE: &str = "minio/mc:RELEASE.2025-04-16T18-13-26Z";
+
 /// S3 bucket names: 3 to 63 lowercase letters, digits and hyphens.
 fn rules(_version: &str, values: &Values) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -102,6 +111,12 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ],
         memory: Some(input.text("memory")?.into()),
         storage: Some((input.text("storage")?.into(), "/data")),
+        readiness: Some(http_probe("/minio/health/ready", "api")),
+        liveness: Some(timed(http_probe("/minio/health/live", "api"), 10, 10, 3)),
+        pod_security: Some(PodSecurityContext {
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            ..run_as(1000, 1000, 1000)
+        }),
         ..Workload::default()
     };
     let create_bucket = format!(
@@ -122,7 +137,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                     restart_policy: Some("OnFailure".into()),
                     containers: vec![Container {
                         name: "create-bucket".into(),
-                        image: Some("minio/mc:latest".into()),
+                        image: Some(MC_IMAGE.into()),
                         command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
                         env: Some(vec![
                             env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),

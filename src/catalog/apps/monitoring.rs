@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{Capabilities, ConfigMap, Probe, SeccompProfile, SecurityContext};
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
 use crate::catalog::workload::{
-    Workload, config_map_volume, env, env_from_secret, generated_secret,
+    Workload, config_map_volume, env, env_from_secret, generated_secret, http_probe, run_as,
 };
 
 use crate::catalog::params::{Param, ParamKind};
@@ -74,7 +74,9 @@ pub(crate) const STREAMPARK_DASHBOARD: (&str, &str) =
 
 const DASHBOARDS_DIR: &str = "/var/lib/grafana/dashboards/dataport";
 
-/// Grafana with a generated admin password and dataport's dashboards: a
+/// Grafana with a generated admin password and dataport's dashboards (probes
+/// and security as grafana/helm-charts `charts/grafana/values.yaml` sets
+/// them: `/api/health` on 3000, user and groups 472, no privilege escalation): a
 /// ConfigMap labelled `grafana_dashboard: "1"` (so a Grafana sidecar finds it
 /// too) mounted where a file provider loads it.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
@@ -108,6 +110,26 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                 None,
             ),
         ],
+        readiness: Some(http_probe("/api/health", "http")),
+        liveness: Some(Probe {
+            initial_delay_seconds: Some(60),
+            timeout_seconds: Some(30),
+            failure_threshold: Some(10),
+            ..http_probe("/api/health", "http")
+        }),
+        pod_security: Some(run_as(472, 472, 472)),
+        container_security: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Capabilities::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..SecurityContext::default()
+        }),
         ..Workload::default()
     };
     let mut dashboards = ConfigMap {

@@ -3,7 +3,9 @@
 use k8s_openapi::api::core::v1::EnvVar;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order};
-use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
+use crate::catalog::workload::{
+    Workload, env_from_secret, exec_probe, generated_secret, run_as, timed,
+};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, no_rules};
@@ -49,12 +51,25 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     render,
 };
 
+/// The image of an offered line: a fixed patch release of the official
+/// image (docker-library/mysql `8.4/Dockerfile.oracle` at 3447d2db,
+/// `MYSQL_VERSION 8.4.10`; `8.0/Dockerfile.debian`, `MYSQL_VERSION 8.0.40`):
+/// `mysql:8.4` and `mysql:8.0` move with every release.
+pub(super) fn image(version: &str) -> Option<String> {
+    let patch = match version {
+        "8.4" => "8.4.10",
+        "8.0" => "8.0.40",
+        _ => return None,
+    };
+    Some(format!("mysql:{patch}"))
+}
+
 /// One MySQL server with a generated root password.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let secret = format!("{}-credentials", input.target.name);
     let server = Workload {
         replicas: 1,
-        image: format!("mysql:{}", input.target.version),
+        image: image(&input.target.version).ok_or(RenderError::Missing("version"))?,
         ports: vec![("mysql", 3306)],
         env: vec![env_from_secret(
             "MYSQL_ROOT_PASSWORD",
@@ -64,6 +79,14 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
         storage: Some((input.text("storage")?.into(), "/var/lib/mysql")),
+        // Ready: the server answers a query over TCP (the image's first-start
+        // server listens on its socket only). Alive: it answers a ping on its
+        // socket, which the first-start server does too.
+        readiness: Some(exec_probe(
+            "mysql -h 127.0.0.1 -uroot -p\"$MYSQL_ROOT_PASSWORD\" -e 'SELECT 1'",
+        )),
+        liveness: Some(timed(exec_probe("mysqladmin ping --silent"), 30, 10, 6)),
+        pod_security: Some(run_as(999, 999, 999)),
         ..Workload::default()
     };
     let mut objects = server.render(input)?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, config_map_volume};
+use crate::catalog::workload::{Workload, config_map_volume, tcp_probe, timed};
 
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, WebUi, no_rules};
@@ -86,6 +86,10 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
             "/streampark/conf/config.yaml",
             Some("config.yaml"),
         )],
+        // StreamPark's chart enables both probes with these timings
+        // (apache/incubator-streampark `deploy/helm/streampark/values.yaml`).
+        readiness: Some(timed(tcp_probe("http"), 90, 30, 3)),
+        liveness: Some(timed(tcp_probe("http"), 90, 30, 3)),
         ..Workload::default()
     };
     let mut objects = console.render(input)?;

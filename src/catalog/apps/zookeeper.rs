@@ -1,7 +1,7 @@
 //! Apache ZooKeeper, for Flink's ZooKeeper high availability.
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env};
+use crate::catalog::workload::{Workload, env, exec_probe, run_as, timed};
 
 use crate::catalog::params::{Choice, Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, no_rules};
@@ -65,6 +65,10 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     render,
 };
 
+/// ZooKeeper's own health check: the `ruok` four-letter word (whitelisted
+/// through ZOO_4LW_COMMANDS_WHITELIST) over the image's netcat.
+const RUOK: &str = "echo ruok | nc -w 2 127.0.0.1 2181 | grep -q imok";
+
 /// A StatefulSet of servers behind a headless Service: clients reach the
 /// ensemble at `<name>.<namespace>.svc:2181`.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
@@ -85,8 +89,10 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let workload = Workload {
         replicas,
         image: format!("zookeeper:{}", input.target.version),
-        // The image takes its server id from ZOO_MY_ID: derive it from the pod's ordinal.
-        args: vec![
+        // The image takes its server id from ZOO_MY_ID: derive it from the pod's
+        // ordinal. A command, not args: args would run through the image's
+        // entrypoint first, which writes myid (1) before ZOO_MY_ID is set.
+        command: vec![
             "sh".into(),
             "-c".into(),
             "export ZOO_MY_ID=$((${HOSTNAME##*-}+1)) && exec /docker-entrypoint.sh zkServer.sh start-foreground".into(),
@@ -96,6 +102,11 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         cpu: Some(input.text("cpu")?.into()),
         memory: Some(input.text("memory")?.into()),
         storage: Some((input.text("storage")?.into(), "/data")),
+        // `ruok` answers once the server runs, before a quorum forms: a
+        // readiness that waited for the quorum would hold back the next pod.
+        readiness: Some(exec_probe(RUOK)),
+        liveness: Some(timed(exec_probe(RUOK), 15, 10, 3)),
+        pod_security: Some(run_as(1000, 1000, 1000)),
         ..Workload::default()
     };
     Ok(in_apply_order(workload.render(input)?))
