@@ -3,6 +3,7 @@
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
 use crate::catalog::workload::{Workload, env, run_as, tcp_probe, timed};
 
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
 
@@ -62,6 +63,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules: no_rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
 
 /// A standalone metastore keeping its schema in the referenced MySQL, in a
@@ -105,4 +107,76 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ..Workload::default()
     };
     Ok(in_apply_order(metastore.render(input)?))
+}
+
+/// The Hive metastore's contract with the `apache/hive` image.
+///
+/// | | metastore (Deployment) |
+/// |---|---|
+/// | image | `apache/hive:<major.minor.patch>`, the offered release |
+/// | entrypoint | the image's: `sh -c /entrypoint.sh` (schematool, then `hive --service $SERVICE_NAME`) |
+/// | env | `SERVICE_NAME=metastore`, `DB_DRIVER=mysql` (schematool's `-dbType`), `SERVICE_OPTS` (the `javax.jdo.option.*` connection as `-D`), `MYSQL_PASSWORD` (expanded into `SERVICE_OPTS`) |
+/// | files | none (configuration through `SERVICE_OPTS`) |
+/// | ports | `thrift` 9083 (`METASTORE_PORT`) |
+/// | user | 1000 (`hive`, the image's USER) |
+/// | probes | the thrift port (no HTTP endpoint) |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered major.minor.patch tag",
+    first_start: "the entrypoint runs schematool on every start unless IS_RESUME=true: \
+                  4.x -initOrUpgradeSchema (idempotent); 3.x -initSchema, which fails once \
+                  the schema exists",
+    lacks: "a MySQL JDBC driver: the image holds Hive, Hadoop and Tez only (and empties \
+            Hive's jdbc/ folder); com.mysql.cj.jdbc.Driver must be added to /opt/hive/lib",
+    sources: &[
+        "apache/hive packaging/src/docker/Dockerfile @05b3a6e6 (USER hive uid 1000, \
+         ENTRYPOINT sh -c /entrypoint.sh, EXPOSE 9083, no JDBC driver)",
+        "apache/hive packaging/src/docker/entrypoint.sh @1592b744 (DB_DRIVER, SERVICE_OPTS, \
+         SERVICE_NAME, IS_RESUME, schematool commands)",
+    ],
+    containers: &[ContainerContract {
+        kind: "Deployment",
+        suffix: "",
+        container: "hive-metastore",
+        image: "apache/hive",
+        command: &[],
+        args: &[],
+        env: &[
+            "MYSQL_PASSWORD",
+            "SERVICE_NAME",
+            "DB_DRIVER",
+            "SERVICE_OPTS",
+        ],
+        mounts: &[],
+        ports: &[("thrift", 9083)],
+        user: Some(1000),
+        fs_group: Some(1000),
+        readiness: Check::Tcp("thrift"),
+        liveness: Check::Tcp("thrift"),
+    }],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::{render, resolved};
+    use crate::catalog::contract::{Coverage, violations};
+    use serde_json::json;
+
+    #[test]
+    fn hive_metastore_keeps_its_contract() {
+        let objects = render(
+            &DEFINITION,
+            &[
+                ("mysql", "mysql-main"),
+                ("warehouseOnHdfs", "on"),
+                ("hdfs", "hdfs-main"),
+            ],
+            &[
+                ("mysql", resolved("mysql-main", json!({}))),
+                ("hdfs", resolved("hdfs-main", json!({}))),
+            ],
+        );
+        let faults = violations(&CONTRACT, "hive-metastore-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
 }

@@ -9,6 +9,7 @@ use crate::catalog::workload::{
     Workload, config_map_volume, env, env_from_secret, generated_secret, http_probe, run_as,
 };
 
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, WebUi, no_rules};
 
@@ -64,6 +65,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules: no_rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
 
 /// The Flink dashboard: its uid and slug make the deep links.
@@ -177,4 +179,80 @@ pub(crate) fn dashboard_link(
         "{}/d/{uid}/{slug}?var-namespace={namespace}&var-cluster={name}",
         base.trim_end_matches('/')
     )
+}
+
+/// Grafana's contract with the `grafana/grafana` image.
+///
+/// | | Grafana (StatefulSet) |
+/// |---|---|
+/// | image | `grafana/grafana:<major.minor.patch>`, the offered release |
+/// | entrypoint | the image's: `/run.sh` |
+/// | env | `GF_SECURITY_ADMIN_USER`, `GF_SECURITY_ADMIN_PASSWORD`, `GF_SERVER_ROOT_URL` (`GF_<SECTION>_<KEY>` overrides grafana.ini) |
+/// | files | `/var/lib/grafana` (`GF_PATHS_DATA`), `/etc/grafana/provisioning/dashboards` (under `GF_PATHS_PROVISIONING`), the dashboards folder its provider names |
+/// | ports | `http` 3000 |
+/// | user | 472 (`grafana`), fsGroup 472; no privilege escalation, no capabilities |
+/// | probes | `/api/health` on 3000, as the chart |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered major.minor.patch tag",
+    first_start: "creates its database in /var/lib/grafana and the admin user from \
+                  GF_SECURITY_ADMIN_*; loads providers from the provisioning folder",
+    lacks: "nothing dataport asks of it",
+    sources: &[
+        "grafana/helm-charts charts/grafana/values.yaml @001363be (probes /api/health 3000, \
+         securityContext 472/472/472 runAsNonRoot, containerSecurityContext)",
+        "grafana/grafana Dockerfile @0014fb64 (GF_UID 472, GF_PATHS_DATA, \
+         GF_PATHS_PROVISIONING, ENTRYPOINT /run.sh, EXPOSE 3000)",
+    ],
+    containers: &[ContainerContract {
+        kind: "StatefulSet",
+        suffix: "",
+        container: "monitoring",
+        image: "grafana/grafana",
+        command: &[],
+        args: &[],
+        env: &[
+            "GF_SECURITY_ADMIN_USER",
+            "GF_SECURITY_ADMIN_PASSWORD",
+            "GF_SERVER_ROOT_URL",
+        ],
+        mounts: &[
+            "/var/lib/grafana",
+            DASHBOARDS_DIR,
+            "/etc/grafana/provisioning/dashboards",
+        ],
+        ports: &[("http", 3000)],
+        user: Some(472),
+        fs_group: Some(472),
+        readiness: Check::Http("/api/health", "http"),
+        liveness: Check::Http("/api/health", "http"),
+    }],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::render;
+    use crate::catalog::contract::{Coverage, violations};
+
+    #[test]
+    fn grafana_keeps_its_contract() {
+        let objects = render(
+            &DEFINITION,
+            &[("externalUrl", "https://grafana.example.com")],
+            &[],
+        );
+        let faults = violations(&CONTRACT, "monitoring-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+        let provider = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "monitoring-main-provisioning")
+            .unwrap();
+        assert!(
+            provider["data"]["dataport.yaml"]
+                .as_str()
+                .unwrap()
+                .contains(DASHBOARDS_DIR),
+            "the provider loads the mounted dashboards"
+        );
+    }
 }

@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, config_map_volume, tcp_probe, timed};
+use k8s_openapi::api::core::v1::Probe;
 
+use crate::catalog::workload::{Workload, config_map_volume, http_probe};
+
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::Param;
 use crate::catalog::{AppDefinition, Category, Dependency, Need, WebUi, no_rules};
 
@@ -54,7 +57,21 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules: no_rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
+
+/// The chart's probe: `/actuator/health/liveness` after 45 s, every 30 s,
+/// 20 s to answer, three failures (apache/incubator-streampark v2.1.5
+/// `helm/streampark/values.yaml`).
+fn health_probe() -> Probe {
+    Probe {
+        initial_delay_seconds: Some(45),
+        period_seconds: Some(30),
+        timeout_seconds: Some(20),
+        failure_threshold: Some(3),
+        ..http_probe("/actuator/health/liveness", "http")
+    }
+}
 
 /// The StreamPark console on the referenced MySQL. Its datasource is in
 /// `config.yaml` (a ConfigMap) without the password, which comes from MySQL's
@@ -86,13 +103,85 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
             "/streampark/conf/config.yaml",
             Some("config.yaml"),
         )],
-        // StreamPark's chart enables both probes with these timings
-        // (apache/incubator-streampark `deploy/helm/streampark/values.yaml`).
-        readiness: Some(timed(tcp_probe("http"), 90, 30, 3)),
-        liveness: Some(timed(tcp_probe("http"), 90, 30, 3)),
+        // As StreamPark's chart: Spring's liveness endpoint for both probes.
+        readiness: Some(health_probe()),
+        liveness: Some(health_probe()),
         ..Workload::default()
     };
     let mut objects = console.render(input)?;
     objects.push(object(&config_map)?);
     Ok(in_apply_order(objects))
+}
+
+/// StreamPark's contract with the `apache/streampark` image (2.1.5).
+///
+/// | | console (Deployment) |
+/// |---|---|
+/// | image | `apache/streampark:<version>`, the offered release |
+/// | entrypoint | the image's: `tini -- /streampark/bin/streampark.sh start_docker` |
+/// | env | `SPRING_DATASOURCE_PASSWORD` (Spring's binding of `spring.datasource.password`, which `config.yaml` leaves out) |
+/// | files | `/streampark/conf/config.yaml` (`datasource.dialect`, `username`, `url`; `server.port`) |
+/// | ports | `http` 10000 |
+/// | user | the image's (root; it sets no USER) |
+/// | probes | `/actuator/health/liveness` on 10000, as the chart |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered release tag (2.1.5)",
+    first_start: "with dialect mysql StreamPark creates no tables (only H2 gets its schema \
+                  script): script/schema/mysql-schema.sql and script/data/mysql-data.sql \
+                  must be loaded into its database first",
+    lacks: "MySQL Connector/J: the console refuses datasource.dialect mysql without \
+            com.mysql.cj.jdbc.Driver in /streampark/lib (not shipped for its license)",
+    sources: &[
+        "apache/incubator-streampark v2.1.5 (ae5b84bc) docker/Dockerfile (ENTRYPOINT tini -- \
+         streampark.sh start_docker; no USER)",
+        "apache/incubator-streampark v2.1.5 streampark-console/streampark-console-service/\
+         src/main/assembly/conf/config.yaml (server.port 10000, datasource.*)",
+        "apache/incubator-streampark v2.1.5 .../console/base/config/SpringProperties.java \
+         (conf/config.yaml; MySQL driver check; H2-only schema init)",
+        "apache/incubator-streampark v2.1.5 helm/streampark/values.yaml and \
+         templates/streampark.yml (probes /actuator/health/liveness, 45/30/20/3)",
+    ],
+    containers: &[ContainerContract {
+        kind: "Deployment",
+        suffix: "",
+        container: "streampark",
+        image: "apache/streampark",
+        command: &[],
+        args: &[],
+        env: &["SPRING_DATASOURCE_PASSWORD"],
+        mounts: &["/streampark/conf/config.yaml"],
+        ports: &[("http", 10000)],
+        user: None,
+        fs_group: None,
+        readiness: Check::Http("/actuator/health/liveness", "http"),
+        liveness: Check::Http("/actuator/health/liveness", "http"),
+    }],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::{render, resolved};
+    use crate::catalog::contract::{Coverage, violations};
+    use serde_json::json;
+
+    #[test]
+    fn streampark_keeps_its_contract() {
+        let objects = render(
+            &DEFINITION,
+            &[("mysql", "mysql-main")],
+            &[("mysql", resolved("mysql-main", json!({})))],
+        );
+        let faults = violations(&CONTRACT, "streampark-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+        let config = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+        let file = config["data"]["config.yaml"].as_str().unwrap();
+        for key in ["dialect: mysql", "username:", "url:", "port: 10000"] {
+            assert!(file.contains(key), "config.yaml has {key}: {file}");
+        }
+        assert!(
+            !file.contains("password"),
+            "the password comes from the environment"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! (application mode). The cluster's parameters, rules and render are the
 //! session cluster's; the job's come from [`crate::catalog::jobs`].
 
-use super::{CLUSTER, DEFINITION as SESSION, HA_INGRESS_HIVE, is_on, render, rules};
+use super::{CLUSTER, DEFINITION as SESSION, HA_INGRESS_HIVE, contract, is_on, render, rules};
 use crate::catalog::jobs::{JOB_PARAMS, JOB_STATE, job_rules};
 use crate::catalog::params::{Param, concat};
 use crate::catalog::{AppDefinition, FieldErrors, Values};
@@ -25,6 +25,7 @@ pub(in crate::catalog::apps) const DEFINITION: AppDefinition = AppDefinition {
     rules: application_rules,
     scope: None,
     render: render::render,
+    contract: &contract::CONTRACT,
 };
 
 /// The cluster's fields, then the job's, then HA, ingress and Hive.

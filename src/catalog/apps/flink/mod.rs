@@ -3,6 +3,7 @@
 //! Both share the cluster's parameters, rules and render.
 
 pub(super) mod application;
+mod contract;
 mod render;
 pub mod versions;
 
@@ -63,6 +64,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules,
     scope: None,
     render: render::render,
+    contract: &contract::CONTRACT,
 };
 
 const HA_ON: ShownWhen = &[("highAvailability", "true")];

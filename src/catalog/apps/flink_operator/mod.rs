@@ -9,6 +9,7 @@
 //! the same validation and reports it in `status.error`).
 
 mod configuration;
+mod contract;
 mod rbac;
 
 use std::collections::BTreeMap;
@@ -126,6 +127,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         namespaces: watched_namespaces,
     }),
     render,
+    contract: &contract::CONTRACT,
 };
 
 fn text<'a>(values: &'a Values, key: &str) -> &'a str {
