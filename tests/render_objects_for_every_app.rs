@@ -5,8 +5,8 @@
 mod common;
 
 use common::render::{
-    FLINK_HA_CHOICES, FLINK_HIVE_ON, flink_references, image_and_probe_faults, is_pinned,
-    other_apps, render,
+    FLINK_HA_CHOICES, FLINK_HIVE_ON, HADOOP_LIBRARIES, flink_references, image_and_probe_faults,
+    is_pinned, other_apps, render,
 };
 use serde_json::{Value, json};
 
@@ -168,4 +168,82 @@ fn every_other_app_renders_its_objects() {
         let objects = render(app, NAMESPACE, &form, &references);
         snapshot(app, &objects);
     }
+}
+
+fn hdfs_form(extra: (&'static str, &'static str)) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("operator", "operator-main"),
+        ("highAvailability", "on"),
+        ("storage", "hdfs"),
+        ("hdfs", "hdfs-main"),
+        extra,
+    ]
+}
+
+fn flink_deployment(objects: &[Value]) -> &Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "FlinkDeployment")
+        .expect("a FlinkDeployment")
+}
+
+#[test]
+fn hdfs_storage_with_the_hadoop_jars_fetches_them_into_flinks_lib_before_it_starts() {
+    let objects = render(
+        "flink",
+        NAMESPACE,
+        &hdfs_form(("extraLibraries", HADOOP_LIBRARIES)),
+        &flink_references(NAMESPACE),
+    );
+    let spec = &flink_deployment(&objects)["spec"];
+    assert_eq!(spec["image"], "flink:1.20.5", "the stock image");
+    let pod = &spec["podTemplate"]["spec"];
+    let fetcher = &pod["initContainers"][0];
+    assert_eq!(fetcher["name"], "fetch-libraries");
+    assert_eq!(fetcher["image"], "curlimages/curl:8.11.1");
+    let urls: Vec<&str> = HADOOP_LIBRARIES.split_whitespace().collect();
+    let command: Vec<&str> = fetcher["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(command[3..], ["fetch", urls[0], "-", urls[1], "-"]);
+    assert_eq!(
+        fetcher["volumeMounts"],
+        json!([{"name": "extra-libraries", "mountPath": "/extra-libraries"}])
+    );
+    assert!(
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "extra-libraries", "emptyDir": {}}))
+    );
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    for jar in [
+        "hadoop-client-api-3.4.1.jar",
+        "hadoop-client-runtime-3.4.1.jar",
+    ] {
+        assert!(
+            mounts.contains(
+                &json!({"name": "extra-libraries", "mountPath": format!("/opt/flink/lib/{jar}"),
+                "subPath": jar, "readOnly": true})
+            ),
+            "{jar} in {mounts:?}"
+        );
+    }
+}
+
+#[test]
+fn a_custom_image_replaces_the_stock_one_and_keeps_the_versions_flink_version() {
+    let objects = render(
+        "flink",
+        NAMESPACE,
+        &hdfs_form(("image", "registry.example/team/flink-hadoop:1.20.5-2")),
+        &flink_references(NAMESPACE),
+    );
+    let spec = &flink_deployment(&objects)["spec"];
+    assert_eq!(spec["image"], "registry.example/team/flink-hadoop:1.20.5-2");
+    assert_eq!(spec["flinkVersion"], "v1_20");
+    assert!(spec["podTemplate"]["spec"].get("initContainers").is_none());
 }

@@ -7,6 +7,7 @@ mod apps;
 pub mod contract;
 pub mod health;
 pub mod jobs;
+pub mod libraries;
 pub mod params;
 pub mod quantity;
 pub mod render;
@@ -429,6 +430,11 @@ mod tests {
                     ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
                         Some((p.key.to_owned(), "local:///opt/job.jar".to_owned()))
                     }
+                    // What the stock image lacks: the metastore's JDBC driver.
+                    _ if p.key == "extraLibraries" && app.name == "hive-metastore" => Some((
+                        p.key.to_owned(),
+                        "https://repo.example/mysql-connector-j-8.4.0.jar".to_owned(),
+                    )),
                     _ => None,
                 })
                 .collect();
@@ -456,6 +462,9 @@ mod tests {
                     ParamKind::Reference { .. } => Some((p.key, "dep")),
                     ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
                         Some((p.key, "local:///opt/job.jar"))
+                    }
+                    _ if p.key == "extraLibraries" && app.name == "hive-metastore" => {
+                        Some((p.key, "https://repo.example/mysql-connector-j-8.4.0.jar"))
                     }
                     _ => None,
                 })

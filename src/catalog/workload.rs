@@ -56,6 +56,8 @@ pub struct Workload {
     pub pod_security: Option<PodSecurityContext>,
     /// The container's security settings, as the app's chart sets them.
     pub container_security: Option<SecurityContext>,
+    /// Containers run to completion before the main one (fetching libraries).
+    pub init_containers: Vec<Container>,
 }
 
 impl Workload {
@@ -144,13 +146,19 @@ impl Workload {
             }),
             spec: Some(PodSpec {
                 containers: vec![container],
+                init_containers: (!self.init_containers.is_empty())
+                    .then(|| self.init_containers.clone()),
                 service_account_name: self.service_account.clone(),
                 security_context: self.pod_security.clone(),
+                // A volume mounted more than once (files of one folder) is listed once.
                 volumes: (!self.volumes.is_empty()).then(|| {
-                    self.volumes
-                        .iter()
-                        .map(|(volume, _)| volume.clone())
-                        .collect()
+                    let mut volumes: Vec<Volume> = Vec::new();
+                    for (volume, _) in &self.volumes {
+                        if !volumes.iter().any(|v| v.name == volume.name) {
+                            volumes.push(volume.clone());
+                        }
+                    }
+                    volumes
                 }),
                 ..PodSpec::default()
             }),

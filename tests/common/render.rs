@@ -216,6 +216,19 @@ pub fn flink_references(namespace: &str) -> Vec<(&'static str, Resolved)> {
     ]
 }
 
+/// Hadoop's shaded client, which the stock Flink image lacks for HDFS storage.
+pub const HADOOP_LIBRARIES: &str = "https://repo.example/maven2/org/apache/hadoop/hadoop-client-api/3.4.1/hadoop-client-api-3.4.1.jar \
+    https://repo.example/maven2/org/apache/hadoop/hadoop-client-runtime/3.4.1/hadoop-client-runtime-3.4.1.jar";
+
+/// Hadoop's client and the Hive connector of Flink 1.20.5, for Flink on Hive.
+pub const HIVE_LIBRARIES: &str = "https://repo.example/maven2/org/apache/hadoop/hadoop-client-api/3.4.1/hadoop-client-api-3.4.1.jar \
+    https://repo.example/maven2/org/apache/hadoop/hadoop-client-runtime/3.4.1/hadoop-client-runtime-3.4.1.jar \
+    https://repo.example/maven2/org/apache/flink/flink-sql-connector-hive-3.1.3_2.12/1.20.5/flink-sql-connector-hive-3.1.3_2.12-1.20.5.jar#sha256=5f0c1c3e1ab8a3e4b2a2f0a8f45cc1c2a6c2e1f8a3d9b8c7e6f5a4b3c2d1e0f9";
+
+/// The MySQL JDBC driver, which the stock Hive image lacks.
+pub const MYSQL_DRIVER: &str =
+    "https://repo.example/maven2/com/mysql/mysql-connector-j/8.4.0/mysql-connector-j-8.4.0.jar";
+
 /// Flink's HA choices by name: every combination the form allows.
 pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
     ("ha-off", &[("highAvailability", "false")]),
@@ -235,6 +248,7 @@ pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
             ("haType", "kubernetes"),
             ("storage", "hdfs"),
             ("hdfs", "hdfs-main"),
+            ("extraLibraries", HADOOP_LIBRARIES),
         ],
     ),
     (
@@ -255,15 +269,18 @@ pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
             ("zookeeper", "zk"),
             ("storage", "hdfs"),
             ("hdfs", "hdfs-main"),
+            ("extraLibraries", HADOOP_LIBRARIES),
         ],
     ),
 ];
 
-/// Flink's Hive fields when the toggle is on.
-pub const FLINK_HIVE_ON: [(&str, &str); 3] = [
+/// Flink's Hive fields when the toggle is on, with the jars the stock image
+/// lacks (they include HDFS storage's, so they may replace its list).
+pub const FLINK_HIVE_ON: [(&str, &str); 4] = [
     ("hive", "on"),
     ("hiveMetastore", "metastore"),
     ("hiveHdfs", "hdfs-main"),
+    ("extraLibraries", HIVE_LIBRARIES),
 ];
 
 /// An app, the form it is installed with, and what its references resolve to.
@@ -302,7 +319,11 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
         ("zookeeper", vec![], vec![]),
         ("hdfs", vec![], vec![]),
         ("minio", vec![], vec![]),
-        ("hive-metastore", vec![("mysql", "mysql-main")], vec![mysql]),
+        (
+            "hive-metastore",
+            vec![("mysql", "mysql-main"), ("extraLibraries", MYSQL_DRIVER)],
+            vec![mysql],
+        ),
         ("mysql", vec![], vec![]),
         ("monitoring", vec![], vec![]),
     ]

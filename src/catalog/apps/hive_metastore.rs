@@ -4,8 +4,9 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
 use crate::catalog::workload::{Workload, env, run_as, tcp_probe, timed};
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
-use crate::catalog::params::Param;
-use crate::catalog::{AppDefinition, Category, Dependency, Need, no_rules};
+use crate::catalog::libraries;
+use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: "hive-metastore",
@@ -59,12 +60,80 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
             ("512Mi", "32Gi"),
             "Memory of the metastore.",
         ),
+        Param {
+            key: "image",
+            label: "Image",
+            help: "Empty for the stock apache/hive image of the chosen version. A custom image \
+                must be built on it and name a fixed tag.",
+            kind: ParamKind::Text { max_len: 200 },
+            default: Some(""),
+            shown_when: &[],
+        },
+        Param {
+            key: "extraLibraries",
+            label: "Extra libraries",
+            help: "Jars the stock image lacks, fetched into /opt/hive/lib before the metastore \
+                starts: https URLs separated by commas or spaces, each optionally ending in \
+                #sha256=<hex>. The stock image has no MySQL JDBC driver: give mysql-connector-j.",
+            kind: ParamKind::Text { max_len: 4000 },
+            default: Some(""),
+            shown_when: &[],
+        },
     ],
-    rules: no_rules,
+    rules,
     scope: None,
     render,
     contract: &CONTRACT,
 };
+
+/// The image's library folder (HIVE_HOME=/opt/hive).
+const HIVE_LIB_DIR: &str = "/opt/hive/lib";
+
+/// The MySQL JDBC driver dataport names: MySQL's Connector/J
+/// (com.mysql:mysql-connector-j), of the MySQL 8.4 line dataport offers.
+pub(super) const MYSQL_DRIVER_JAR: &str = "mysql-connector-j-8.4.0.jar";
+
+/// The custom image and the libraries are well formed, and with the stock
+/// image the MySQL JDBC driver is among the libraries.
+fn rules(version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let text = |key: &str| {
+        values
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .trim()
+    };
+    let image = text("image");
+    if !image.is_empty()
+        && let Some(error) = libraries::image_error(image)
+    {
+        errors.insert("image".into(), error);
+    }
+    match libraries::parse(text("extraLibraries")) {
+        Err(error) => {
+            errors.insert("extraLibraries".into(), error);
+        }
+        Ok(listed)
+            if image.is_empty()
+                && !listed.iter().any(|l| {
+                    l.file.starts_with("mysql-connector-j-")
+                        || l.file.starts_with("mysql-connector-java-")
+                }) =>
+        {
+            errors.insert(
+                "extraLibraries".into(),
+                format!(
+                    "The stock image apache/hive:{version} has no MySQL JDBC driver: add \
+                     {MYSQL_DRIVER_JAR} (Maven com.mysql:mysql-connector-j:8.4.0) here, or give \
+                     an image that has it"
+                ),
+            );
+        }
+        Ok(_) => {}
+    }
+    errors
+}
 
 /// A standalone metastore keeping its schema in the referenced MySQL, in a
 /// database of its own (`hive_<name>`, created on first start).
@@ -88,9 +157,26 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
             hdfs.name, hdfs.namespace
         ));
     }
+    let listed = libraries::parse(input.text_or_empty("extraLibraries"))
+        .map_err(|_| RenderError::Missing("extraLibraries"))?;
+    let (init_containers, volumes) = match libraries::fetch(&listed, HIVE_LIB_DIR) {
+        Some((fetcher, volume, mounts)) => (
+            vec![fetcher],
+            mounts
+                .into_iter()
+                .map(|mount| (volume.clone(), mount))
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let metastore = Workload {
         replicas: 1,
-        image: format!("apache/hive:{}", input.target.version),
+        image: match input.text_or_empty("image").trim() {
+            "" => format!("apache/hive:{}", input.target.version),
+            custom => custom.to_owned(),
+        },
+        init_containers,
+        volumes,
         ports: vec![("thrift", 9083)],
         env: vec![
             super::mysql::root_password_env("MYSQL_PASSWORD", mysql),
@@ -147,6 +233,7 @@ pub(super) const CONTRACT: Contract = Contract {
             "SERVICE_OPTS",
         ],
         mounts: &[],
+        library_dir: Some(HIVE_LIB_DIR),
         ports: &[("thrift", 9083)],
         user: Some(1000),
         fs_group: Some(1000),
@@ -160,6 +247,7 @@ mod tests {
     use super::*;
     use crate::catalog::contract::testing::{render, resolved};
     use crate::catalog::contract::{Coverage, violations};
+    use crate::catalog::params::raw;
     use serde_json::json;
 
     #[test]
@@ -170,6 +258,7 @@ mod tests {
                 ("mysql", "mysql-main"),
                 ("warehouseOnHdfs", "on"),
                 ("hdfs", "hdfs-main"),
+                ("extraLibraries", DRIVER_URL),
             ],
             &[
                 ("mysql", resolved("mysql-main", json!({}))),
@@ -178,5 +267,53 @@ mod tests {
         );
         let faults = violations(&CONTRACT, "hive-metastore-main", &objects, Coverage::Exact);
         assert!(faults.is_empty(), "{faults:#?}");
+    }
+
+    const DRIVER_URL: &str =
+        "https://repo.example/maven2/com/mysql/mysql-connector-j/8.4.0/mysql-connector-j-8.4.0.jar";
+
+    #[test]
+    fn the_stock_image_needs_the_mysql_driver_next_to_the_libraries_field() {
+        let form = |extra: &[(&'static str, &'static str)]| {
+            let mut form = vec![("mysql", "mysql-main")];
+            form.extend_from_slice(extra);
+            raw(&form)
+        };
+        let errors = DEFINITION.validate("4.0.1", &form(&[])).unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["extraLibraries"]);
+        assert!(errors["extraLibraries"].contains("mysql-connector-j-8.4.0.jar"));
+        assert!(errors["extraLibraries"].contains("apache/hive:4.0.1"));
+        assert!(
+            DEFINITION
+                .validate("4.0.1", &form(&[("extraLibraries", DRIVER_URL)]))
+                .is_ok()
+        );
+        let custom = form(&[("image", "registry.example/hive-mysql:4.0.1")]);
+        assert!(DEFINITION.validate("4.0.1", &custom).is_ok());
+        let latest = form(&[("image", "registry.example/hive-mysql:latest")]);
+        assert!(
+            DEFINITION.validate("4.0.1", &latest).unwrap_err()["image"].contains("fixed release")
+        );
+    }
+
+    #[test]
+    fn the_driver_is_fetched_into_hives_lib_folder() {
+        let objects = render(
+            &DEFINITION,
+            &[("mysql", "mysql-main"), ("extraLibraries", DRIVER_URL)],
+            &[("mysql", resolved("mysql-main", json!({})))],
+        );
+        let pod = &objects.iter().find(|o| o["kind"] == "Deployment").unwrap()["spec"]["template"]
+            ["spec"];
+        assert_eq!(pod["initContainers"][0]["name"], "fetch-libraries");
+        assert_eq!(
+            pod["volumes"],
+            json!([{"name": "extra-libraries", "emptyDir": {}}])
+        );
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"],
+            json!([{"name": "extra-libraries", "mountPath": "/opt/hive/lib/mysql-connector-j-8.4.0.jar",
+                    "subPath": "mysql-connector-j-8.4.0.jar", "readOnly": true}])
+        );
     }
 }

@@ -220,6 +220,7 @@ pub(super) const CONTRACT: Contract = Contract {
             DASHBOARDS_DIR,
             "/etc/grafana/provisioning/dashboards",
         ],
+        library_dir: None,
         ports: &[("http", 3000)],
         user: Some(472),
         fs_group: Some(472),

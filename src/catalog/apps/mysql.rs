@@ -144,6 +144,7 @@ pub(super) const CONTRACT: Contract = Contract {
         args: &[],
         env: &["MYSQL_ROOT_PASSWORD"],
         mounts: &["/var/lib/mysql"],
+        library_dir: None,
         ports: &[("mysql", 3306)],
         user: Some(999),
         fs_group: Some(999),

@@ -150,6 +150,7 @@ pub(super) const CONTRACT: Contract = Contract {
         args: &[],
         env: &["SPRING_DATASOURCE_PASSWORD"],
         mounts: &["/streampark/conf/config.yaml"],
+        library_dir: None,
         ports: &[("http", 10000)],
         user: None,
         fs_group: None,

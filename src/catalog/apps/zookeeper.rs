@@ -149,6 +149,7 @@ pub(super) const CONTRACT: Contract = Contract {
         args: &[],
         env: &["ZOO_SERVERS", "ZOO_4LW_COMMANDS_WHITELIST"],
         mounts: &["/data"],
+        library_dir: None,
         ports: &[("client", 2181), ("follower", 2888), ("election", 3888)],
         user: Some(1000),
         fs_group: Some(1000),

@@ -40,6 +40,7 @@ pub(super) const CONTRACT: Contract = Contract {
             "HIVE_CONF_DIR",
         ],
         mounts: &["/opt/hive-conf"],
+        library_dir: Some("/opt/flink/lib"),
         ports: &[("metrics", 9249)],
         user: None,
         fs_group: None,
@@ -58,6 +59,10 @@ mod tests {
     use super::*;
     use crate::catalog::contract::testing::{render, resolved};
     use crate::catalog::contract::{Coverage, violations};
+
+    const LIBRARIES: &str = "https://repo.example/hadoop-client-api-3.4.1.jar \
+        https://repo.example/hadoop-client-runtime-3.4.1.jar \
+        https://repo.example/flink-sql-connector-hive-3.1.3_2.12-1.20.5.jar";
 
     #[test]
     fn flink_keeps_its_contract() {
@@ -80,6 +85,7 @@ mod tests {
                 ("hive", "on"),
                 ("hiveMetastore", "metastore"),
                 ("hiveHdfs", "hdfs"),
+                ("extraLibraries", LIBRARIES),
             ];
             form.extend_from_slice(storage);
             let objects = render(&DEFINITION, &form, &references);
@@ -102,7 +108,8 @@ mod tests {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|m| m["mountPath"].to_string()),
+                    .map(|m| m["mountPath"].to_string())
+                    .filter(|path| !path.contains("/opt/flink/lib/")),
             );
         }
         let named = |items: &[&str]| {

@@ -9,6 +9,7 @@ pub mod versions;
 
 use serde_json::Value;
 
+use crate::catalog::libraries;
 use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen, concat};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
@@ -238,8 +239,40 @@ pub(super) const HA_INGRESS_HIVE: &[Param] = &[
     ),
 ];
 
+/// The image and what it lacks: last on both forms, after the features
+/// (HDFS, Hive) that need them.
+pub(super) const IMAGE_AND_LIBRARIES: &[Param] = &[
+    Param {
+        key: "image",
+        label: "Image",
+        help: "Empty for the stock flink image of the chosen version. A custom image must be \
+            built on that Flink version (the cluster keeps its flinkVersion) and name a fixed \
+            tag, e.g. registry.example/flink-hive:1.20.5.",
+        kind: ParamKind::Text { max_len: 200 },
+        default: Some(""),
+        shown_when: &[],
+    },
+    Param {
+        key: "extraLibraries",
+        label: "Extra libraries",
+        help: "Jars the stock image lacks, fetched into /opt/flink/lib of every pod before \
+            Flink starts: https URLs separated by commas or spaces, each optionally ending in \
+            #sha256=<hex>. HDFS storage needs Hadoop's client (hadoop-client-api and \
+            hadoop-client-runtime); Flink on Hive the Hive connector \
+            (flink-sql-connector-hive-3.1.3_2.12-<Flink version>).",
+        kind: ParamKind::Text { max_len: 4000 },
+        default: Some(""),
+        shown_when: &[],
+    },
+];
+
 /// The session cluster's form.
-static SESSION_PARAMS: [Param; 19] = concat(&[CLUSTER, TASK_MANAGER_REPLICAS, HA_INGRESS_HIVE]);
+static SESSION_PARAMS: [Param; 21] = concat(&[
+    CLUSTER,
+    TASK_MANAGER_REPLICAS,
+    HA_INGRESS_HIVE,
+    IMAGE_AND_LIBRARIES,
+]);
 
 pub(super) fn is_on(values: &Values, key: &str) -> bool {
     values.get(key) == Some(&Value::Bool(true))
@@ -265,6 +298,74 @@ pub(super) fn rules(version: &str, values: &Values) -> FieldErrors {
                 "Flink on Hive needs Flink 1.x: the Hive connector is not released for Flink {version}"
             ),
         );
+    }
+    errors.extend(image_rules(version, values));
+    errors
+}
+
+/// The custom image and the extra libraries are well formed, and what the
+/// stock image lacks is given: Hadoop's client for HDFS storage, the Hive
+/// connector (and Hadoop's client) for Flink on Hive. Refusals name the jars
+/// for the chosen version and sit next to the field that needs them.
+fn image_rules(version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let text = |key: &str| values.get(key).and_then(Value::as_str).unwrap_or("").trim();
+    let image = text("image");
+    if !image.is_empty()
+        && let Some(error) = libraries::image_error(image)
+    {
+        errors.insert("image".into(), error);
+    }
+    let listed = match libraries::parse(text("extraLibraries")) {
+        Ok(listed) => listed,
+        Err(error) => {
+            errors.insert("extraLibraries".into(), error);
+            return errors;
+        }
+    };
+    let Some(release) = versions::release(version) else {
+        return errors;
+    };
+    if !image.is_empty() {
+        return errors; // a custom image is the user's to have built with what it needs
+    }
+    let stock = release.image();
+    let hadoop = libraries::has_hadoop(&listed);
+    let hdfs_storage = is_on(values, "highAvailability")
+        && values.get("storage").and_then(Value::as_str) == Some("hdfs");
+    if hdfs_storage && !hadoop {
+        errors.insert(
+            "storage".into(),
+            format!(
+                "HDFS storage needs Hadoop's client classes, which the stock image {stock} \
+                 lacks: add {} under Extra libraries, or give an image with Hadoop",
+                libraries::HADOOP_JARS
+            ),
+        );
+    }
+    if is_on(values, "hive") && !version.starts_with("2.") {
+        let connector = release.hive_connector_jar();
+        let has_connector = listed
+            .iter()
+            .any(|l| l.file.starts_with("flink-sql-connector-hive-"));
+        let mut missing = Vec::new();
+        if !has_connector {
+            missing.push(format!("{connector} (Maven org.apache.flink)"));
+        }
+        if !hadoop {
+            missing.push(libraries::HADOOP_JARS.to_owned());
+        }
+        if !missing.is_empty() {
+            errors.insert(
+                "hive".into(),
+                format!(
+                    "Flink on Hive needs the Hive connector and Hadoop's client, which the \
+                     stock image {stock} lacks: add {} under Extra libraries, or give an image \
+                     with them",
+                    missing.join(" and ")
+                ),
+            );
+        }
     }
     errors
 }
@@ -339,6 +440,88 @@ mod tests {
         assert!(errors["jobManagerMemory"].contains("\"2Gb\" is not a quantity"));
         assert_eq!(errors["taskSlots"], "Task slots must be between 1 and 64");
         assert_eq!(errors["bogus"], "unknown parameter \"bogus\"");
+    }
+
+    const HADOOP_LIBRARIES: &str = "https://repo.example/hadoop-client-api-3.4.1.jar, \
+        https://repo.example/hadoop-client-runtime-3.4.1.jar";
+
+    fn hdfs_form(extra: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        let mut form = vec![
+            ("operator", "op"),
+            ("highAvailability", "on"),
+            ("storage", "hdfs"),
+            ("hdfs", "hdfs"),
+        ];
+        form.extend_from_slice(extra);
+        raw(&form)
+    }
+
+    #[test]
+    fn hdfs_storage_with_the_stock_image_is_refused_at_the_storage_field_with_the_remedy() {
+        let errors = DEFINITION.validate("1.20", &hdfs_form(&[])).unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["storage"]);
+        assert_eq!(
+            errors["storage"],
+            "HDFS storage needs Hadoop's client classes, which the stock image flink:1.20.5 \
+             lacks: add hadoop-client-api-3.4.1.jar and hadoop-client-runtime-3.4.1.jar (Maven \
+             org.apache.hadoop) under Extra libraries, or give an image with Hadoop"
+        );
+        let two = DEFINITION.validate("2.1", &hdfs_form(&[])).unwrap_err();
+        assert!(
+            two["storage"].contains("flink:2.1.3"),
+            "names the chosen version's image"
+        );
+    }
+
+    #[test]
+    fn hdfs_storage_runs_with_the_hadoop_jars_or_a_custom_image() {
+        let with_jars = hdfs_form(&[("extraLibraries", HADOOP_LIBRARIES)]);
+        assert!(DEFINITION.validate("1.20", &with_jars).is_ok());
+        let only_api = hdfs_form(&[(
+            "extraLibraries",
+            "https://repo.example/hadoop-client-api-3.4.1.jar",
+        )]);
+        assert!(DEFINITION.validate("1.20", &only_api).is_err());
+        let custom = hdfs_form(&[("image", "registry.example/flink-hadoop:1.20.5")]);
+        assert!(DEFINITION.validate("1.20", &custom).is_ok());
+        let floating = hdfs_form(&[("image", "registry.example/flink-hadoop")]);
+        let errors = DEFINITION.validate("1.20", &floating).unwrap_err();
+        assert!(errors["image"].contains("no tag"), "{errors:?}");
+    }
+
+    #[test]
+    fn flink_on_hive_names_the_connector_of_the_chosen_version() {
+        let form = |extra: &[(&str, &str)]| {
+            let mut form = vec![
+                ("operator", "op"),
+                ("hive", "on"),
+                ("hiveMetastore", "metastore"),
+                ("hiveHdfs", "hdfs"),
+            ];
+            form.extend_from_slice(extra);
+            raw(&form)
+        };
+        let errors = DEFINITION.validate("1.19", &form(&[])).unwrap_err();
+        assert!(
+            errors["hive"].contains("flink-sql-connector-hive-3.1.3_2.12-1.19.3.jar"),
+            "{errors:?}"
+        );
+        assert!(errors["hive"].contains("hadoop-client-runtime-3.4.1.jar"));
+        let connector = format!(
+            "{HADOOP_LIBRARIES} https://repo.example/flink-sql-connector-hive-3.1.3_2.12-1.19.3.jar"
+        );
+        assert!(
+            DEFINITION
+                .validate("1.19", &form(&[("extraLibraries", &connector)]))
+                .is_ok()
+        );
+        let bad = DEFINITION
+            .validate(
+                "1.20",
+                &form(&[("extraLibraries", "ftp://x.example/a.jar")]),
+            )
+            .unwrap_err();
+        assert_eq!(bad.keys().collect::<Vec<_>>(), ["extraLibraries"]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub(super) const CONTRACT: Contract = Contract {
             "JVM_ARGS",
         ],
         mounts: &["/opt/flink/conf", "/opt/flink/artifacts"],
+        library_dir: None,
         ports: &[("health-port", 8085), ("metrics", 9999)],
         user: Some(9999),
         fs_group: None,
