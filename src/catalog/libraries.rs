@@ -192,6 +192,56 @@ pub fn fetch(
     Some((container, volume, mounts))
 }
 
+/// The MySQL JDBC driver dataport names: MySQL's Connector/J
+/// (com.mysql:mysql-connector-j), of the MySQL 8.4 line dataport offers.
+pub const MYSQL_DRIVER_JAR: &str = "mysql-connector-j-8.4.0.jar";
+
+/// Rules for an app whose stock image `stock` lacks the MySQL JDBC driver:
+/// the `image` and `extraLibraries` fields are well formed, and with the
+/// stock image the driver is among the libraries (refused at
+/// `extraLibraries`, naming the jar).
+pub fn mysql_driver_rules(
+    values: &crate::catalog::Values,
+    stock: &str,
+) -> crate::catalog::FieldErrors {
+    let mut errors = crate::catalog::FieldErrors::new();
+    let text = |key: &str| {
+        values
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .trim()
+    };
+    let image = text("image");
+    if !image.is_empty()
+        && let Some(error) = image_error(image)
+    {
+        errors.insert("image".into(), error);
+    }
+    match parse(text("extraLibraries")) {
+        Err(error) => {
+            errors.insert("extraLibraries".into(), error);
+        }
+        Ok(listed)
+            if image.is_empty()
+                && !listed.iter().any(|l| {
+                    l.file.starts_with("mysql-connector-j-")
+                        || l.file.starts_with("mysql-connector-java-")
+                }) =>
+        {
+            errors.insert(
+                "extraLibraries".into(),
+                format!(
+                    "The stock image {stock} has no MySQL JDBC driver: add {MYSQL_DRIVER_JAR} \
+                     (Maven com.mysql:mysql-connector-j:8.4.0) here, or give an image that has it"
+                ),
+            );
+        }
+        Ok(_) => {}
+    }
+    errors
+}
+
 /// Whether `libraries` bring Hadoop's client classes: Hadoop 3's shaded
 /// client (`hadoop-client-api-*.jar` and `hadoop-client-runtime-*.jar`) or
 /// Flink's old shaded Hadoop uber jar (`flink-shaded-hadoop-*.jar`).

@@ -431,10 +431,14 @@ mod tests {
                         Some((p.key.to_owned(), "local:///opt/job.jar".to_owned()))
                     }
                     // What the stock image lacks: the metastore's JDBC driver.
-                    _ if p.key == "extraLibraries" && app.name == "hive-metastore" => Some((
-                        p.key.to_owned(),
-                        "https://repo.example/mysql-connector-j-8.4.0.jar".to_owned(),
-                    )),
+                    _ if p.key == "extraLibraries"
+                        && matches!(app.name, "hive-metastore" | "streampark") =>
+                    {
+                        Some((
+                            p.key.to_owned(),
+                            "https://repo.example/mysql-connector-j-8.4.0.jar".to_owned(),
+                        ))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -463,7 +467,9 @@ mod tests {
                     ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
                         Some((p.key, "local:///opt/job.jar"))
                     }
-                    _ if p.key == "extraLibraries" && app.name == "hive-metastore" => {
+                    _ if p.key == "extraLibraries"
+                        && matches!(app.name, "hive-metastore" | "streampark") =>
+                    {
                         Some((p.key, "https://repo.example/mysql-connector-j-8.4.0.jar"))
                     }
                     _ => None,

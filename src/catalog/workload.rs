@@ -58,6 +58,8 @@ pub struct Workload {
     pub container_security: Option<SecurityContext>,
     /// Containers run to completion before the main one (fetching libraries).
     pub init_containers: Vec<Container>,
+    /// Volumes only the init containers mount.
+    pub init_volumes: Vec<Volume>,
 }
 
 impl Workload {
@@ -151,9 +153,10 @@ impl Workload {
                 service_account_name: self.service_account.clone(),
                 security_context: self.pod_security.clone(),
                 // A volume mounted more than once (files of one folder) is listed once.
-                volumes: (!self.volumes.is_empty()).then(|| {
+                volumes: (!self.volumes.is_empty() || !self.init_volumes.is_empty()).then(|| {
                     let mut volumes: Vec<Volume> = Vec::new();
-                    for (volume, _) in &self.volumes {
+                    let all = self.volumes.iter().map(|(volume, _)| volume);
+                    for volume in all.chain(&self.init_volumes) {
                         if !volumes.iter().any(|v| v.name == volume.name) {
                             volumes.push(volume.clone());
                         }

@@ -313,7 +313,7 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
         ("flink-kubernetes-operator", vec![], vec![]),
         (
             "streampark",
-            vec![("mysql", "mysql-main")],
+            vec![("mysql", "mysql-main"), ("extraLibraries", MYSQL_DRIVER)],
             vec![mysql.clone()],
         ),
         ("zookeeper", vec![], vec![]),

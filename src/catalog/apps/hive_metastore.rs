@@ -89,50 +89,9 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
 /// The image's library folder (HIVE_HOME=/opt/hive).
 const HIVE_LIB_DIR: &str = "/opt/hive/lib";
 
-/// The MySQL JDBC driver dataport names: MySQL's Connector/J
-/// (com.mysql:mysql-connector-j), of the MySQL 8.4 line dataport offers.
-pub(super) const MYSQL_DRIVER_JAR: &str = "mysql-connector-j-8.4.0.jar";
-
-/// The custom image and the libraries are well formed, and with the stock
-/// image the MySQL JDBC driver is among the libraries.
+/// With the stock image the MySQL JDBC driver is among the libraries.
 fn rules(version: &str, values: &Values) -> FieldErrors {
-    let mut errors = FieldErrors::new();
-    let text = |key: &str| {
-        values
-            .get(key)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-            .trim()
-    };
-    let image = text("image");
-    if !image.is_empty()
-        && let Some(error) = libraries::image_error(image)
-    {
-        errors.insert("image".into(), error);
-    }
-    match libraries::parse(text("extraLibraries")) {
-        Err(error) => {
-            errors.insert("extraLibraries".into(), error);
-        }
-        Ok(listed)
-            if image.is_empty()
-                && !listed.iter().any(|l| {
-                    l.file.starts_with("mysql-connector-j-")
-                        || l.file.starts_with("mysql-connector-java-")
-                }) =>
-        {
-            errors.insert(
-                "extraLibraries".into(),
-                format!(
-                    "The stock image apache/hive:{version} has no MySQL JDBC driver: add \
-                     {MYSQL_DRIVER_JAR} (Maven com.mysql:mysql-connector-j:8.4.0) here, or give \
-                     an image that has it"
-                ),
-            );
-        }
-        Ok(_) => {}
-    }
-    errors
+    libraries::mysql_driver_rules(values, &format!("apache/hive:{version}"))
 }
 
 /// A standalone metastore keeping its schema in the referenced MySQL, in a
