@@ -86,6 +86,16 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     contract: &CONTRACT,
 };
 
+/// Hive 3.x's entrypoint runs `schematool -initSchema` on every start unless
+/// IS_RESUME=true, and that fails once the schema exists: a restarted
+/// metastore would never come back. Before the image's entrypoint, ask
+/// schematool whether the schema is there (with the same connection options
+/// the entrypoint passes) and resume if it is. Hive 4's
+/// `-initOrUpgradeSchema` needs none of this.
+const RESUME_WHEN_SCHEMA_EXISTS: &str = "if HADOOP_CLIENT_OPTS=\"$SERVICE_OPTS\" \
+    /opt/hive/bin/schematool -dbType \"$DB_DRIVER\" -info >/dev/null 2>&1; \
+    then export IS_RESUME=true; fi; exec /entrypoint.sh";
+
 /// The image's library folder (HIVE_HOME=/opt/hive).
 const HIVE_LIB_DIR: &str = "/opt/hive/lib";
 
@@ -129,6 +139,10 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         None => (Vec::new(), Vec::new()),
     };
     let metastore = Workload {
+        command: match input.target.version.starts_with("3.") {
+            true => vec!["sh".into(), "-c".into(), RESUME_WHEN_SCHEMA_EXISTS.into()],
+            false => Vec::new(),
+        },
         replicas: 1,
         image: match input.text_or_empty("image").trim() {
             "" => format!("apache/hive:{}", input.target.version),
@@ -159,7 +173,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
 /// | | metastore (Deployment) |
 /// |---|---|
 /// | image | `apache/hive:<major.minor.patch>`, the offered release |
-/// | entrypoint | the image's: `sh -c /entrypoint.sh` (schematool, then `hive --service $SERVICE_NAME`) |
+/// | entrypoint | the image's: `sh -c /entrypoint.sh` (schematool, then `hive --service $SERVICE_NAME`); for 3.x wrapped to set `IS_RESUME` once the schema exists |
 /// | env | `SERVICE_NAME=metastore`, `DB_DRIVER=mysql` (schematool's `-dbType`), `SERVICE_OPTS` (the `javax.jdo.option.*` connection as `-D`), `MYSQL_PASSWORD` (expanded into `SERVICE_OPTS`) |
 /// | files | none (configuration through `SERVICE_OPTS`) |
 /// | ports | `thrift` 9083 (`METASTORE_PORT`) |
@@ -169,7 +183,8 @@ pub(super) const CONTRACT: Contract = Contract {
     tags: "the offered major.minor.patch tag",
     first_start: "the entrypoint runs schematool on every start unless IS_RESUME=true: \
                   4.x -initOrUpgradeSchema (idempotent); 3.x -initSchema, which fails once \
-                  the schema exists",
+                  the schema exists, so for 3.x dataport's command sets IS_RESUME when \
+                  schematool -info finds the schema, then runs the entrypoint",
     lacks: "a MySQL JDBC driver: the image holds Hive, Hadoop and Tez only (and empties \
             Hive's jdbc/ folder); com.mysql.cj.jdbc.Driver must be added to /opt/hive/lib",
     sources: &[
@@ -253,6 +268,25 @@ mod tests {
         assert!(
             DEFINITION.validate("4.0.1", &latest).unwrap_err()["image"].contains("fixed release")
         );
+    }
+
+    #[test]
+    fn hive_3_resumes_when_its_schema_exists_and_hive_4_runs_the_entrypoint_as_is() {
+        use crate::catalog::contract::testing::render_version;
+        let form = [("mysql", "mysql-main"), ("extraLibraries", DRIVER_URL)];
+        let references = [("mysql", resolved("mysql-main", json!({})))];
+        let command = |version: &str| {
+            let objects = render_version(&DEFINITION, version, &form, &references);
+            let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+            deployment["spec"]["template"]["spec"]["containers"][0]["command"].clone()
+        };
+        let three = command("3.1.3");
+        assert_eq!(three[0], "sh");
+        let script = three[2].as_str().unwrap();
+        assert!(script.contains("schematool -dbType \"$DB_DRIVER\" -info"));
+        assert!(script.contains("export IS_RESUME=true"));
+        assert!(script.ends_with("exec /entrypoint.sh"));
+        assert!(command("4.0.1").is_null());
     }
 
     #[test]
