@@ -61,7 +61,7 @@ async fn every_flink_form_combination_reaches_stable_under_the_strict_operator()
         dependency(
             "hive-metastore",
             "metastore",
-            json!({"mysql": "mysql-main"}),
+            json!({"mysql": "mysql-main", "extraLibraries": common::render::MYSQL_DRIVER}),
         ),
     ] {
         let installed = portal.install(body.clone()).await;

@@ -330,6 +330,28 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
             400,
             "replication",
         ),
+        (
+            "HDFS storage with the stock image, which has no Hadoop",
+            flink(|b| {
+                b["params"]["highAvailability"] = json!(true);
+                b["params"]["storage"] = json!("hdfs");
+                b["params"]["hdfs"] = json!("h");
+            }),
+            400,
+            "storage",
+        ),
+        (
+            "an extra library that is not an https jar",
+            flink(param("extraLibraries", json!("http://repo.example/a.jar"))),
+            400,
+            "extraLibraries",
+        ),
+        (
+            "a custom image without a tag",
+            flink(param("image", json!("registry.example/flink"))),
+            400,
+            "image",
+        ),
         ("name taken", flink(|b| b["name"] = json!("op")), 409, "op"),
     ];
     for (case, body, status, field) in &json_cases {
@@ -410,6 +432,19 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
             ],
             400,
             "e-hive",
+        ),
+        (
+            "form: HDFS storage with the stock image",
+            vec![
+                ("name", "f1"),
+                ("namespace", "data"),
+                ("operator", "op"),
+                ("highAvailability", "true"),
+                ("storage", "hdfs"),
+                ("hdfs", "h"),
+            ],
+            400,
+            "e-storage",
         ),
         (
             "form: 2 JobManagers without HA",

@@ -35,7 +35,8 @@ async fn update_with_diff_and_prune_then_roll_back() {
         .await;
     let flink = portal
         .install(json!({"app": "flink", "name": "analytics", "namespace": namespace, "params": {
-            "operator": "op", "highAvailability": true, "haType": "kubernetes", "storage": "hdfs", "hdfs": "hdfs"}}))
+            "operator": "op", "highAvailability": true, "haType": "kubernetes", "storage": "hdfs", "hdfs": "hdfs",
+            "extraLibraries": common::render::HADOOP_LIBRARIES}}))
         .await;
     let id = flink["instance"]["id"].as_str().unwrap().to_owned();
     let client = cluster.client().await;

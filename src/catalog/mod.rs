@@ -4,8 +4,10 @@
 //! that file and the list in [`apps`].
 
 mod apps;
+pub mod contract;
 pub mod health;
 pub mod jobs;
+pub mod libraries;
 pub mod params;
 pub mod quantity;
 pub mod render;
@@ -211,6 +213,9 @@ pub struct AppDefinition {
     /// Parameters and resolved dependencies → the objects to apply.
     #[serde(skip)]
     pub render: fn(&render::RenderInput) -> Result<Vec<render::Object>, render::RenderError>,
+    /// What the app's images expect of the rendered objects, checked by its tests.
+    #[serde(skip)]
+    pub contract: &'static contract::Contract,
 }
 
 /// Which namespaces an app's instance serves: other apps' instances there
@@ -425,6 +430,15 @@ mod tests {
                     ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
                         Some((p.key.to_owned(), "local:///opt/job.jar".to_owned()))
                     }
+                    // What the stock image lacks: the metastore's JDBC driver.
+                    _ if p.key == "extraLibraries"
+                        && matches!(app.name, "hive-metastore" | "streampark") =>
+                    {
+                        Some((
+                            p.key.to_owned(),
+                            "https://repo.example/mysql-connector-j-8.4.0.jar".to_owned(),
+                        ))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -432,6 +446,63 @@ mod tests {
                 .validate(app.default_version(), &raw)
                 .unwrap_or_else(|errors| panic!("{}: {errors:?}", app.name));
             assert!(!values.is_empty(), "{} has parameters", app.name);
+        }
+    }
+
+    #[test]
+    fn every_rendered_container_has_a_written_contract_with_sources() {
+        use serde_json::json;
+        for app in apps() {
+            assert!(
+                !app.contract.sources.is_empty(),
+                "{}: cite sources",
+                app.name
+            );
+            let raw: Vec<(&str, &str)> = app
+                .params
+                .iter()
+                .filter(|p| p.shown_when.is_empty())
+                .filter_map(|p| match p.kind {
+                    ParamKind::Reference { .. } => Some((p.key, "dep")),
+                    ParamKind::Uri { schemes, .. } if schemes.contains(&"local") => {
+                        Some((p.key, "local:///opt/job.jar"))
+                    }
+                    _ if p.key == "extraLibraries"
+                        && matches!(app.name, "hive-metastore" | "streampark") =>
+                    {
+                        Some((p.key, "https://repo.example/mysql-connector-j-8.4.0.jar"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let references: Vec<(&str, render::Resolved)> = raw
+                .iter()
+                .filter(|(_, v)| *v == "dep")
+                .map(|(k, _)| (*k, contract::testing::resolved("dep", json!({}))))
+                .collect();
+            let objects = contract::testing::render(app, &raw, &references);
+            for object in &objects {
+                let pod = match object["kind"].as_str() {
+                    Some("Deployment" | "StatefulSet" | "Job") => {
+                        &object["spec"]["template"]["spec"]
+                    }
+                    Some("FlinkDeployment") => &object["spec"]["podTemplate"]["spec"],
+                    _ => continue,
+                };
+                for container in pod["containers"].as_array().into_iter().flatten() {
+                    assert!(
+                        app.contract
+                            .containers
+                            .iter()
+                            .any(|c| c.kind == object["kind"] && container["name"] == c.container),
+                        "{}: {} {} container {} has no contract",
+                        app.name,
+                        object["kind"],
+                        object["metadata"]["name"],
+                        container["name"]
+                    );
+                }
+            }
         }
     }
 

@@ -129,6 +129,12 @@ impl RenderInput {
             .ok_or(RenderError::Missing(key))
     }
 
+    /// A text parameter added after instances were stored: `""` when absent
+    /// (instances installed before it keep rendering as they did).
+    pub fn text_or_empty(&self, key: &str) -> &str {
+        self.values.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
     /// A whole-number parameter.
     pub fn int(&self, key: &'static str) -> Result<i64, RenderError> {
         self.values

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
-    PodTemplateSpec, ResourceRequirements, Secret, Service, ServicePort, ServiceSpec, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Secret, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::render::{Object, RenderError, RenderInput, object};
 
@@ -28,6 +30,8 @@ pub struct Workload {
     pub replicas: i32,
     /// Container image.
     pub image: String,
+    /// Container command, replacing the image's entrypoint (the image's own when empty).
+    pub command: Vec<String>,
     /// Container arguments.
     pub args: Vec<String>,
     /// Named container ports, also exposed by the Service.
@@ -44,6 +48,18 @@ pub struct Workload {
     pub volumes: Vec<(Volume, VolumeMount)>,
     /// The service account the pods run as (the namespace's default when `None`).
     pub service_account: Option<String>,
+    /// When the pod receives traffic: the app's own health endpoint or port.
+    pub readiness: Option<Probe>,
+    /// When the kubelet restarts the container: the app's own liveness check.
+    pub liveness: Option<Probe>,
+    /// The pod's user, group and volume group, as the app's image or chart sets them.
+    pub pod_security: Option<PodSecurityContext>,
+    /// The container's security settings, as the app's chart sets them.
+    pub container_security: Option<SecurityContext>,
+    /// Containers run to completion before the main one (fetching libraries).
+    pub init_containers: Vec<Container>,
+    /// Volumes only the init containers mount.
+    pub init_volumes: Vec<Volume>,
 }
 
 impl Workload {
@@ -105,6 +121,7 @@ impl Workload {
                 self.component.into()
             },
             image: Some(self.image.clone()),
+            command: (!self.command.is_empty()).then(|| self.command.clone()),
             args: (!self.args.is_empty()).then(|| self.args.clone()),
             ports: Some(
                 self.ports
@@ -119,6 +136,9 @@ impl Workload {
             env: (!self.env.is_empty()).then(|| self.env.clone()),
             resources,
             volume_mounts: (!mounts.is_empty()).then_some(mounts),
+            readiness_probe: self.readiness.clone(),
+            liveness_probe: self.liveness.clone(),
+            security_context: self.container_security.clone(),
             ..Container::default()
         };
         let template = PodTemplateSpec {
@@ -128,12 +148,20 @@ impl Workload {
             }),
             spec: Some(PodSpec {
                 containers: vec![container],
+                init_containers: (!self.init_containers.is_empty())
+                    .then(|| self.init_containers.clone()),
                 service_account_name: self.service_account.clone(),
-                volumes: (!self.volumes.is_empty()).then(|| {
-                    self.volumes
-                        .iter()
-                        .map(|(volume, _)| volume.clone())
-                        .collect()
+                security_context: self.pod_security.clone(),
+                // A volume mounted more than once (files of one folder) is listed once.
+                volumes: (!self.volumes.is_empty() || !self.init_volumes.is_empty()).then(|| {
+                    let mut volumes: Vec<Volume> = Vec::new();
+                    let all = self.volumes.iter().map(|(volume, _)| volume);
+                    for volume in all.chain(&self.init_volumes) {
+                        if !volumes.iter().any(|v| v.name == volume.name) {
+                            volumes.push(volume.clone());
+                        }
+                    }
+                    volumes
                 }),
                 ..PodSpec::default()
             }),
@@ -340,4 +368,61 @@ pub fn config_map_volume(
             ..VolumeMount::default()
         },
     )
+}
+
+/// A probe asking `path` over HTTP on the named container port, answered
+/// below 400 when healthy.
+pub fn http_probe(path: &str, port: &str) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String(port.into()),
+            ..HTTPGetAction::default()
+        }),
+        ..Probe::default()
+    }
+}
+
+/// A probe that opens a TCP connection to the named container port: for
+/// servers without an HTTP health endpoint (thrift, a web UI without one).
+pub fn tcp_probe(port: &str) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String(port.into()),
+            ..TCPSocketAction::default()
+        }),
+        ..Probe::default()
+    }
+}
+
+/// A probe running `script` with `sh -c` in the container (exit 0 = healthy).
+pub fn exec_probe(script: &str) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+        }),
+        ..Probe::default()
+    }
+}
+
+/// `probe` given `delay` seconds before its first check (for servers with a
+/// slow first start), checked every `period` seconds, failing after `failures`.
+pub fn timed(probe: Probe, delay: i32, period: i32, failures: i32) -> Probe {
+    Probe {
+        initial_delay_seconds: Some(delay),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        ..probe
+    }
+}
+
+/// A pod that runs as `user`:`group` and owns its volumes through `fs_group`.
+pub fn run_as(user: i64, group: i64, fs_group: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_user: Some(user),
+        run_as_group: Some(group),
+        fs_group: Some(fs_group),
+        run_as_non_root: Some(true),
+        ..PodSecurityContext::default()
+    }
 }

@@ -116,6 +116,89 @@ fn check_rules(app: &str, namespace: &str, objects: &[Value]) {
         let name = object["metadata"]["name"].as_str().expect("a name");
         assert!(name.len() <= 63, "{what}: name fits a DNS label");
     }
+    let faults = image_and_probe_faults(objects);
+    assert!(faults.is_empty(), "{app}: {faults:#?}");
+}
+
+/// Whether `image` names one fixed build: a digest, or a release tag that
+/// does not move (`major.minor.patch`, optionally with a suffix, or MinIO's
+/// `RELEASE.<timestamp>`). `latest`, no tag, and moving tags such as `8.4`
+/// or `3` are not pinned.
+pub fn is_pinned(image: &str) -> bool {
+    if image.contains("@sha256:") {
+        return true;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let Some((_, tag)) = last.split_once(':') else {
+        return false;
+    };
+    if tag.starts_with("RELEASE.") {
+        return true;
+    }
+    let version = tag.trim_start_matches('v');
+    let numbers: Vec<&str> = version
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .collect();
+    numbers.len() >= 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Every container of `object` with where it sits: `(path, container, long_running)`.
+fn containers(object: &Value) -> Vec<(String, &Value, bool)> {
+    let kind = object["kind"].as_str().unwrap_or("");
+    let pod = match kind {
+        "Deployment" | "StatefulSet" | "Job" => &object["spec"]["template"]["spec"],
+        "FlinkDeployment" => &object["spec"]["podTemplate"]["spec"],
+        _ => return Vec::new(),
+    };
+    let long_running = matches!(kind, "Deployment" | "StatefulSet");
+    let mut found = Vec::new();
+    for (list, runs) in [("containers", long_running), ("initContainers", false)] {
+        for container in pod[list].as_array().into_iter().flatten() {
+            found.push((format!("{list}/{}", container["name"]), container, runs));
+        }
+    }
+    found
+}
+
+/// What breaks the image and probe rules in `objects`: an image that is not
+/// pinned ([`is_pinned`]; a FlinkDeployment's `spec.image` too), or a
+/// Deployment or StatefulSet container without both a readiness and a
+/// liveness probe. Empty when every object keeps them.
+pub fn image_and_probe_faults(objects: &[Value]) -> Vec<String> {
+    let mut faults = Vec::new();
+    for object in objects {
+        let what = format!("{} {}", object["kind"], object["metadata"]["name"]);
+        if object["kind"] == "FlinkDeployment" {
+            match object["spec"]["image"].as_str() {
+                Some(image) if is_pinned(image) => {}
+                image => faults.push(format!("{what}: spec.image {image:?} is not pinned")),
+            }
+        }
+        for (path, container, long_running) in containers(object) {
+            // A FlinkDeployment's main container takes spec.image.
+            if let Some(image) = container["image"].as_str() {
+                if !is_pinned(image) {
+                    faults.push(format!("{what} {path}: image {image:?} is not pinned"));
+                }
+            } else if object["kind"] != "FlinkDeployment" {
+                faults.push(format!("{what} {path}: no image"));
+            }
+            if long_running {
+                for probe in ["readinessProbe", "livenessProbe"] {
+                    if container.get(probe).is_none() {
+                        faults.push(format!("{what} {path}: no {probe}"));
+                    }
+                }
+            }
+        }
+    }
+    faults
 }
 
 /// What Flink's reference parameters resolve to in the tests.
@@ -132,6 +215,19 @@ pub fn flink_references(namespace: &str) -> Vec<(&'static str, Resolved)> {
         ("hiveHdfs", resolved("hdfs-main", namespace, json!({}))),
     ]
 }
+
+/// Hadoop's shaded client, which the stock Flink image lacks for HDFS storage.
+pub const HADOOP_LIBRARIES: &str = "https://repo.example/maven2/org/apache/hadoop/hadoop-client-api/3.4.1/hadoop-client-api-3.4.1.jar \
+    https://repo.example/maven2/org/apache/hadoop/hadoop-client-runtime/3.4.1/hadoop-client-runtime-3.4.1.jar";
+
+/// Hadoop's client and the Hive connector of Flink 1.20.5, for Flink on Hive.
+pub const HIVE_LIBRARIES: &str = "https://repo.example/maven2/org/apache/hadoop/hadoop-client-api/3.4.1/hadoop-client-api-3.4.1.jar \
+    https://repo.example/maven2/org/apache/hadoop/hadoop-client-runtime/3.4.1/hadoop-client-runtime-3.4.1.jar \
+    https://repo.example/maven2/org/apache/flink/flink-sql-connector-hive-3.1.3_2.12/1.20.5/flink-sql-connector-hive-3.1.3_2.12-1.20.5.jar#sha256=5f0c1c3e1ab8a3e4b2a2f0a8f45cc1c2a6c2e1f8a3d9b8c7e6f5a4b3c2d1e0f9";
+
+/// The MySQL JDBC driver, which the stock Hive image lacks.
+pub const MYSQL_DRIVER: &str =
+    "https://repo.example/maven2/com/mysql/mysql-connector-j/8.4.0/mysql-connector-j-8.4.0.jar";
 
 /// Flink's HA choices by name: every combination the form allows.
 pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
@@ -152,6 +248,7 @@ pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
             ("haType", "kubernetes"),
             ("storage", "hdfs"),
             ("hdfs", "hdfs-main"),
+            ("extraLibraries", HADOOP_LIBRARIES),
         ],
     ),
     (
@@ -172,15 +269,18 @@ pub const FLINK_HA_CHOICES: [(&str, &[(&str, &str)]); 5] = [
             ("zookeeper", "zk"),
             ("storage", "hdfs"),
             ("hdfs", "hdfs-main"),
+            ("extraLibraries", HADOOP_LIBRARIES),
         ],
     ),
 ];
 
-/// Flink's Hive fields when the toggle is on.
-pub const FLINK_HIVE_ON: [(&str, &str); 3] = [
+/// Flink's Hive fields when the toggle is on, with the jars the stock image
+/// lacks (they include HDFS storage's, so they may replace its list).
+pub const FLINK_HIVE_ON: [(&str, &str); 4] = [
     ("hive", "on"),
     ("hiveMetastore", "metastore"),
     ("hiveHdfs", "hdfs-main"),
+    ("extraLibraries", HIVE_LIBRARIES),
 ];
 
 /// An app, the form it is installed with, and what its references resolve to.
@@ -213,13 +313,17 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
         ("flink-kubernetes-operator", vec![], vec![]),
         (
             "streampark",
-            vec![("mysql", "mysql-main")],
+            vec![("mysql", "mysql-main"), ("extraLibraries", MYSQL_DRIVER)],
             vec![mysql.clone()],
         ),
         ("zookeeper", vec![], vec![]),
         ("hdfs", vec![], vec![]),
         ("minio", vec![], vec![]),
-        ("hive-metastore", vec![("mysql", "mysql-main")], vec![mysql]),
+        (
+            "hive-metastore",
+            vec![("mysql", "mysql-main"), ("extraLibraries", MYSQL_DRIVER)],
+            vec![mysql],
+        ),
         ("mysql", vec![], vec![]),
         ("monitoring", vec![], vec![]),
     ]

@@ -1,11 +1,13 @@
 //! Apache Hadoop HDFS: a namenode and datanodes.
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order};
-use crate::catalog::workload::{Workload, env};
+use crate::catalog::workload::{Workload, env, http_probe, run_as, timed};
 
 use crate::catalog::params::Param;
+use k8s_openapi::api::core::v1::PodSecurityContext;
 use serde_json::Value;
 
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::{AppDefinition, Category, FieldErrors, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
@@ -61,6 +63,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
 
 /// Each block's copies live on different datanodes.
@@ -76,6 +79,11 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
         );
     }
     errors
+}
+
+/// The image's user `hadoop` (uid 1000, group `users`, gid 100).
+fn hadoop_user() -> PodSecurityContext {
+    run_as(1000, 100, 100)
 }
 
 /// A namenode and a StatefulSet of datanodes, configured through the
@@ -107,6 +115,9 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         env: namenode_env,
         memory: Some(input.text("namenodeMemory")?.into()),
         storage: Some(("10Gi".into(), "/data")),
+        readiness: Some(http_probe("/", "http")),
+        liveness: Some(timed(http_probe("/", "http"), 30, 10, 3)),
+        pod_security: Some(hadoop_user()),
         ..Workload::default()
     };
     let datanodes = Workload {
@@ -118,9 +129,104 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ports: vec![("data", 9866), ("http", 9864)],
         env: common,
         storage: Some((input.text("datanodeStorage")?.into(), "/data")),
+        readiness: Some(http_probe("/", "http")),
+        liveness: Some(timed(http_probe("/", "http"), 30, 10, 3)),
+        pod_security: Some(hadoop_user()),
         ..Workload::default()
     };
     let mut objects = namenode.render(input)?;
     objects.extend(datanodes.render(input)?);
     Ok(in_apply_order(objects))
+}
+
+/// What the namenode reads: the configuration and where to format.
+const NAMENODE_ENV: &[&str] = &[
+    "CORE-SITE.XML_fs.defaultFS",
+    "HDFS-SITE.XML_dfs.replication",
+    "HDFS-SITE.XML_dfs.namenode.name.dir",
+    "HDFS-SITE.XML_dfs.datanode.data.dir",
+    "HDFS-SITE.XML_dfs.namenode.rpc-bind-host",
+    "HDFS-SITE.XML_dfs.namenode.http-bind-host",
+    "ENSURE_NAMENODE_DIR",
+];
+
+/// What a datanode reads: the configuration (`<FILE>_<property>`).
+const HADOOP_ENV: &[&str] = &[
+    "CORE-SITE.XML_fs.defaultFS",
+    "HDFS-SITE.XML_dfs.replication",
+    "HDFS-SITE.XML_dfs.namenode.name.dir",
+    "HDFS-SITE.XML_dfs.datanode.data.dir",
+    "HDFS-SITE.XML_dfs.namenode.rpc-bind-host",
+    "HDFS-SITE.XML_dfs.namenode.http-bind-host",
+];
+
+/// HDFS's contract with the `apache/hadoop` image.
+///
+/// | | namenode (StatefulSet) | datanodes (StatefulSet) |
+/// |---|---|---|
+/// | image | `apache/hadoop:<major.minor.patch>` | the same |
+/// | entrypoint | the image's: `dumb-init -- /opt/starter.sh`, then args `hdfs namenode` | args `hdfs datanode` |
+/// | env | `<FILE>_<property>` (written into the file by `envtoconf.py`), `ENSURE_NAMENODE_DIR` | `<FILE>_<property>` |
+/// | files | `/data` (`/data/name`) | `/data` (`/data/blocks`) |
+/// | ports | `rpc` 8020, `http` 9870 | `data` 9866, `http` 9864 |
+/// | user | 1000 (`hadoop`), fsGroup 100 (`users`) | the same |
+/// | probes | the web UI (`/` on `http`) | the same |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered major.minor.patch tag",
+    first_start: "starter.sh formats the namenode when ENSURE_NAMENODE_DIR does not exist yet",
+    lacks: "nothing dataport asks of it",
+    sources: &[
+        "apache/hadoop (docker-hadoop-runner) Dockerfile @02cf9518 (uid 1000, gid 100, \
+         ENTRYPOINT dumb-init -- /opt/starter.sh, VOLUME /data)",
+        "apache/hadoop (docker-hadoop-runner) scripts/starter.sh @2a89d85e (envtoconf.py, \
+         ENSURE_NAMENODE_DIR)",
+    ],
+    containers: &[
+        ContainerContract {
+            kind: "StatefulSet",
+            suffix: "-namenode",
+            container: "namenode",
+            image: "apache/hadoop",
+            command: &[],
+            args: &["hdfs", "namenode"],
+            env: NAMENODE_ENV,
+            mounts: &["/data"],
+            library_dir: None,
+            ports: &[("rpc", 8020), ("http", 9870)],
+            user: Some(1000),
+            fs_group: Some(100),
+            readiness: Check::Http("/", "http"),
+            liveness: Check::Http("/", "http"),
+        },
+        ContainerContract {
+            kind: "StatefulSet",
+            suffix: "-datanode",
+            container: "datanode",
+            image: "apache/hadoop",
+            command: &[],
+            args: &["hdfs", "datanode"],
+            env: HADOOP_ENV,
+            mounts: &["/data"],
+            library_dir: None,
+            ports: &[("data", 9866), ("http", 9864)],
+            user: Some(1000),
+            fs_group: Some(100),
+            readiness: Check::Http("/", "http"),
+            liveness: Check::Http("/", "http"),
+        },
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::render;
+    use crate::catalog::contract::{Coverage, violations};
+
+    #[test]
+    fn hdfs_keeps_its_contract() {
+        let objects = render(&DEFINITION, &[], &[]);
+        let faults = violations(&CONTRACT, "hdfs-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
 }

@@ -1,12 +1,15 @@
 //! MinIO, an S3-compatible object store.
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
-use crate::catalog::workload::{Workload, env_from_secret, generated_secret};
+use crate::catalog::workload::{
+    Workload, env_from_secret, generated_secret, http_probe, run_as, timed,
+};
 
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::is_dns_label;
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, FieldErrors, Values, WebUi};
@@ -64,7 +67,15 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
+
+/// The MinIO client that creates the bucket: a fixed release of the same
+/// month as the server (published as `minio/mc:RELEASE.2025-04-16T18-13-26Z`,
+/// digest `sha256:aead63c77f9db9107f1696fb08ecb0faeda23729cde94b0f663edf4fe09728e3`).
+/// MinIO's own chart pins its client the same way (minio/minio
+/// `helm/minio/values.yaml`, `mcImage.tag`).
+pub(crate) const MC_IMAGE: &str = "minio/mc:RELEASE.2025-04-16T18-13-26Z";
 
 /// S3 bucket names: 3 to 63 lowercase letters, digits and hyphens.
 fn rules(_version: &str, values: &Values) -> FieldErrors {
@@ -102,6 +113,12 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         ],
         memory: Some(input.text("memory")?.into()),
         storage: Some((input.text("storage")?.into(), "/data")),
+        readiness: Some(http_probe("/minio/health/ready", "api")),
+        liveness: Some(timed(http_probe("/minio/health/live", "api"), 10, 10, 3)),
+        pod_security: Some(PodSecurityContext {
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            ..run_as(1000, 1000, 1000)
+        }),
         ..Workload::default()
     };
     let create_bucket = format!(
@@ -122,7 +139,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                     restart_policy: Some("OnFailure".into()),
                     containers: vec![Container {
                         name: "create-bucket".into(),
-                        image: Some("minio/mc:latest".into()),
+                        image: Some(MC_IMAGE.into()),
                         command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
                         env: Some(vec![
                             env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
@@ -145,4 +162,80 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     )?);
     objects.push(object(&job)?);
     Ok(in_apply_order(objects))
+}
+
+/// MinIO's contract with its images.
+///
+/// | | server (StatefulSet) | bucket Job |
+/// |---|---|---|
+/// | image | `minio/minio:<RELEASE.…>`, the offered release | `minio/mc:` [`MC_IMAGE`] |
+/// | entrypoint | `/usr/bin/docker-entrypoint.sh`, which prefixes `minio`: args `server /data --console-address :9001` | `sh -c` (mc alias set; mc mb) |
+/// | env | `MINIO_ROOT_USER`, `MINIO_ROOT_PASSWORD` | the same |
+/// | files | `/data` (a volume per pod) | none |
+/// | ports | `api` 9000, `console` 9001 | none |
+/// | user | 1000, fsGroup 1000 (`OnRootMismatch`), as the chart | image's |
+/// | probes | ready `/minio/health/ready`, live `/minio/health/live` on 9000 | none |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "minio/minio: the offered RELEASE.<timestamp> tag, which never moves; \
+           minio/mc: one fixed RELEASE tag of the same month",
+    first_start: "an empty /data is formatted by the server; the bucket is created by the \
+                  Job once the API answers",
+    lacks: "nothing dataport asks of it",
+    sources: &[
+        "minio/minio Dockerfile.release @0031b120 (ENTRYPOINT, VOLUME /data, EXPOSE 9000)",
+        "minio/minio cmd/healthcheck-router.go @0a604533 (/minio/health/live, /ready)",
+        "minio/minio helm/minio/values.yaml @b77c9ad2 (securityContext 1000/1000/1000, \
+         OnRootMismatch; mcImage pinned to a RELEASE tag)",
+        "minio/minio helm/minio/templates/deployment.yaml @00aa9841 (MINIO_ROOT_USER, \
+         MINIO_ROOT_PASSWORD, --console-address)",
+    ],
+    containers: &[
+        ContainerContract {
+            kind: "StatefulSet",
+            suffix: "",
+            container: "minio",
+            image: "minio/minio",
+            command: &[],
+            args: &["server", "/data", "--console-address", ":9001"],
+            env: &["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"],
+            mounts: &["/data"],
+            library_dir: None,
+            ports: &[("api", 9000), ("console", 9001)],
+            user: Some(1000),
+            fs_group: Some(1000),
+            readiness: Check::Http("/minio/health/ready", "api"),
+            liveness: Check::Http("/minio/health/live", "api"),
+        },
+        ContainerContract {
+            kind: "Job",
+            suffix: "-create-bucket",
+            container: "create-bucket",
+            image: "minio/mc",
+            command: &["sh", "-c"],
+            args: &[],
+            env: &["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"],
+            mounts: &[],
+            library_dir: None,
+            ports: &[],
+            user: None,
+            fs_group: None,
+            readiness: Check::None,
+            liveness: Check::None,
+        },
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::render;
+    use crate::catalog::contract::{Coverage, violations};
+
+    #[test]
+    fn minio_keeps_its_contract() {
+        let objects = render(&DEFINITION, &[], &[]);
+        let faults = violations(&CONTRACT, "minio-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+        assert!(MC_IMAGE.starts_with("minio/mc:RELEASE."));
+    }
 }

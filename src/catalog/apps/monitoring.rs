@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{Capabilities, ConfigMap, Probe, SeccompProfile, SecurityContext};
 
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
 use crate::catalog::workload::{
-    Workload, config_map_volume, env, env_from_secret, generated_secret,
+    Workload, config_map_volume, env, env_from_secret, generated_secret, http_probe, run_as,
 };
 
+use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::{Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, WebUi, no_rules};
 
@@ -64,6 +65,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules: no_rules,
     scope: None,
     render,
+    contract: &CONTRACT,
 };
 
 /// The Flink dashboard: its uid and slug make the deep links.
@@ -74,7 +76,9 @@ pub(crate) const STREAMPARK_DASHBOARD: (&str, &str) =
 
 const DASHBOARDS_DIR: &str = "/var/lib/grafana/dashboards/dataport";
 
-/// Grafana with a generated admin password and dataport's dashboards: a
+/// Grafana with a generated admin password and dataport's dashboards (probes
+/// and security as grafana/helm-charts `charts/grafana/values.yaml` sets
+/// them: `/api/health` on 3000, user and groups 472, no privilege escalation): a
 /// ConfigMap labelled `grafana_dashboard: "1"` (so a Grafana sidecar finds it
 /// too) mounted where a file provider loads it.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
@@ -108,6 +112,26 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                 None,
             ),
         ],
+        readiness: Some(http_probe("/api/health", "http")),
+        liveness: Some(Probe {
+            initial_delay_seconds: Some(60),
+            timeout_seconds: Some(30),
+            failure_threshold: Some(10),
+            ..http_probe("/api/health", "http")
+        }),
+        pod_security: Some(run_as(472, 472, 472)),
+        container_security: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Capabilities::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..SecurityContext::default()
+        }),
         ..Workload::default()
     };
     let mut dashboards = ConfigMap {
@@ -155,4 +179,81 @@ pub(crate) fn dashboard_link(
         "{}/d/{uid}/{slug}?var-namespace={namespace}&var-cluster={name}",
         base.trim_end_matches('/')
     )
+}
+
+/// Grafana's contract with the `grafana/grafana` image.
+///
+/// | | Grafana (StatefulSet) |
+/// |---|---|
+/// | image | `grafana/grafana:<major.minor.patch>`, the offered release |
+/// | entrypoint | the image's: `/run.sh` |
+/// | env | `GF_SECURITY_ADMIN_USER`, `GF_SECURITY_ADMIN_PASSWORD`, `GF_SERVER_ROOT_URL` (`GF_<SECTION>_<KEY>` overrides grafana.ini) |
+/// | files | `/var/lib/grafana` (`GF_PATHS_DATA`), `/etc/grafana/provisioning/dashboards` (under `GF_PATHS_PROVISIONING`), the dashboards folder its provider names |
+/// | ports | `http` 3000 |
+/// | user | 472 (`grafana`), fsGroup 472; no privilege escalation, no capabilities |
+/// | probes | `/api/health` on 3000, as the chart |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered major.minor.patch tag",
+    first_start: "creates its database in /var/lib/grafana and the admin user from \
+                  GF_SECURITY_ADMIN_*; loads providers from the provisioning folder",
+    lacks: "nothing dataport asks of it",
+    sources: &[
+        "grafana/helm-charts charts/grafana/values.yaml @001363be (probes /api/health 3000, \
+         securityContext 472/472/472 runAsNonRoot, containerSecurityContext)",
+        "grafana/grafana Dockerfile @0014fb64 (GF_UID 472, GF_PATHS_DATA, \
+         GF_PATHS_PROVISIONING, ENTRYPOINT /run.sh, EXPOSE 3000)",
+    ],
+    containers: &[ContainerContract {
+        kind: "StatefulSet",
+        suffix: "",
+        container: "monitoring",
+        image: "grafana/grafana",
+        command: &[],
+        args: &[],
+        env: &[
+            "GF_SECURITY_ADMIN_USER",
+            "GF_SECURITY_ADMIN_PASSWORD",
+            "GF_SERVER_ROOT_URL",
+        ],
+        mounts: &[
+            "/var/lib/grafana",
+            DASHBOARDS_DIR,
+            "/etc/grafana/provisioning/dashboards",
+        ],
+        library_dir: None,
+        ports: &[("http", 3000)],
+        user: Some(472),
+        fs_group: Some(472),
+        readiness: Check::Http("/api/health", "http"),
+        liveness: Check::Http("/api/health", "http"),
+    }],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::contract::testing::render;
+    use crate::catalog::contract::{Coverage, violations};
+
+    #[test]
+    fn grafana_keeps_its_contract() {
+        let objects = render(
+            &DEFINITION,
+            &[("externalUrl", "https://grafana.example.com")],
+            &[],
+        );
+        let faults = violations(&CONTRACT, "monitoring-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+        let provider = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "monitoring-main-provisioning")
+            .unwrap();
+        assert!(
+            provider["data"]["dataport.yaml"]
+                .as_str()
+                .unwrap()
+                .contains(DASHBOARDS_DIR),
+            "the provider loads the mounted dashboards"
+        );
+    }
 }

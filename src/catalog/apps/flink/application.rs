@@ -2,7 +2,10 @@
 //! (application mode). The cluster's parameters, rules and render are the
 //! session cluster's; the job's come from [`crate::catalog::jobs`].
 
-use super::{CLUSTER, DEFINITION as SESSION, HA_INGRESS_HIVE, is_on, render, rules};
+use super::{
+    CLUSTER, DEFINITION as SESSION, HA_INGRESS_HIVE, IMAGE_AND_LIBRARIES, contract, is_on, render,
+    rules,
+};
 use crate::catalog::jobs::{JOB_PARAMS, JOB_STATE, job_rules};
 use crate::catalog::params::{Param, concat};
 use crate::catalog::{AppDefinition, FieldErrors, Values};
@@ -25,11 +28,17 @@ pub(in crate::catalog::apps) const DEFINITION: AppDefinition = AppDefinition {
     rules: application_rules,
     scope: None,
     render: render::render,
+    contract: &contract::CONTRACT,
 };
 
-/// The cluster's fields, then the job's, then HA, ingress and Hive.
-static APPLICATION_PARAMS: [Param; 24] =
-    concat(&[CLUSTER, JOB_PARAMS, &[JOB_STATE], HA_INGRESS_HIVE]);
+/// The cluster's fields, then the job's, then HA, ingress and Hive, then the image.
+static APPLICATION_PARAMS: [Param; 26] = concat(&[
+    CLUSTER,
+    JOB_PARAMS,
+    &[JOB_STATE],
+    HA_INGRESS_HIVE,
+    IMAGE_AND_LIBRARIES,
+]);
 
 /// The session cluster's rules, and a job that keeps state needs HA storage.
 fn application_rules(version: &str, values: &Values) -> FieldErrors {

@@ -3,11 +3,13 @@
 //! Both share the cluster's parameters, rules and render.
 
 pub(super) mod application;
+mod contract;
 mod render;
 pub mod versions;
 
 use serde_json::Value;
 
+use crate::catalog::libraries;
 use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen, concat};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
@@ -63,6 +65,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     rules,
     scope: None,
     render: render::render,
+    contract: &contract::CONTRACT,
 };
 
 const HA_ON: ShownWhen = &[("highAvailability", "true")];
@@ -236,8 +239,40 @@ pub(super) const HA_INGRESS_HIVE: &[Param] = &[
     ),
 ];
 
+/// The image and what it lacks: last on both forms, after the features
+/// (HDFS, Hive) that need them.
+pub(super) const IMAGE_AND_LIBRARIES: &[Param] = &[
+    Param {
+        key: "image",
+        label: "Image",
+        help: "Empty for the stock flink image of the chosen version. A custom image must be \
+            built on that Flink version (the cluster keeps its flinkVersion) and name a fixed \
+            tag, e.g. registry.example/flink-hive:1.20.5.",
+        kind: ParamKind::Text { max_len: 200 },
+        default: Some(""),
+        shown_when: &[],
+    },
+    Param {
+        key: "extraLibraries",
+        label: "Extra libraries",
+        help: "Jars the stock image lacks, fetched into /opt/flink/lib of every pod before \
+            Flink starts: https URLs separated by commas or spaces, each optionally ending in \
+            #sha256=<hex>. HDFS storage needs Hadoop's client (hadoop-client-api and \
+            hadoop-client-runtime); Flink on Hive the Hive connector \
+            (flink-sql-connector-hive-3.1.3_2.12-<Flink version>).",
+        kind: ParamKind::Text { max_len: 4000 },
+        default: Some(""),
+        shown_when: &[],
+    },
+];
+
 /// The session cluster's form.
-static SESSION_PARAMS: [Param; 19] = concat(&[CLUSTER, TASK_MANAGER_REPLICAS, HA_INGRESS_HIVE]);
+static SESSION_PARAMS: [Param; 21] = concat(&[
+    CLUSTER,
+    TASK_MANAGER_REPLICAS,
+    HA_INGRESS_HIVE,
+    IMAGE_AND_LIBRARIES,
+]);
 
 pub(super) fn is_on(values: &Values, key: &str) -> bool {
     values.get(key) == Some(&Value::Bool(true))
@@ -264,103 +299,76 @@ pub(super) fn rules(version: &str, values: &Values) -> FieldErrors {
             ),
         );
     }
+    errors.extend(image_rules(version, values));
+    errors
+}
+
+/// The custom image and the extra libraries are well formed, and what the
+/// stock image lacks is given: Hadoop's client for HDFS storage, the Hive
+/// connector (and Hadoop's client) for Flink on Hive. Refusals name the jars
+/// for the chosen version and sit next to the field that needs them.
+fn image_rules(version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let text = |key: &str| values.get(key).and_then(Value::as_str).unwrap_or("").trim();
+    let image = text("image");
+    if !image.is_empty()
+        && let Some(error) = libraries::image_error(image)
+    {
+        errors.insert("image".into(), error);
+    }
+    let listed = match libraries::parse(text("extraLibraries")) {
+        Ok(listed) => listed,
+        Err(error) => {
+            errors.insert("extraLibraries".into(), error);
+            return errors;
+        }
+    };
+    let Some(release) = versions::release(version) else {
+        return errors;
+    };
+    if !image.is_empty() {
+        return errors; // a custom image is the user's to have built with what it needs
+    }
+    let stock = release.image();
+    let hadoop = libraries::has_hadoop(&listed);
+    let hdfs_storage = is_on(values, "highAvailability")
+        && values.get("storage").and_then(Value::as_str) == Some("hdfs");
+    if hdfs_storage && !hadoop {
+        errors.insert(
+            "storage".into(),
+            format!(
+                "HDFS storage needs Hadoop's client classes, which the stock image {stock} \
+                 lacks: add {} under Extra libraries, or give an image with Hadoop",
+                libraries::HADOOP_JARS
+            ),
+        );
+    }
+    if is_on(values, "hive") && !version.starts_with("2.") {
+        let connector = release.hive_connector_jar();
+        let has_connector = listed
+            .iter()
+            .any(|l| l.file.starts_with("flink-sql-connector-hive-"));
+        let mut missing = Vec::new();
+        if !has_connector {
+            missing.push(format!("{connector} (Maven org.apache.flink)"));
+        }
+        if !hadoop {
+            missing.push(libraries::HADOOP_JARS.to_owned());
+        }
+        if !missing.is_empty() {
+            errors.insert(
+                "hive".into(),
+                format!(
+                    "Flink on Hive needs the Hive connector and Hadoop's client, which the \
+                     stock image {stock} lacks: add {} under Extra libraries, or give an image \
+                     with them",
+                    missing.join(" and ")
+                ),
+            );
+        }
+    }
     errors
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::params::raw;
-
-    #[test]
-    fn defaults_fill_what_is_left_empty() {
-        let values = DEFINITION
-            .validate("1.20", &raw(&[("operator", "flink-operator")]))
-            .unwrap();
-        assert_eq!(values["jobManagerMemory"], "2Gi");
-        assert_eq!(values["taskSlots"], 2);
-        assert_eq!(values["highAvailability"], false);
-        assert!(!values.contains_key("haType"), "hidden fields are dropped");
-    }
-
-    #[test]
-    fn ha_with_zookeeper_and_s3_reveals_and_requires_its_pickers() {
-        let form = raw(&[
-            ("operator", "op"),
-            ("highAvailability", "on"),
-            ("haType", "zookeeper"),
-            ("storage", "s3"),
-            ("jobManagerReplicas", "2"),
-        ]);
-        let errors = DEFINITION.validate("1.20", &form).unwrap_err();
-        assert_eq!(errors.keys().collect::<Vec<_>>(), ["minio", "zookeeper"]);
-        assert_eq!(errors["zookeeper"], "ZooKeeper is required");
-
-        let mut complete = form.clone();
-        complete.insert("zookeeper".into(), "zk".into());
-        complete.insert("minio".into(), "minio".into());
-        let values = DEFINITION.validate("1.20", &complete).unwrap();
-        assert_eq!(values["zookeeper"], "zk");
-        assert_eq!(values["jobManagerReplicas"], 2);
-        assert!(!values.contains_key("hdfs"));
-    }
-
-    #[test]
-    fn every_error_comes_at_once_with_the_rules() {
-        let form = raw(&[
-            ("operator", ""),
-            ("jobManagerMemory", "2Gb"),
-            ("taskManagerCpu", "-1"),
-            ("taskSlots", "0"),
-            ("jobManagerReplicas", "2"),
-            ("hive", "on"),
-            ("hiveMetastore", "metastore"),
-            ("hiveHdfs", "Not A Name"),
-            ("bogus", "x"),
-        ]);
-        let errors = DEFINITION.validate("2.0", &form).unwrap_err();
-        assert_eq!(
-            errors.keys().map(String::as_str).collect::<Vec<_>>(),
-            [
-                "bogus",
-                "hive",
-                "hiveHdfs",
-                "jobManagerMemory",
-                "jobManagerReplicas",
-                "operator",
-                "taskManagerCpu",
-                "taskSlots"
-            ]
-        );
-        assert!(errors["hive"].contains("needs Flink 1.x"));
-        assert!(errors["jobManagerReplicas"].contains("needs high availability"));
-        assert!(errors["jobManagerMemory"].contains("\"2Gb\" is not a quantity"));
-        assert_eq!(errors["taskSlots"], "Task slots must be between 1 and 64");
-        assert_eq!(errors["bogus"], "unknown parameter \"bogus\"");
-    }
-
-    #[test]
-    fn an_unknown_version_is_refused() {
-        let errors = DEFINITION
-            .validate("1.9", &raw(&[("operator", "op")]))
-            .unwrap_err();
-        assert_eq!(
-            errors["version"],
-            "version must be one of 1.20, 1.19, 2.0, 2.1, 2.2"
-        );
-    }
-
-    #[test]
-    fn the_ha_toggle_names_what_it_reveals() {
-        let toggle = SESSION_PARAMS
-            .iter()
-            .find(|p| p.key == "highAvailability")
-            .unwrap();
-        assert_eq!(
-            toggle.reveals(&SESSION_PARAMS),
-            ["haType", "zookeeper", "storage", "minio", "hdfs"]
-        );
-        let hive = SESSION_PARAMS.iter().find(|p| p.key == "hive").unwrap();
-        assert_eq!(hive.reveals(&SESSION_PARAMS), ["hiveMetastore", "hiveHdfs"]);
-    }
-}
+mod tests;

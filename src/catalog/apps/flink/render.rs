@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
 use crate::catalog::jobs::job_spec;
+use crate::catalog::libraries;
 use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
 use crate::catalog::workload::{env_from_secret, service_account_with_role};
@@ -21,6 +22,16 @@ use super::versions::release;
 const METRICS_PORT: i32 = 9249;
 /// Where the Hive configuration is mounted.
 const HIVE_CONF_DIR: &str = "/opt/hive-conf";
+/// The image's library folder, on every Flink process's classpath
+/// (apache/flink-docker: FLINK_HOME=/opt/flink).
+const FLINK_LIB_DIR: &str = "/opt/flink/lib";
+
+fn encode(value: &impl serde::Serialize) -> Result<Value, RenderError> {
+    serde_json::to_value(value).map_err(|e| RenderError::Encode {
+        kind: "pod template",
+        message: e.to_string(),
+    })
+}
 
 pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
@@ -128,6 +139,18 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
         mounts.push(json!({"name": "hive-conf", "mountPath": HIVE_CONF_DIR, "readOnly": true}));
     }
 
+    // Jars the image lacks, fetched before Flink starts into its lib/.
+    let listed = libraries::parse(input.text_or_empty("extraLibraries"))
+        .map_err(|_| RenderError::Missing("extraLibraries"))?;
+    let mut init_containers: Vec<Value> = Vec::new();
+    if let Some((fetcher, volume, jar_mounts)) = libraries::fetch(&listed, FLINK_LIB_DIR) {
+        init_containers.push(encode(&fetcher)?);
+        volumes.push(encode(&volume)?);
+        for mount in jar_mounts {
+            mounts.push(encode(&mount)?);
+        }
+    }
+
     let mut container = json!({
         "name": "flink-main-container",
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
@@ -139,6 +162,9 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
         container["volumeMounts"] = Value::from(mounts);
     }
     let mut pod_spec = json!({"containers": [container]});
+    if !init_containers.is_empty() {
+        pod_spec["initContainers"] = Value::from(init_containers);
+    }
     if !volumes.is_empty() {
         pod_spec["volumes"] = Value::from(volumes);
     }
@@ -150,7 +176,11 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
     let mut deployment = FlinkDeployment::new(
         name,
         FlinkDeploymentSpec {
-            image: Some(release.image()),
+            // A custom image keeps the release's flinkVersion.
+            image: Some(match input.text_or_empty("image").trim() {
+                "" => release.image(),
+                custom => custom.to_owned(),
+            }),
             flink_version: Some(release.flink_version),
             service_account: Some(service_account),
             flink_configuration: Some(configuration),

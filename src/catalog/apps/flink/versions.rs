@@ -36,6 +36,13 @@ impl FlinkRelease {
         format!("flink:{}", self.patch)
     }
 
+    /// The Hive connector jar for this release: Hive 3.1.3's bundle, released
+    /// with every Flink 1.x patch (org.apache.flink:
+    /// flink-sql-connector-hive-3.1.3_2.12; none exists for Flink 2.x).
+    pub fn hive_connector_jar(&self) -> String {
+        format!("flink-sql-connector-hive-3.1.3_2.12-{}.jar", self.patch)
+    }
+
     /// The S3 filesystem plugin in the image's `opt/`, enabled per pod with
     /// `ENABLE_BUILT_IN_PLUGINS`: named after the exact release in the image.
     pub fn s3_plugin_jar(&self) -> String {

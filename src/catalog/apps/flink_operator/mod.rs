@@ -9,6 +9,7 @@
 //! the same validation and reports it in `status.error`).
 
 mod configuration;
+mod contract;
 mod rbac;
 
 use std::collections::BTreeMap;
@@ -126,6 +127,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         namespaces: watched_namespaces,
     }),
     render,
+    contract: &contract::CONTRACT,
 };
 
 fn text<'a>(values: &'a Values, key: &str) -> &'a str {
@@ -307,9 +309,11 @@ fn health_probe() -> Probe {
 /// The chart's Deployment. Image: the override the operator's docs give
 /// (`apache/flink-kubernetes-operator:<version>`, a pinned release tag); the
 /// chart's own default is `ghcr.io/apache/flink-kubernetes-operator` with a
-/// commit tag. No readiness probe, as in the chart: no Service routes to the
-/// operator, so readiness would only delay the Deployment's availability,
-/// which the startup probe already gates; liveness restarts a stuck operator.
+/// commit tag. Probes: the chart's liveness and startup probes on the
+/// operator's health port, and a readiness probe on the same endpoint, which
+/// the chart leaves out (no Service routes to the operator): with it the
+/// Deployment counts an operator available only while it is healthy, which
+/// is what dataport's instance status reads.
 fn deployment(input: &RenderInput, replicas: i32) -> Result<Deployment, RenderError> {
     let name = &input.target.name;
     let mut labels = input.labels();
@@ -372,6 +376,7 @@ fn deployment(input: &RenderInput, replicas: i32) -> Result<Deployment, RenderEr
                 ..VolumeMount::default()
             },
         ]),
+        readiness_probe: Some(health_probe()),
         liveness_probe: Some(Probe {
             initial_delay_seconds: Some(30),
             period_seconds: Some(10),

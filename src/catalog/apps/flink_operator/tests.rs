@@ -116,7 +116,8 @@ fn the_deployment_is_the_charts() {
     assert_eq!(container["startupProbe"]["httpGet"], probe);
     assert_eq!(container["startupProbe"]["failureThreshold"], 30);
     assert_eq!(container["startupProbe"]["periodSeconds"], 10);
-    assert!(container.get("readinessProbe").is_none(), "as the chart");
+    // Not in the chart: readiness on the same endpoint (see `deployment`).
+    assert_eq!(container["readinessProbe"]["httpGet"], probe);
     assert_eq!(
         container["volumeMounts"],
         json!([
