@@ -239,6 +239,12 @@ impl AppDefinition {
         self.params.iter().find(|param| param.key == key)
     }
 
+    /// A note for field `key` holding `text`, shown next to it on the form
+    /// (e.g. how Flink splits a TaskManager's memory); `None` for most fields.
+    pub fn field_note(&self, key: &str, text: &str) -> Option<String> {
+        apps::field_note(self.name, key, text)
+    }
+
     /// The version an install form offers first.
     pub fn default_version(&self) -> &'static str {
         self.versions[0]
