@@ -5,7 +5,12 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::Portal;
+use dataport::catalog::flink_memory::{
+    JobManagerMemory, JobManagerOptions, MIB, TaskManagerMemory, TaskManagerOptions,
+};
 use dataport::store::NewInstance;
 use serde_json::{Value, json};
 
@@ -165,4 +170,138 @@ async fn the_form_shows_how_flink_splits_the_memory() {
         html.contains("Flink splits 1280Mi into task heap 160 MiB, managed 333 MiB"),
         "{html}"
     );
+}
+
+/// What `BashJavaUtils GET_TM_RESOURCE_PARAMS` (or `GET_JM_…`) of the Flink
+/// release at `home` says of `key: size`: the `-D key=<n>b` it derived, or
+/// its `IllegalConfigurationException` message.
+fn ask_flink(
+    home: &str,
+    command: &str,
+    key: &str,
+    size: &str,
+) -> Result<Vec<(String, u64)>, String> {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.yaml"),
+        format!("{key}: {size}\n"),
+    )
+    .unwrap();
+    let output = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{home}/lib/*"))
+        .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
+        .arg(command)
+        .arg("--configDir")
+        .arg(config.path())
+        .output()
+        .expect("run java");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    if let Some(line) = text
+        .lines()
+        .find(|l| l.starts_with("BASH_JAVA_UTILS_EXEC_RESULT:-D"))
+    {
+        return Ok(line
+            .split("-D ")
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter_map(|(k, v)| Some((k.to_owned(), v.strip_suffix('b')?.parse().ok()?)))
+            .collect());
+    }
+    let refusal = text
+        .lines()
+        .find_map(|l| l.split_once("IllegalConfigurationException: "))
+        .map(|(_, message)| message.to_owned());
+    Err(refusal.unwrap_or_else(|| format!("no answer from Flink: {text}")))
+}
+
+fn derived(answer: &[(String, u64)], key: &str) -> u64 {
+    answer
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("{key} not in {answer:?}"))
+}
+
+/// The module's figures are checked against Flink itself, run from the
+/// releases testenv/flink assembles (the same the real local cluster runs).
+#[test]
+fn flink_itself_splits_and_refuses_the_same_sizes() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    for release in ["1.20.0", "2.0.0"] {
+        let assembled = Command::new(format!("{repo}/testenv/flink/assemble.sh"))
+            .arg(release)
+            .output()
+            .expect("run testenv/flink/assemble.sh");
+        assert!(assembled.status.success(), "assemble Flink {release}");
+        let home = String::from_utf8_lossy(&assembled.stdout).trim().to_owned();
+        for mebibytes in [900, 981, 982, 1280, 4096] {
+            let size = format!("{mebibytes}m");
+            let ours = TaskManagerMemory::derive(mebibytes * MIB, &TaskManagerOptions::default());
+            let flink = ask_flink(
+                &home,
+                "GET_TM_RESOURCE_PARAMS",
+                "taskmanager.memory.process.size",
+                &size,
+            );
+            match (ours, flink) {
+                (Ok(ours), Ok(flink)) => {
+                    for (key, value) in [
+                        ("taskmanager.memory.task.heap.size", ours.task_heap),
+                        ("taskmanager.memory.managed.size", ours.managed),
+                        ("taskmanager.memory.network.min", ours.network),
+                        ("taskmanager.memory.jvm-overhead.min", ours.jvm_overhead),
+                    ] {
+                        assert_eq!(
+                            derived(&flink, key),
+                            value,
+                            "Flink {release}, {size}: {key}"
+                        );
+                    }
+                }
+                (Err(ours), Err(flink)) => {
+                    assert!(
+                        flink.ends_with(&ours.to_string()),
+                        "Flink {release}, {size}: {flink} / {ours}"
+                    );
+                }
+                (ours, flink) => {
+                    panic!("Flink {release}, {size}: ours {ours:?}, Flink's {flink:?}")
+                }
+            }
+        }
+        for mebibytes in [576, 577, 2048] {
+            let size = format!("{mebibytes}m");
+            let ours = JobManagerMemory::derive(mebibytes * MIB, &JobManagerOptions::default());
+            let flink = ask_flink(
+                &home,
+                "GET_JM_RESOURCE_PARAMS",
+                "jobmanager.memory.process.size",
+                &size,
+            );
+            match (ours, flink) {
+                (Ok(ours), Ok(flink)) => {
+                    assert_eq!(
+                        derived(&flink, "jobmanager.memory.heap.size"),
+                        ours.heap,
+                        "Flink {release}, {size}"
+                    );
+                    assert_eq!(
+                        derived(&flink, "jobmanager.memory.jvm-overhead.min"),
+                        ours.jvm_overhead,
+                        "Flink {release}, {size}"
+                    );
+                }
+                (Err(ours), Err(flink)) => {
+                    assert!(
+                        flink.ends_with(&ours.to_string()),
+                        "Flink {release}, {size}: {flink} / {ours}"
+                    );
+                }
+                (ours, flink) => {
+                    panic!("Flink {release}, {size}: ours {ours:?}, Flink's {flink:?}")
+                }
+            }
+        }
+    }
 }

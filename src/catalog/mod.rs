@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use apps::flink::memory as flink_memory;
 pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
 pub use params::{FieldErrors, Param, ParamKind, Values};

@@ -23,9 +23,11 @@
 //!   `toHumanReadableString` gives the "128.000mb (134217728 bytes)" of
 //!   Flink's messages.
 //! - Defaults: `flink-core/.../configuration/TaskManagerOptions.java` and
-//!   `JobManagerOptions.java`; `taskmanager.memory.network.max` is unbounded
-//!   since Flink 1.17 (FLIP-266), so every Flink release the catalog offers
-//!   shares these defaults.
+//!   `JobManagerOptions.java`. `taskmanager.memory.network.max` is unbounded
+//!   (`MemorySize.MAX_VALUE`, documented "infinite") in 1.20 and 2.0, as
+//!   measured; older 1.x releases capped it at 1g, which only matters above
+//!   10 GiB of total Flink memory. The other releases the catalog offers
+//!   (1.19, 2.1, 2.2) are taken to share these defaults, unmeasured.
 
 use std::fmt;
 
