@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use apps::flink::memory as flink_memory;
 pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
 pub use params::{FieldErrors, Param, ParamKind, Values};
@@ -237,6 +238,12 @@ impl AppDefinition {
     /// The parameter with key `key`, if the app has one.
     pub fn param(&self, key: &str) -> Option<&'static Param> {
         self.params.iter().find(|param| param.key == key)
+    }
+
+    /// A note for field `key` holding `text`, shown next to it on the form
+    /// (e.g. how Flink splits a TaskManager's memory); `None` for most fields.
+    pub fn field_note(&self, key: &str, text: &str) -> Option<String> {
+        apps::field_note(self.name, key, text)
     }
 
     /// The version an install form offers first.

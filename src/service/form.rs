@@ -38,6 +38,8 @@ pub struct FieldView {
     pub empty_hint: String,
     /// When it applies, as a JSON object (`{"key": "value"}`) for the page script.
     pub shown_when_json: String,
+    /// A note the app has for the value (Flink's memory breakdown).
+    pub note: Option<String>,
 }
 
 impl FieldView {
@@ -153,6 +155,7 @@ impl Service {
             .params
             .iter()
             .map(|param| field_view(param, raw, errors, &instances))
+            .map(|field| with_note(app, field))
             .collect();
         Ok(InstallFormView {
             app,
@@ -229,7 +232,16 @@ pub(super) fn field_view(
         namespace: namespace.map(str::to_owned),
         empty_hint: target.map(|t| empty_hint(t, namespace)).unwrap_or_default(),
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
+        note: None,
     }
+}
+
+/// `field` with the app's note for its value, unless it has an error.
+fn with_note(app: &AppDefinition, mut field: FieldView) -> FieldView {
+    if field.error.is_none() {
+        field.note = app.field_note(field.param.key, &field.value);
+    }
+    field
 }
 
 /// What to do when no instance of `target` can be picked for `namespace`.

@@ -12,6 +12,15 @@ mod mysql;
 mod streampark;
 mod zookeeper;
 
+/// A note shown next to field `key` of `app` holding `text` (Flink's memory
+/// breakdown), if the app has one for it.
+pub(super) fn field_note(app: &str, key: &str, text: &str) -> Option<String> {
+    match app {
+        "flink" | "flink-application" => flink::memory_rule::memory_note(key, text),
+        _ => None,
+    }
+}
+
 /// The catalog, in display order: Flink first, then what it builds on.
 pub(super) static ALL: &[AppDefinition] = &[
     flink::DEFINITION,

@@ -4,6 +4,8 @@
 
 pub(super) mod application;
 mod contract;
+pub mod memory;
+pub mod memory_rule;
 mod render;
 pub mod versions;
 
@@ -71,7 +73,8 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
 const HA_ON: ShownWhen = &[("highAvailability", "true")];
 const HIVE_ON: ShownWhen = &[("hive", "true")];
 
-/// Flink's own memory model needs room: below 768Mi a JobManager does not start.
+/// A floor for both pods (a JobManager needs 577Mi, a TaskManager 982Mi, see
+/// [`memory_rule`], which refuses what Flink's memory model refuses above it).
 const FLINK_MEMORY: (&str, &str) = ("768Mi", "128Gi");
 
 /// The operator and the JobManager and TaskManager pods: first on both forms.
@@ -278,9 +281,10 @@ pub(super) fn is_on(values: &Values, key: &str) -> bool {
     values.get(key) == Some(&Value::Bool(true))
 }
 
-/// Rules across fields: standby JobManagers need HA; Hive needs Flink 1.x.
+/// Rules across fields: standby JobManagers need HA; Hive needs Flink 1.x;
+/// memory Flink's memory model accepts ([`memory_rule`]).
 pub(super) fn rules(version: &str, values: &Values) -> FieldErrors {
-    let mut errors = FieldErrors::new();
+    let mut errors = memory_rule::memory_errors(values);
     let job_managers = values
         .get("jobManagerReplicas")
         .and_then(Value::as_i64)
