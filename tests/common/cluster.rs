@@ -40,7 +40,8 @@ pub fn shared() -> &'static TestCluster {
 
 /// A control plane of this test binary whose node runs Flink's pods as real
 /// Flink processes (`dataport simulate --run-processes`); assembles Flink
-/// [`REAL_FLINK_RELEASE`] and its native client first (cached).
+/// [`REAL_FLINK_RELEASE`] and its native client, S3Proxy and mc-standin
+/// first (cached).
 pub fn real_flink() -> &'static TestCluster {
     REAL_FLINK.get_or_init(|| {
         for script in ["testenv/flink/assemble.sh", "testenv/flink/deployer.sh"] {
@@ -50,6 +51,14 @@ pub fn real_flink() -> &'static TestCluster {
                 .status()
                 .expect("run a testenv/flink script");
             assert!(status.success(), "{script} {REAL_FLINK_RELEASE} failed");
+        }
+        // MinIO's stand-ins: S3Proxy for its server, mc-standin for its client.
+        for script in ["testenv/s3/assemble.sh", "testenv/s3/mc-standin/build.sh"] {
+            let status = Command::new(repo().join(script))
+                .stdout(Stdio::null())
+                .status()
+                .expect("run a testenv/s3 script");
+            assert!(status.success(), "{script} failed");
         }
         start_with("real-flink", true)
     })
