@@ -110,6 +110,9 @@ REAL_FLINK_RELEASE=1.20.0
 prepare_real_flink() {
   testenv/flink/assemble.sh "$REAL_FLINK_RELEASE" >/dev/null
   testenv/flink/deployer.sh "$REAL_FLINK_RELEASE" >/dev/null
+  # MinIO's stand-ins on the process node: S3Proxy (server) and mc-standin (mc).
+  testenv/s3/assemble.sh >/dev/null
+  testenv/s3/mc-standin/build.sh >/dev/null
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with
