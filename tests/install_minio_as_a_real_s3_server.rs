@@ -123,6 +123,19 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
         "{message:?}"
     );
 
+    // S3Proxy's own health endpoint, which the node probes for MinIO's.
+    let health = format!("http://{pod_ip}:9000/healthz");
+    eventually(
+        Duration::from_secs(120),
+        "S3Proxy answering on the pod IP",
+        || async {
+            let answer = reqwest::get(&health).await.ok()?;
+            answer.status().is_success().then_some(())
+        },
+    )
+    .await;
+    let serving = started.elapsed();
+
     // The bucket Job's pod ran its script for real and succeeded.
     let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
     eventually(
@@ -194,8 +207,9 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
         })
         .await;
     eprintln!(
-        "MinIO pod ready after {:.1} s, bucket Job complete after {:.1} s (from the install)",
+        "from the install: MinIO pod running after {:.1} s, S3Proxy answering after {:.1} s, bucket Job complete after {:.1} s",
         server_up.as_secs_f64(),
+        serving.as_secs_f64(),
         bucket_made.as_secs_f64()
     );
 
