@@ -115,6 +115,9 @@ prepare_real_flink() {
     testenv/flink/assemble.sh "$release" >/dev/null
     testenv/flink/deployer.sh "$release" >/dev/null
   done
+  # MinIO's stand-ins on the process node: S3Proxy (server) and mc-standin (mc).
+  testenv/s3/assemble.sh >/dev/null
+  testenv/s3/mc-standin/build.sh >/dev/null
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with

@@ -44,7 +44,7 @@ pub fn shared() -> &'static TestCluster {
 /// A control plane of this test binary whose node runs Flink's pods as real
 /// Flink processes (`dataport simulate --run-processes`); assembles Flink
 /// [`REAL_FLINK_RELEASE`] and [`REAL_FLINK_2_RELEASE`] and their native
-/// clients first (cached).
+/// clients, S3Proxy and mc-standin first (cached).
 pub fn real_flink() -> &'static TestCluster {
     REAL_FLINK.get_or_init(|| {
         for release in [REAL_FLINK_RELEASE, REAL_FLINK_2_RELEASE] {
@@ -56,6 +56,14 @@ pub fn real_flink() -> &'static TestCluster {
                     .expect("run a testenv/flink script");
                 assert!(status.success(), "{script} {release} failed");
             }
+        }
+        // MinIO's stand-ins: S3Proxy for its server, mc-standin for its client.
+        for script in ["testenv/s3/assemble.sh", "testenv/s3/mc-standin/build.sh"] {
+            let status = Command::new(repo().join(script))
+                .stdout(Stdio::null())
+                .status()
+                .expect("run a testenv/s3 script");
+            assert!(status.success(), "{script} failed");
         }
         start_with("real-flink", true)
     })

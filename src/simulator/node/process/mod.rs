@@ -1,7 +1,8 @@
 //! The **process node**: the simulated node's way to run pods for real.
 //!
 //! Pods with a container of an image it knows (the official `flink` image,
-//! [`flink`]) run as local processes, and the node plays the kubelet for them
+//! [`flink`]; MinIO's server and client images, [`minio`], whose stand-ins
+//! S3Proxy and mc-standin run in their place) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
 //! ([`env`]), a loopback address of 127.0.0.0/8 as the pod IP (Linux routes the
 //! whole block to `lo`, so every pod can bind its own ports), cluster DNS as a
@@ -16,6 +17,7 @@
 mod dns;
 mod env;
 pub mod flink;
+pub mod minio;
 mod pod;
 mod status;
 mod volumes;
@@ -43,9 +45,11 @@ pub struct ProcessOptions {
     /// Sandboxes of the pods (volumes, logs, hosts files), one folder each.
     pub root: PathBuf,
     /// The cache holding `flink-<release>/` folders assembled by
-    /// `testenv/flink/assemble.sh`.
+    /// `testenv/flink/assemble.sh`, and MinIO's stand-ins (`s3proxy-<version>/`
+    /// from `testenv/s3/assemble.sh`, `mc-standin-<hash>/` from
+    /// `testenv/s3/mc-standin/build.sh`), looked for when a pod starts.
     pub flink_cache: PathBuf,
-    /// The `java` launcher (Java 17) for Flink.
+    /// The `java` launcher (Java 17) for Flink and MinIO's stand-ins.
     pub java: PathBuf,
 }
 
@@ -109,21 +113,30 @@ impl ProcessNode {
     pub fn describe(&self) -> String {
         let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();
         format!(
-            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); every other pod is simulated, nothing runs",
+            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); every other pod is simulated, nothing runs",
             if releases.is_empty() {
                 "none".to_owned()
             } else {
                 releases.join(", ")
-            }
+            },
+            match minio::s3proxy(&self.options.flink_cache) {
+                Ok((version, _)) => version,
+                Err(_) => "not assembled".to_owned(),
+            },
+            if minio::mc_standin(&self.options.flink_cache).is_ok() {
+                "built"
+            } else {
+                "not built"
+            },
         )
     }
 
     /// Whether the node runs `pod` itself: one of its containers has an image it knows.
     pub fn runs(&self, pod: &Pod) -> bool {
         pod.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
-            c.image
-                .as_deref()
-                .is_some_and(|image| flink::image_release(image).is_some())
+            c.image.as_deref().is_some_and(|image| {
+                flink::image_release(image).is_some() || minio::image_kind(image).is_some()
+            })
         })
     }
 
@@ -223,6 +236,9 @@ impl ProcessNode {
     ) -> Launch {
         let _ = pod;
         let image = container.image.clone().unwrap_or_default();
+        if let Some(kind) = minio::image_kind(&image) {
+            return self.launch_minio(kind, container, env, mounts, ip, dir, hosts);
+        }
         let Some(wanted) = flink::image_release(&image) else {
             return Launch::Simulated;
         };
@@ -252,6 +268,59 @@ impl ProcessNode {
                         release.version
                     )
                 }),
+            },
+            Err(error) => Launch::Refused(error.to_string()),
+        }
+    }
+}
+
+impl ProcessNode {
+    /// How to start a container of MinIO's images: S3Proxy for the server,
+    /// the command with mc-standin as `mc` for the client ([`minio`]).
+    #[allow(clippy::too_many_arguments)]
+    fn launch_minio(
+        &self,
+        kind: minio::Image,
+        container: &Container,
+        env: &BTreeMap<String, String>,
+        mounts: &volumes::Mounts,
+        ip: Ipv4Addr,
+        dir: &Path,
+        hosts: &Path,
+    ) -> Launch {
+        let cache = &self.options.flink_cache;
+        let start = minio::Start {
+            container,
+            env,
+            mounts,
+            pod_ip: ip,
+            dir,
+            hosts_file: hosts,
+            java: &self.options.java,
+        };
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            return Launch::Refused(error.to_string());
+        }
+        let (written, note) = match kind {
+            minio::Image::Server => match minio::s3proxy(cache) {
+                Ok((version, home)) => (
+                    minio::server_script(&start, &home),
+                    format!("MinIO's server run as S3Proxy {version} (no console)"),
+                ),
+                Err(message) => return Launch::Unavailable(message),
+            },
+            minio::Image::Client => match minio::mc_standin(cache) {
+                Ok(jar) => (
+                    minio::client_script(&start, &jar),
+                    "mc run as dataport's mc-standin".to_owned(),
+                ),
+                Err(message) => return Launch::Unavailable(message),
+            },
+        };
+        match written {
+            Ok(path) => Launch::Script {
+                path,
+                note: Some(note),
             },
             Err(error) => Launch::Refused(error.to_string()),
         }

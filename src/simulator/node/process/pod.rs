@@ -185,6 +185,19 @@ async fn finish(
     reporter.abort();
     let delete = stop.borrow().is_some_and(|(_, delete)| delete);
     let api: Api<Pod> = Api::namespaced(run.node.client.clone(), &run.namespace);
+    // The reporter may not have written the last change (a Job's pod ending
+    // `Succeeded`, which its Job controller waits for): written here.
+    let last = run
+        .report
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .to_patch(Utc::now());
+    if let Err(error) = api
+        .patch_status(&run.name, &PatchParams::default(), &Patch::Merge(&last))
+        .await
+    {
+        tracing::debug!(pod = %run.name, %error, "last pod status not written");
+    }
     if delete
         && let Err(error) = api
             .delete(&run.name, &DeleteParams::default().grace_period(0))
@@ -597,11 +610,11 @@ async fn probe_once(run: &PodRun, container: &Container, probe: &Probe, timeout:
             .as_deref()
             .unwrap_or("HTTP")
             .to_ascii_lowercase();
-        let url = format!(
-            "{scheme}://{}:{port}{}",
-            run.ip,
-            http.path.as_deref().unwrap_or("/")
-        );
+        let path = http.path.as_deref().unwrap_or("/");
+        // A stand-in's own health endpoint for the image's (see minio.rs).
+        let path = super::minio::health_path(container.image.as_deref().unwrap_or_default(), path)
+            .unwrap_or(path);
+        let url = format!("{scheme}://{}:{port}{path}", run.ip);
         return match run.node.http.get(&url).timeout(timeout).send().await {
             Ok(answer) => (200..400).contains(&answer.status().as_u16()),
             Err(_) => false,

@@ -4,8 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -214,9 +218,39 @@ public final class Main {
         }
     }
 
+    /**
+     * The endpoint with the first of its host's addresses that accepts a connection, as mc's Go
+     * dialer falls back from one resolved address to the next (Go net.Dialer, dialSerial); the
+     * JDK's HTTP client would try only the first. A headless Service's name can resolve to several
+     * pods (the bucket job's own pod among them). Unchanged when the host has one address or none
+     * answers, so the SDK reports the failure itself.
+     */
+    private static URI reachable(URI endpoint) {
+        InetAddress[] addresses;
+        try {
+            addresses = InetAddress.getAllByName(endpoint.getHost());
+        } catch (UnknownHostException e) {
+            return endpoint;
+        }
+        if (addresses.length < 2) {
+            return endpoint;
+        }
+        int port = endpoint.getPort() != -1 ? endpoint.getPort() : "https".equals(endpoint.getScheme()) ? 443 : 80;
+        for (InetAddress address : addresses) {
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(address, port), 2000);
+                return new URI(endpoint.getScheme(), null, address.getHostAddress(), port, endpoint.getPath(),
+                        null, null);
+            } catch (IOException | URISyntaxException e) {
+                // the next address
+            }
+        }
+        return endpoint;
+    }
+
     private static S3Client client(URI endpoint, String accessKey, String secretKey) {
         return S3Client.builder()
-                .endpointOverride(endpoint)
+                .endpointOverride(reachable(endpoint))
                 .region(Region.US_EAST_1)
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))

@@ -1,0 +1,229 @@
+//! A user installs MinIO on the local cluster whose node runs pods for real:
+//! the MinIO pod runs S3Proxy (the Apache-2.0 stand-in for MinIO's AGPL
+//! server) with the pod's credentials and port, the bucket Job's own
+//! `mc alias set ...; mc mb ...` script runs with mc-standin as `mc` and
+//! completes, and the bucket exists on that server for anyone holding the
+//! Secret's credentials. Uninstalling stops every process.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Portal;
+use common::cluster::real_flink;
+use common::operator::eventually;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::Api;
+use serde_json::json;
+
+/// Java processes started for pods of `namespace` (their sandbox is under
+/// `<control plane>/node/<namespace>/`).
+fn java_processes_of(namespace: &str) -> Vec<String> {
+    let marker = format!("/node/{namespace}/");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let java = cmdline.starts_with("java") || cmdline.contains("/java ");
+        if java && cmdline.contains(&marker) {
+            found.push(cmdline.chars().take(160).collect());
+        }
+    }
+    found
+}
+
+/// Runs the repository's `mc` (mc-standin) with its aliases in `config`;
+/// returns whether it succeeded and what it printed.
+fn mc(config: &Path, args: &[&str]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testenv/s3/mc-standin/mc");
+    let output = Command::new(script)
+        .args(args)
+        .env("MC_CONFIG_DIR", config)
+        .output()
+        .expect("run mc-standin");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn secret_value(secret: &Secret, key: &str) -> String {
+    let bytes = &secret.data.as_ref().expect("data")[key].0;
+    String::from_utf8(bytes.clone()).expect("UTF-8 secret")
+}
+
+#[tokio::test]
+async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("reals3").await;
+    let started = Instant::now();
+    let installed = portal
+        .install(
+            json!({"app": "minio", "name": "store", "namespace": namespace,
+            "version": "RELEASE.2025-04-22T22-12-26Z",
+            "params": {"storage": "1Gi", "memory": "512Mi", "bucket": "checkpoints"}}),
+        )
+        .await;
+    assert_eq!(
+        installed["operations"][0]["state"], "succeeded",
+        "{installed}"
+    );
+    let id = installed["instance"]["id"]
+        .as_str()
+        .or(installed["id"].as_str())
+        .expect("instance id")
+        .to_owned();
+
+    let client = real_flink().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    // The server's pod: a real process on a pod IP of the node, ready.
+    let server = eventually(
+        Duration::from_secs(180),
+        "a ready MinIO pod running a process",
+        || async {
+            let pod = pods.get("store-0").await.ok()?;
+            let status = pod.status.as_ref()?;
+            let ready = status
+                .conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let process = status.container_statuses.iter().flatten().all(|c| {
+                c.container_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with("process://"))
+            });
+            (ready
+                && process
+                && status
+                    .pod_ip
+                    .as_deref()
+                    .is_some_and(|ip| ip.starts_with("127.")))
+            .then_some(pod)
+        },
+    )
+    .await;
+    let server_up = started.elapsed();
+    let pod_ip = server
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .expect("pod IP");
+    let message = server.status.as_ref().and_then(|s| s.message.clone());
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("MinIO's server run as S3Proxy")),
+        "{message:?}"
+    );
+
+    // S3Proxy's own health endpoint, which the node probes for MinIO's.
+    let health = format!("http://{pod_ip}:9000/healthz");
+    eventually(
+        Duration::from_secs(120),
+        "S3Proxy answering on the pod IP",
+        || async {
+            let answer = reqwest::get(&health).await.ok()?;
+            answer.status().is_success().then_some(())
+        },
+    )
+    .await;
+    let serving = started.elapsed();
+
+    // The bucket Job's pod ran its script for real and succeeded.
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    eventually(
+        Duration::from_secs(180),
+        "the bucket Job complete",
+        || async {
+            let job = jobs.get("store-create-bucket").await.ok()?;
+            (job.status?.succeeded? >= 1).then_some(())
+        },
+    )
+    .await;
+    let bucket_made = started.elapsed();
+    let job_pods = pods
+        .list(&kube::api::ListParams::default().labels("job-name=store-create-bucket"))
+        .await
+        .expect("list the Job's pods")
+        .items;
+    let done = job_pods
+        .iter()
+        .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded"))
+        .expect("a Succeeded pod of the Job");
+    let container = &done
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .expect("container statuses")[0];
+    let exit = container
+        .state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .map(|t| t.exit_code);
+    assert_eq!(exit, Some(0), "{container:?}");
+    assert!(
+        container
+            .container_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("process://")),
+        "{container:?}"
+    );
+
+    // The bucket is there for whoever holds the Secret's credentials; a wrong
+    // secret is refused.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let secret = secrets.get("store-credentials").await.expect("Secret");
+    let (user, password) = (
+        secret_value(&secret, "root-user"),
+        secret_value(&secret, "root-password"),
+    );
+    let config = tempfile::tempdir().expect("temp dir");
+    let endpoint = format!("http://{pod_ip}:9000");
+    let (ok, said) = mc(
+        config.path(),
+        &["alias", "set", "wrong", &endpoint, &user, "not-the-secret"],
+    );
+    assert!(!ok, "a wrong secret was accepted: {said}");
+    let (ok, said) = mc(
+        config.path(),
+        &["alias", "set", "store", &endpoint, &user, &password],
+    );
+    assert!(ok, "{said}");
+    let (ok, said) = mc(config.path(), &["ls", "store/checkpoints"]);
+    assert!(ok, "the bucket is not there: {said}");
+    let (ok, _) = mc(config.path(), &["ls", "store/no-such-bucket"]);
+    assert!(!ok, "mc-standin ls finds a bucket nobody made");
+
+    portal
+        .wait_for_instance(&id, "running", |instance| {
+            instance["instance"]["status"] == "Running"
+        })
+        .await;
+    eprintln!(
+        "from the install: MinIO pod running after {:.1} s, S3Proxy answering after {:.1} s, bucket Job complete after {:.1} s",
+        server_up.as_secs_f64(),
+        serving.as_secs_f64(),
+        bucket_made.as_secs_f64()
+    );
+
+    // Uninstalling stops the server's process.
+    assert!(!java_processes_of(&namespace).is_empty());
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": "store"}),
+        )
+        .await;
+    assert!(status < 300, "uninstall answered {status}");
+    eventually(Duration::from_secs(120), "no Java process left", || async {
+        java_processes_of(&namespace).is_empty().then_some(())
+    })
+    .await;
+}
