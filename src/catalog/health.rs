@@ -119,6 +119,16 @@ impl Observed {
     pub fn is_ready(&self) -> bool {
         object_health(self) == Health::Ready
     }
+
+    /// The operator's error on the object (`status.error`'s message), if any.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Observed::Flink {
+                error: Some(error), ..
+            } => Some(error_message(error)),
+            _ => None,
+        }
+    }
 }
 
 /// An instance's health, as its objects tell it.
