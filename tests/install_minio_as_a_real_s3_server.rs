@@ -19,24 +19,6 @@ use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::Api;
 use serde_json::json;
 
-/// Java processes started for pods of `namespace` (their sandbox is under
-/// `<control plane>/node/<namespace>/`).
-fn java_processes_of(namespace: &str) -> Vec<String> {
-    let marker = format!("/node/{namespace}/");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let java = cmdline.starts_with("java") || cmdline.contains("/java ");
-        if java && cmdline.contains(&marker) {
-            found.push(cmdline.chars().take(160).collect());
-        }
-    }
-    found
-}
-
 /// Runs the repository's `mc` (mc-standin) with its aliases in `config`;
 /// returns whether it succeeded and what it printed.
 fn mc(config: &Path, args: &[&str]) -> (bool, String) {
@@ -214,7 +196,7 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
     );
 
     // Uninstalling stops the server's process.
-    assert!(!java_processes_of(&namespace).is_empty());
+    assert!(!common::cluster::java_processes_of(&namespace).is_empty());
     let (status, _) = portal
         .post_json(
             &format!("/api/v1/instances/{id}/uninstall"),
@@ -223,7 +205,9 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
         .await;
     assert!(status < 300, "uninstall answered {status}");
     eventually(Duration::from_secs(120), "no Java process left", || async {
-        java_processes_of(&namespace).is_empty().then_some(())
+        common::cluster::java_processes_of(&namespace)
+            .is_empty()
+            .then_some(())
     })
     .await;
 }

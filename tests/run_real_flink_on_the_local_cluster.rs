@@ -28,24 +28,6 @@ async fn rest(pod_ip: &str, path: &str) -> Option<Value> {
     answer.error_for_status().ok()?.json().await.ok()
 }
 
-/// Java processes started for pods of `namespace` (their sandbox is under
-/// `<control plane>/node/<namespace>/`).
-fn java_processes_of(namespace: &str) -> Vec<String> {
-    let marker = format!("/node/{namespace}/");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let java = cmdline.starts_with("java") || cmdline.contains("/java ");
-        if java && cmdline.contains(&marker) {
-            found.push(cmdline.chars().take(120).collect());
-        }
-    }
-    found
-}
-
 /// Installs the operator and a session cluster `analytics` of Flink
 /// `version` (the form's) with `task_managers` TaskManagers of one slot;
 /// returns the instance id.
@@ -186,10 +168,10 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
         );
     }
     assert_eq!(
-        java_processes_of(&namespace).len(),
+        common::cluster::java_processes_of(&namespace).len(),
         3,
         "{:?}",
-        java_processes_of(&namespace)
+        common::cluster::java_processes_of(&namespace)
     );
 
     // The operator saw the REST endpoint answer: READY, and the instance runs.
@@ -213,7 +195,9 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
         .await;
     assert!(status < 300, "uninstall answered {status}");
     eventually(Duration::from_secs(120), "no Java process left", || async {
-        java_processes_of(&namespace).is_empty().then_some(())
+        common::cluster::java_processes_of(&namespace)
+            .is_empty()
+            .then_some(())
     })
     .await;
 }

@@ -222,3 +222,22 @@ impl TestCluster {
         name
     }
 }
+
+/// Java processes the process node started for pods of `namespace` (their
+/// sandbox is under `<control plane>/node/<namespace>/`): the start of each
+/// command line.
+pub fn java_processes_of(namespace: &str) -> Vec<String> {
+    let marker = format!("/node/{namespace}/");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let java = cmdline.starts_with("java") || cmdline.contains("/java ");
+        if java && cmdline.contains(&marker) {
+            found.push(cmdline.chars().take(160).collect());
+        }
+    }
+    found
+}

@@ -36,12 +36,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Container;
 
 use super::volumes::Mounts;
+use super::{ContainerStart, shell_quote as quote};
 
 /// The image's `FLINK_HOME`.
 const FLINK_HOME: &str = "/opt/flink";
@@ -130,19 +130,6 @@ pub fn choose<'a>(releases: &'a [Release], wanted: &str) -> Result<&'a Release, 
         })
 }
 
-/// What the node knows of the pod when it starts a Flink container.
-pub struct Start<'a> {
-    pub container: &'a Container,
-    pub env: &'a BTreeMap<String, String>,
-    pub mounts: &'a Mounts,
-    pub release: &'a Release,
-    pub pod_ip: Ipv4Addr,
-    /// The container's own folder (plugins, tmp, logs of Flink's `log.file`).
-    pub dir: &'a Path,
-    pub hosts_file: &'a Path,
-    pub java: &'a Path,
-}
-
 /// Why a Flink container cannot be started; shown as `RunContainerError`.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -154,7 +141,7 @@ pub enum StartError {
 
 /// Writes the container's start script (the image's entrypoint and Flink's
 /// scripts, as the module describes) and returns its path, to run with bash.
-pub fn start_script(start: &Start) -> Result<PathBuf, StartError> {
+pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf, StartError> {
     let argv = argv(start.container);
     let words = native_command(&argv)?;
     let (script, mode) = words
@@ -247,7 +234,7 @@ pub fn start_script(start: &Start) -> Result<PathBuf, StartError> {
     for dir in [&plugins, &tmp, &log_dir] {
         std::fs::create_dir_all(dir)?;
     }
-    let home = &start.release.home;
+    let home = &release.home;
     let mut text = String::from(
         "#!/usr/bin/env bash\n# Written by the dataport process node: the flink image's entrypoint and Flink's\n# scripts for this container (see src/simulator/node/process/flink.rs).\nset -u\n",
     );
@@ -407,12 +394,6 @@ fn local_path(mounts: &Mounts, value: &str) -> Option<String> {
     mounts
         .resolve(path)
         .map(|local| format!("{scheme}{}", local.display()))
-}
-
-fn quote(text: &str) -> String {
-    shlex::try_quote(text)
-        .map(|q| q.into_owned())
-        .unwrap_or_else(|_| format!("'{}'", text.replace('\0', "")))
 }
 
 #[cfg(test)]

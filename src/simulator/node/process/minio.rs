@@ -40,13 +40,12 @@
 //! in the container's folder unless the pod sets it.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Container;
 
 use super::flink::StartError;
-use super::volumes::Mounts;
+use super::{ContainerStart, shell_quote as quote};
 
 /// MinIO's default API address (`cmd/server-main.go`, `--address`).
 const DEFAULT_ADDRESS: &str = ":9000";
@@ -150,22 +149,9 @@ pub fn mc_standin(cache: &Path) -> Result<PathBuf, String> {
         })
 }
 
-/// What the node knows of a MinIO container when it starts it.
-pub struct Start<'a> {
-    pub container: &'a Container,
-    /// The container's resolved environment.
-    pub env: &'a std::collections::BTreeMap<String, String>,
-    pub mounts: &'a Mounts,
-    pub pod_ip: Ipv4Addr,
-    /// The container's own folder.
-    pub dir: &'a Path,
-    pub hosts_file: &'a Path,
-    pub java: &'a Path,
-}
-
 /// The server's start script (S3Proxy with `home`'s classpath, as the module
 /// describes), written into the container's folder; run it with bash.
-pub fn server_script(start: &Start, home: &Path) -> Result<PathBuf, StartError> {
+pub fn server_script(start: &ContainerStart, home: &Path) -> Result<PathBuf, StartError> {
     let server = server_command(start.container, start.env)?;
     let data = start.mounts.resolve(&server.dir).unwrap_or_else(|| {
         start
@@ -220,7 +206,7 @@ pub fn server_script(start: &Start, home: &Path) -> Result<PathBuf, StartError> 
 
 /// The client's start script: the container's command with mc-standin
 /// (`jar`) as `mc` first on `PATH`; run it with bash.
-pub fn client_script(start: &Start, jar: &Path) -> Result<PathBuf, StartError> {
+pub fn client_script(start: &ContainerStart, jar: &Path) -> Result<PathBuf, StartError> {
     // The image's `ENTRYPOINT ["mc"]` when the pod gives no command.
     let mut argv = start
         .container
@@ -374,12 +360,6 @@ const LOGBACK: &str = r#"<configuration>
   <root level="INFO"><appender-ref ref="STDERR"/></root>
 </configuration>
 "#;
-
-fn quote(text: &str) -> String {
-    shlex::try_quote(text)
-        .map(|q| q.into_owned())
-        .unwrap_or_else(|_| format!("'{}'", text.replace('\0', "")))
-}
 
 #[cfg(test)]
 mod tests {

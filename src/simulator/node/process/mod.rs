@@ -222,22 +222,11 @@ impl ProcessNode {
         env
     }
 
-    /// How to start `container` of `pod` (its folder `dir`).
-    #[allow(clippy::too_many_arguments)]
-    fn launch(
-        &self,
-        pod: &Pod,
-        container: &Container,
-        env: &BTreeMap<String, String>,
-        mounts: &volumes::Mounts,
-        ip: Ipv4Addr,
-        dir: &Path,
-        hosts: &Path,
-    ) -> Launch {
-        let _ = pod;
-        let image = container.image.clone().unwrap_or_default();
+    /// How to start the container of `start`.
+    fn launch(&self, start: &ContainerStart) -> Launch {
+        let image = start.container.image.clone().unwrap_or_default();
         if let Some(kind) = minio::image_kind(&image) {
-            return self.launch_minio(kind, container, env, mounts, ip, dir, hosts);
+            return self.launch_minio(kind, start);
         }
         let Some(wanted) = flink::image_release(&image) else {
             return Launch::Simulated;
@@ -246,20 +235,10 @@ impl ProcessNode {
             Ok(release) => release,
             Err(message) => return Launch::Unavailable(message),
         };
-        let start = flink::Start {
-            container,
-            env,
-            mounts,
-            release,
-            pod_ip: ip,
-            dir,
-            hosts_file: hosts,
-            java: &self.options.java,
-        };
-        if let Err(error) = std::fs::create_dir_all(dir) {
+        if let Err(error) = std::fs::create_dir_all(start.dir) {
             return Launch::Refused(error.to_string());
         }
-        match flink::start_script(&start) {
+        match flink::start_script(start, release) {
             Ok(path) => Launch::Script {
                 path,
                 note: (release.version != wanted).then(|| {
@@ -272,46 +251,25 @@ impl ProcessNode {
             Err(error) => Launch::Refused(error.to_string()),
         }
     }
-}
 
-impl ProcessNode {
     /// How to start a container of MinIO's images: S3Proxy for the server,
     /// the command with mc-standin as `mc` for the client ([`minio`]).
-    #[allow(clippy::too_many_arguments)]
-    fn launch_minio(
-        &self,
-        kind: minio::Image,
-        container: &Container,
-        env: &BTreeMap<String, String>,
-        mounts: &volumes::Mounts,
-        ip: Ipv4Addr,
-        dir: &Path,
-        hosts: &Path,
-    ) -> Launch {
+    fn launch_minio(&self, kind: minio::Image, start: &ContainerStart) -> Launch {
         let cache = &self.options.flink_cache;
-        let start = minio::Start {
-            container,
-            env,
-            mounts,
-            pod_ip: ip,
-            dir,
-            hosts_file: hosts,
-            java: &self.options.java,
-        };
-        if let Err(error) = std::fs::create_dir_all(dir) {
+        if let Err(error) = std::fs::create_dir_all(start.dir) {
             return Launch::Refused(error.to_string());
         }
         let (written, note) = match kind {
             minio::Image::Server => match minio::s3proxy(cache) {
                 Ok((version, home)) => (
-                    minio::server_script(&start, &home),
+                    minio::server_script(start, &home),
                     format!("MinIO's server run as S3Proxy {version} (no console)"),
                 ),
                 Err(message) => return Launch::Unavailable(message),
             },
             minio::Image::Client => match minio::mc_standin(cache) {
                 Ok(jar) => (
-                    minio::client_script(&start, &jar),
+                    minio::client_script(start, &jar),
                     "mc run as dataport's mc-standin".to_owned(),
                 ),
                 Err(message) => return Launch::Unavailable(message),
@@ -325,6 +283,28 @@ impl ProcessNode {
             Err(error) => Launch::Refused(error.to_string()),
         }
     }
+}
+
+/// What the node knows of a container when it writes its start script.
+pub struct ContainerStart<'a> {
+    pub container: &'a Container,
+    /// The container's resolved environment.
+    pub env: &'a BTreeMap<String, String>,
+    pub mounts: &'a volumes::Mounts,
+    pub pod_ip: Ipv4Addr,
+    /// The container's own folder (scripts, plugins, tmp, logs of the process's own files).
+    pub dir: &'a Path,
+    /// The pod's hosts file (cluster DNS).
+    pub hosts_file: &'a Path,
+    /// The `java` launcher.
+    pub java: &'a Path,
+}
+
+/// `text` quoted for bash.
+pub(crate) fn shell_quote(text: &str) -> String {
+    shlex::try_quote(text)
+        .map(|q| q.into_owned())
+        .unwrap_or_else(|_| format!("'{}'", text.replace('\0', "")))
 }
 
 /// A core/v1 Event about `pod` from the kubelet (component `kubelet`), as

@@ -283,15 +283,15 @@ async fn run_container(
             }
         };
         let container_dir = run.dir.join("containers").join(&container.name);
-        let launch = run.node.launch(
-            &run.pod,
-            &container,
-            &env,
-            &mounts,
-            run.ip,
-            &container_dir,
-            &hosts,
-        );
+        let launch = run.node.launch(&super::ContainerStart {
+            container: &container,
+            env: &env,
+            mounts: &mounts,
+            pod_ip: run.ip,
+            dir: &container_dir,
+            hosts_file: &hosts,
+            java: &run.node.options.java,
+        });
         let (script, note) = match launch {
             Launch::Simulated => {
                 // Not an image the node runs: it "runs" without a process.
