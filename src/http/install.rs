@@ -131,10 +131,14 @@ async fn submit_form(
         Ok(Err(id)) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
         Ok(Ok(preview)) => (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml)),
         Err(ServiceError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None, None),
+        // A taken name is the name field's error, shown where the others are.
         Err(error @ ServiceError::Store(StoreError::NameTaken { .. })) => (
             StatusCode::CONFLICT,
-            BTreeMap::new(),
-            Some(error.to_string()),
+            BTreeMap::from([(
+                "name".to_owned(),
+                format!("{error}: choose another name or namespace"),
+            )]),
+            None,
             None,
         ),
         Err(other) => return Err(PageError::new(other, layout)),

@@ -306,6 +306,11 @@ impl Service {
         let instance = self.instance_record(id).await?;
         let operations = self.store.operations(id).await?;
         let revision = self.store.revision(id, instance.current_revision).await?;
+        let left_behind = if instance.status == crate::store::InstanceStatus::Uninstalled {
+            views::left_behind(&revision.objects, &instance.namespace)
+        } else {
+            Vec::new()
+        };
         let objects = revision
             .objects
             .as_array()
@@ -355,6 +360,7 @@ impl Service {
             access,
             grafana,
             jobs,
+            left_behind,
         })
     }
 
@@ -400,7 +406,14 @@ impl Service {
                 Err(error) => Check::failed(error.to_string()),
             }),
         };
-        Readiness::new(database, cluster, self.is_leader())
+        let watches = self
+            .watches
+            .get()
+            .map(|watches| match watches.interrupted() {
+                None => Check::ok("following Deployments, StatefulSets and FlinkDeployments"),
+                Some(problem) => Check::failed(format!("interrupted: {problem}")),
+            });
+        Readiness::new(database, cluster, self.is_leader(), watches)
     }
 
     /// The counter of requests sent to the API server, if a cluster is configured.

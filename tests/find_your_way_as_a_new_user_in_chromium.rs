@@ -1,0 +1,286 @@
+//! Where a new user stumbled (issue 20), each checked in real headless
+//! Chromium, with and without JavaScript where forms are concerned: what
+//! interrupts or removes something asks first, the uninstall prompt, the
+//! operations table, uninstalled instances, form errors, navigation,
+//! parameters, namespaces, preview and diff, the audit log, getting started.
+
+mod common;
+
+use common::Portal;
+use common::browser::{Browser, JavaScript};
+use serde_json::{Value, json};
+
+/// A JAR on a public https host (RFC 5737 documentation range: no DNS needed).
+const JAR: &str = "https://198.51.100.7/jobs/etl.jar";
+
+/// The instance's JSON operations, newest first.
+async fn operations(portal: &Portal, id: &str) -> Vec<Value> {
+    let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
+    instance["operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Opens `path` on the portal.
+async fn open(browser: &Browser, portal: &Portal, path: &str) {
+    browser
+        .client
+        .goto(&format!("{}{path}", portal.base))
+        .await
+        .expect("page");
+    browser.wait_until_loaded().await;
+}
+
+/// Restart and a job's Delete each ask first, saying what they do to what;
+/// nothing happens until the user confirms; after the Delete the session's
+/// page says the job was deleted.
+async fn restart_and_delete_ask_first(javascript: JavaScript) {
+    let (portal, _database, namespace) = Portal::on_test_cluster("confirm").await;
+    let id = portal.install_flink_session(&namespace, false).await;
+    let (status, job) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs"),
+            &json!({"name": "etl", "params": {"jarURI": JAR}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{job}");
+
+    let browser = Browser::start(javascript).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    browser.click_to_load("[data-restart]").await;
+    assert_eq!(browser.text("h1").await, "Restart analytics?");
+    let what = browser.text("[data-confirm-what]").await;
+    assert!(what.contains("rolling restart of analytics"), "{what}");
+    assert_ne!(
+        operations(&portal, &id).await[0]["kind"],
+        "restart",
+        "nothing is restarted before the user confirms"
+    );
+    browser.screenshot("confirm-restart").await;
+    browser.click_to_load("[data-confirm]").await;
+    browser.wait_for("tr[data-operation=restart]").await;
+    assert_eq!(operations(&portal, &id).await[0]["kind"], "restart");
+
+    open(&browser, &portal, &format!("/instances/{id}/jobs/etl")).await;
+    browser.click_to_load("[data-delete]").await;
+    assert_eq!(browser.text("h1").await, "Delete job etl?");
+    assert!(
+        browser
+            .text("[data-confirm-what]")
+            .await
+            .contains("FlinkSessionJob analytics-etl is deleted")
+    );
+    let (_, job) = portal
+        .get_json(&format!("/api/v1/instances/{id}/jobs/etl"))
+        .await;
+    assert_eq!(
+        job["wish"], "running",
+        "not deleted before the user confirms"
+    );
+    browser.click_to_load("[data-confirm]").await;
+    assert_eq!(
+        browser.text("[data-job-deleted]").await,
+        "Job etl was deleted: the operator cancels it, and savepoints already taken stay in storage."
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn restart_and_delete_ask_first_with_javascript() {
+    restart_and_delete_ask_first(JavaScript::On).await;
+}
+
+#[tokio::test]
+async fn restart_and_delete_ask_first_without_javascript() {
+    restart_and_delete_ask_first(JavaScript::Off).await;
+}
+
+/// The uninstall prompt shows the name exactly as it must be typed: the
+/// text shown, typed as shown, is accepted. An instance others use offers
+/// no active Uninstall and says why.
+async fn the_uninstall_prompt_is_typed_as_shown(javascript: JavaScript) {
+    let (portal, _database, namespace) = Portal::on_test_cluster("prompt").await;
+    let id = portal.install_flink_session(&namespace, false).await;
+    let (_, operators) = portal
+        .get_json(&format!(
+            "/api/v1/instances?app=flink-kubernetes-operator&namespace={namespace}"
+        ))
+        .await;
+    let operator = operators["instances"][0]["id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start(javascript).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(
+        &browser,
+        &portal,
+        &format!("/instances/{operator}/uninstall"),
+    )
+    .await;
+    assert!(
+        browser
+            .text("[data-dependants]")
+            .await
+            .contains("analytics")
+    );
+    assert!(
+        browser
+            .text("[data-uninstall-blocked]")
+            .await
+            .starts_with("flink-operator cannot be uninstalled while 1 instance uses it")
+    );
+    let button = browser.wait_for("[data-uninstall]").await;
+    assert!(!button.is_enabled().await.unwrap(), "no active Uninstall");
+    assert!(browser.all_now("#f-confirm").await.is_empty());
+
+    open(&browser, &portal, &format!("/instances/{id}/uninstall")).await;
+    let shown = browser.text("[data-confirm-name]").await;
+    assert_eq!(shown, "analytics", "shown as it must be typed");
+    assert_eq!(
+        browser.text("[data-confirm-prompt]").await,
+        "Type analytics to confirm"
+    );
+    browser.screenshot("uninstall").await;
+    browser.fill("f-confirm", &shown).await;
+    browser.click_to_load("[data-uninstall]").await;
+    browser
+        .wait_for_text("[data-status]", "uninstalling", |status| {
+            status == "Uninstalling" || status == "Uninstalled"
+        })
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_uninstall_prompt_is_typed_as_shown_with_javascript() {
+    the_uninstall_prompt_is_typed_as_shown(JavaScript::On).await;
+}
+
+#[tokio::test]
+async fn the_uninstall_prompt_is_typed_as_shown_without_javascript() {
+    the_uninstall_prompt_is_typed_as_shown(JavaScript::Off).await;
+}
+
+/// A succeeded operation's note sits in its own column; Error stays for errors.
+#[tokio::test]
+async fn operation_notes_are_not_errors() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("notes").await;
+    let zk = portal
+        .install(json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}}))
+        .await;
+    let id = zk["instance"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = portal
+        .post_json(&format!("/api/v1/instances/{id}/restart"), &json!({}))
+        .await;
+    assert_eq!(status, 202);
+    portal
+        .wait_for_instance(&id, "restarted", |now| {
+            now["operations"][0]["kind"] == "restart"
+                && now["operations"][0]["state"] == "succeeded"
+        })
+        .await;
+
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    let headers = browser.text("[data-operations] thead").await;
+    assert!(headers.ends_with("Progress and notes Error"), "{headers}");
+    assert_eq!(
+        browser
+            .text("tr[data-operation=restart][data-state=succeeded] [data-notes]")
+            .await,
+        "Restarted 1 workload"
+    );
+    assert_eq!(
+        browser
+            .text("tr[data-operation=restart][data-state=succeeded] [data-error]")
+            .await,
+        ""
+    );
+    browser.close().await;
+}
+
+/// An uninstalled instance offers nothing to open, watch or roll back; its
+/// page says what is left in the cluster and how to install the name again.
+#[tokio::test]
+async fn an_uninstalled_instance_says_what_is_left() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("left").await;
+    let minio = portal
+        .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
+        .await;
+    let id = minio["instance"]["id"].as_str().unwrap().to_owned();
+    let (status, updated) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/update"),
+            &json!({"revision": 1, "params": {"memory": "2Gi"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{updated}");
+    portal
+        .wait_for_instance(&id, "updated", |now| {
+            now["operations"][0]["kind"] == "update" && now["operations"][0]["state"] == "succeeded"
+        })
+        .await;
+
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    browser.wait_for("[data-rollback='1']").await;
+    browser.wait_for("[data-webui]").await;
+
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": "minio"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    portal.wait_until_uninstalled(&id).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    let left = browser.text("[data-left-behind]").await;
+    assert!(
+        left.contains(
+            "PersistentVolumeClaims data-minio-0 (the data of StatefulSet minio) are kept"
+        ),
+        "{left}"
+    );
+    assert!(
+        left.contains("Its Secrets (passwords) were deleted"),
+        "{left}"
+    );
+    assert!(
+        browser
+            .text("[data-install-again]")
+            .await
+            .contains("to install MinIO as minio again, choose another namespace")
+    );
+    for gone in [
+        "[data-webui]",
+        "[data-grafana]",
+        "[data-rollback]",
+        "[data-restart]",
+    ] {
+        assert!(
+            browser.all_now(gone).await.is_empty(),
+            "{gone} still offered"
+        );
+    }
+    browser.screenshot("instance-uninstalled").await;
+
+    // What the page says is so: the claim is kept, the Secret is gone.
+    let client = common::cluster::shared().client().await;
+    let claims: kube::Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        kube::Api::namespaced(client.clone(), &namespace);
+    assert!(claims.get_opt("data-minio-0").await.unwrap().is_some());
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client, &namespace);
+    assert!(
+        secrets
+            .get_opt("minio-credentials")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    browser.close().await;
+}
