@@ -284,3 +284,153 @@ async fn an_uninstalled_instance_says_what_is_left() {
     );
     browser.close().await;
 }
+
+/// The text of `element` whether or not it is displayed (a field a toggle hides).
+async fn text_content(element: &fantoccini::elements::Element) -> String {
+    element
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Form errors: a taken name is the name field's error like any other;
+/// every message starts with a capital; "an Apache ZooKeeper"; versions
+/// newest first.
+async fn form_errors_read_as_sentences(javascript: JavaScript) {
+    let (portal, _database, namespace) = Portal::on_test_cluster("errors").await;
+    portal
+        .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
+        .await;
+    let browser = Browser::start(javascript).await;
+    browser.log_in_as_admin(&portal.base).await;
+
+    open(
+        &browser,
+        &portal,
+        &format!("/catalog/minio/install?namespace={namespace}"),
+    )
+    .await;
+    browser.fill("f-name", "minio").await;
+    browser.click_to_load("button[value=install]").await;
+    assert_eq!(
+        browser.text("#e-name").await,
+        format!(
+            "An instance named minio exists already in namespace {namespace}: choose another name or namespace"
+        )
+    );
+    assert!(browser.all_now("[data-conflict]").await.is_empty());
+
+    open(&browser, &portal, "/catalog/flink/install").await;
+    let versions = browser.all_now("select[name=version] option").await;
+    let mut offered = Vec::new();
+    for option in &versions {
+        offered.push(option.prop("value").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(offered, ["2.2", "2.1", "2.0", "1.20", "1.19"]);
+    let none = browser
+        .wait_for("select[name=zookeeper] option[value='']")
+        .await;
+    assert_eq!(
+        text_content(&none).await,
+        "Choose an Apache ZooKeeper instance"
+    );
+
+    browser.fill("f-name", "Bad Name").await;
+    browser.fill("f-jobManagerMemory", "2Gb").await;
+    browser.click_to_load("button[value=install]").await;
+    browser.wait_for("#e-name").await;
+    let errors = browser.all_now(".field-error").await;
+    assert!(errors.len() >= 3);
+    for error in &errors {
+        let text = text_content(error).await;
+        assert!(
+            text.chars().next().is_some_and(char::is_uppercase),
+            "starts with a capital: {text:?}"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn form_errors_read_as_sentences_with_javascript() {
+    form_errors_read_as_sentences(JavaScript::On).await;
+}
+
+#[tokio::test]
+async fn form_errors_read_as_sentences_without_javascript() {
+    form_errors_read_as_sentences(JavaScript::Off).await;
+}
+
+/// Every page under an instance starts its trail at Instances; the top
+/// bar's Health leads to a page with the portal's readiness.
+#[tokio::test]
+async fn breadcrumbs_agree_and_health_is_a_page() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("crumbs").await;
+    let minio = portal
+        .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
+        .await;
+    let id = minio["instance"]["id"].as_str().unwrap().to_owned();
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    for (path, trail) in [
+        (format!("/instances/{id}"), "Instances › minio"),
+        (
+            format!("/instances/{id}/update"),
+            "Instances › minio › Update",
+        ),
+        (
+            format!("/instances/{id}/uninstall"),
+            "Instances › minio › Uninstall",
+        ),
+        (
+            format!("/instances/{id}/restart"),
+            "Instances › minio › Restart",
+        ),
+        ("/catalog/minio".to_owned(), "Catalog › MinIO"),
+        (
+            "/catalog/minio/install".to_owned(),
+            "Catalog › MinIO › Install",
+        ),
+    ] {
+        open(&browser, &portal, &path).await;
+        assert_eq!(browser.text("[data-crumbs]").await, trail, "{path}");
+        if path == format!("/instances/{id}") {
+            browser.screenshot("instance").await;
+        }
+    }
+
+    browser
+        .click_to_load("nav[aria-label=Main] a[href='/health']")
+        .await;
+    assert_eq!(browser.text("h1").await, "Health");
+    assert_eq!(browser.text("[data-ready]").await, "Ready");
+    assert!(
+        browser
+            .text("[data-check=database]")
+            .await
+            .contains("reachable")
+    );
+    assert!(
+        browser
+            .text("[data-check=cluster]")
+            .await
+            .contains("reachable, Kubernetes")
+    );
+    assert!(
+        browser
+            .text("[data-check=leader]")
+            .await
+            .contains("This replica leads")
+    );
+    assert!(
+        browser
+            .text("[data-check=watches]")
+            .await
+            .contains("following")
+    );
+    browser.screenshot("health").await;
+    browser.close().await;
+}
