@@ -398,6 +398,8 @@ async fn breadcrumbs_agree_and_health_is_a_page() {
         open(&browser, &portal, &path).await;
         assert_eq!(browser.text("[data-crumbs]").await, trail, "{path}");
         if path == format!("/instances/{id}") {
+            // MinIO has a password field: the page says where it is kept.
+            browser.wait_for("[data-passwords]").await;
             browser.screenshot("instance").await;
         }
     }
@@ -432,5 +434,71 @@ async fn breadcrumbs_agree_and_health_is_a_page() {
             .contains("following")
     );
     browser.screenshot("health").await;
+    browser.close().await;
+}
+
+/// An instance's parameters carry the form's labels in the form's order,
+/// leave out what does not apply or is empty, link references to their
+/// instances, and mention Secrets only where there is a password.
+#[tokio::test]
+async fn parameters_read_as_the_form_labels_them() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("params").await;
+    let id = portal.install_flink_session(&namespace, false).await;
+    let (_, operators) = portal
+        .get_json(&format!(
+            "/api/v1/instances?app=flink-kubernetes-operator&namespace={namespace}"
+        ))
+        .await;
+    let operator = operators["instances"][0]["id"].as_str().unwrap().to_owned();
+    let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
+    let flink = dataport::catalog::find("flink").unwrap();
+    let params = instance["instance"]["params"].as_object().unwrap();
+
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    browser.wait_for("[data-parameters]").await;
+    let mut labels = Vec::new();
+    for dt in browser.all_now("[data-parameters] dt").await {
+        labels.push(dt.text().await.unwrap());
+    }
+    // The form's labels, in its order, of the parameters set that apply.
+    let raw: std::collections::BTreeMap<String, String> = params
+        .iter()
+        .map(|(key, value)| {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            (key.clone(), text)
+        })
+        .collect();
+    let expected: Vec<&str> = flink
+        .params
+        .iter()
+        .filter(|param| {
+            !matches!(param.kind, dataport::catalog::ParamKind::Secret { .. })
+                && raw.get(param.key).is_some_and(|value| !value.is_empty())
+                && param.is_shown(&raw, flink.params)
+        })
+        .map(|param| param.label)
+        .collect();
+    assert_eq!(labels, expected);
+    assert!(labels.contains(&"Flink operator".to_owned()), "{labels:?}");
+    assert!(
+        !labels.contains(&"HA type".to_owned()),
+        "HA is off: {labels:?}"
+    );
+    assert_eq!(
+        browser
+            .text(&format!(
+                "[data-parameters] a[href='/instances/{operator}']"
+            ))
+            .await,
+        "flink-operator"
+    );
+    assert!(
+        browser.all_now("[data-passwords]").await.is_empty(),
+        "Flink has no password field"
+    );
     browser.close().await;
 }

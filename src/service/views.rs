@@ -244,6 +244,22 @@ pub struct InstanceView {
     /// Once uninstalled, what its teardown leaves in the cluster, one
     /// sentence each; empty before.
     pub left_behind: Vec<String>,
+    /// Its parameters as the form shows them: labels, the form's order,
+    /// only those that apply and are set, references linked.
+    pub parameters: Vec<ParamLine>,
+    /// Whether its app has a password field (kept in a Secret, never shown).
+    pub has_password: bool,
+}
+
+/// One parameter of an instance, as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamLine {
+    /// The form's label, e.g. "JobManager memory".
+    pub label: &'static str,
+    /// The value as the form offers it (a choice's label, On or Off).
+    pub value: String,
+    /// For a reference, the page of the instance it names, when it exists.
+    pub link: Option<String>,
 }
 
 /// Where an instance's Grafana dashboard is.
