@@ -502,3 +502,45 @@ async fn parameters_read_as_the_form_labels_them() {
     );
     browser.close().await;
 }
+
+/// Getting started: the login page says where the first admin's password
+/// is on a local run, where `scripts/run.sh` writes it.
+#[tokio::test]
+async fn the_login_page_says_where_the_first_password_is() {
+    let (portal, _database) = Portal::on_sqlite().await;
+    let browser = Browser::start(JavaScript::Off).await;
+    open(&browser, &portal, "/login").await;
+    let note = browser.text("[data-first-admin]").await;
+    assert!(note.contains(".dataport/admin-password"), "{note}");
+    let run_sh = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/run.sh"))
+        .expect("scripts/run.sh");
+    assert!(
+        run_sh.contains("/.dataport/admin-password"),
+        "run.sh writes the password where the login page says"
+    );
+    browser.close().await;
+}
+
+/// Getting started: every relative link of the README names a file inside
+/// the repository (a clone has nothing beside it).
+#[test]
+fn the_readme_links_only_files_in_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut rest = readme.as_str();
+    let mut checked = 0;
+    while let Some(start) = rest.find("](") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].split('#').next().unwrap_or_default();
+        if !target.is_empty() && !target.contains("://") {
+            let path = root.join(target);
+            assert!(
+                path.starts_with(root) && !target.contains("..") && path.exists(),
+                "README links {target}, not a file in the repository"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the README has relative links");
+}
