@@ -544,3 +544,59 @@ fn the_readme_links_only_files_in_the_repository() {
     }
     assert!(checked > 0, "the README has relative links");
 }
+
+/// Namespaces: an install form starts in the namespace of the user's last
+/// install (or the one in the address), and its pickers follow the
+/// namespace typed (with JS).
+#[tokio::test]
+async fn install_forms_follow_the_namespace() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("namespaces").await;
+    portal
+        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
+        .await;
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+
+    open(&browser, &portal, "/catalog/minio/install").await;
+    browser.fill("f-name", "minio").await;
+    browser.fill("f-namespace", &namespace).await;
+    browser.click_to_load("button[value=install]").await;
+    browser.wait_for("[data-status]").await;
+
+    open(&browser, &portal, "/catalog/flink/install").await;
+    let typed = browser
+        .wait_for("#f-namespace")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        typed.as_deref(),
+        Some(namespace.as_str()),
+        "the last namespace used"
+    );
+    browser
+        .wait_for("select[name=operator] option[value='flink-operator']")
+        .await;
+
+    // Another namespace: no operator serves it, and the picker says so at once.
+    browser.fill("f-namespace", "elsewhere").await;
+    browser
+        .wait_for_displayed("select[name=operator] option[value='flink-operator']", 0)
+        .await;
+    browser.fill("f-namespace", &namespace).await;
+    browser
+        .wait_for("select[name=operator] option[value='flink-operator']")
+        .await;
+
+    // The address wins over the last namespace.
+    open(&browser, &portal, "/catalog/flink/install?namespace=given").await;
+    let typed = browser
+        .wait_for("#f-namespace")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(typed.as_deref(), Some("given"));
+    browser.close().await;
+}
