@@ -600,3 +600,101 @@ async fn install_forms_follow_the_namespace() {
     assert_eq!(typed.as_deref(), Some("given"));
     browser.close().await;
 }
+
+/// The audit log at laptop width: no entry wider than the viewport, a
+/// change per line, long changes folded, a page of 50 within two screens,
+/// and filters by user, action, instance and time.
+#[tokio::test]
+async fn the_audit_log_reads_at_laptop_width() {
+    let database = common::TestDatabase::new(common::Backend::Sqlite).await;
+    let store = database.store().await;
+    let portal = Portal::start(store.clone(), None, dataport::http::Layout::default()).await;
+    let long: Vec<String> = (0..12)
+        .map(|n| {
+            format!("flinkConfiguration.key{n}: \"value-{n}\" → \"a-rather-longer-value-{n}\"")
+        })
+        .collect();
+    for n in 0..60 {
+        let (actor, action, detail) = if n % 2 == 0 {
+            ("alice", "update", long.join("\n"))
+        } else {
+            ("bob", "install", "name=orders\nnamespace=data".to_owned())
+        };
+        store
+            .append_audit(dataport::store::NewAuditEntry {
+                actor: actor.into(),
+                action: action.into(),
+                target: format!("data/orders-{n}"),
+                instance_id: None,
+                detail,
+                result: "ok".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/audit").await;
+    browser.wait_for("table[data-audit]").await;
+    browser.screenshot("audit").await;
+    let widths: Vec<i64> = serde_json::from_value(
+        browser
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.scrollHeight, window.innerHeight, document.querySelectorAll('table[data-audit] tbody tr').length]",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let [scroll_width, width, height, screen, rows] = widths[..] else {
+        panic!("{widths:?}")
+    };
+    assert_eq!(rows, 50, "a page of 50");
+    assert!(
+        scroll_width <= width,
+        "no entry wider than the viewport: {scroll_width} > {width}"
+    );
+    assert!(
+        height <= 2 * screen,
+        "a page within about two screens: {height} for {screen}"
+    );
+    browser.screenshot("audit").await;
+    // Long changes fold; their lines are whole, one change each.
+    let changed = browser
+        .all_now("tr[data-action=update], tr[data-action=install]")
+        .await;
+    let folded = browser
+        .all_now("tr[data-action=update] td.audit-detail details, tr[data-action=install] td.audit-detail details")
+        .await;
+    assert!(changed.len() >= 45, "{}", changed.len());
+    assert_eq!(
+        folded.len(),
+        changed.len(),
+        "every change of several lines folds"
+    );
+    let summary = browser
+        .text("tr[data-action=update] td.audit-detail summary")
+        .await;
+    assert!(
+        summary.starts_with("12 changes: flinkConfiguration.key0: \"value-0\""),
+        "{summary}"
+    );
+
+    // Filters: user, action, instance and time, kept across pages.
+    open(&browser, &portal, "/audit").await;
+    browser.fill("f-audit-user", "bob").await;
+    browser.click_to_load("[data-filter]").await;
+    assert_eq!(browser.text("[data-count]").await, "30 entries");
+    open(&browser, &portal, "/audit?action=update&instance=orders-4").await;
+    assert_eq!(browser.text("[data-count]").await, "6 entries");
+    open(
+        &browser,
+        &portal,
+        "/audit?since=2000-01-01&until=2000-12-31",
+    )
+    .await;
+    assert_eq!(browser.text("[data-count]").await, "0 entries");
+    browser.close().await;
+}

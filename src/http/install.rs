@@ -61,12 +61,15 @@ const LAST_NAMESPACE: &str = "last_namespace";
 async fn form_page(
     State(state): State<AppState>,
     layout: Layout,
-    session: tower_sessions::Session,
+    // Browsers have a session; a request with an API token has none.
+    session: Option<axum::Extension<tower_sessions::Session>>,
     Path(app): Path<String>,
     Query(mut query): Query<FormQuery>,
 ) -> Result<Response, PageError> {
     // The namespace in the address, else the one last installed into.
-    if query.namespace.as_deref().is_none_or(str::is_empty) {
+    if query.namespace.as_deref().is_none_or(str::is_empty)
+        && let Some(axum::Extension(session)) = &session
+    {
         query.namespace = session.get::<String>(LAST_NAMESPACE).await.ok().flatten();
     }
     let view = state
@@ -96,7 +99,7 @@ async fn submit_form(
     State(state): State<AppState>,
     caller: Caller,
     layout: Layout,
-    session: tower_sessions::Session,
+    session: Option<axum::Extension<tower_sessions::Session>>,
     Path(app): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -139,9 +142,11 @@ async fn submit_form(
     let (status, errors, conflict, preview) = match outcome {
         Ok(Err(id)) => {
             // The next install form starts in this namespace; losing that is harmless.
-            let _ = session
-                .insert(LAST_NAMESPACE, request.namespace.clone())
-                .await;
+            if let Some(axum::Extension(session)) = &session {
+                let _ = session
+                    .insert(LAST_NAMESPACE, request.namespace.clone())
+                    .await;
+            }
             return Ok(Redirect::to(&format!("/instances/{id}")).into_response());
         }
         Ok(Ok(preview)) => (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml)),

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use operations::insert_operation;
 use rows::{instance_from_row, now, revision_from_row, timestamp};
 
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use jobs::{FlinkJob, JobWish};
 pub use records::{
     Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
