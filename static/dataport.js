@@ -105,3 +105,46 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// Install form: the reference pickers follow the namespace typed. They offer
+// only instances that can serve it, as the server would check; without JS the
+// server's error names the right choices.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form][data-app]");
+  const namespace = form && form.querySelector("#f-namespace");
+  if (!namespace || namespace.readOnly) return;
+  let asked = 0;
+  const follow = async () => {
+    const ask = ++asked;
+    const url = `/api/v1/apps/${encodeURIComponent(form.dataset.app)}/install?namespace=${encodeURIComponent(namespace.value.trim())}`;
+    let view;
+    try {
+      const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!answer.ok) return;
+      view = await answer.json();
+    } catch (_) {
+      return;
+    }
+    if (ask !== asked) return; // a later namespace was typed meanwhile
+    for (const field of view.fields || []) {
+      if (!field.param || !field.param.kind || field.param.kind.type !== "reference") continue;
+      const select = form.querySelector(`select[name="${field.param.key}"]`);
+      if (!select) continue;
+      const chosen = select.value;
+      const placeholder = select.querySelector("option[value='']");
+      select.replaceChildren(...(placeholder ? [placeholder] : []));
+      for (const [value, where] of field.options) {
+        const option = new Option(`${value} (${where})`, value, false, value === chosen);
+        select.append(option);
+      }
+      const container = select.closest("[data-field]");
+      const hint = container && container.querySelector("[data-empty-choice]");
+      if (hint) hint.hidden = field.options.length > 0;
+    }
+  };
+  namespace.addEventListener("change", follow);
+  namespace.addEventListener("input", () => {
+    clearTimeout(namespace.followTimer);
+    namespace.followTimer = setTimeout(follow, 300);
+  });
+});

@@ -461,7 +461,8 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
             "form: name taken",
             vec![("name", "op"), ("namespace", "data"), ("operator", "op")],
             409,
-            "data-conflict",
+            // Next to the name field, like every other error.
+            "id=\"e-name\"",
         ),
     ];
     for (case, fields, status, marker) in &form_cases {

@@ -35,7 +35,7 @@ async fn restart_rolls_workloads_and_flink_clusters() {
                     && now["operations"][0]["state"] == "succeeded"
             })
             .await;
-        assert_eq!(done["operations"][0]["progress"], "restarted 1 workload(s)");
+        assert_eq!(done["operations"][0]["progress"], "Restarted 1 workload");
     }
     let set = sets.get("zk").await.unwrap();
     assert!(

@@ -53,6 +53,9 @@ async fn submit_a_job_see_it_run_suspend_it_and_see_its_savepoint() {
     browser.screenshot("job-running").await;
 
     browser.click_to_load("[data-suspend]").await;
+    // Suspending interrupts the job: the portal asks first.
+    assert_eq!(browser.text("h1").await, "Suspend job orders-etl?");
+    browser.click_to_load("[data-confirm]").await;
     browser.wait_for("[data-resume]").await;
     let savepoint = browser
         .wait_for_text("[data-job-savepoint]", "a savepoint", |text| {

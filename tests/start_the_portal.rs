@@ -123,6 +123,10 @@ fn sigterm_stops_the_portal_gracefully() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "clean exit on SIGTERM: {stderr}");
     assert!(
+        !stderr.contains('\u{1b}'),
+        "a log that is not a terminal carries no colour codes: {stderr:?}"
+    );
+    assert!(
         stderr.contains("shutting down") && stderr.contains("stopped"),
         "{stderr}"
     );

@@ -123,7 +123,7 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         )
         .await;
     assert_eq!(status, 202);
-    let waiting = "waiting for finalizer dataport.io/test-hold on Service zk";
+    let waiting = "Waiting for finalizer dataport.io/test-hold on Service zk";
     portal
         .wait_for_instance(&ids["zk"], "waiting for the finalizer", |i| {
             i["operations"][0]["progress"] == waiting

@@ -22,10 +22,10 @@ impl Remaining {
     pub fn describe(&self) -> String {
         match self.finalizers.first() {
             Some(finalizer) => format!(
-                "waiting for finalizer {finalizer} on {} {}",
+                "Waiting for finalizer {finalizer} on {} {}",
                 self.kind, self.name
             ),
-            None => format!("waiting for {} {} to go", self.kind, self.name),
+            None => format!("Waiting for {} {} to go", self.kind, self.name),
         }
     }
 }

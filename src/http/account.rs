@@ -371,16 +371,13 @@ async fn add_user_json(
 }
 
 /// `?page=N`, from 1.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PageQuery {
-    page: i64,
-}
-
-impl Default for PageQuery {
-    fn default() -> Self {
-        PageQuery { page: 1 }
-    }
+    // Text: numbers do not survive `flatten` in a query string.
+    page: Option<String>,
+    #[serde(flatten)]
+    filter: crate::store::AuditFilter,
 }
 
 #[derive(Template)]
@@ -391,8 +388,13 @@ struct AuditLogPage {
 }
 
 /// A query that does not parse is the first page, not an error.
-fn page_number(query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>) -> i64 {
-    query.map_or(1, |Query(query)| query.page)
+fn page_number(
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> (crate::store::AuditFilter, i64) {
+    query.map_or((crate::store::AuditFilter::default(), 1), |Query(query)| {
+        let page = query.page.and_then(|page| page.parse().ok()).unwrap_or(1);
+        (query.filter, page)
+    })
 }
 
 async fn audit_page(
@@ -400,9 +402,10 @@ async fn audit_page(
     layout: Layout,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Page<AuditLogPage>, PageError> {
+    let (filter, page) = page_number(query);
     let view = state
         .service
-        .audit_log(page_number(query))
+        .audit_log(filter, page)
         .await
         .or_page(&layout)?;
     Ok(Page(AuditLogPage { layout, view }))
@@ -412,5 +415,6 @@ async fn audit_json(
     State(state): State<AppState>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    Ok(Json(state.service.audit_log(page_number(query)).await?))
+    let (filter, page) = page_number(query);
+    Ok(Json(state.service.audit_log(filter, page).await?))
 }

@@ -13,6 +13,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/health", get(health_page))
         .route("/metrics", get(metrics))
 }
 
@@ -30,6 +31,30 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness))
+}
+
+/// The portal's readiness as a page: what `/readyz` answers, for people.
+#[derive(askama::Template)]
+#[template(path = "health.html")]
+struct HealthPage {
+    layout: super::page::Layout,
+    readiness: Readiness,
+}
+
+async fn health_page(
+    State(state): State<AppState>,
+    layout: super::page::Layout,
+) -> (StatusCode, axum::response::Response) {
+    let readiness = state.service.readiness().await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        super::page::render(&HealthPage { layout, readiness }),
+    )
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

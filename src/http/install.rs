@@ -55,12 +55,23 @@ impl FormQuery {
     }
 }
 
+/// Session key of the namespace of the user's last install from a form.
+const LAST_NAMESPACE: &str = "last_namespace";
+
 async fn form_page(
     State(state): State<AppState>,
     layout: Layout,
+    // Browsers have a session; a request with an API token has none.
+    session: Option<axum::Extension<tower_sessions::Session>>,
     Path(app): Path<String>,
-    Query(query): Query<FormQuery>,
+    Query(mut query): Query<FormQuery>,
 ) -> Result<Response, PageError> {
+    // The namespace in the address, else the one last installed into.
+    if query.namespace.as_deref().is_none_or(str::is_empty)
+        && let Some(axum::Extension(session)) = &session
+    {
+        query.namespace = session.get::<String>(LAST_NAMESPACE).await.ok().flatten();
+    }
     let view = state
         .service
         .install_form(&app, &query.raw(), &BTreeMap::new())
@@ -88,6 +99,7 @@ async fn submit_form(
     State(state): State<AppState>,
     caller: Caller,
     layout: Layout,
+    session: Option<axum::Extension<tower_sessions::Session>>,
     Path(app): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -128,13 +140,25 @@ async fn submit_form(
         typed.insert("version".into(), version.clone());
     }
     let (status, errors, conflict, preview) = match outcome {
-        Ok(Err(id)) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
+        Ok(Err(id)) => {
+            // The next install form starts in this namespace; losing that is harmless.
+            if let Some(axum::Extension(session)) = &session {
+                let _ = session
+                    .insert(LAST_NAMESPACE, request.namespace.clone())
+                    .await;
+            }
+            return Ok(Redirect::to(&format!("/instances/{id}")).into_response());
+        }
         Ok(Ok(preview)) => (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml)),
         Err(ServiceError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None, None),
+        // A taken name is the name field's error, shown where the others are.
         Err(error @ ServiceError::Store(StoreError::NameTaken { .. })) => (
             StatusCode::CONFLICT,
-            BTreeMap::new(),
-            Some(error.to_string()),
+            BTreeMap::from([(
+                "name".to_owned(),
+                format!("{error}: choose another name or namespace"),
+            )]),
+            None,
             None,
         ),
         Err(other) => return Err(PageError::new(other, layout)),

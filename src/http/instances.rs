@@ -29,7 +29,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/instances/{id}/uninstall", post(uninstall_json))
         .route(
             "/instances/{id}/restart",
-            post(|State(s), c, l, Path(id)| Queued::Restart.form(s, c, l, id)),
+            get(super::confirm::restart_page)
+                .post(|State(s), c, l, Path(id)| Queued::Restart.form(s, c, l, id)),
         )
         .route(
             "/api/v1/instances/{id}/restart",
@@ -51,6 +52,15 @@ pub(super) fn router() -> Router<AppState> {
 struct InstancePage {
     layout: Layout,
     view: std::sync::Arc<InstanceView>,
+    /// A session job just deleted from this page's jobs, to say so.
+    deleted_job: Option<String>,
+}
+
+/// `?deleted_job=NAME`: where a job's Delete lands.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct InstanceQuery {
+    deleted_job: Option<String>,
 }
 
 #[derive(Template)]
@@ -111,10 +121,19 @@ async fn instance_page(
     State(state): State<AppState>,
     layout: Layout,
     Path(id): Path<String>,
+    Query(query): Query<InstanceQuery>,
 ) -> Result<Page<InstancePage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
     let view = state.service.instance(id).await.or_page(&layout)?;
-    Ok(Page(InstancePage { layout, view }))
+    // Only a job this session really had: the text is not taken from the address as is.
+    let deleted_job = query
+        .deleted_job
+        .filter(|name| view.jobs.is_some() && crate::catalog::params::is_dns_label(name, 63));
+    Ok(Page(InstancePage {
+        layout,
+        view,
+        deleted_job,
+    }))
 }
 
 async fn instance_json(
@@ -129,6 +148,7 @@ async fn instance_json(
 #[template(path = "uninstall.html")]
 struct UninstallPage {
     layout: Layout,
+    crumbs: Vec<super::confirm::Crumb>,
     view: std::sync::Arc<InstanceView>,
     dependants: Vec<Dependant>,
     typed: String,
@@ -148,8 +168,11 @@ async fn uninstall_page(
         .dependants(&view.instance)
         .await
         .or_page(&layout)?;
+    let mut crumbs = super::confirm::instance_crumbs(&id, &view.instance.name);
+    crumbs.push(("Uninstall".into(), None));
     Ok(Page(UninstallPage {
         layout,
+        crumbs,
         view,
         dependants,
         typed: String::new(),
@@ -190,8 +213,11 @@ async fn uninstall_form(
         .dependants(&view.instance)
         .await
         .or_page(&layout)?;
+    let mut crumbs = super::confirm::instance_crumbs(&id, &view.instance.name);
+    crumbs.push(("Uninstall".into(), None));
     let page = UninstallPage {
         layout,
+        crumbs,
         view,
         dependants,
         typed: form.confirm,

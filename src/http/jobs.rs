@@ -29,9 +29,15 @@ pub(super) fn router() -> Router<AppState> {
         .route("/instances/{id}/jobs", post(submit_form))
         .route("/instances/{id}/jobs/{job}", get(job_page))
         .route("/instances/{id}/jobs/{job}/upgrade", post(upgrade_form))
-        .route("/instances/{id}/jobs/{job}/suspend", post(suspend_form))
+        .route(
+            "/instances/{id}/jobs/{job}/suspend",
+            get(super::confirm::suspend_page).post(suspend_form),
+        )
         .route("/instances/{id}/jobs/{job}/resume", post(resume_form))
-        .route("/instances/{id}/jobs/{job}/delete", post(delete_form))
+        .route(
+            "/instances/{id}/jobs/{job}/delete",
+            get(super::confirm::delete_page).post(delete_form),
+        )
         .route(
             "/api/v1/instances/{id}/jobs",
             get(list_json).post(submit_json),
@@ -236,6 +242,15 @@ async fn suspend_form(
             &caller.user.name,
         )
         .await;
+    // Refused for want of the yes: the confirmation again, saying so.
+    if let Err(ServiceError::Invalid(errors)) = &result
+        && let Some(error) = errors.get("dropState")
+    {
+        let page =
+            super::confirm::suspend_confirmation(&state, layout, id, &name, Some(error.clone()))
+                .await?;
+        return Ok((StatusCode::BAD_REQUEST, render(&page)).into_response());
+    }
     after_action(&state, &layout, id, &name, &BTreeMap::new(), result).await
 }
 
@@ -265,7 +280,9 @@ async fn delete_form(
         .delete_job(id, &name, &caller.user.name)
         .await
         .or_page(&layout)?;
-    Ok(Redirect::to(&format!("/instances/{id}#jobs")))
+    Ok(Redirect::to(&format!(
+        "/instances/{id}?deleted_job={name}#jobs"
+    )))
 }
 
 async fn list_json(

@@ -6,6 +6,7 @@ mod account;
 mod assets;
 mod auth;
 mod catalog;
+mod confirm;
 mod error;
 mod health;
 mod install;

@@ -25,7 +25,10 @@ use crate::store::{Operation, StoreError};
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/update", get(form_page).post(submit_form))
-        .route("/instances/{id}/rollback", post(rollback_form))
+        .route(
+            "/instances/{id}/rollback",
+            get(super::confirm::rollback_page).post(rollback_form),
+        )
         .route("/api/v1/instances/{id}/update", post(update_json))
         .route("/api/v1/instances/{id}/diff", post(diff_json))
         .route("/api/v1/instances/{id}/rollback", post(rollback_json))

@@ -51,6 +51,8 @@ impl Audited {
 /// One page of the audit log.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditPage {
+    /// The filters as given.
+    pub filter: crate::store::AuditFilter,
     /// Newest first.
     pub entries: Vec<AuditEntry>,
     /// Entries in all.
@@ -93,13 +95,22 @@ impl Service {
     }
 
     /// Page `page` (from 1) of the audit log, newest first.
-    pub async fn audit_log(&self, page: i64) -> Result<AuditPage, ServiceError> {
+    pub async fn audit_log(
+        &self,
+        filter: crate::store::AuditFilter,
+        page: i64,
+    ) -> Result<AuditPage, ServiceError> {
         let page = page.max(1);
         let (entries, total) = self
             .store
-            .audit_page(AUDIT_PAGE_SIZE, (page - 1).saturating_mul(AUDIT_PAGE_SIZE))
+            .audit_page_filtered(
+                &filter,
+                AUDIT_PAGE_SIZE,
+                (page - 1).saturating_mul(AUDIT_PAGE_SIZE),
+            )
             .await?;
         Ok(AuditPage {
+            filter,
             entries,
             total,
             page,

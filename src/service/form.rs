@@ -68,6 +68,21 @@ impl FieldView {
     pub fn is_selected(&self, value: &str) -> bool {
         self.value == value
     }
+
+    /// For references: the referenced app's display name after "a" or "an".
+    pub fn target_with_article(&self) -> String {
+        with_article(self.target_display)
+    }
+}
+
+/// `name` after the indefinite article it takes: "an Apache ZooKeeper",
+/// "a MinIO". Display names that start with a vowel letter take "an".
+pub fn with_article(name: &str) -> String {
+    let vowel = name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {name}", if vowel { "an" } else { "a" })
 }
 
 /// A required dependency that has no instance yet.
@@ -77,6 +92,13 @@ pub struct MissingDependency {
     pub app: &'static str,
     /// Its display name.
     pub display_name: &'static str,
+}
+
+impl MissingDependency {
+    /// Its display name after "a" or "an".
+    pub fn with_article(&self) -> String {
+        with_article(self.display_name)
+    }
 }
 
 /// The install form of one app, filled with what the user sent.
@@ -119,6 +141,13 @@ impl InstallFormView {
     /// The error of a top-level field, if any.
     pub fn error(&self, key: &str) -> Option<&String> {
         self.errors.get(key)
+    }
+
+    /// The app's versions, newest first (numbers compared as numbers).
+    pub fn versions_newest_first(&self) -> Vec<&'static str> {
+        let mut versions = self.app.versions.to_vec();
+        versions.sort_by_key(|version| std::cmp::Reverse(version_key(version)));
+        versions
     }
 
     /// Whether the form has any field error.
@@ -289,4 +318,46 @@ fn reference_options(
         .collect();
     options.sort_by_key(|(value, _)| (value.contains('/'), value.clone()));
     options
+}
+
+/// A version's numbers, in order, for comparing "1.20" above "1.19" and
+/// "2.2" above "1.20"; the text between numbers compares as text.
+fn version_key(version: &str) -> Vec<(u64, String)> {
+    let mut key = Vec::new();
+    let mut number = String::new();
+    let mut text = String::new();
+    for c in version.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+        } else {
+            if !number.is_empty() {
+                key.push((
+                    number.parse().unwrap_or(u64::MAX),
+                    std::mem::take(&mut text),
+                ));
+                number.clear();
+            }
+            text.push(c);
+        }
+    }
+    key.push((number.parse().unwrap_or(0), text));
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{version_key, with_article};
+
+    #[test]
+    fn articles_follow_the_first_letter() {
+        assert_eq!(with_article("Apache ZooKeeper"), "an Apache ZooKeeper");
+        assert_eq!(with_article("MinIO"), "a MinIO");
+    }
+
+    #[test]
+    fn versions_compare_as_numbers() {
+        let mut versions = vec!["1.20", "1.19", "2.0", "2.1", "2.2"];
+        versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+        assert_eq!(versions, ["2.2", "2.1", "2.0", "1.20", "1.19"]);
+    }
 }

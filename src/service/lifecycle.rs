@@ -231,7 +231,13 @@ impl Service {
             .restart_instance(&instance.namespace, &instance.name, stamp)
             .await?;
         self.store
-            .set_progress(operation.id, &format!("restarted {restarted} workload(s)"))
+            .set_progress(
+                operation.id,
+                &format!(
+                    "Restarted {restarted} workload{}",
+                    if restarted == 1 { "" } else { "s" }
+                ),
+            )
             .await?;
         Ok(())
     }

@@ -306,6 +306,11 @@ impl Service {
         let instance = self.instance_record(id).await?;
         let operations = self.store.operations(id).await?;
         let revision = self.store.revision(id, instance.current_revision).await?;
+        let left_behind = if instance.status == crate::store::InstanceStatus::Uninstalled {
+            views::left_behind(&revision.objects, &instance.namespace)
+        } else {
+            Vec::new()
+        };
         let objects = revision
             .objects
             .as_array()
@@ -339,6 +344,7 @@ impl Service {
                 .map_err(|error| error.to_string()),
             None => Ok(Vec::new()),
         };
+        let (parameters, has_password) = self.param_lines(&instance).await?;
         let grafana = self.grafana_link(&instance).await?;
         let jobs = self.jobs_of(&instance).await?;
         let app = catalog::find(&instance.app);
@@ -355,7 +361,68 @@ impl Service {
             access,
             grafana,
             jobs,
+            left_behind,
+            parameters,
+            has_password,
         })
+    }
+
+    /// An instance's parameters as its form labels them, in the form's
+    /// order, leaving out secrets, fields that do not apply and empty ones;
+    /// references linked to the instance they name. Also whether the app
+    /// has a password field.
+    async fn param_lines(
+        &self,
+        instance: &crate::store::Instance,
+    ) -> Result<(Vec<views::ParamLine>, bool), ServiceError> {
+        use crate::catalog::ParamKind;
+        let Some(app) = catalog::find(&instance.app) else {
+            return Ok((Vec::new(), false));
+        };
+        let texts = views::param_texts(&instance.params);
+        let mut lines = Vec::new();
+        let mut has_password = false;
+        for param in app.params {
+            if matches!(param.kind, ParamKind::Secret { .. }) {
+                has_password = true;
+                continue;
+            }
+            let Some(text) = texts.get(param.key).filter(|text| !text.is_empty()) else {
+                continue;
+            };
+            if !param.is_shown(&texts, app.params) {
+                continue;
+            }
+            let (value, link) = match param.kind {
+                ParamKind::Toggle => {
+                    let on = matches!(text.as_str(), "true" | "on");
+                    ((if on { "On" } else { "Off" }).to_owned(), None)
+                }
+                ParamKind::Choice { options } => (
+                    options
+                        .iter()
+                        .find(|choice| choice.value == text)
+                        .map_or_else(|| text.clone(), |choice| choice.label.to_owned()),
+                    None,
+                ),
+                ParamKind::Reference { .. } => {
+                    let (namespace, name) =
+                        crate::catalog::params::reference_target(text, &instance.namespace);
+                    let target = self.store.instance_named(&namespace, &name).await?;
+                    (
+                        text.clone(),
+                        target.map(|target| format!("/instances/{}", target.id)),
+                    )
+                }
+                _ => (text.clone(), None),
+            };
+            lines.push(views::ParamLine {
+                label: param.label,
+                value,
+                link,
+            });
+        }
+        Ok((lines, has_password))
     }
 
     /// An instance's status and latest operation: what its page updates live.
@@ -400,7 +467,14 @@ impl Service {
                 Err(error) => Check::failed(error.to_string()),
             }),
         };
-        Readiness::new(database, cluster, self.is_leader())
+        let watches = self
+            .watches
+            .get()
+            .map(|watches| match watches.interrupted() {
+                None => Check::ok("following Deployments, StatefulSets and FlinkDeployments"),
+                Some(problem) => Check::failed(format!("interrupted: {problem}")),
+            });
+        Readiness::new(database, cluster, self.is_leader(), watches)
     }
 
     /// The counter of requests sent to the API server, if a cluster is configured.

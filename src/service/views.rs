@@ -187,16 +187,26 @@ pub struct Readiness {
     pub cluster: Option<Check>,
     /// Whether this replica leads (runs the worker and the status sync).
     pub leader: bool,
+    /// Whether the watches follow the cluster; `None` before they start or
+    /// without a cluster. Informational: an interruption shows as a banner
+    /// and does not make the portal unready.
+    pub watches: Option<Check>,
 }
 
 impl Readiness {
-    pub(super) fn new(database: Check, cluster: Option<Check>, leader: bool) -> Self {
+    pub(super) fn new(
+        database: Check,
+        cluster: Option<Check>,
+        leader: bool,
+        watches: Option<Check>,
+    ) -> Self {
         let ready = database.ok && cluster.as_ref().is_none_or(|check| check.ok);
         Readiness {
             ready,
             database,
             cluster,
             leader,
+            watches,
         }
     }
 }
@@ -231,6 +241,25 @@ pub struct InstanceView {
     pub grafana: Option<GrafanaLink>,
     /// For a Flink session cluster, the jobs it runs; `None` for other apps.
     pub jobs: Option<Vec<super::JobView>>,
+    /// Once uninstalled, what its teardown leaves in the cluster, one
+    /// sentence each; empty before.
+    pub left_behind: Vec<String>,
+    /// Its parameters as the form shows them: labels, the form's order,
+    /// only those that apply and are set, references linked.
+    pub parameters: Vec<ParamLine>,
+    /// Whether its app has a password field (kept in a Secret, never shown).
+    pub has_password: bool,
+}
+
+/// One parameter of an instance, as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamLine {
+    /// The form's label, e.g. "JobManager memory".
+    pub label: &'static str,
+    /// The value as the form offers it (a choice's label, On or Off).
+    pub value: String,
+    /// For a reference, the page of the instance it names, when it exists.
+    pub link: Option<String>,
 }
 
 /// Where an instance's Grafana dashboard is.
@@ -252,10 +281,64 @@ impl InstanceView {
             .any(|op| matches!(op.state, OperationState::Pending | OperationState::Running))
     }
 
+    /// Whether it is uninstalled or being uninstalled: nothing to open, roll back or restart.
+    pub fn is_gone(&self) -> bool {
+        use crate::store::InstanceStatus;
+        matches!(
+            self.instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        )
+    }
+
     /// The parameters as `key = value` lines, in key order.
     pub fn params(&self) -> Vec<(String, String)> {
         param_texts(&self.instance.params).into_iter().collect()
     }
+}
+
+/// What an uninstall leaves of `objects` (a revision's rendered objects),
+/// in `namespace`: the PersistentVolumeClaims of its StatefulSets (the
+/// StatefulSet controller never deletes them under the default
+/// `persistentVolumeClaimRetentionPolicy` Retain, Kubernetes
+/// apps/v1 StatefulSetSpec) and the namespace itself. Its Secrets carry its
+/// labels and go with its other objects.
+pub(super) fn left_behind(objects: &serde_json::Value, namespace: &str) -> Vec<String> {
+    let mut left = Vec::new();
+    for object in objects.as_array().into_iter().flatten() {
+        if object["kind"] != "StatefulSet" {
+            continue;
+        }
+        let set = object["metadata"]["name"].as_str().unwrap_or_default();
+        let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+        let retention = object["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"]
+            .as_str()
+            .unwrap_or("Retain");
+        if retention != "Retain" {
+            continue;
+        }
+        for template in object["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let claim = template["metadata"]["name"].as_str().unwrap_or_default();
+            let names: Vec<String> = (0..replicas)
+                .map(|ordinal| format!("{claim}-{set}-{ordinal}"))
+                .collect();
+            left.push(format!(
+                "PersistentVolumeClaims {} (the data of StatefulSet {set}) are kept: \
+                 delete them with kubectl -n {namespace} delete pvc {} when the data is \
+                 no longer needed.",
+                names.join(", "),
+                names.join(" ")
+            ));
+        }
+    }
+    left.push(format!(
+        "Its Secrets (passwords) were deleted with its other objects; the namespace \
+         {namespace} stays."
+    ));
+    left
 }
 
 /// Stored parameters (a JSON object) as the text a form sends: strings as

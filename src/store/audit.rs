@@ -9,6 +9,52 @@ use uuid::Uuid;
 use super::rows::{now, parse, time, timestamp};
 use super::{Store, StoreError};
 
+/// Which audit entries to show: empty fields keep every entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    /// The user who asked, exactly.
+    pub user: String,
+    /// The action, exactly (`install`, `update`, ...).
+    pub action: String,
+    /// Text in the target (`namespace/name`, a user name).
+    pub instance: String,
+    /// From this day on (UTC, `YYYY-MM-DD`); anything else is ignored.
+    pub since: String,
+    /// Up to and with this day (UTC, `YYYY-MM-DD`); anything else is ignored.
+    pub until: String,
+}
+
+impl AuditFilter {
+    /// `since` as a date, when it is one.
+    pub fn since_date(&self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(&self.since, "%Y-%m-%d").ok()
+    }
+
+    /// `until` as a date, when it is one.
+    pub fn until_date(&self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(&self.until, "%Y-%m-%d").ok()
+    }
+
+    /// The filter as query-string pairs, for the pager's links.
+    pub fn query(&self) -> String {
+        [
+            ("user", &self.user),
+            ("action", &self.action),
+            ("instance", &self.instance),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| {
+            let value: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            format!("&{key}={value}")
+        })
+        .collect()
+    }
+}
+
 /// One mutation: who did what to which target, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
@@ -104,18 +150,64 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, target, instance_id, detail, result FROM audit_log \
-             ORDER BY at DESC, id LIMIT $1 OFFSET $2",
-        )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        self.audit_page_filtered(&AuditFilter::default(), limit, offset)
+            .await
+    }
+
+    /// [`Store::audit_page`] of the entries `filter` keeps; the count is theirs.
+    pub async fn audit_page_filtered(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
+        // Conditions with their values, bound in order as $1, $2, ...
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        let mut add = |condition: &str, value: String| {
+            values.push(value);
+            conditions.push(condition.replace('?', &format!("${}", values.len())));
+        };
+        if !filter.user.is_empty() {
+            add("actor = ?", filter.user.clone());
+        }
+        if !filter.action.is_empty() {
+            add("action = ?", filter.action.clone());
+        }
+        if !filter.instance.is_empty() {
+            add("target LIKE ?", format!("%{}%", filter.instance));
+        }
+        // Timestamps are RFC 3339 text: text order is time order.
+        if let Some(since) = filter.since_date() {
+            add("at >= ?", since.to_string());
+        }
+        if let Some(until) = filter.until_date() {
+            // "T24" sorts after every time of that day.
+            add("at < ?", format!("{until}T24"));
+        }
+        let clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let select = format!(
+            "SELECT id, at, actor, action, target, instance_id, detail, result FROM audit_log{clause} \
+             ORDER BY at DESC, id LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        );
+        // Only fixed column conditions are spliced in; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(select));
+        for value in &values {
+            query = query.bind(value.clone());
+        }
+        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let count = format!("SELECT COUNT(*) AS n FROM audit_log{clause}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(count));
+        for value in &values {
+            query = query.bind(value.clone());
+        }
+        let total: i64 = query.fetch_one(&self.pool).await?.try_get("n")?;
         Ok((
             rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
             total,

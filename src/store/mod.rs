@@ -28,7 +28,7 @@ use uuid::Uuid;
 use operations::insert_operation;
 use rows::{instance_from_row, now, revision_from_row, timestamp};
 
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use jobs::{FlinkJob, JobWish};
 pub use records::{
     Instance, InstanceFilter, InstanceStatus, NewInstance, Operation, OperationKind,
@@ -40,7 +40,7 @@ pub use users::{ApiToken, Role, User};
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// An instance with this namespace and name exists already.
-    #[error("an instance named {name} exists already in namespace {namespace}")]
+    #[error("An instance named {name} exists already in namespace {namespace}")]
     NameTaken {
         /// The namespace asked for.
         namespace: String,
@@ -48,13 +48,13 @@ pub enum StoreError {
         name: String,
     },
     /// A job of this name exists already on the session cluster.
-    #[error("a job named {name} exists already on this session cluster")]
+    #[error("A job named {name} exists already on this session cluster")]
     JobNameTaken {
         /// The name asked for.
         name: String,
     },
     /// A user of this name exists already.
-    #[error("a user named {name} exists already")]
+    #[error("A user named {name} exists already")]
     UserNameTaken {
         /// The name asked for.
         name: String,
