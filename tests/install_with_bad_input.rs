@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Backend, Portal, TestDatabase};
-use dataport::store::{NewInstance, Store};
+use dataport::store::Store;
 use serde_json::{Value, json};
 
 async fn fixtures(store: &Store) {
@@ -14,22 +14,7 @@ async fn fixtures(store: &Store) {
         ("zookeeper", "zk", "other"),
         ("minio", "minio", "data"),
     ] {
-        store
-            .create_instance(NewInstance {
-                id: uuid::Uuid::new_v4(),
-                app: app.into(),
-                name: name.into(),
-                namespace: namespace.into(),
-                version: dataport::catalog::find(app)
-                    .unwrap()
-                    .default_version()
-                    .into(),
-                params: json!({}),
-                objects: json!([]),
-                actor: "fixture".into(),
-            })
-            .await
-            .unwrap();
+        common::seed_instance(store, app, name, namespace).await;
     }
 }
 

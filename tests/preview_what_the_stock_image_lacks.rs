@@ -7,27 +7,12 @@ mod common;
 
 use common::render::HADOOP_LIBRARIES;
 use common::{Backend, Portal, TestDatabase};
-use dataport::store::{NewInstance, Store};
+use dataport::store::Store;
 use serde_json::json;
 
 async fn fixtures(store: &Store) {
     for (app, name) in [("flink-kubernetes-operator", "op"), ("hdfs", "h")] {
-        store
-            .create_instance(NewInstance {
-                id: uuid::Uuid::new_v4(),
-                app: app.into(),
-                name: name.into(),
-                namespace: "data".into(),
-                version: dataport::catalog::find(app)
-                    .unwrap()
-                    .default_version()
-                    .into(),
-                params: json!({}),
-                objects: json!([]),
-                actor: "fixture".into(),
-            })
-            .await
-            .unwrap();
+        common::seed_instance(store, app, name, "data").await;
     }
 }
 

@@ -11,29 +11,17 @@ use common::Portal;
 use dataport::catalog::flink_memory::{
     JobManagerMemory, JobManagerOptions, MIB, TaskManagerMemory, TaskManagerOptions,
 };
-use dataport::store::NewInstance;
 use serde_json::{Value, json};
 
 async fn portal_with_an_operator() -> (Portal, common::TestDatabase) {
     let (portal, database) = Portal::on_sqlite().await;
-    database
-        .store()
-        .await
-        .create_instance(NewInstance {
-            id: uuid::Uuid::new_v4(),
-            app: "flink-kubernetes-operator".into(),
-            name: "op".into(),
-            namespace: "data".into(),
-            version: dataport::catalog::find("flink-kubernetes-operator")
-                .unwrap()
-                .default_version()
-                .into(),
-            params: json!({}),
-            objects: json!([]),
-            actor: "fixture".into(),
-        })
-        .await
-        .unwrap();
+    common::seed_instance(
+        &database.store().await,
+        "flink-kubernetes-operator",
+        "op",
+        "data",
+    )
+    .await;
     (portal, database)
 }
 

@@ -364,3 +364,24 @@ impl Portal {
         (status, json)
     }
 }
+
+/// Stores an instance of `app` (its default version, no parameters or
+/// objects) as a fixture the forms can refer to.
+pub async fn seed_instance(store: &dataport::store::Store, app: &str, name: &str, namespace: &str) {
+    store
+        .create_instance(dataport::store::NewInstance {
+            id: uuid::Uuid::new_v4(),
+            app: app.into(),
+            name: name.into(),
+            namespace: namespace.into(),
+            version: dataport::catalog::find(app)
+                .expect("a catalog app")
+                .default_version()
+                .into(),
+            params: serde_json::json!({}),
+            objects: serde_json::json!([]),
+            actor: "fixture".into(),
+        })
+        .await
+        .expect("store the fixture instance");
+}
