@@ -60,7 +60,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     /// The request has invalid fields: every error, by field.
-    #[error("invalid fields: {}", .0.keys().cloned().collect::<Vec<_>>().join(", "))]
+    #[error("Invalid fields: {}", .0.keys().cloned().collect::<Vec<_>>().join(", "))]
     Invalid(crate::catalog::FieldErrors),
     /// Installing needs a cluster and none is configured.
     #[error("no Kubernetes cluster is configured: start the portal with --kubeconfig")]

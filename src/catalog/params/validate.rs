@@ -42,7 +42,10 @@ pub fn validate(params: &[Param], raw: &BTreeMap<String, String>) -> (Values, Fi
     let mut errors = FieldErrors::new();
     for key in raw.keys() {
         if !params.iter().any(|param| param.key == key) {
-            errors.insert(key.clone(), format!("unknown parameter {key:?}"));
+            errors.insert(
+                key.clone(),
+                format!("Unknown parameter {key:?}: this app has no such field."),
+            );
         }
     }
     for param in params.iter().filter(|param| param.is_shown(raw, params)) {

@@ -67,7 +67,10 @@ fn every_error_comes_at_once_with_the_rules() {
     assert!(errors["jobManagerReplicas"].contains("needs high availability"));
     assert!(errors["jobManagerMemory"].contains("\"2Gb\" is not a quantity"));
     assert_eq!(errors["taskSlots"], "Task slots must be between 1 and 64");
-    assert_eq!(errors["bogus"], "unknown parameter \"bogus\"");
+    assert_eq!(
+        errors["bogus"],
+        "Unknown parameter \"bogus\": this app has no such field."
+    );
 }
 
 const HADOOP_LIBRARIES: &str = "https://repo.example/hadoop-client-api-3.4.1.jar, \
