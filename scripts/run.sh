@@ -13,7 +13,7 @@ source scripts/lib.sh
 ensure_commands cargo python3
 say "building dataport (release; the first build takes 10 to 25 minutes on 2 cores)"
 cargo build --release --locked
-bin=$PWD/target/release/dataport
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/dataport
 
 if [[ -z "${KUBECONFIG:-}" && ! -f "$HOME/.kube/config" ]]; then
   ensure_commands go openssl python3 curl

@@ -17,6 +17,7 @@ mod page;
 mod sessions;
 mod update;
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,10 +174,26 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
             source,
         })?;
     tracing::info!(address = %config.listen, "serving");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = signalled.send(true);
+        })
+        .into_future();
+    // Requests in flight finish; a live page (server-sent events) never
+    // does, so the drain is bounded and then its connection is dropped.
+    let drain_limit = async move {
+        let _ = on_signal.wait_for(|signalled| *signalled).await;
+        tokio::time::sleep(SHUTDOWN_DRAIN).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(StartError::Serve)?,
+        () = drain_limit => tracing::warn!(
+            seconds = SHUTDOWN_DRAIN.as_secs(),
+            "connections still open after the drain (live pages); closing them"
+        ),
+    }
     // An operation cut short here is resumed from the store at the next start.
     for task in [worker, status_sync].into_iter().flatten() {
         task.abort();
@@ -186,6 +203,9 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long a stopping portal waits for open connections to finish.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {

@@ -5,7 +5,8 @@
 //! S3Proxy and mc-standin run in their place) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
 //! ([`env`]), a loopback address of 127.0.0.0/8 as the pod IP (Linux routes the
-//! whole block to `lo`, so every pod can bind its own ports), cluster DNS as a
+//! whole block to `lo`, so every pod can bind its own ports; each node takes a
+//! /16 of its own at random), cluster DNS as a
 //! hosts file per pod ([`dns`]), the API server reachable as
 //! `KUBERNETES_SERVICE_HOST`/`PORT` with the pod's own ServiceAccount token
 //! (from its projected volume, given to Kubernetes clients as
@@ -76,6 +77,8 @@ pub struct ProcessNode {
     http: reqwest::Client,
     pods: Mutex<HashMap<String, watch::Sender<StopRequest>>>,
     next_ip: Mutex<u32>,
+    /// The second octet of the node's pod IPs.
+    subnet: u8,
 }
 
 impl ProcessNode {
@@ -96,6 +99,7 @@ impl ProcessNode {
             http: reqwest::Client::new(),
             pods: Mutex::new(HashMap::new()),
             next_ip: Mutex::new(0),
+            subnet: rand::random_range(1..=250),
         })
     }
 
@@ -187,12 +191,19 @@ impl ProcessNode {
         }
     }
 
-    /// The next pod IP: 127.1.0.2 onwards (127.0.0.0/16 is left to the machine).
+    /// The next pod IP: 127.S.0.2 onwards in the node's own /16 (S picked at
+    /// random in 1..=250 when the node starts, so that two local clusters on
+    /// one machine rarely share an address; 127.0.0.0/16 is left to the
+    /// machine). After 65,533 pods the addresses are used again.
     fn allocate_ip(&self) -> Ipv4Addr {
         let mut next = self.next_ip.lock().unwrap_or_else(PoisonError::into_inner);
-        *next += 1;
-        let n = *next + 1;
-        Ipv4Addr::new(127, 1 + ((n >> 16) & 0x7f) as u8, (n >> 8) as u8, n as u8)
+        *next = if *next >= 0xfffe {
+            2
+        } else {
+            (*next).max(1) + 1
+        };
+        let n = *next;
+        Ipv4Addr::new(127, self.subnet, (n >> 8) as u8, n as u8)
     }
 
     /// What every container of the node gets: `HOSTNAME`, the API server's
