@@ -124,13 +124,15 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     }
 
     // Flink's REST API: the release and the two TaskManagers the form asked for.
+    // A TaskManager registers before it reports its slots, so /overview can say
+    // "taskmanagers": 2 with "slots-total": 0 for a moment: wait for both.
     let overview = eventually(
         Duration::from_secs(240),
-        "two registered TaskManagers",
+        "two registered TaskManagers with their slots",
         || async {
             rest(&pod_ip, "/overview")
                 .await
-                .filter(|o| o["taskmanagers"] == 2)
+                .filter(|o| o["taskmanagers"] == 2 && o["slots-total"] == 2)
         },
     )
     .await;
