@@ -197,17 +197,5 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
 
     // Uninstalling stops the server's process.
     assert!(!common::cluster::java_processes_of(&namespace).is_empty());
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/uninstall"),
-            &json!({"confirm": "store"}),
-        )
-        .await;
-    assert!(status < 300, "uninstall answered {status}");
-    eventually(Duration::from_secs(120), "no Java process left", || async {
-        common::cluster::java_processes_of(&namespace)
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    common::uninstall_until_no_process_is_left(&portal, &id, "store", &namespace).await;
 }

@@ -189,19 +189,7 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     assert_eq!(status.error, None);
 
     // Uninstalling stops every Flink process of the instance.
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/uninstall"),
-            &json!({"confirm": "analytics"}),
-        )
-        .await;
-    assert!(status < 300, "uninstall answered {status}");
-    eventually(Duration::from_secs(120), "no Java process left", || async {
-        common::cluster::java_processes_of(&namespace)
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    common::uninstall_until_no_process_is_left(&portal, &id, "analytics", &namespace).await;
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
             admin: client.clone(),
             api_server: node.api_server(),
             cache: args.flink_cache.clone().unwrap_or_else(default_cache),
+            releases: node.flink_releases(),
             java: args.java.clone(),
             dns: node.dns(),
             http: reqwest::Client::new(),

@@ -385,3 +385,30 @@ pub async fn seed_instance(store: &dataport::store::Store, app: &str, name: &str
         .await
         .expect("store the fixture instance");
 }
+
+/// Uninstalls instance `id` (confirmed with `name`) through the JSON API and
+/// waits until the process node has no Java process left for `namespace`.
+pub async fn uninstall_until_no_process_is_left(
+    portal: &Portal,
+    id: &str,
+    name: &str,
+    namespace: &str,
+) {
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": name}),
+        )
+        .await;
+    assert!(status < 300, "uninstall answered {status}");
+    operator::eventually(
+        std::time::Duration::from_secs(120),
+        "no Java process left",
+        || async {
+            cluster::java_processes_of(namespace)
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+}

@@ -47,8 +47,10 @@ pub struct NativeClient {
     pub admin: Client,
     /// The API server as a pod reaches it (host, port).
     pub api_server: (String, u16),
-    /// Where `flink-<release>/` and `flink-deployer-<release>-*.jar` are.
+    /// Where `flink-deployer-<release>-*.jar` are.
     pub cache: PathBuf,
+    /// The releases the process node runs (its choice of release is the client's too).
+    pub releases: Vec<Release>,
     pub java: PathBuf,
     /// Cluster DNS of the process node, to reach a cluster's REST Service.
     pub dns: std::sync::Arc<ClusterDns>,
@@ -130,7 +132,7 @@ impl NativeClient {
     /// The release whose client deploys an image's cluster: as the process node chooses.
     fn release(&self, image: &str) -> Result<Release, String> {
         let wanted = flink::image_release(image).unwrap_or_else(|| "1.20".to_owned());
-        flink::choose(&flink::assembled(&self.cache), &wanted).cloned()
+        flink::choose(&self.releases, &wanted).cloned()
     }
 
     /// Flink's `killCluster`: the JobManager Deployment goes (its Services

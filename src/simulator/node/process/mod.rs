@@ -108,6 +108,11 @@ impl ProcessNode {
         self.dns.clone()
     }
 
+    /// The Flink releases assembled here when the node started: what it runs.
+    pub fn flink_releases(&self) -> Vec<flink::Release> {
+        self.flink.clone()
+    }
+
     /// The API server as pods reach it: host and port.
     pub fn api_server(&self) -> (String, u16) {
         self.api_server.clone()
