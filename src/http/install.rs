@@ -20,7 +20,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::page::{Layout, render};
-use crate::service::{InstallFormView, InstallRequest, PreviewView, ServiceError};
+use crate::service::{
+    INSTANCE_ID_FIELD, InstallFormView, InstallRequest, PreviewView, ServiceError,
+};
 use crate::store::StoreError;
 
 pub(super) fn router() -> Router<AppState> {
@@ -112,7 +114,9 @@ async fn submit_form(
             raw.insert(key, value);
         }
     }
+    let id = raw.remove(INSTANCE_ID_FIELD);
     let request = InstallRequest {
+        id: id.as_deref().and_then(|id| id.parse().ok()),
         app: app.clone(),
         name: raw.remove("name").unwrap_or_default().trim().to_owned(),
         namespace: raw
@@ -139,6 +143,7 @@ async fn submit_form(
     if let Some(version) = &request.version {
         typed.insert("version".into(), version.clone());
     }
+    let mut instance_id = request.id;
     let (status, errors, conflict, preview) = match outcome {
         Ok(Err(id)) => {
             // The next install form starts in this namespace; losing that is harmless.
@@ -149,7 +154,11 @@ async fn submit_form(
             }
             return Ok(Redirect::to(&format!("/instances/{id}")).into_response());
         }
-        Ok(Ok(preview)) => (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml)),
+        Ok(Ok(preview)) => {
+            // The install from this form gets the id the preview rendered with.
+            instance_id = Some(preview.id);
+            (StatusCode::OK, BTreeMap::new(), None, Some(preview.yaml))
+        }
         Err(ServiceError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None, None),
         // A taken name is the name field's error, shown where the others are.
         Err(error @ ServiceError::Store(StoreError::NameTaken { .. })) => (
@@ -168,14 +177,20 @@ async fn submit_form(
         .install_form(&app, &typed, &errors)
         .await
         .or_page(&layout)?;
+    if let Some(id) = instance_id {
+        view.instance_id = id;
+    }
     view.conflict = conflict;
     view.preview = preview;
     Ok((status, render(&InstallPage { layout, view })).into_response())
 }
 
-/// The JSON body of an install or preview: parameters as JSON values.
+/// The JSON body of an install or preview: parameters as JSON values; `id`
+/// the one a preview answered with, to install exactly what it showed.
 #[derive(Debug, Deserialize)]
 struct ApiInstallRequest {
+    #[serde(default)]
+    id: Option<uuid::Uuid>,
     app: String,
     name: String,
     namespace: String,
@@ -190,6 +205,7 @@ impl ApiInstallRequest {
     fn into_request(self) -> Result<InstallRequest, ApiError> {
         let params = params_from_json(self.params)?;
         Ok(InstallRequest {
+            id: self.id,
             app: self.app,
             name: self.name,
             namespace: self.namespace,

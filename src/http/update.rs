@@ -123,7 +123,7 @@ async fn submit_form(
     };
     let (status, errors, diff, conflict) = match outcome {
         Ok(None) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
-        Ok(Some(plan)) => (StatusCode::OK, BTreeMap::new(), Some(plan.diff), None),
+        Ok(Some(plan)) => (StatusCode::OK, BTreeMap::new(), Some(plan), None),
         Err(ServiceError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None, None),
         Err(
             error @ (ServiceError::Store(StoreError::Changed { .. }) | ServiceError::Conflict(_)),

@@ -130,32 +130,46 @@ pub(super) fn masked_params(app: &str, params: &BTreeMap<String, String>) -> Str
 }
 
 /// `key: old → new` lines for the parameters `requested` changes against the
-/// `stored` ones (which never hold secret values), secret values masked.
+/// `stored` ones (which never hold secret values), in the form's order,
+/// secret values masked. What is compared is what the request stores: a
+/// field left out or empty counts with its default (an unchecked checkbox,
+/// which a form does not send, is off), a field that no longer applies is
+/// dropped; so a form sent unchanged records no change. A field the request
+/// gets wrong shows as typed.
 pub(super) fn param_changes(
     app: &str,
     stored: &Value,
     requested: &BTreeMap<String, String>,
 ) -> String {
     let text = |value: &Value| match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
+        Value::String(text) => format!("{text:?}"),
+        other => format!("{:?}", other.to_string()),
     };
     let mut lines = Vec::new();
-    for (key, value) in requested {
-        let old = stored.get(key).map(text).unwrap_or_default();
-        if is_secret(app, key) {
-            if !value.is_empty() {
+    let params = catalog::find(app).map_or(&[][..], |app| app.params);
+    let (values, errors) = crate::catalog::params::validate(params, requested);
+    for param in params {
+        let key = param.key;
+        if matches!(param.kind, ParamKind::Secret { .. }) {
+            if requested.get(key).is_some_and(|value| !value.is_empty()) {
                 lines.push(format!("{key}: {MASK} (typed)"));
             }
-        } else if old != *value && !(old.is_empty() && value.is_empty()) {
-            lines.push(format!("{key}: {old:?} → {value:?}"));
+            continue;
+        }
+        let old = stored.get(key).map(text);
+        let new = match errors.get(key) {
+            Some(_) => requested.get(key).map(|typed| format!("{typed:?}")),
+            None => values.get(key).map(text),
+        };
+        if old != new {
+            let shown = |value: Option<String>| value.unwrap_or_else(|| "(not set)".to_owned());
+            lines.push(format!("{key}: {} → {}", shown(old), shown(new)));
         }
     }
-    if let Value::Object(map) = stored {
-        for (key, value) in map {
-            if !requested.contains_key(key) && !is_secret(app, key) {
-                lines.push(format!("{key}: {:?} → (default)", text(value)));
-            }
+    // Keys the app does not have may be anything, a password too: never their value.
+    for (key, value) in requested {
+        if !params.iter().any(|param| param.key == key) && !value.is_empty() {
+            lines.push(format!("{key}: {MASK} (not a parameter of {app})"));
         }
     }
     if lines.is_empty() {
@@ -211,19 +225,54 @@ mod tests {
 
     #[test]
     fn changes_list_what_moved() {
-        let stored = serde_json::json!({"taskManagerReplicas": 1, "taskManagerCpu": "1"});
-        let sent = params(&[("taskManagerReplicas", "3"), ("taskManagerCpu", "1")]);
-        assert_eq!(
-            param_changes("flink", &stored, &sent),
-            "taskManagerReplicas: \"1\" → \"3\""
-        );
+        let flink = catalog::find("flink").unwrap();
+        let form = params(&[("operator", "op"), ("taskManagerReplicas", "1")]);
+        let (stored, errors) = crate::catalog::params::validate(flink.params, &form);
+        assert!(errors.is_empty(), "{errors:?}");
+        let stored = Value::Object(stored.into_iter().collect());
         assert_eq!(
             param_changes(
                 "flink",
                 &stored,
-                &params(&[("taskManagerReplicas", "1"), ("taskManagerCpu", "1")])
+                &params(&[("operator", "op"), ("taskManagerReplicas", "3")])
             ),
+            "taskManagerReplicas: \"1\" → \"3\""
+        );
+        // What a form without scripts sends unchanged: toggles off are left
+        // out, the fields they hide are sent with their defaults.
+        let unchanged = params(&[
+            ("operator", "op"),
+            ("taskManagerReplicas", "1"),
+            ("haType", "kubernetes"),
+            ("storage", "s3"),
+            ("hiveMetastore", ""),
+            ("ingressTemplate", ""),
+        ]);
+        assert_eq!(
+            param_changes("flink", &stored, &unchanged),
             "no parameter changed"
+        );
+        // A toggle turned on, its fields with it; then off again.
+        let mut ha = unchanged.clone();
+        ha.insert("highAvailability".into(), "on".into());
+        ha.insert("minio".into(), "minio".into());
+        let changes = param_changes("flink", &stored, &ha);
+        assert!(
+            changes.starts_with(
+                "highAvailability: \"false\" → \"true\"\nhaType: (not set) → \"kubernetes\""
+            ),
+            "{changes}"
+        );
+        assert!(
+            changes.contains("minio: (not set) → \"minio\""),
+            "{changes}"
+        );
+        // A value the request gets wrong shows as typed.
+        let mut wrong = unchanged;
+        wrong.insert("taskManagerReplicas".into(), "many".into());
+        assert_eq!(
+            param_changes("flink", &stored, &wrong),
+            "taskManagerReplicas: \"1\" → \"many\""
         );
     }
 }

@@ -101,6 +101,10 @@ impl MissingDependency {
     }
 }
 
+/// The install form's hidden field with the id the install gives the
+/// instance (see [`InstallFormView::instance_id`]).
+pub const INSTANCE_ID_FIELD: &str = "instance_id";
+
 /// The install form of one app, filled with what the user sent.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstallFormView {
@@ -120,12 +124,15 @@ pub struct InstallFormView {
     pub missing: Vec<MissingDependency>,
     /// A conflict to show above the form (name taken).
     pub conflict: Option<String>,
+    /// The id an install from this form gives the instance: carried from
+    /// the preview to the install, so that both render the same objects.
+    pub instance_id: uuid::Uuid,
     /// The preview YAML, when asked for.
     pub preview: Option<String>,
     /// Set when the form updates an existing instance.
     pub update: Option<UpdateContext>,
-    /// The diff of the objects, when asked for on an update.
-    pub diff: Option<String>,
+    /// What an update changes, when asked for on an update.
+    pub diff: Option<super::UpdatePlan>,
 }
 
 /// The instance an update form changes, and the revision it was read at.
@@ -205,6 +212,10 @@ impl Service {
                 .collect(),
             missing,
             conflict: None,
+            instance_id: raw
+                .get(INSTANCE_ID_FIELD)
+                .and_then(|id| id.parse().ok())
+                .unwrap_or_else(uuid::Uuid::new_v4),
             preview: None,
             update: None,
             diff: None,

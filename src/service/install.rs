@@ -12,7 +12,7 @@ use super::audit::{Audited, masked_params};
 use super::lifecycle::referring;
 use super::{Service, ServiceError};
 use crate::catalog::params::{INSTANCE_NAME_MAX, is_dns_label, reference_target, reference_value};
-use crate::catalog::render::{MASK, Object, RenderInput, Resolved, Target};
+use crate::catalog::render::{Object, RenderInput, Resolved, Target};
 use crate::catalog::workload::GENERATED_KEYS;
 use crate::catalog::{self, AppDefinition, FieldErrors, ParamKind, Values};
 use crate::catalog::{flink_operator, flink_versions};
@@ -33,6 +33,12 @@ pub struct InstallRequest {
     /// Parameter values as text (form fields; the API's JSON values as text).
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// The new instance's id, as a preview gave it (the form carries it from
+    /// the preview to the install): the objects name it in an annotation, so
+    /// an install with the preview's id applies exactly the objects the
+    /// preview showed. A new one when absent or when another instance has it.
+    #[serde(default)]
+    pub id: Option<Uuid>,
 }
 
 /// A validated, resolved and rendered install, not yet written anywhere.
@@ -50,10 +56,16 @@ pub struct Prepared {
     pub objects: Vec<Object>,
 }
 
-/// What the Preview button shows.
+/// What the Preview button shows: exactly the objects an install of the
+/// same request (with this `id`) applies.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewView {
-    /// The objects that would be applied, secret values masked.
+    /// The id the instance gets when installed with it (send it as the
+    /// install's `id`).
+    pub id: Uuid,
+    /// The objects that would be applied, as applied. They carry no secret
+    /// values: a Secret names the keys set at install in its
+    /// `dataport.io/generated-keys` annotation.
     pub objects: Vec<Object>,
     /// The same as a YAML stream.
     pub yaml: String,
@@ -98,8 +110,18 @@ impl Service {
             .store
             .instance_named(&request.namespace, &request.name)
             .await?;
+        // The preview's id, unless another instance has it (a form sent again
+        // after its install): then a new one, which the preview shows in turn.
+        let id = match request.id {
+            Some(id) => match self.store.instance(id).await {
+                Err(StoreError::NotFound { .. }) => id,
+                Ok(_) => Uuid::new_v4(),
+                Err(error) => return Err(error.into()),
+            },
+            None => Uuid::new_v4(),
+        };
         let target = Target {
-            id: Uuid::new_v4(),
+            id,
             app: app.name,
             name: request.name.clone(),
             namespace: request.namespace.clone(),
@@ -160,23 +182,16 @@ impl Service {
         })
     }
 
-    /// The objects an install would apply, secret values masked; nothing is written.
+    /// The objects an install of `request` would apply, from the same
+    /// [`Service::prepare`] the install runs; nothing is written.
     pub async fn preview(&self, request: &InstallRequest) -> Result<PreviewView, ServiceError> {
         let prepared = self.prepare(request).await?;
-        let objects: Vec<Object> = prepared
-            .objects
-            .iter()
-            .map(with_masked_secret_values)
-            .collect();
-        let mut yaml = String::new();
-        for object in &objects {
-            yaml.push_str("---\n");
-            yaml.push_str(
-                &serde_yaml_ng::to_string(object)
-                    .map_err(|e| ServiceError::Encode(e.to_string()))?,
-            );
-        }
-        Ok(PreviewView { objects, yaml })
+        let yaml = yaml_stream(&prepared.objects)?;
+        Ok(PreviewView {
+            id: prepared.target.id,
+            objects: prepared.objects,
+            yaml,
+        })
     }
 
     /// Installs: creates the namespace and the Secrets (with the values typed
@@ -442,19 +457,14 @@ fn take_secrets(
     secrets
 }
 
-/// A Secret as the preview shows it: each generated key with a masked value.
-fn with_masked_secret_values(object: &Object) -> Object {
-    let mut object = object.clone();
-    if object["kind"] == "Secret" {
-        let keys: serde_json::Map<String, Value> = object["metadata"]["annotations"]
-            [GENERATED_KEYS]
-            .as_str()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|key| !key.is_empty())
-            .map(|key| (key.to_owned(), Value::from(MASK)))
-            .collect();
-        object["stringData"] = Value::Object(keys);
+/// `objects` as one YAML stream, each starting with `---`.
+pub(super) fn yaml_stream(objects: &[Object]) -> Result<String, ServiceError> {
+    let mut yaml = String::new();
+    for object in objects {
+        yaml.push_str("---\n");
+        yaml.push_str(
+            &serde_yaml_ng::to_string(object).map_err(|e| ServiceError::Encode(e.to_string()))?,
+        );
     }
-    object
+    Ok(yaml)
 }

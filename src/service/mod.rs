@@ -7,6 +7,7 @@
 mod audit;
 mod auth;
 mod cache;
+mod diff;
 mod form;
 mod install;
 mod job_views;
@@ -30,7 +31,8 @@ use crate::store::{Store, StoreError};
 pub use crate::store::{ApiToken, AuditEntry, Role, User};
 pub use audit::{AUDIT_PAGE_SIZE, AuditPage};
 pub use auth::{MIN_PASSWORD_CHARS, TOKEN_PREFIX, check_password, check_user_name};
-pub use form::{FieldView, InstallFormView, MissingDependency, UpdateContext};
+pub use diff::{DiffLine, LineChange, ObjectChange, ObjectDiff};
+pub use form::{FieldView, INSTANCE_ID_FIELD, InstallFormView, MissingDependency, UpdateContext};
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{Audited, param_changes};
+use super::diff::{ObjectChange, ObjectDiff, object_diffs, unified_text};
 use super::views::param_texts;
 use super::{Prepared, Service, ServiceError};
 use crate::catalog::render::{Object, Target};
@@ -20,10 +21,33 @@ use crate::store::{InstanceStatus, Operation, OperationKind, RevisionChange};
 pub struct UpdatePlan {
     /// The revision the change is made from.
     pub from_revision: i64,
-    /// A unified diff of the objects, as YAML.
+    /// A unified diff of the objects' YAML, each object under a header that
+    /// names it (`--- Kind/name (revision N)`, `+++ Kind/name (this update)`).
     pub diff: String,
+    /// Each object, rendered now or before, with what happens to it.
+    pub object_changes: Vec<ObjectDiff>,
     /// Whether anything changes at all.
     pub changes: bool,
+    /// The objects the update applies: the same render as [`Service::update`]'s.
+    pub objects: Vec<Object>,
+}
+
+impl UpdatePlan {
+    /// The objects that change, in order.
+    pub fn changed(&self) -> impl Iterator<Item = &ObjectDiff> {
+        self.object_changes
+            .iter()
+            .filter(|d| d.change != ObjectChange::Unchanged)
+    }
+
+    /// `Kind name` of each object left as it is, e.g. "Service minio".
+    pub fn unchanged(&self) -> Vec<String> {
+        self.object_changes
+            .iter()
+            .filter(|d| d.change == ObjectChange::Unchanged)
+            .map(|d| format!("{} {}", d.kind, d.name))
+            .collect()
+    }
 }
 
 impl Service {
@@ -48,7 +72,16 @@ impl Service {
         params: &BTreeMap<String, String>,
     ) -> Result<UpdatePlan, ServiceError> {
         let (from_revision, prepared, current) = self.render_update(id, version, params).await?;
-        diff_plan(from_revision, &current, &prepared.objects)
+        let object_changes = object_diffs(&current, &prepared.objects)?;
+        Ok(UpdatePlan {
+            from_revision,
+            diff: unified_text(from_revision, &object_changes),
+            changes: object_changes
+                .iter()
+                .any(|d| d.change != ObjectChange::Unchanged),
+            object_changes,
+            objects: prepared.objects,
+        })
     }
 
     /// Stores revision `expected_revision + 1` and queues its apply. Refused
@@ -188,34 +221,4 @@ impl Service {
         self.work.notify_one();
         Ok(operation)
     }
-}
-
-/// A unified diff of two object lists as YAML streams.
-fn diff_plan(
-    from_revision: i64,
-    current: &[Object],
-    next: &[Object],
-) -> Result<UpdatePlan, ServiceError> {
-    let yaml = |objects: &[Object]| -> Result<String, ServiceError> {
-        let mut text = String::new();
-        for object in objects {
-            text.push_str("---\n");
-            text.push_str(
-                &serde_yaml_ng::to_string(object)
-                    .map_err(|e| ServiceError::Encode(e.to_string()))?,
-            );
-        }
-        Ok(text)
-    };
-    let (old, new) = (yaml(current)?, yaml(next)?);
-    let diff = similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("revision {from_revision}"), "this update")
-        .to_string();
-    Ok(UpdatePlan {
-        from_revision,
-        changes: old != new,
-        diff,
-    })
 }
