@@ -123,3 +123,98 @@ async fn log_in_add_an_operator_and_read_the_audit_log() {
 async fn without_javascript_the_same_forms_work() {
     journey(JavaScript::Off, "nojs").await;
 }
+
+/// Whether the API answers `token` (a live token) or refuses it (401).
+async fn api_status(portal: &Portal, token: &str) -> u16 {
+    common::client_with_token(token, false)
+        .get(format!("{}/api/v1/instances", portal.base))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Removing a user and revoking an API token each ask first, saying what
+/// they do to whom; Cancel leaves everything as it was; only confirming acts.
+async fn removing_and_revoking_ask_first(javascript: JavaScript) {
+    let (portal, database) = Portal::on_sqlite().await;
+    let bob_token = common::add_user_with_token(
+        &database.url,
+        "bob",
+        "bob's long password",
+        dataport::service::Role::Operator,
+    )
+    .await;
+    let browser = Browser::start(javascript).await;
+    browser.log_in_as_admin(&portal.base).await;
+    browser
+        .client
+        .goto(&format!("{}/users", portal.base))
+        .await
+        .unwrap();
+    browser.click_to_load("[data-remove-user=bob]").await;
+    assert_eq!(browser.text("h1").await, "Remove user bob?");
+    let what = browser.text("[data-confirm-what]").await;
+    assert_eq!(
+        what,
+        "bob (operator) can no longer log in: their sessions end and their API token stops working."
+    );
+    assert_eq!(
+        api_status(&portal, &bob_token).await,
+        200,
+        "not before confirming"
+    );
+    browser.screenshot("confirm-remove-user").await;
+    browser.click_to_load("[data-cancel]").await;
+    browser.wait_for("[data-user=bob]").await;
+    browser.click_to_load("[data-remove-user=bob]").await;
+    browser.click_to_load("[data-confirm]").await;
+    browser.wait_for("[data-users]").await;
+    assert!(
+        browser.all_now("[data-user=bob]").await.is_empty(),
+        "bob is removed"
+    );
+    assert_eq!(api_status(&portal, &bob_token).await, 401);
+
+    browser
+        .client
+        .goto(&format!("{}/account", portal.base))
+        .await
+        .unwrap();
+    browser.fill("f-token-name", "ci").await;
+    browser.click_to_load("[data-create-token]").await;
+    let token = browser.text("[data-token]").await;
+    browser.click_to_load("[data-revoke=ci]").await;
+    assert_eq!(browser.text("h1").await, "Revoke token ci?");
+    let what = browser.text("[data-confirm-what]").await;
+    assert!(
+        what.starts_with("Your API token ci (created ")
+            && what.ends_with("stops working at once: scripts that send it are refused."),
+        "{what}"
+    );
+    assert_eq!(
+        api_status(&portal, &token).await,
+        200,
+        "not before confirming"
+    );
+    browser.screenshot("confirm-revoke-token").await;
+    browser.click_to_load("[data-confirm]").await;
+    browser.wait_for("[data-create-token]").await;
+    assert!(
+        browser.all_now("[data-revoke=ci]").await.is_empty(),
+        "ci is revoked"
+    );
+    assert_eq!(api_status(&portal, &token).await, 401);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn removing_a_user_and_revoking_a_token_ask_first_with_javascript() {
+    removing_and_revoking_ask_first(JavaScript::On).await;
+}
+
+#[tokio::test]
+async fn removing_a_user_and_revoking_a_token_ask_first_without_javascript() {
+    removing_and_revoking_ask_first(JavaScript::Off).await;
+}

@@ -26,9 +26,15 @@ pub(super) fn router() -> Router<AppState> {
         .route("/account", get(account_page))
         .route("/account/tokens", post(create_token))
         .route("/account/password", post(change_password))
-        .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route(
+            "/account/tokens/{id}/revoke",
+            get(super::confirm::revoke_token_page).post(revoke_token),
+        )
         .route("/users", get(users_page).post(add_user_form))
-        .route("/users/{id}/remove", post(remove_user))
+        .route(
+            "/users/{id}/remove",
+            get(super::confirm::remove_user_page).post(remove_user),
+        )
         .route("/audit", get(audit_page))
         .route("/api/v1/users", get(users_json).post(add_user_json))
         .route("/api/v1/audit", get(audit_json))

@@ -1,5 +1,6 @@
 //! Confirmation pages for the actions that interrupt or remove something:
-//! a rolling restart, a rollback, suspending and deleting a session job.
+//! a rolling restart, a rollback, suspending and deleting a session job,
+//! removing a user and revoking an API token.
 //! Each is a GET page that says what will happen to what, with a form that
 //! POSTs to the action's own route: the same with and without scripts.
 
@@ -10,6 +11,7 @@ use super::AppState;
 use super::error::{OrPage, PageError};
 use super::instances::parse_id;
 use super::page::{Layout, Page};
+use crate::service::ServiceError;
 
 /// One link of the breadcrumb trail: its text and, except for the last, where it leads.
 pub(super) type Crumb = (String, Option<String>);
@@ -234,5 +236,103 @@ pub(super) async fn delete_page(
         error: None,
         button: format!("Delete {}", job.name),
         cancel: format!("/instances/{id}/jobs/{}", job.name),
+    }))
+}
+
+pub(super) async fn remove_user_page(
+    State(state): State<AppState>,
+    layout: Layout,
+    caller: super::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Page<ConfirmPage>, PageError> {
+    let id = parse_id(&id).or_page(&layout)?;
+    let user = state
+        .service
+        .user(id)
+        .await
+        .and_then(|user| {
+            user.ok_or_else(|| ServiceError::Conflict(format!("No user with id {id}")))
+        })
+        .or_page(&layout)?;
+    if user.id == caller.user.id {
+        return Err(ServiceError::Conflict(
+            "You cannot remove your own account".into(),
+        ))
+        .or_page(&layout);
+    }
+    let tokens = state.service.tokens(&user).await.or_page(&layout)?.len();
+    let name = &user.name;
+    let tokens = match tokens {
+        0 => "they have no API token".to_owned(),
+        1 => "their API token stops working".to_owned(),
+        n => format!("their {n} API tokens stop working"),
+    };
+    Ok(Page(ConfirmPage {
+        layout,
+        crumbs: vec![
+            ("Users".into(), Some("/users".into())),
+            (format!("Remove {name}"), None),
+        ],
+        title: format!("Remove user {name}?"),
+        what: vec![
+            format!(
+                "{name} ({}) can no longer log in: their sessions end and {tokens}.",
+                user.role
+            ),
+            format!(
+                "What {name} did stays in the audit log, and so do the instances they installed."
+            ),
+        ],
+        action: format!("/users/{id}/remove"),
+        hidden: Vec::new(),
+        agree: None,
+        error: None,
+        button: format!("Remove {name}"),
+        cancel: "/users".into(),
+    }))
+}
+
+pub(super) async fn revoke_token_page(
+    State(state): State<AppState>,
+    layout: Layout,
+    caller: super::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Page<ConfirmPage>, PageError> {
+    let id = parse_id(&id).or_page(&layout)?;
+    let token = state
+        .service
+        .tokens(&caller.user)
+        .await
+        .and_then(|tokens| {
+            tokens
+                .into_iter()
+                .find(|token| token.id == id)
+                .ok_or_else(|| ServiceError::Conflict(format!("You have no token with id {id}")))
+        })
+        .or_page(&layout)?;
+    let name = &token.name;
+    Ok(Page(ConfirmPage {
+        layout,
+        crumbs: vec![
+            ("Your account".into(), Some("/account".into())),
+            (format!("Revoke {name}"), None),
+        ],
+        title: format!("Revoke token {name}?"),
+        what: vec![
+            format!(
+                "Your API token {name} (created {}) stops working at once: scripts that send \
+                 it are refused.",
+                token.created_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            "A revoked token cannot be brought back; create a new one for a script that still \
+             needs the API."
+                .into(),
+        ],
+        action: format!("/account/tokens/{id}/revoke"),
+        hidden: Vec::new(),
+        agree: None,
+        error: None,
+        button: format!("Revoke {name}"),
+        cancel: "/account".into(),
     }))
 }
