@@ -437,9 +437,10 @@ async fn breadcrumbs_agree_and_health_is_a_page() {
     browser.close().await;
 }
 
-/// An instance's parameters carry the form's labels in the form's order,
-/// leave out what does not apply or is empty, link references to their
-/// instances, and mention Secrets only where there is a password.
+/// An instance's parameters carry the form's labels in the form's order and
+/// under the form's groups, leave out what does not apply or is empty, link
+/// references to their instances, and mention Secrets only where there is a
+/// password.
 #[tokio::test]
 async fn parameters_read_as_the_form_labels_them() {
     let (portal, _database, namespace) = Portal::on_test_cluster("params").await;
@@ -499,6 +500,62 @@ async fn parameters_read_as_the_form_labels_them() {
     assert!(
         browser.all_now("[data-passwords]").await.is_empty(),
         "Flink has no password field"
+    );
+
+    // Under the form's groups: each label under its group's title, groups
+    // with nothing to show left out.
+    let mut titles = Vec::new();
+    for heading in browser.all_now("[data-parameter-group]").await {
+        titles.push(heading.text().await.unwrap());
+    }
+    assert_eq!(titles, ["Cluster", "High availability", "Flink on Hive"]);
+    for (title, params) in flink.param_groups() {
+        let mut under = Vec::new();
+        for dt in browser
+            .all_now(&format!("[data-parameters] dl[data-group='{title}'] dt"))
+            .await
+        {
+            under.push(dt.text().await.unwrap());
+        }
+        let expected_under: Vec<&str> = params
+            .iter()
+            .map(|param| param.label)
+            .filter(|label| labels.iter().any(|shown| shown == label))
+            .collect();
+        assert_eq!(under, expected_under, "{title}");
+    }
+    browser
+        .client
+        .execute(
+            "document.querySelector('[data-parameters]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("instance-parameter-groups").await;
+    // The same groups, in the same order, as the form's fieldsets.
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.wait_for("fieldset[data-group] legend").await;
+    let mut legends = Vec::new();
+    for legend in browser.all_now("fieldset[data-group] legend").await {
+        legends.push(legend.text().await.unwrap());
+    }
+    browser.screenshot("install-flink-groups").await;
+    let form_titles: Vec<&str> = flink
+        .param_groups()
+        .iter()
+        .map(|(title, _)| *title)
+        .collect();
+    assert_eq!(legends, form_titles);
+    assert_eq!(
+        legends,
+        [
+            "Cluster",
+            "High availability",
+            "Ingress",
+            "Flink on Hive",
+            "Image and libraries"
+        ]
     );
     browser.close().await;
 }

@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use apps::flink::memory as flink_memory;
 pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
-pub use params::{FieldErrors, Param, ParamKind, Values};
+pub use params::{FieldErrors, Param, ParamGroup, ParamKind, Values};
 
 /// The shelf an app sits on in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -202,6 +202,9 @@ pub struct AppDefinition {
     pub web_ui: Option<WebUi>,
     /// Home page of the upstream project.
     pub homepage: &'static str,
+    /// Titled parts of the form, in order (see [`ParamGroup`]); empty: one
+    /// part, [`params::SETTINGS`].
+    pub groups: &'static [ParamGroup],
     /// The install parameters, in form order.
     pub params: &'static [Param],
     /// Rules across fields (and the version) that single fields cannot check.
@@ -235,6 +238,11 @@ pub(crate) fn no_rules(_: &str, _: &Values) -> FieldErrors {
 }
 
 impl AppDefinition {
+    /// Its parameters under the form's groups, in order, as `(title, parameters)`.
+    pub fn param_groups(&self) -> Vec<(&'static str, &'static [Param])> {
+        params::grouped(self.params, self.groups)
+    }
+
     /// The parameter with key `key`, if the app has one.
     pub fn param(&self, key: &str) -> Option<&'static Param> {
         self.params.iter().find(|param| param.key == key)
@@ -394,6 +402,53 @@ mod tests {
                 assert_ne!(dependency.app, app.name, "{} depends on itself", app.name);
             }
         }
+    }
+
+    #[test]
+    fn form_groups_start_at_parameters_in_form_order() {
+        for app in apps() {
+            let starts: Vec<usize> = app
+                .groups
+                .iter()
+                .map(|group| {
+                    app.params
+                        .iter()
+                        .position(|param| param.key == group.first)
+                        .unwrap_or_else(|| panic!("{}: no parameter {}", app.name, group.first))
+                })
+                .collect();
+            assert!(
+                starts.windows(2).all(|pair| pair[0] < pair[1]),
+                "{}: groups out of form order",
+                app.name
+            );
+            let grouped: Vec<&str> = app
+                .param_groups()
+                .iter()
+                .flat_map(|(_, params)| params.iter().map(|param| param.key))
+                .collect();
+            let all: Vec<&str> = app.params.iter().map(|param| param.key).collect();
+            assert_eq!(grouped, all, "{}: every parameter once, in order", app.name);
+        }
+        let titles: Vec<&str> = find("flink")
+            .unwrap()
+            .param_groups()
+            .iter()
+            .map(|(title, _)| *title)
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "Cluster",
+                "High availability",
+                "Ingress",
+                "Flink on Hive",
+                "Image and libraries"
+            ]
+        );
+        let zookeeper = find("zookeeper").unwrap().param_groups();
+        assert_eq!(zookeeper.len(), 1);
+        assert_eq!(zookeeper[0].0, params::SETTINGS);
     }
 
     #[test]

@@ -157,6 +157,22 @@ impl InstallFormView {
         versions
     }
 
+    /// The fields under the form's groups, in order, as `(title, fields)`.
+    pub fn field_groups(&self) -> Vec<(&'static str, Vec<&FieldView>)> {
+        self.app
+            .param_groups()
+            .into_iter()
+            .map(|(title, params)| {
+                let fields = self
+                    .fields
+                    .iter()
+                    .filter(|field| params.iter().any(|param| param.key == field.param.key))
+                    .collect();
+                (title, fields)
+            })
+            .collect()
+    }
+
     /// Whether the form has any field error.
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty() || self.fields.iter().any(|field| field.error.is_some())

@@ -384,7 +384,11 @@ impl Service {
         let texts = views::param_texts(&instance.params);
         let mut lines = Vec::new();
         let mut has_password = false;
-        for param in app.params {
+        let mut params: Vec<(&'static str, &'static crate::catalog::Param)> = Vec::new();
+        for (group, in_group) in app.param_groups() {
+            params.extend(in_group.iter().map(|param| (group, param)));
+        }
+        for (group, param) in params {
             if matches!(param.kind, ParamKind::Secret { .. }) {
                 has_password = true;
                 continue;
@@ -419,6 +423,7 @@ impl Service {
                 _ => (text.clone(), None),
             };
             lines.push(views::ParamLine {
+                group,
                 label: param.label,
                 value,
                 link,

@@ -254,6 +254,8 @@ pub struct InstanceView {
 /// One parameter of an instance, as its page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParamLine {
+    /// The title of the form's group it is in, e.g. "High availability".
+    pub group: &'static str,
     /// The form's label, e.g. "JobManager memory".
     pub label: &'static str,
     /// The value as the form offers it (a choice's label, On or Off).
@@ -273,6 +275,19 @@ pub enum GrafanaLink {
 }
 
 impl InstanceView {
+    /// Its parameters under the form's groups, in order, as `(title,
+    /// lines)`; groups with nothing to show are left out.
+    pub fn parameter_groups(&self) -> Vec<(&'static str, Vec<&ParamLine>)> {
+        let mut groups: Vec<(&'static str, Vec<&ParamLine>)> = Vec::new();
+        for line in &self.parameters {
+            match groups.last_mut() {
+                Some((title, lines)) if *title == line.group => lines.push(line),
+                _ => groups.push((line.group, vec![line])),
+            }
+        }
+        groups
+    }
+
     /// Whether an operation is still pending or running (the page refreshes).
     pub fn is_busy(&self) -> bool {
         use crate::store::OperationState;

@@ -30,6 +30,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: None,
     }),
     homepage: "https://hadoop.apache.org/",
+    groups: &[],
     params: &[
         Param::int(
             "datanodes",

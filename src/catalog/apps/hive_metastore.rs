@@ -5,7 +5,7 @@ use crate::catalog::workload::{Workload, env, run_as, tcp_probe, timed};
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::libraries;
-use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::params::{IMAGE_LAST, Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
@@ -33,6 +33,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     ],
     web_ui: None,
     homepage: "https://hive.apache.org/",
+    groups: IMAGE_LAST,
     params: &[
         Param::reference(
             "mysql",

@@ -34,6 +34,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: None,
     }),
     homepage: "https://min.io/",
+    groups: &[],
     params: &[
         Param::bytes(
             "storage",

@@ -35,6 +35,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: None,
     }),
     homepage: "https://grafana.com/oss/grafana/",
+    groups: &[],
     params: &[
         Param {
             key: "externalUrl",

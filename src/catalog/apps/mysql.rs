@@ -24,6 +24,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: None,
     homepage: "https://www.mysql.com/",
+    groups: &[],
     params: &[
         Param::cpu("cpu", "CPU", "1", "Cores of the MySQL server."),
         Param::bytes(

@@ -13,7 +13,7 @@ use crate::catalog::workload::{
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::libraries;
-use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::params::{IMAGE_LAST, Param, ParamKind};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
@@ -40,6 +40,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: None,
     }),
     homepage: "https://streampark.apache.org/",
+    groups: IMAGE_LAST,
     params: &[
         Param::reference(
             "mysql",

@@ -21,6 +21,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: None,
     homepage: "https://zookeeper.apache.org/",
+    groups: &[],
     params: &[
         Param {
             key: "replicas",

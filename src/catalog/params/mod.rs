@@ -286,6 +286,55 @@ impl Param {
     }
 }
 
+/// A titled part of an app's form (a fieldset): its parameters from the one
+/// keyed `first` up to the next group's first. Parameters before the first
+/// group are under [`SETTINGS`]. The instance page groups its parameters
+/// the same way.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ParamGroup {
+    /// The group's title, e.g. "High availability".
+    pub title: &'static str,
+    /// The key of its first parameter.
+    pub first: &'static str,
+}
+
+/// The title of the parameters before an app's first group (all of them
+/// for an app without groups).
+pub const SETTINGS: &str = "Settings";
+
+/// For apps whose image the user may replace: their settings, then the
+/// image and the libraries added to it.
+pub const IMAGE_LAST: &[ParamGroup] = &[ParamGroup {
+    title: "Image and libraries",
+    first: "image",
+}];
+
+/// `params` cut into `groups`, in order, as `(title, parameters)`; a group
+/// whose first key is not among `params` starts nowhere (its parameters stay
+/// in the group before), and groups without parameters are left out.
+pub fn grouped(
+    params: &'static [Param],
+    groups: &[ParamGroup],
+) -> Vec<(&'static str, &'static [Param])> {
+    let mut starts: Vec<(usize, &'static str)> = vec![(0, SETTINGS)];
+    for group in groups {
+        if let Some(index) = params.iter().position(|param| param.key == group.first) {
+            starts.retain(|(start, _)| *start != index);
+            starts.push((index, group.title));
+        }
+    }
+    starts.sort_by_key(|(start, _)| *start);
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, (start, title))| {
+            let end = starts.get(n + 1).map_or(params.len(), |(next, _)| *next);
+            (*title, &params[*start..end])
+        })
+        .filter(|(_, params)| !params.is_empty())
+        .collect()
+}
+
 /// The parameter lists `parts` one after the other, for apps that share
 /// groups of parameters. `N` must be their total length (checked at compile time).
 pub const fn concat<const N: usize>(parts: &[&[Param]]) -> [Param; N] {

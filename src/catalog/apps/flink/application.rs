@@ -3,11 +3,11 @@
 //! session cluster's; the job's come from [`crate::catalog::jobs`].
 
 use super::{
-    CLUSTER, DEFINITION as SESSION, HA_INGRESS_HIVE, IMAGE_AND_LIBRARIES, contract, is_on, render,
-    rules,
+    CLUSTER, DEFINITION as SESSION, FEATURE_GROUPS, HA_INGRESS_HIVE, IMAGE_AND_LIBRARIES, contract,
+    is_on, render, rules,
 };
 use crate::catalog::jobs::{JOB_PARAMS, JOB_STATE, job_rules};
-use crate::catalog::params::{Param, concat};
+use crate::catalog::params::{Param, ParamGroup, concat};
 use crate::catalog::{AppDefinition, FieldErrors, Values};
 
 pub(in crate::catalog::apps) const DEFINITION: AppDefinition = AppDefinition {
@@ -24,12 +24,29 @@ pub(in crate::catalog::apps) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: SESSION.dependencies,
     web_ui: SESSION.web_ui,
     homepage: SESSION.homepage,
+    groups: APPLICATION_GROUPS,
     params: &APPLICATION_PARAMS,
     rules: application_rules,
     scope: None,
     render: render::render,
     contract: &contract::CONTRACT,
 };
+
+/// The cluster, the job, then the features the session cluster has too.
+const APPLICATION_GROUPS: &[ParamGroup] = &[
+    ParamGroup {
+        title: "Cluster",
+        first: "operator",
+    },
+    ParamGroup {
+        title: "Job",
+        first: "jarURI",
+    },
+    FEATURE_GROUPS[0],
+    FEATURE_GROUPS[1],
+    FEATURE_GROUPS[2],
+    FEATURE_GROUPS[3],
+];
 
 /// The cluster's fields, then the job's, then HA, ingress and Hive, then the image.
 static APPLICATION_PARAMS: [Param; 26] = concat(&[

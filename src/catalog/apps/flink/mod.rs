@@ -12,7 +12,7 @@ pub mod versions;
 use serde_json::Value;
 
 use crate::catalog::libraries;
-use crate::catalog::params::{Choice, Param, ParamKind, ShownWhen, concat};
+use crate::catalog::params::{Choice, Param, ParamGroup, ParamKind, ShownWhen, concat};
 use crate::catalog::{AppDefinition, Category, Dependency, FieldErrors, Need, Values, WebUi};
 
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
@@ -63,6 +63,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         public_url_param: Some("ingressTemplate"),
     }),
     homepage: "https://flink.apache.org/",
+    groups: SESSION_GROUPS,
     params: &SESSION_PARAMS,
     rules,
     scope: None,
@@ -267,6 +268,39 @@ pub(super) const IMAGE_AND_LIBRARIES: &[Param] = &[
         default: Some(""),
         shown_when: &[],
     },
+];
+
+/// The groups of the features after the cluster (and, on the application
+/// form, the job): high availability, ingress, Hive, the image.
+pub(super) const FEATURE_GROUPS: [ParamGroup; 4] = [
+    ParamGroup {
+        title: "High availability",
+        first: "highAvailability",
+    },
+    ParamGroup {
+        title: "Ingress",
+        first: "ingressTemplate",
+    },
+    ParamGroup {
+        title: "Flink on Hive",
+        first: "hive",
+    },
+    ParamGroup {
+        title: "Image and libraries",
+        first: "image",
+    },
+];
+
+/// The session cluster's form: the cluster, then [`FEATURE_GROUPS`].
+const SESSION_GROUPS: &[ParamGroup] = &[
+    ParamGroup {
+        title: "Cluster",
+        first: "operator",
+    },
+    FEATURE_GROUPS[0],
+    FEATURE_GROUPS[1],
+    FEATURE_GROUPS[2],
+    FEATURE_GROUPS[3],
 ];
 
 /// The session cluster's form.

@@ -76,6 +76,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     dependencies: &[],
     web_ui: None,
     homepage: "https://nightlies.apache.org/flink/flink-kubernetes-operator-docs-stable/",
+    groups: &[],
     params: &[
         Param::int(
             "replicas",
