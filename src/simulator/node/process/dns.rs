@@ -209,7 +209,10 @@ fn names(services: &[Service], pods: &[Resolver]) -> BTreeMap<String, BTreeSet<I
 fn render(pod: &Resolver, names: &BTreeMap<String, BTreeSet<Ipv4Addr>>) -> String {
     let mut text =
         String::from("# written by the dataport process node: cluster DNS for this pod\n");
-    text.push_str("127.0.0.1 localhost\n");
+    // A pod's localhost is its own network namespace; here its own loopback
+    // address is that (Flink's JarRunHandler uploads job files to the
+    // BlobServer at `localhost`, which binds the pod IP here).
+    text.push_str(&format!("{} localhost\n", pod.ip));
     let host = hostname();
     text.push_str(&format!("{} {} {host}\n", pod.ip, pod.pod_name));
     let ns_suffix = format!(".{}.svc.{CLUSTER_DOMAIN}", pod.namespace);

@@ -8,8 +8,12 @@
 //! a start script doing what those scripts do with the distribution that
 //! `testenv/flink/assemble.sh` builds from Flink's Maven artifacts:
 //! - `ENABLE_BUILT_IN_PLUGINS`: each named jar of `opt/` linked into a plugins
-//!   folder of the pod's own; an unknown jar ends the container with the
-//!   entrypoint's message and exit code 1;
+//!   folder of the pod's own (a jar named for the image's release is the
+//!   same artifact of the release run in its place); an unknown jar ends the
+//!   container with the entrypoint's message and exit code 1;
+//! - the pod template volume is seen at `/opt/flink/pod-template`, where the
+//!   JobManager reads the TaskManagers' template (a mount namespace of the
+//!   container's own, see [`POD_TEMPLATE_DIR`]);
 //! - native Kubernetes mode (the command Flink's `CmdJobManagerDecorator` and
 //!   `CmdTaskManagerDecorator` give its pods: `bash -c "kubernetes-jobmanager.sh
 //!   kubernetes-session|kubernetes-application ..."`, `"kubernetes-taskmanager.sh ..."`):
@@ -238,6 +242,7 @@ pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf
     let mut text = String::from(
         "#!/usr/bin/env bash\n# Written by the dataport process node: the flink image's entrypoint and Flink's\n# scripts for this container (see src/simulator/node/process/flink.rs).\nset -u\n",
     );
+    text.push_str(&pod_template_mount(start.mounts));
     let _ = writeln!(text, "cp={}", quote(&format!("{}/lib/*", home.display())));
     // The image's plugins/ (metrics-prometheus), then ENABLE_BUILT_IN_PLUGINS.
     let _ = writeln!(
@@ -252,14 +257,24 @@ pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf
         .filter(|v| !v.is_empty())
     {
         text.push_str("echo \"Enabling required built-in plugins\"\n");
+        // The image's opt/ names its jars with the image's release: run as a
+        // nearby release, `x-1.20.5.jar` of the image is `x-1.20.0.jar` here.
+        let image_release = start.container.image.as_deref().and_then(image_release);
         for jar in enabled.split(';').filter(|j| !j.is_empty()) {
             let name = jar.trim_end_matches(".jar");
+            let in_opt = match &image_release {
+                Some(image) if *image != release.version => jar.replace(
+                    &format!("-{image}.jar"),
+                    &format!("-{}.jar", release.version),
+                ),
+                _ => jar.to_owned(),
+            };
             let _ = writeln!(
                 text,
                 "echo {linking}\nmkdir -p {dir}\nif [ ! -e {opt} ]; then echo {missing}; exit 1; fi\nln -fs {opt} {dir}/\necho {ok}",
                 linking = quote(&format!("Linking {jar} to plugin directory")),
                 dir = quote(&plugins.join(name).display().to_string()),
-                opt = quote(&home.join("opt").join(jar).display().to_string()),
+                opt = quote(&home.join("opt").join(&in_opt).display().to_string()),
                 missing = quote(&format!("Plugin {jar} does not exist. Exiting.")),
                 ok = quote(&format!("Successfully enabled {jar}")),
             );
@@ -334,6 +349,35 @@ pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf
 enum Memory {
     Given(String),
     BashJavaUtils(&'static str, Vec<String>),
+}
+
+/// Where the JobManager reads the TaskManagers' pod template: a fixed path
+/// in the pod, not a configuration key (flink-kubernetes
+/// `KubernetesUtils.getTaskManagerPodTemplateFileInPod`, read by
+/// `KubernetesResourceManagerDriver.initializeInternal`; mounted by
+/// `PodTemplateMountDecorator`).
+const POD_TEMPLATE_DIR: &str = "/opt/flink/pod-template";
+
+/// Script lines that show the pod's template volume at its in-pod path, as a
+/// container runtime would: the script runs again in a mount namespace of its
+/// own (`unshare --mount`) where the volume is bound onto
+/// `/opt/flink/pod-template` (an empty folder on the machine). Without a
+/// mount there, nothing: Flink then uses no template, as in a pod.
+fn pod_template_mount(mounts: &Mounts) -> String {
+    let Some(local) = mounts.resolve(POD_TEMPLATE_DIR) else {
+        return String::new();
+    };
+    format!(
+        "if [ -z \"${{DATAPORT_OWN_MOUNTS:-}}\" ]; then export DATAPORT_OWN_MOUNTS=1; \
+         exec unshare --mount --propagation private bash \"$0\" \"$@\"; fi\n\
+         mkdir -p {dir} && mount --bind {local} {dir} || {{ echo {failed} >&2; exit 1; }}\n",
+        dir = quote(POD_TEMPLATE_DIR),
+        local = quote(&local.display().to_string()),
+        failed = quote(&format!(
+            "dataport process node: cannot bind the pod template volume onto {POD_TEMPLATE_DIR} \
+             (needs root and unshare): Flink's JobManager reads its TaskManagers' template there"
+        )),
+    )
 }
 
 /// The container's argv as a container runtime forms it from the image's
