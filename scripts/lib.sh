@@ -114,6 +114,7 @@ prepare_real_flink() {
   for release in "$REAL_FLINK_RELEASE" "$REAL_FLINK_2_RELEASE"; do
     testenv/flink/assemble.sh "$release" >/dev/null
     testenv/flink/deployer.sh "$release" >/dev/null
+    testenv/flink-test-job/build.sh "$release" >/dev/null
   done
   # MinIO's stand-ins on the process node: S3Proxy (server) and mc-standin (mc).
   testenv/s3/assemble.sh >/dev/null

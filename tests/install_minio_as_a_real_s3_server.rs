@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Portal;
 use common::cluster::real_flink;
 use common::operator::eventually;
+use common::s3::{mc, secret_value};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::Api;
@@ -21,26 +20,6 @@ use serde_json::json;
 
 /// Runs the repository's `mc` (mc-standin) with its aliases in `config`;
 /// returns whether it succeeded and what it printed.
-fn mc(config: &Path, args: &[&str]) -> (bool, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testenv/s3/mc-standin/mc");
-    let output = Command::new(script)
-        .args(args)
-        .env("MC_CONFIG_DIR", config)
-        .output()
-        .expect("run mc-standin");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-fn secret_value(secret: &Secret, key: &str) -> String {
-    let bytes = &secret.data.as_ref().expect("data")[key].0;
-    String::from_utf8(bytes.clone()).expect("UTF-8 secret")
-}
-
 #[tokio::test]
 async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("reals3").await;

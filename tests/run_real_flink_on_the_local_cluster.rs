@@ -13,20 +13,13 @@ use std::time::Duration;
 
 use common::Portal;
 use common::cluster::{REAL_FLINK_2_RELEASE, REAL_FLINK_RELEASE, real_flink};
+use common::flink::{rest, running_job_manager};
 use common::operator::eventually;
 use dataport::crd::{FlinkDeployment, JobManagerDeploymentStatus as Jm};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::rbac::v1::Role;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde_json::{Value, json};
-
-/// The JobManager's REST answer at `path`, through the pod IP the node gave it.
-async fn rest(pod_ip: &str, path: &str) -> Option<Value> {
-    let answer = reqwest::get(format!("http://{pod_ip}:8081{path}"))
-        .await
-        .ok()?;
-    answer.error_for_status().ok()?.json().await.ok()
-}
+use serde_json::json;
 
 /// Installs the operator and a session cluster `analytics` of Flink
 /// `version` (the form's) with `task_managers` TaskManagers of one slot;
@@ -59,30 +52,6 @@ async fn install_session(
     created["id"].as_str().expect("id").to_owned()
 }
 
-/// The session's JobManager pod once it runs on a pod IP of the node.
-async fn running_job_manager(pods: &Api<Pod>) -> Pod {
-    eventually(
-        Duration::from_secs(180),
-        "a running JobManager pod",
-        || async {
-            let list = pods
-                .list(&ListParams::default().labels("app=analytics,component=jobmanager"))
-                .await
-                .ok()?;
-            list.items.into_iter().find(|pod| {
-                pod.metadata.deletion_timestamp.is_none()
-                    && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                    && pod
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.pod_ip.as_deref())
-                        .is_some_and(|ip| ip.starts_with("127."))
-            })
-        },
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("realflink").await;
@@ -91,7 +60,7 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     // The JobManager pod: Flink's own Deployment, run for real on a pod IP of the node.
-    let job_manager = running_job_manager(&pods).await;
+    let job_manager = running_job_manager(&pods, "analytics").await;
     let pod_ip = job_manager
         .status
         .as_ref()
@@ -198,7 +167,7 @@ async fn a_flink_2_session_cluster_runs_as_flink_2() {
     let id = install_session(&portal, &namespace, "2.0", 1).await;
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let job_manager = running_job_manager(&pods).await;
+    let job_manager = running_job_manager(&pods, "analytics").await;
     let pod_ip = job_manager
         .status
         .as_ref()
@@ -235,7 +204,7 @@ async fn a_job_manager_without_rights_on_pods_crash_loops_and_the_instance_says_
     let id = install_session(&portal, &namespace, "1.20", 1).await;
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let first = running_job_manager(&pods).await;
+    let first = running_job_manager(&pods, "analytics").await;
     wait_until_running(&portal, &id).await;
 
     // The cluster's ServiceAccount loses `pods`; a new JobManager cannot

@@ -65,9 +65,18 @@ impl ObservedJob {
         }
     }
 
-    /// The job's state in a word, for pages: Flink's, else the operator's progress.
+    /// The job's state in a word, for pages: Flink's, else the operator's
+    /// progress. A job the user suspended says `SUSPENDED`: the operator
+    /// leaves Flink's last word, `FINISHED`, in `jobStatus.state` after a stop
+    /// with savepoint (`AbstractFlinkService.cancelSessionJob`,
+    /// flink-kubernetes-operator release-1.15.0) and `SUSPENDED` in the lifecycle.
     pub fn state_word(&self) -> &str {
         match (&self.error, &self.state) {
+            (_, Some(state))
+                if state == "FINISHED" && self.lifecycle.as_deref() == Some("SUSPENDED") =>
+            {
+                "SUSPENDED"
+            }
             (Some(_), None) => "ERROR",
             (_, Some(state)) => state,
             (None, None) => "SUBMITTING",
@@ -233,6 +242,19 @@ mod tests {
             error: error.map(str::to_owned),
             job: None,
         }
+    }
+
+    #[test]
+    fn a_job_stopped_with_a_savepoint_reads_suspended() {
+        let job = |state: &str, lifecycle: &str| ObservedJob {
+            state: Some(state.into()),
+            lifecycle: Some(lifecycle.into()),
+            error: None,
+            savepoint: None,
+        };
+        assert_eq!(job("FINISHED", "SUSPENDED").state_word(), "SUSPENDED");
+        assert_eq!(job("FINISHED", "STABLE").state_word(), "FINISHED");
+        assert_eq!(job("RUNNING", "STABLE").state_word(), "RUNNING");
     }
 
     #[test]

@@ -135,6 +135,40 @@ pub(crate) fn status_patch<S: serde::Serialize>(status: &S) -> Value {
     json!({ "status": status })
 }
 
+/// The merge patch (RFC 7386) turning status `current` into `next`: what
+/// changed, and null for each field `next` no longer has, so that a cleared
+/// `jobId` or `error` is cleared in the API server too (the operator
+/// replaces its status whole).
+pub(crate) fn status_change<S: serde::Serialize>(current: &S, next: &S) -> Value {
+    let current = serde_json::to_value(current).unwrap_or_default();
+    let next = serde_json::to_value(next).unwrap_or_default();
+    json!({ "status": merge_diff(&current, &next) })
+}
+
+fn merge_diff(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch = serde_json::Map::new();
+            for (key, value) in new {
+                match old.get(key) {
+                    Some(before) if before == value => {}
+                    Some(before) => {
+                        patch.insert(key.clone(), merge_diff(before, value));
+                    }
+                    None => {
+                        patch.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            for key in old.keys().filter(|k| !new.contains_key(*k)) {
+                patch.insert(key.clone(), Value::Null);
+            }
+            Value::Object(patch)
+        }
+        _ => new.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +200,16 @@ mod tests {
             status = next;
         }
         (status, seen)
+    }
+
+    #[test]
+    fn a_status_change_clears_what_is_gone() {
+        let before = json!({"jobStatus": {"jobId": "a", "state": "RUNNING"}, "error": "x"});
+        let after = json!({"jobStatus": {"state": "FINISHED"}});
+        assert_eq!(
+            status_change(&before, &after),
+            json!({"status": {"jobStatus": {"jobId": null, "state": "FINISHED"}, "error": null}})
+        );
     }
 
     #[test]

@@ -241,3 +241,44 @@ pub fn java_processes_of(namespace: &str) -> Vec<String> {
     }
     found
 }
+
+/// dataport's Flink test job built for Flink `release` (`testenv/flink-test-job/build.sh`,
+/// which reuses its build until the job's sources change).
+pub fn test_job_jar(release: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testenv/flink-test-job/build.sh");
+    let output = std::process::Command::new(script)
+        .arg(release)
+        .output()
+        .expect("run testenv/flink-test-job/build.sh");
+    assert!(
+        output.status.success(),
+        "the test job did not build: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+/// Serves the file at `path` over HTTP on a loopback port, as an artifact
+/// server would; returns its URL (the server lives as long as the test's runtime).
+pub async fn serve_file(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("read the file to serve");
+    let name = path
+        .file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned();
+    let route = format!("/artifacts/{name}");
+    let app = axum::Router::new().route(
+        &route,
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move { bytes }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("local address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}{route}")
+}

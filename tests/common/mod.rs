@@ -4,10 +4,12 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod flink;
 pub mod operator;
 pub mod postgres;
 pub mod process;
 pub mod render;
+pub mod s3;
 pub mod session;
 
 use std::sync::Arc;

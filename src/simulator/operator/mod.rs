@@ -23,9 +23,12 @@
 //! With the process node it deploys session clusters for real ([`native`]):
 //! Flink's own client creates the JobManager Deployment, whose JobManager
 //! creates its TaskManagers; the JobManager's status is observed, not walked.
+//! Session jobs on such a cluster run for real too: fetched, uploaded, run,
+//! observed, stopped with a savepoint and resumed through Flink's REST API
+//! ([`flink_rest`], `session_job::real`).
 //!
-//! What it does not: application clusters and jobs run no Flink process (no
-//! REST calls, no jar download) and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe,
+//! What it does not: application clusters (and session jobs of a simulated
+//! session) run no Flink process and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe,
 //! metrics, blue/green or snapshot reconciliation.
 //!
 //! Facts: docs/flink-operator-facts.md, read from flink-kubernetes-operator
@@ -34,6 +37,7 @@
 pub mod config;
 mod deployment;
 pub mod events;
+mod flink_rest;
 mod instance;
 pub mod native;
 mod session_job;

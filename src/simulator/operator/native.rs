@@ -184,6 +184,27 @@ impl NativeClient {
             .map(str::to_owned)
     }
 
+    /// The REST API of session cluster `name` through its `<name>-rest`
+    /// Service (port `rest.port`, 8081 by default); `None` while the
+    /// Service selects no running JobManager.
+    pub fn session_rest(
+        &self,
+        name: &str,
+        namespace: &str,
+        configuration: &BTreeMap<String, String>,
+    ) -> Option<super::flink_rest::SessionRest> {
+        let ip = self.dns.lookup(&format!("{name}-rest.{namespace}"))?;
+        let port = configuration
+            .get("rest.port")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(8081);
+        Some(super::flink_rest::SessionRest::new(
+            self.http.clone(),
+            ip,
+            port,
+        ))
+    }
+
     async fn token(&self, namespace: &str, service_account: &str) -> Result<String, String> {
         let api: Api<ServiceAccount> = Api::namespaced(self.admin.clone(), namespace);
         let request = TokenRequest {

@@ -26,7 +26,7 @@ use crate::crd::{
     FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobManagerDeploymentStatus, JobSpec,
     ReconciliationState, ResourceLifecycleState as Lifecycle,
 };
-use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_patch};
+use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_change};
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
 mod real;
@@ -341,7 +341,7 @@ async fn patch(
     api.patch_status(
         &job.name_any(),
         &PatchParams::default(),
-        &Patch::Merge(&status_patch(next)),
+        &Patch::Merge(&status_change(current, next)),
     )
     .await?;
     Ok(Action::requeue(STEP))

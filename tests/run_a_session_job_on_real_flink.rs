@@ -1,0 +1,243 @@
+//! A user runs dataport's test job on a real Flink 1.20 session cluster of
+//! the local cluster, with Kubernetes HA and its state on MinIO (S3Proxy):
+//! the stand-in operator fetches the jar from an artifact server, uploads and
+//! runs it through Flink's REST API, and reports the job as the operator
+//! does. Suspending stops it with a savepoint that lands in the bucket;
+//! resuming starts it again from that savepoint, which Flink's REST API
+//! reports as the restore. Deleting the job cancels it; uninstalling leaves
+//! no Java process behind.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Portal;
+use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
+use common::flink::{pod_ip, rest, running_job_manager};
+use common::operator::eventually;
+use common::s3::{mc, secret_value};
+use dataport::crd::FlinkSessionJob;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::Api;
+use serde_json::{Value, json};
+
+/// The job `name` of session instance `id` as the JSON API shows it, once
+/// `done` (within 180 s: real Flink on a busy machine takes its time).
+async fn wait_for_job(
+    portal: &Portal,
+    id: &str,
+    name: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let path = format!("/api/v1/instances/{id}/jobs/{name}");
+    eventually(Duration::from_secs(180), what, || async {
+        let (_, job) = portal.get_json(&path).await;
+        done(&job).then_some(job)
+    })
+    .await
+}
+
+/// Installs the operator (allowing jars over http from private hosts, as an
+/// in-house artifact server needs), MinIO with bucket `flink`, and a Flink
+/// 1.20 session `analytics` with Kubernetes HA on S3; returns the ids of the
+/// session and of MinIO.
+async fn install_session_with_state_on_s3(portal: &Portal, namespace: &str) -> (String, String) {
+    portal
+        .install(
+            json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
+            "namespace": namespace,
+            "params": {"allowedJarSchemes": "https,http", "allowPrivateHosts": true}}),
+        )
+        .await;
+    let minio = portal
+        .install(
+            json!({"app": "minio", "name": "store", "namespace": namespace,
+            "version": "RELEASE.2025-04-22T22-12-26Z",
+            "params": {"storage": "1Gi", "memory": "512Mi", "bucket": "flink"}}),
+        )
+        .await;
+    let session = portal
+        .install(
+            json!({"app": "flink", "name": "analytics", "namespace": namespace,
+            "version": "1.20",
+            "params": {
+                "operator": "flink-operator",
+                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+                "taskSlots": 2, "taskManagerReplicas": 1,
+                "highAvailability": true, "haType": "kubernetes",
+                "storage": "s3", "minio": "store",
+            }}),
+        )
+        .await;
+    let id = |installed: &Value| {
+        installed["instance"]["id"]
+            .as_str()
+            .expect("instance id")
+            .to_owned()
+    };
+    (id(&session), id(&minio))
+}
+
+#[tokio::test]
+async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("realjob").await;
+    let jar = serve_file(&test_job_jar(REAL_FLINK_RELEASE)).await;
+    let (id, minio_id) = install_session_with_state_on_s3(&portal, &namespace).await;
+    let client = real_flink().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let job_manager = pod_ip(&running_job_manager(&pods, "analytics").await);
+    let instance = format!("/api/v1/instances/{id}");
+    eventually(Duration::from_secs(180), "the session running", || async {
+        let (_, answer) = portal.get_json(&instance).await;
+        (answer["instance"]["status"] == "Running").then_some(())
+    })
+    .await;
+
+    // Submit: the operator's job id is the job Flink runs.
+    let (status, submitted) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs"),
+            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
+                "upgradeMode": "savepoint", "args": "--delay-ms 20"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    wait_for_job(&portal, &id, "counting", "running", |job| {
+        job["state"] == "RUNNING"
+    })
+    .await;
+    let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
+    let object = session_jobs
+        .get("analytics-counting")
+        .await
+        .expect("the FlinkSessionJob");
+    let job_status = object.status.and_then(|s| s.job_status).expect("jobStatus");
+    let first_id = job_status.job_id.expect("jobId");
+    let details = rest(&job_manager, &format!("/jobs/{first_id}"))
+        .await
+        .expect("Flink knows the job the operator submitted");
+    assert_eq!(details["state"], "RUNNING", "{details}");
+    assert_eq!(job_status.job_name.as_deref(), details["name"].as_str());
+
+    // Suspend: stop with a savepoint into the session's savepoint directory.
+    let (status, suspended) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs/counting/suspend"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{suspended}");
+    let job = wait_for_job(
+        &portal,
+        &id,
+        "counting",
+        "suspended with a savepoint",
+        |job| job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string(),
+    )
+    .await;
+    let savepoint = job["observed"]["savepoint"]
+        .as_str()
+        .expect("savepoint")
+        .to_owned();
+    let savepoints = format!("s3://flink/{namespace}/analytics/savepoints/");
+    assert!(savepoint.starts_with(&savepoints), "{savepoint}");
+    // As the operator leaves it: Flink's FINISHED, no job id.
+    let object = session_jobs.get("analytics-counting").await.expect("job");
+    let job_status = object.status.and_then(|s| s.job_status).expect("status");
+    assert_eq!(job_status.state.as_deref(), Some("FINISHED"));
+    assert_eq!(job_status.job_id, None);
+    let stopped = rest(&job_manager, &format!("/jobs/{first_id}"))
+        .await
+        .expect("the stopped job");
+    assert_eq!(stopped["state"], "FINISHED", "{stopped}");
+
+    // The savepoint's metadata is an object in the bucket.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let secret = secrets.get("store-credentials").await.expect("Secret");
+    let minio = pod_ip(&pods.get("store-0").await.expect("MinIO's pod"));
+    let config = tempfile::tempdir().expect("temp dir");
+    let (ok, said) = mc(
+        config.path(),
+        &[
+            "alias",
+            "set",
+            "store",
+            &format!("http://{minio}:9000"),
+            &secret_value(&secret, "root-user"),
+            &secret_value(&secret, "root-password"),
+        ],
+    );
+    assert!(ok, "{said}");
+    let key = savepoint.trim_start_matches("s3://");
+    let (ok, listed) = mc(config.path(), &["ls", &format!("store/{key}")]);
+    assert!(
+        ok && listed.contains("_metadata"),
+        "no _metadata under {savepoint}: {listed}"
+    );
+
+    // Resume: a new job restored from that savepoint.
+    let (status, _, _) = portal
+        .post_form(&format!("/instances/{id}/jobs/counting/resume"), &[])
+        .await;
+    assert_eq!(status, 303);
+    wait_for_job(&portal, &id, "counting", "running again", |job| {
+        job["state"] == "RUNNING"
+    })
+    .await;
+    let object = session_jobs.get("analytics-counting").await.expect("job");
+    let second_id = object
+        .status
+        .and_then(|s| s.job_status)
+        .and_then(|j| j.job_id)
+        .expect("a new jobId");
+    assert_ne!(second_id, first_id);
+    let checkpoints = eventually(
+        Duration::from_secs(60),
+        "Flink reporting the restore",
+        || async {
+            rest(&job_manager, &format!("/jobs/{second_id}/checkpoints"))
+                .await
+                .filter(|c| !c["latest"]["restored"].is_null())
+        },
+    )
+    .await;
+    let restored = &checkpoints["latest"]["restored"];
+    assert_eq!(restored["is_savepoint"], true, "{checkpoints}");
+    let restored_from = restored["external_path"].as_str().unwrap_or_default();
+    assert_eq!(
+        restored_from.trim_end_matches('/'),
+        savepoint.trim_end_matches('/'),
+        "{checkpoints}"
+    );
+
+    // Delete: the operator cancels the running job before the object goes.
+    let response = portal
+        .http
+        .delete(format!(
+            "{}/api/v1/instances/{id}/jobs/counting",
+            portal.base
+        ))
+        .send()
+        .await
+        .expect("delete the job");
+    assert_eq!(response.status(), 204);
+    eventually(Duration::from_secs(60), "the job cancelled", || async {
+        rest(&job_manager, &format!("/jobs/{second_id}"))
+            .await
+            .filter(|d| d["state"] == "CANCELED")
+    })
+    .await;
+
+    // Uninstalling the session, then MinIO, stops every process.
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": "analytics"}),
+        )
+        .await;
+    assert!(status < 300, "uninstall answered {status}");
+    portal.wait_until_uninstalled(&id).await;
+    common::uninstall_until_no_process_is_left(&portal, &minio_id, "store", &namespace).await;
+}
