@@ -4,8 +4,10 @@
 //! runs it through Flink's REST API, and reports the job as the operator
 //! does. Suspending stops it with a savepoint that lands in the bucket;
 //! resuming starts it again from that savepoint, which Flink's REST API
-//! reports as the restore. Deleting the job cancels it; uninstalling leaves
-//! no Java process behind.
+//! reports as the restore. Killing the JobManager's process, the node
+//! restarts it and the job resumes from its latest checkpoint through
+//! Kubernetes HA. Deleting the job cancels it; uninstalling leaves no Java
+//! process behind.
 
 mod common;
 
@@ -17,8 +19,8 @@ use common::flink::{pod_ip, rest, running_job_manager};
 use common::operator::eventually;
 use common::s3::{mc, secret_value};
 use dataport::crd::FlinkSessionJob;
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 /// The job `name` of session instance `id` as the JSON API shows it, once
@@ -36,6 +38,23 @@ async fn wait_for_job(
         done(&job).then_some(job)
     })
     .await
+}
+
+/// The pid of the session JobManager's Java process that the process node
+/// runs for `namespace`.
+fn job_manager_pid(namespace: &str) -> Option<u32> {
+    let marker = format!("/node/{namespace}/analytics-");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.contains("KubernetesSessionClusterEntrypoint") && cmdline.contains(&marker))
+                .then_some(pid)
+        })
+        .find(|_| true)
 }
 
 /// Installs the operator (allowing jars over http from private hosts, as an
@@ -148,10 +167,13 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
     let job_status = object.status.and_then(|s| s.job_status).expect("status");
     assert_eq!(job_status.state.as_deref(), Some("FINISHED"));
     assert_eq!(job_status.job_id, None);
-    let stopped = rest(&job_manager, &format!("/jobs/{first_id}"))
-        .await
-        .expect("the stopped job");
-    assert_eq!(stopped["state"], "FINISHED", "{stopped}");
+    // Flink's REST API caches a job's details for `web.refresh-interval` (3 s).
+    eventually(Duration::from_secs(30), "Flink's job FINISHED", || async {
+        rest(&job_manager, &format!("/jobs/{first_id}"))
+            .await
+            .filter(|job| job["state"] == "FINISHED")
+    })
+    .await;
 
     // The savepoint's metadata is an object in the bucket.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
@@ -210,6 +232,68 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
         restored_from.trim_end_matches('/'),
         savepoint.trim_end_matches('/'),
         "{checkpoints}"
+    );
+
+    // Kubernetes HA: killing the JobManager's process, the node restarts its
+    // container and the job comes back with its id from the latest checkpoint
+    // that the HA ConfigMaps in the API server point at.
+    let completed = eventually(
+        Duration::from_secs(180),
+        "a completed checkpoint",
+        || async {
+            rest(&job_manager, &format!("/jobs/{second_id}/checkpoints"))
+                .await
+                .filter(|c| c["counts"]["completed"].as_i64().unwrap_or(0) >= 1)
+        },
+    )
+    .await;
+    let before_kill = completed["latest"]["completed"]["id"]
+        .as_i64()
+        .expect("a checkpoint id");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let ha = config_maps
+        .list(&ListParams::default().labels("app=analytics,configmap-type=high-availability"))
+        .await
+        .expect("HA ConfigMaps")
+        .items;
+    let keys: Vec<String> = ha
+        .iter()
+        .flat_map(|c| c.data.clone().unwrap_or_default().into_keys())
+        .collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("checkpointID-")),
+        "no checkpoint pointer in the HA ConfigMaps: {keys:?}"
+    );
+    let pid = job_manager_pid(&namespace).expect("the JobManager's process");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let recovered = eventually(
+        Duration::from_secs(300),
+        "the job restored from a checkpoint after the JobManager's restart",
+        || async {
+            rest(&job_manager, &format!("/jobs/{second_id}/checkpoints"))
+                .await
+                .filter(|c| {
+                    let restored = &c["latest"]["restored"];
+                    restored["is_savepoint"] == false
+                        && restored["id"].as_i64().is_some_and(|id| id >= before_kill)
+                })
+        },
+    )
+    .await;
+    assert_ne!(job_manager_pid(&namespace), Some(pid), "{recovered}");
+    let pod = running_job_manager(&pods, "analytics").await;
+    let restarts = pod
+        .status
+        .and_then(|s| s.container_statuses)
+        .map(|c| c[0].restart_count)
+        .unwrap_or_default();
+    assert_eq!(
+        restarts, 1,
+        "the node restarted the JobManager's container once"
     );
 
     // Delete: the operator cancels the running job before the object goes.

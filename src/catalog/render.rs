@@ -143,6 +143,12 @@ impl RenderInput {
             .ok_or(RenderError::Missing(key))
     }
 
+    /// A whole-number parameter added after instances were stored: `None`
+    /// when absent (instances installed before it keep rendering as they did).
+    pub fn int_if_set(&self, key: &str) -> Option<i64> {
+        self.values.get(key).and_then(Value::as_i64)
+    }
+
     /// A toggle (off when absent).
     pub fn is_on(&self, key: &str) -> bool {
         self.values.get(key) == Some(&Value::Bool(true))

@@ -136,6 +136,7 @@ async fn apply(
                 .await;
         }
     }
+    let mut deploy_failed = false;
     if let Some(deployed) = &step.deploy {
         match &operator.native {
             Some(native) if !has_job(deployed) => {
@@ -151,8 +152,16 @@ async fn apply(
                     )
                     .await
                 {
+                    // As the operator's retry sees it: the attempt stays
+                    // UPGRADING (`updateStatusBeforeDeploymentAttempt`), so the
+                    // next reconcile deploys again, and the error stays until
+                    // a deploy succeeds.
                     step.status.error = Some(reconciliation_error(&message));
                     step.status.job_manager_deployment_status = Some(Jm::Error);
+                    if let Some(reconciliation) = step.status.reconciliation_status.as_mut() {
+                        reconciliation.state = Some(ReconciliationState::Upgrading);
+                    }
+                    deploy_failed = true;
                 }
             }
             _ => create_cluster_objects(operator, deployment, deployed).await?,
@@ -171,8 +180,15 @@ async fn apply(
         &Patch::Merge(&status_patch(&step.status)),
     )
     .await?;
-    Ok(Action::requeue(STEP))
+    Ok(Action::requeue(if deploy_failed {
+        DEPLOY_RETRY
+    } else {
+        STEP
+    }))
 }
+
+/// Time before a failed deploy is tried again.
+const DEPLOY_RETRY: Duration = Duration::from_secs(10);
 
 /// What one reconcile sees of a FlinkDeployment.
 pub(super) struct Seen<'a> {

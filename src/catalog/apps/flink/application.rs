@@ -49,7 +49,7 @@ const APPLICATION_GROUPS: &[ParamGroup] = &[
 ];
 
 /// The cluster's fields, then the job's, then HA, ingress and Hive, then the image.
-static APPLICATION_PARAMS: [Param; 26] = concat(&[
+static APPLICATION_PARAMS: [Param; 27] = concat(&[
     CLUSTER,
     JOB_PARAMS,
     &[JOB_STATE],

@@ -207,6 +207,18 @@ pub(super) const HA_INGRESS_HIVE: &[Param] = &[
         "The HDFS instance holding the hdfs:// paths.",
     ),
     Param {
+        key: "checkpointInterval",
+        label: "Checkpoint interval (seconds)",
+        help: "How often jobs take a checkpoint into this storage, so that a restart resumes \
+            from at most this far back; 0 takes none.",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 86_400,
+        },
+        default: Some("60"),
+        shown_when: HA_ON,
+    },
+    Param {
         key: "ingressTemplate",
         label: "Ingress URL template",
         help: "Public WebUI address through an ingress, e.g. {{name}}.{{namespace}}.flink.example.com; empty for none.",
@@ -304,7 +316,7 @@ const SESSION_GROUPS: &[ParamGroup] = &[
 ];
 
 /// The session cluster's form.
-static SESSION_PARAMS: [Param; 21] = concat(&[
+static SESSION_PARAMS: [Param; 22] = concat(&[
     CLUSTER,
     TASK_MANAGER_REPLICAS,
     HA_INGRESS_HIVE,

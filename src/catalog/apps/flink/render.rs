@@ -90,6 +90,15 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
             release.savepoint_dir_key.into(),
             format!("{storage}/savepoints"),
         );
+        // Checkpoint storage takes no checkpoint by itself: Flink checkpoints
+        // periodically only with an interval (`execution.checkpointing.interval`,
+        // unset by default in 1.20 and 2.0).
+        if let Some(seconds) = input.int_if_set("checkpointInterval").filter(|s| *s > 0) {
+            configuration.insert(
+                "execution.checkpointing.interval".into(),
+                format!("{seconds}s"),
+            );
+        }
         match input.text("storage")? {
             "s3" => {
                 let minio = input.reference("minio")?;
