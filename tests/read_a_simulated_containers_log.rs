@@ -1,0 +1,67 @@
+//! `kubectl logs` of a pod the local node only simulates: the API server asks
+//! the node's kubelet endpoint (TLS, its client certificate), and the node
+//! answers as a kubelet does for a container without a log, saying why,
+//! instead of inventing lines. A pod that is not there is the API server's 404.
+
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::shared;
+use common::operator::eventually;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, LogParams, PostParams};
+
+#[tokio::test]
+async fn a_simulated_container_has_no_log_and_the_node_says_so() {
+    let cluster = shared();
+    let namespace = cluster.namespace("simlogs").await;
+    let client = cluster.client().await;
+    let pods: Api<Pod> = Api::namespaced(client, &namespace);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]},
+    }))
+    .expect("pod");
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+    eventually(Duration::from_secs(60), "the pod Running", || async {
+        let pod = pods.get("web").await.ok()?;
+        (pod.status?.phase.as_deref() == Some("Running")).then_some(())
+    })
+    .await;
+
+    let params = LogParams {
+        container: Some("nginx".into()),
+        ..LogParams::default()
+    };
+    match pods.logs("web", &params).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 400, "{status:?}");
+            assert_eq!(
+                status.message,
+                "container \"nginx\" in pod \"web\" is simulated by the dataport node: no process runs, so it has no log"
+            );
+        }
+        other => panic!("a simulated container's log: {other:?}"),
+    }
+    // The previous run, likewise: none ran.
+    let previous = LogParams {
+        previous: true,
+        ..params.clone()
+    };
+    assert!(matches!(
+        pods.logs("web", &previous).await,
+        Err(kube::Error::Api(status)) if status.code == 400 && status.message.contains("simulated")
+    ));
+    // A container the pod does not have: the API server refuses before asking the node.
+    let other = LogParams {
+        container: Some("sidecar".into()),
+        ..LogParams::default()
+    };
+    assert!(matches!(
+        pods.logs("web", &other).await,
+        Err(kube::Error::Api(status)) if status.code == 400 && status.message.contains("is not valid for pod")
+    ));
+}
