@@ -195,6 +195,15 @@ async fn the_pods_and_the_job_managers_log_of_a_real_session_cluster() {
     assert!(seen.contains("Rest endpoint listening at"), "{seen}");
     drop(follow);
 
+    // One link reaches the JobManager's log whatever its pod is called.
+    let reached = portal
+        .http
+        .get(format!("{}/instances/{id}/logs/jobmanager", portal.base))
+        .send()
+        .await
+        .expect("the JobManager's log by role");
+    assert_eq!(reached.url().path(), log_path);
+
     // A pod of another namespace is not reachable through this instance.
     let (status, _) = portal
         .get(&format!("/instances/{id}/pods/kube-apiserver/logs/x"))

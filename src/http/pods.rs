@@ -8,12 +8,12 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use futures::{Stream, StreamExt};
 
 use super::AppState;
-use super::error::{ApiError, OrPage, PageError};
+use super::error::{ApiError, HttpError, OrPage, PageError};
 use super::instances::parse_id;
 use super::page::{Layout, Page};
 use crate::service::{
@@ -23,6 +23,7 @@ use crate::service::{
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/pods/{pod}", get(pod_page))
+        .route("/instances/{id}/logs/{component}", get(component_log))
         .route("/instances/{id}/pods/{pod}/logs/{container}", get(log_page))
         .route(
             "/instances/{id}/pods/{pod}/logs/{container}/download",
@@ -86,6 +87,29 @@ async fn pod_page(
         detail,
         pods,
     }))
+}
+
+/// `/instances/{id}/logs/jobmanager` (or `taskmanager`): the log page of
+/// Flink's main container in the cluster's pod of that component now (a
+/// running one first, else the newest): one link from anywhere, e.g. a
+/// failed job's page, whatever the pod is called today.
+async fn component_log(
+    State(state): State<AppState>,
+    layout: Layout,
+    Path((id, component)): Path<(String, String)>,
+) -> Result<Redirect, PageError> {
+    let id = parse_id(&id).or_page(&layout)?;
+    let pods = state.service.instance_pods(id).await.or_page(&layout)?;
+    let pod = pods
+        .iter()
+        .filter(|pod| pod.component.as_deref() == Some(component.as_str()))
+        .max_by_key(|pod| (pod.status == "Running", pod.created))
+        .ok_or_else(|| HttpError::NotFound(format!("no {component} pod of this instance now")))
+        .or_page(&layout)?;
+    Ok(Redirect::to(&format!(
+        "/instances/{id}/pods/{}/logs/flink-main-container",
+        pod.name
+    )))
 }
 
 /// What a page shows of a log: its last lines, bounded.

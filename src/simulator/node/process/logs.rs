@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::sync::PoisonError;
 
 use super::ProcessNode;
-use super::pod::PodRun;
-use super::status::State;
+use super::status::{ContainerReport, State};
 
 /// What the node has of one container's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,14 +39,18 @@ impl ProcessNode {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(namespace.to_owned(), pod.to_owned()))
             .cloned()?;
-        Some(log_of(&run, container, previous))
+        let report = run.report.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(log_of(&run.name, &report.containers, container, previous))
     }
 }
 
-fn log_of(run: &PodRun, container: &str, previous: bool) -> ContainerLog {
-    let report = run.report.lock().unwrap_or_else(PoisonError::into_inner);
-    let pod = &run.name;
-    let Some(status) = report.containers.iter().find(|c| c.name == container) else {
+fn log_of(
+    pod: &str,
+    containers: &[ContainerReport],
+    container: &str,
+    previous: bool,
+) -> ContainerLog {
+    let Some(status) = containers.iter().find(|c| c.name == container) else {
         return ContainerLog::NoContainer(format!(
             "container {container:?} not found in pod {pod:?}"
         ));
@@ -99,4 +102,83 @@ pub fn simulated_log_message(container: &str, pod: &str) -> String {
     format!(
         "container {container:?} in pod {pod:?} is simulated by the dataport node: no process runs, so it has no log"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::super::status::Terminated;
+    use super::*;
+
+    fn ended() -> Terminated {
+        Terminated {
+            exit_code: 1,
+            reason: "Error".into(),
+            message: None,
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+        }
+    }
+
+    fn file(path: &str, running: bool) -> ContainerLog {
+        ContainerLog::File {
+            path: PathBuf::from(path),
+            running,
+        }
+    }
+
+    #[test]
+    fn the_log_is_chosen_as_the_kubelet_chooses_it() {
+        let mut c = ContainerReport::waiting("main", "flink:1.20.0", "ContainerCreating");
+        let log =
+            |c: &ContainerReport, previous| log_of("jm", std::slice::from_ref(c), "main", previous);
+        assert_eq!(
+            log(&c, false),
+            ContainerLog::NoLog(
+                "container \"main\" in pod \"jm\" is waiting to start: ContainerCreating".into()
+            )
+        );
+        assert_eq!(
+            log(&c, true),
+            ContainerLog::NoLog(
+                "previous terminated container \"main\" in pod \"jm\" not found".into()
+            )
+        );
+        assert!(matches!(
+            log_of("jm", &[c.clone()], "side", false),
+            ContainerLog::NoContainer(_)
+        ));
+        // Running its first run.
+        c.state = State::Running {
+            started_at: Utc::now(),
+        };
+        c.log = Some("0.log".into());
+        assert_eq!(log(&c, false), file("0.log", true));
+        // Crashed, waiting in back-off: both the current and the previous log are the ended run's.
+        c.state = State::Waiting {
+            reason: "CrashLoopBackOff".into(),
+            message: None,
+        };
+        c.last = Some(ended());
+        c.last_log = c.log.take();
+        assert_eq!(log(&c, false), file("0.log", false));
+        assert_eq!(log(&c, true), file("0.log", false));
+        // Running again: the current run's, and the ended one as previous.
+        c.state = State::Running {
+            started_at: Utc::now(),
+        };
+        c.log = Some("1.log".into());
+        assert_eq!(log(&c, false), file("1.log", true));
+        assert_eq!(log(&c, true), file("0.log", false));
+        // A container the node only simulates has no process and no log.
+        let mut simulated = ContainerReport::waiting("side", "busybox", "ContainerCreating");
+        simulated.state = State::Running {
+            started_at: Utc::now(),
+        };
+        assert_eq!(
+            log_of("jm", &[simulated], "side", false),
+            ContainerLog::NoLog(simulated_log_message("side", "jm"))
+        );
+    }
 }
