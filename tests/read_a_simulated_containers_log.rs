@@ -1,7 +1,8 @@
 //! `kubectl logs` of a pod the local node only simulates: the API server asks
 //! the node's kubelet endpoint (TLS, its client certificate), and the node
 //! answers as a kubelet does for a container without a log, saying why,
-//! instead of inventing lines. A pod that is not there is the API server's 404.
+//! instead of inventing lines. Nobody but the API server reads logs there: a
+//! client without its kubelet client certificate is refused.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use common::cluster::shared;
 use common::operator::eventually;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, LogParams, PostParams};
 
 #[tokio::test]
@@ -64,4 +65,41 @@ async fn a_simulated_container_has_no_log_and_the_node_says_so() {
         pods.logs("web", &other).await,
         Err(kube::Error::Api(status)) if status.code == 400 && status.message.contains("is not valid for pod")
     ));
+}
+
+#[tokio::test]
+async fn the_nodes_log_endpoint_refuses_clients_other_than_the_api_server() {
+    let client = shared().client().await;
+    let nodes: Api<Node> = Api::all(client);
+    let node = eventually(Duration::from_secs(60), "the node registered", || async {
+        nodes.get("dataport-sim-node").await.ok()
+    })
+    .await;
+    let port = node
+        .status
+        .and_then(|s| s.daemon_endpoints)
+        .and_then(|d| d.kubelet_endpoint)
+        .map(|e| e.port)
+        .expect("the kubelet endpoint's port");
+    // Something listens there...
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).expect("a port")))
+            .await
+            .is_ok()
+    );
+    // ...but TLS without the API server's client certificate is refused.
+    let anonymous = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let answer = anonymous
+        .get(format!(
+            "https://127.0.0.1:{port}/containerLogs/default/web/nginx"
+        ))
+        .send()
+        .await;
+    assert!(
+        answer.is_err(),
+        "answered without a client certificate: {answer:?}"
+    );
 }
