@@ -6,6 +6,9 @@
 
 mod common;
 
+use common::Portal;
+use serde_json::json;
+
 use std::time::Duration;
 
 use common::cluster::shared;
@@ -102,4 +105,41 @@ async fn the_nodes_log_endpoint_refuses_clients_other_than_the_api_server() {
         answer.is_err(),
         "answered without a client certificate: {answer:?}"
     );
+}
+
+#[tokio::test]
+async fn a_simulated_instances_pods_are_listed_and_their_log_page_says_why_it_is_empty() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("simpods").await;
+    let installed = portal
+        .install(json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}}))
+        .await;
+    let id = installed["instance"]["id"].as_str().expect("id").to_owned();
+    // Its StatefulSet's pod, found by the instance's labels.
+    let pod = eventually(Duration::from_secs(60), "zk's running pod", || async {
+        let (_, pods) = portal
+            .get_json(&format!("/api/v1/instances/{id}/pods"))
+            .await;
+        pods.as_array()?
+            .iter()
+            .find(|p| p["status"] == "Running" && p["ready"] == "1/1")
+            .cloned()
+    })
+    .await;
+    let name = pod["name"].as_str().expect("name");
+    assert_eq!(name, "zk-0");
+    let container = pod["containers"][0]["name"].as_str().expect("container");
+    let (status, page) = portal
+        .get(&format!("/instances/{id}/pods/{name}/logs/{container}"))
+        .await;
+    assert_eq!(status, 200);
+    let said = format!(
+        "No log: container &#34;{container}&#34; in pod &#34;{name}&#34; is simulated by the dataport node: no process runs, so it has no log"
+    );
+    assert!(page.contains(&said), "{page}");
+    assert!(!page.contains("data-follow="), "nothing to follow");
+    // Only the instance's pods: a container it does not have is not found.
+    let (status, _) = portal
+        .get(&format!("/instances/{id}/pods/{name}/logs/nosuch"))
+        .await;
+    assert_eq!(status, 404);
 }
