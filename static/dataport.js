@@ -148,3 +148,26 @@ document.addEventListener("DOMContentLoaded", () => {
     namespace.followTimer = setTimeout(follow, 300);
   });
 });
+
+// Logs page: follow the container's log live (server-sent events). The
+// stream starts with the page's last lines, so the text is replaced when it
+// (re)connects; it ends with `end` when the container stops. Without JS the
+// page shows the last lines and a Refresh link.
+document.addEventListener("DOMContentLoaded", () => {
+  const log = document.querySelector("[data-follow]");
+  if (!log || !window.EventSource) return;
+  const state = document.querySelector("[data-follow-state]");
+  const say = (text) => { if (state) { state.hidden = false; state.textContent = text; } };
+  const source = new EventSource(log.dataset.follow);
+  let fresh = true;
+  source.addEventListener("open", () => { fresh = true; say("Following live"); });
+  source.addEventListener("line", (message) => {
+    if (fresh) { log.textContent = ""; fresh = false; }
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(message.data + "\n");
+    if (atBottom) log.scrollTop = log.scrollHeight;
+  });
+  source.addEventListener("end", () => { source.close(); say("The container stopped: no more lines"); });
+  source.addEventListener("broken", (message) => { say(`Following stopped: ${message.data}`); });
+  source.addEventListener("error", () => say("Reconnecting…"));
+});

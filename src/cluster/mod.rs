@@ -4,6 +4,7 @@ mod apply;
 pub mod crds;
 pub mod instances;
 pub mod leader;
+pub mod pods;
 mod secrets;
 pub mod watch;
 
@@ -50,6 +51,9 @@ pub enum ClusterError {
     /// The leader election's Lease could not be used.
     #[error("leader election: {0}")]
     Lease(String),
+    /// A followed container log broke off.
+    #[error("container log: {0}")]
+    Log(String),
 }
 
 impl ClusterError {

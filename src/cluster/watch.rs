@@ -311,21 +311,7 @@ impl Cluster {
                 let object = event.involved_object.name.as_deref().unwrap_or_default();
                 object == name || object.starts_with(&prefix)
             })
-            .map(|event| EventView {
-                at: event
-                    .last_timestamp
-                    .map(|t| t.0.to_string())
-                    .or_else(|| event.event_time.map(|t| t.0.to_string()))
-                    .unwrap_or_default(),
-                kind: event.type_.unwrap_or_default(),
-                reason: event.reason.unwrap_or_default(),
-                object: format!(
-                    "{}/{}",
-                    event.involved_object.kind.unwrap_or_default(),
-                    event.involved_object.name.unwrap_or_default()
-                ),
-                message: event.message.unwrap_or_default(),
-            })
+            .map(EventView::of)
             .collect();
         found.sort_by(|a, b| b.at.cmp(&a.at));
         found.truncate(limit);

@@ -40,7 +40,8 @@ impl HttpError {
             | HttpError::Service(
                 ServiceError::AppNotFound(_)
                 | ServiceError::InstanceNotFound(_)
-                | ServiceError::JobNotFound(_),
+                | ServiceError::JobNotFound(_)
+                | ServiceError::PodNotFound(_),
             ) => StatusCode::NOT_FOUND,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,

@@ -54,6 +54,9 @@ struct InstancePage {
     view: std::sync::Arc<InstanceView>,
     /// A session job just deleted from this page's jobs, to say so.
     deleted_job: Option<String>,
+    /// Its pods now (read on each page load), or why they could not be
+    /// read; `None` without a cluster or once it is gone.
+    pods: Option<Result<Vec<crate::service::PodView>, String>>,
 }
 
 /// `?deleted_job=NAME`: where a job's Delete lands.
@@ -129,10 +132,20 @@ async fn instance_page(
     let deleted_job = query
         .deleted_job
         .filter(|name| view.jobs.is_some() && crate::catalog::params::is_dns_label(name, 63));
+    let pods = if view.is_gone() {
+        None
+    } else {
+        match state.service.instance_pods(id).await {
+            Ok(pods) => Some(Ok(pods)),
+            Err(ServiceError::NoCluster) => None,
+            Err(error) => Some(Err(error.to_string())),
+        }
+    };
     Ok(Page(InstancePage {
         layout,
         view,
         deleted_job,
+        pods,
     }))
 }
 

@@ -14,6 +14,7 @@ mod instances;
 mod jobs;
 mod metrics;
 mod page;
+mod pods;
 mod sessions;
 mod update;
 
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(install::router())
         .merge(instances::router())
         .merge(jobs::router())
+        .merge(pods::router())
         .merge(update::router())
         .merge(assets::router())
         .fallback(not_found)

@@ -13,6 +13,7 @@ mod install;
 mod job_views;
 mod jobs;
 mod lifecycle;
+mod pods;
 mod sessions;
 mod status;
 mod update;
@@ -28,6 +29,7 @@ use crate::catalog::{self, Category};
 use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
+pub use crate::cluster::pods::{ContainerView, LogRequest, LogText, PodView, Termination};
 pub use crate::store::{ApiToken, AuditEntry, Role, User};
 pub use audit::{AUDIT_PAGE_SIZE, AuditPage};
 pub use auth::{MIN_PASSWORD_CHARS, TOKEN_PREFIX, check_password, check_user_name};
@@ -36,6 +38,7 @@ pub use form::{FieldView, INSTANCE_ID_FIELD, InstallFormView, MissingDependency,
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
+pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
@@ -55,6 +58,9 @@ pub enum ServiceError {
     /// The session cluster has no (existing) job by this name.
     #[error("no job named {0:?} on this session cluster")]
     JobNotFound(String),
+    /// The instance has no pod (or container, `pod/container`) by this name.
+    #[error("no pod {0:?} in this instance")]
+    PodNotFound(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -72,8 +72,19 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
             tracing::info!(node = %args.node_name, "simulating a node and the Flink operators as deployed")
         }
     }
+    // The cluster's CA signs the API server's kubelet client certificate too
+    // (testenv/controlplane.sh): the only client the kubelet endpoint trusts.
+    let kubelet = node::kubelet::bind(
+        client.clone(),
+        &args.node_name,
+        base.root_cert.as_deref().unwrap_or_default(),
+        processes.clone(),
+    )
+    .await?;
+    let kubelet_port = kubelet.port;
     tokio::select! {
-        result = node::run(client.clone(), args.node_name, processes) => result?,
+        result = node::run(client.clone(), args.node_name, processes, kubelet_port) => result?,
+        result = kubelet.serve() => result?,
         result = operator::run(client, base, native) => result?,
         _ = crate::http::shutdown_signal() => {}
     }

@@ -5,7 +5,9 @@
 //! as real local processes and the node plays the kubelet for them; every other
 //! pod is *simulated* ([`simulated`]): reported running and ready at once,
 //! nothing runs. The node says which on itself (label, Ready message) and on
-//! every pod it only simulates (a condition).
+//! every pod it only simulates (a condition). Its kubelet endpoint
+//! ([`kubelet`]) serves container logs to the API server: real output for
+//! what the process node runs, a plain "no process runs" for what is simulated.
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use std::sync::Arc;
 
+pub mod kubelet;
 pub mod process;
 mod simulated;
 
@@ -31,18 +34,24 @@ use crate::cluster::ClusterError;
 /// lifecycle controller marks a node unreachable after 40 s of silence.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
-/// Registers the node, keeps it alive and runs its pods until an error.
+/// Registers the node (its kubelet endpoint on `kubelet_port` of
+/// 127.0.0.1), keeps it alive and runs its pods until an error.
 pub(super) async fn run(
     client: Client,
     node_name: String,
     processes: Option<Arc<ProcessNode>>,
+    kubelet_port: u16,
 ) -> Result<(), ClusterError> {
     let message = match &processes {
         Some(node) => node.describe(),
         None => "dataport simulator: pods are simulated, nothing runs".to_owned(),
     };
-    register(&client, &node_name, &message).await?;
-    let heartbeat = heartbeat(client.clone(), node_name.clone(), message);
+    let reported = Reported {
+        message,
+        kubelet_port,
+    };
+    register(&client, &node_name, &reported).await?;
+    let heartbeat = heartbeat(client.clone(), node_name.clone(), reported);
     let pods = run_pods(client, node_name, processes);
     tokio::select! {
         result = heartbeat => result,
@@ -50,7 +59,19 @@ pub(super) async fn run(
     }
 }
 
-async fn register(client: &Client, node_name: &str, message: &str) -> Result<(), ClusterError> {
+/// What the node reports of itself besides its resources.
+struct Reported {
+    /// The Ready condition's message.
+    message: String,
+    /// `daemonEndpoints.kubeletEndpoint.Port`: where the API server asks for logs.
+    kubelet_port: u16,
+}
+
+async fn register(
+    client: &Client,
+    node_name: &str,
+    reported: &Reported,
+) -> Result<(), ClusterError> {
     let nodes: Api<Node> = Api::all(client.clone());
     let node = json!({
         "apiVersion": "v1",
@@ -70,13 +91,13 @@ async fn register(client: &Client, node_name: &str, message: &str) -> Result<(),
     nodes
         .patch(node_name, &params, &Patch::Apply(&node))
         .await?;
-    patch_node_status(&nodes, node_name, message).await
+    patch_node_status(&nodes, node_name, reported).await
 }
 
 async fn patch_node_status(
     nodes: &Api<Node>,
     node_name: &str,
-    message: &str,
+    reported: &Reported,
 ) -> Result<(), ClusterError> {
     let now = Utc::now().to_rfc3339();
     let capacity =
@@ -86,6 +107,7 @@ async fn patch_node_status(
             "capacity": capacity,
             "allocatable": capacity,
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": reported.kubelet_port}},
             "nodeInfo": {
                 "kubeletVersion": "simulated", "kubeProxyVersion": "", "containerRuntimeVersion": "simulated://1",
                 "operatingSystem": "linux", "architecture": "amd64", "osImage": "dataport simulator",
@@ -93,7 +115,7 @@ async fn patch_node_status(
             },
             "conditions": [{
                 "type": "Ready", "status": "True", "reason": "KubeletReady",
-                "message": message,
+                "message": reported.message,
                 "lastHeartbeatTime": now, "lastTransitionTime": now,
             }],
         }
@@ -104,7 +126,11 @@ async fn patch_node_status(
     Ok(())
 }
 
-async fn heartbeat(client: Client, node_name: String, message: String) -> Result<(), ClusterError> {
+async fn heartbeat(
+    client: Client,
+    node_name: String,
+    reported: Reported,
+) -> Result<(), ClusterError> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
     let nodes: Api<Node> = Api::all(client);
     let params = PatchParams::apply(SIMULATOR_MANAGER).force();
@@ -122,7 +148,7 @@ async fn heartbeat(client: Client, node_name: String, message: String) -> Result
         leases
             .patch(&node_name, &params, &Patch::Apply(&lease))
             .await?;
-        patch_node_status(&nodes, &node_name, &message).await?;
+        patch_node_status(&nodes, &node_name, &reported).await?;
         tokio::time::sleep(HEARTBEAT).await;
     }
 }

@@ -18,6 +18,7 @@
 mod dns;
 mod env;
 pub mod flink;
+mod logs;
 pub mod minio;
 mod pod;
 mod status;
@@ -34,6 +35,7 @@ use kube::api::{Api, PostParams};
 use tokio::sync::watch;
 
 pub use dns::ClusterDns;
+pub use logs::{ContainerLog, simulated_log_message};
 use pod::StopRequest;
 
 /// Where a pod's ServiceAccount token, CA and namespace are mounted
@@ -76,6 +78,8 @@ pub struct ProcessNode {
     dns: Arc<ClusterDns>,
     http: reqwest::Client,
     pods: Mutex<HashMap<String, watch::Sender<StopRequest>>>,
+    /// The pods it runs now, by namespace and name: what its log endpoint reads.
+    running: Mutex<HashMap<(String, String), Arc<pod::PodRun>>>,
     next_ip: Mutex<u32>,
     /// The second octet of the node's pod IPs.
     subnet: u8,
@@ -98,6 +102,7 @@ impl ProcessNode {
             dns,
             http: reqwest::Client::new(),
             pods: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
             next_ip: Mutex::new(0),
             subnet: rand::random_range(1..=250),
         })

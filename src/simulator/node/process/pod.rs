@@ -39,15 +39,15 @@ const RETRY: Duration = Duration::from_secs(3);
 /// to be deleted afterwards (it is not when it is gone already).
 pub type StopRequest = Option<(i64, bool)>;
 
-/// What the pod's tasks share.
-struct PodRun {
+/// What the pod's tasks share (and the node's log endpoint reads).
+pub(super) struct PodRun {
     node: Arc<ProcessNode>,
     pod: Pod,
-    name: String,
+    pub(super) name: String,
     namespace: String,
     dir: PathBuf,
     ip: Ipv4Addr,
-    report: Mutex<PodReport>,
+    pub(super) report: Mutex<PodReport>,
     changed: Notify,
 }
 
@@ -122,6 +122,10 @@ pub(super) async fn supervise(
         }),
         changed: Notify::new(),
     });
+    node.running
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert((namespace.clone(), name.clone()), run.clone());
     let reporter = tokio::spawn(report(run.clone()));
     if stop.borrow().is_some() {
         return finish(run, reporter, &stop).await;
@@ -183,6 +187,21 @@ async fn finish(
     stop: &watch::Receiver<StopRequest>,
 ) {
     reporter.abort();
+    {
+        // Its logs go with it (a pod of the same name may run already).
+        let mut running = run
+            .node
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (run.namespace.clone(), run.name.clone());
+        if running
+            .get(&key)
+            .is_some_and(|other| Arc::ptr_eq(other, &run))
+        {
+            running.remove(&key);
+        }
+    }
     let delete = stop.borrow().is_some_and(|(_, delete)| delete);
     let api: Api<Pod> = Api::namespaced(run.node.client.clone(), &run.namespace);
     // The reporter may not have written the last change (a Job's pod ending
@@ -376,6 +395,7 @@ async fn run_container(
             c.state = State::Running { started_at };
             c.ready = container.readiness_probe.is_none();
             c.container_id = pid.map(|p| format!("process://{p}"));
+            c.log = Some(log.clone());
         });
         run.event(
             "Normal",
@@ -443,6 +463,7 @@ async fn run_container(
                 message: Some(message.clone()),
             };
             c.last = Some(terminated.clone());
+            c.last_log = c.log.take();
             c.restarts = restarts;
             c.ready = false;
             c.container_id = None;

@@ -3,6 +3,8 @@
 //! reason, running, terminated with exit code and reason), last state, restart
 //! count and readiness.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -41,6 +43,11 @@ pub struct ContainerReport {
     pub ready: bool,
     /// Which process runs it (`process://<pid>`), when one does.
     pub container_id: Option<String>,
+    /// The output file of its current (or, once ended for good, last) run;
+    /// none while no process has run it (or for a container only simulated).
+    pub log: Option<PathBuf>,
+    /// The output file of the run `last` reports.
+    pub last_log: Option<PathBuf>,
 }
 
 impl ContainerReport {
@@ -56,6 +63,8 @@ impl ContainerReport {
             restarts: 0,
             ready: false,
             container_id: None,
+            log: None,
+            last_log: None,
         }
     }
 
