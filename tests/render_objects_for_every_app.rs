@@ -86,6 +86,7 @@ fn an_unpinned_image_or_a_missing_probe_is_caught() {
     let mut objects = render("minio", NAMESPACE, &[], &[]);
     let job = objects.iter_mut().find(|o| o["kind"] == "Job").unwrap();
     job["spec"]["template"]["spec"]["containers"][0]["image"] = json!("minio/mc:latest");
+    let job_name = job["metadata"]["name"].clone();
     let server = objects
         .iter_mut()
         .find(|o| o["kind"] == "StatefulSet")
@@ -97,8 +98,10 @@ fn an_unpinned_image_or_a_missing_probe_is_caught() {
     assert_eq!(
         faults,
         [
-            "\"Job\" \"minio-main-create-bucket\" containers/\"create-bucket\": image \"minio/mc:latest\" is not pinned",
-            "\"StatefulSet\" \"minio-main\" containers/\"minio\": no livenessProbe",
+            format!(
+                "\"Job\" {job_name} containers/\"create-bucket\": image \"minio/mc:latest\" is not pinned"
+            ),
+            "\"StatefulSet\" \"minio-main\" containers/\"minio\": no livenessProbe".to_owned(),
         ]
     );
 }
