@@ -250,3 +250,39 @@ fn a_custom_image_replaces_the_stock_one_and_keeps_the_versions_flink_version() 
     assert_eq!(spec["flinkVersion"], "v1_20");
     assert!(spec["podTemplate"]["spec"].get("initContainers").is_none());
 }
+
+/// Whether `selector` (a Service's `spec.selector`) selects pods labelled `labels`.
+fn selects(selector: &serde_json::Map<String, Value>, labels: &Value) -> bool {
+    selector.iter().all(|(key, value)| labels[key] == *value)
+}
+
+/// A Service routes to its server's pods only: a Job's pod (MinIO's bucket
+/// Job) is never among its endpoints.
+#[test]
+fn every_service_selects_only_its_servers_pods() {
+    for (name, objects) in every_render() {
+        for service in objects.iter().filter(|o| o["kind"] == "Service") {
+            let Some(selector) = service["spec"]["selector"].as_object() else {
+                continue;
+            };
+            for job in objects.iter().filter(|o| o["kind"] == "Job") {
+                assert!(
+                    !selects(selector, &job["spec"]["template"]["metadata"]["labels"]),
+                    "{name}: Service {} selects the pods of Job {}",
+                    service["metadata"]["name"],
+                    job["metadata"]["name"]
+                );
+            }
+        }
+    }
+    let objects = render("minio", NAMESPACE, &[], &[]);
+    let service = objects
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "minio-main")
+        .unwrap();
+    let server = objects.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
+    assert!(selects(
+        service["spec"]["selector"].as_object().unwrap(),
+        &server["spec"]["template"]["metadata"]["labels"]
+    ));
+}

@@ -24,6 +24,8 @@ pub mod labels {
     pub const NAME: &str = "app.kubernetes.io/name";
     /// `dataport`.
     pub const PART_OF: &str = "app.kubernetes.io/part-of";
+    /// The part of the app a pod is (`create-bucket`, `namenode`, ...).
+    pub const COMPONENT: &str = "app.kubernetes.io/component";
     /// Annotation with the instance's id.
     pub const INSTANCE_ID: &str = "dataport.io/instance-id";
 }

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, PodTemp
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::catalog::render::{
-    Object, RenderError, RenderInput, hashed_name, in_apply_order, object,
+    Object, RenderError, RenderInput, hashed_name, in_apply_order, labels, object,
 };
 use crate::catalog::workload::{
     Workload, env_from_secret, generated_secret, http_probe, run_as, timed,
@@ -130,9 +130,16 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
          do sleep 2; done; mc mb --ignore-existing dataport/{bucket}",
         input.target.namespace
     );
+    // The server's Service selects the instance's pods of app `minio`; the
+    // Job's pod is labelled as its own component instead, so the Service
+    // never routes to it (the MinIO chart gives its Job a label `app` of its
+    // own, `minio-job`: minio/minio helm/minio/templates/post-job.yaml @1fdf315f).
+    let mut job_labels = input.labels();
+    job_labels.remove(labels::NAME);
+    job_labels.insert(labels::COMPONENT.into(), "create-bucket".into());
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(input.labels()),
+            labels: Some(job_labels),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
@@ -151,8 +158,8 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         }),
     };
     // A Job's pod template is immutable: a new bucket makes a new Job, and
-    // the update's prune deletes the old one (the MinIO chart reruns its
-    // bucket Job as a post-upgrade hook for the same reason).
+    // the update's prune deletes the old one (the MinIO chart reruns its Job
+    // as a post-install,post-upgrade hook deleted before each run, same file).
     let job = Job {
         metadata: input.metadata(hashed_name(&format!("{name}-create-bucket"), &template)?),
         spec: Some(JobSpec {
