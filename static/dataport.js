@@ -148,3 +148,59 @@ document.addEventListener("DOMContentLoaded", () => {
     namespace.followTimer = setTimeout(follow, 300);
   });
 });
+
+// Install and update forms: a field with words of its own (Flink's memory
+// fields) shows, as it is typed, the refusal or breakdown the server gives
+// after a submit: the server answers them, so the numbers are its own.
+// Without JS they show after the submit.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form][data-app]");
+  if (!form) return;
+  const show = (field, key, kind, text) => {
+    const id = `${kind === "error" ? "e" : "n"}-${key}`;
+    let span = field.querySelector(`#${CSS.escape(id)}`);
+    if (!text) {
+      if (span) span.remove();
+      return;
+    }
+    if (!span) {
+      span = document.createElement("span");
+      span.id = id;
+      if (kind === "error") {
+        span.className = "field-error";
+        span.setAttribute("role", "alert");
+      } else {
+        span.className = "hint field-note";
+      }
+      field.append(span);
+    }
+    if (span.textContent !== text) span.textContent = text;
+  };
+  for (const field of form.querySelectorAll("[data-live-feedback]")) {
+    const key = field.dataset.field;
+    const input = field.querySelector(`[name="${CSS.escape(key)}"]`);
+    if (!input) continue;
+    let asked = 0;
+    const check = async () => {
+      const ask = ++asked;
+      const url = `/api/v1/apps/${encodeURIComponent(form.dataset.app)}/fields/${encodeURIComponent(key)}?value=${encodeURIComponent(input.value.trim())}`;
+      let answer;
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        answer = await response.json();
+      } catch (_) {
+        return;
+      }
+      if (ask !== asked) return; // typed on meanwhile
+      show(field, key, "note", answer.note);
+      show(field, key, "error", answer.error);
+      field.classList.toggle("invalid", Boolean(answer.error));
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(input.feedbackTimer);
+      input.feedbackTimer = setTimeout(check, 250);
+    });
+    input.addEventListener("change", check);
+  }
+});

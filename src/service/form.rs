@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::install::params_of;
 use super::{Service, ServiceError};
 use crate::catalog::params::reference_value;
-use crate::catalog::{self, AppDefinition, FieldErrors, Need, Param, ParamKind};
+use crate::catalog::{self, AppDefinition, FieldErrors, FieldFeedback, Need, Param, ParamKind};
 use crate::store::InstanceStatus;
 
 /// One field of the install form.
@@ -40,6 +40,9 @@ pub struct FieldView {
     pub shown_when_json: String,
     /// A note the app has for the value (Flink's memory breakdown).
     pub note: Option<String>,
+    /// Whether the page script asks the server for the field's error or
+    /// note as it is typed ([`Service::field_feedback`]).
+    pub live_feedback: bool,
 }
 
 impl FieldView {
@@ -180,6 +183,20 @@ impl InstallFormView {
 }
 
 impl Service {
+    /// The form's error or note for field `key` of `app` holding `text`, as
+    /// a submit would show it. Refused (400) for a field without live words.
+    pub fn field_feedback(
+        &self,
+        app: &str,
+        key: &str,
+        text: &str,
+    ) -> Result<FieldFeedback, ServiceError> {
+        let app = catalog::find(app).ok_or_else(|| ServiceError::AppNotFound(app.to_owned()))?;
+        app.field_feedback(key, text).ok_or_else(|| {
+            ServiceError::invalid(key, format!("{} has no live check of {key}", app.name))
+        })
+    }
+
     /// The install form for `app`, filled with `raw` values (defaults when
     /// empty) and `errors` next to their fields.
     pub async fn install_form(
@@ -289,11 +306,13 @@ pub(super) fn field_view(
         empty_hint: target.map(|t| empty_hint(t, namespace)).unwrap_or_default(),
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
         note: None,
+        live_feedback: false,
     }
 }
 
 /// `field` with the app's note for its value, unless it has an error.
 fn with_note(app: &AppDefinition, mut field: FieldView) -> FieldView {
+    field.live_feedback = app.has_field_feedback(field.param.key);
     if field.error.is_none() {
         field.note = app.field_note(field.param.key, &field.value);
     }

@@ -1,0 +1,82 @@
+//! The install forms guide a new user before a submit, in real headless
+//! Chromium: Flink's memory fields say, as they are typed, what the server
+//! would (its refusal or Flink's breakdown), and without JavaScript the
+//! same words come after a submit.
+
+mod common;
+
+use common::Portal;
+use common::browser::{Browser, JavaScript};
+
+/// Opens `path` on the portal.
+async fn open(browser: &Browser, portal: &Portal, path: &str) {
+    browser
+        .client
+        .goto(&format!("{}{path}", portal.base))
+        .await
+        .expect("page");
+    browser.wait_until_loaded().await;
+}
+
+#[tokio::test]
+async fn the_memory_fields_answer_as_they_are_typed_with_javascript() {
+    let (portal, _database) = Portal::on_sqlite().await;
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.wait_for("[data-field=taskManagerMemory]").await;
+
+    browser.fill("f-taskManagerMemory", "900Mi").await;
+    let refusal = browser
+        .wait_for_text("#e-taskManagerMemory", "refused 900Mi", |t| {
+            t.starts_with("900Mi leaves Flink no task heap (49 MiB short)")
+        })
+        .await;
+    assert!(
+        refusal.contains("A TaskManager needs at least 982Mi"),
+        "{refusal}"
+    );
+    browser
+        .wait_for_displayed("[data-field=taskManagerMemory].invalid", 1)
+        .await;
+    assert_eq!(browser.count_displayed_now("#n-taskManagerMemory").await, 0);
+    let url = browser.client.current_url().await.unwrap();
+    assert!(
+        url.path().ends_with("/catalog/flink/install"),
+        "nothing was submitted: {url}"
+    );
+    assert!(
+        browser.all_now("[data-errors]").await.is_empty(),
+        "no submit"
+    );
+    browser.screenshot("memory-refused-as-typed").await;
+
+    browser.fill("f-taskManagerMemory", "1280Mi").await;
+    browser
+        .wait_for_text("#n-taskManagerMemory", "split 1280Mi", |t| {
+            t.starts_with("Flink splits 1280Mi into task heap 160 MiB")
+        })
+        .await;
+    browser
+        .wait_for_displayed("[data-field=taskManagerMemory].invalid", 0)
+        .await;
+    browser.wait_for_displayed("#e-taskManagerMemory", 0).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_memory_fields_answer_after_a_submit_without_javascript() {
+    let (portal, _database) = Portal::on_sqlite().await;
+    let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.fill("f-taskManagerMemory", "900Mi").await;
+    assert!(browser.all_now("#e-taskManagerMemory").await.is_empty());
+    browser.click_to_load("button[value=preview]").await;
+    let refusal = browser.text("#e-taskManagerMemory").await;
+    assert!(
+        refusal.starts_with("900Mi leaves Flink no task heap"),
+        "{refusal}"
+    );
+    browser.close().await;
+}
