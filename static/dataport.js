@@ -204,3 +204,18 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("change", check);
   }
 });
+
+// Install form: a version's note (e.g. no longer maintained) shows only while
+// that version is chosen. Without JS the server shows the note of the version
+// in the address or the submitted form.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form]");
+  const version = form && form.querySelector("#f-version");
+  if (!version) return;
+  const notes = Array.from(form.querySelectorAll("[data-version-note]"));
+  const refresh = () => {
+    for (const note of notes) note.hidden = note.dataset.versionNote !== version.value;
+  };
+  version.addEventListener("change", refresh);
+  refresh();
+});

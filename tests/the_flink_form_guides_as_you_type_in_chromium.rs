@@ -80,3 +80,70 @@ async fn the_memory_fields_answer_after_a_submit_without_javascript() {
     );
     browser.close().await;
 }
+
+/// The versions whose note is displayed now.
+async fn displayed_notes(browser: &Browser) -> Vec<String> {
+    let mut noted = Vec::new();
+    for note in browser.all_now("[data-version-note]").await {
+        if note.is_displayed().await.unwrap_or(false) {
+            noted.push(note.attr("data-version-note").await.unwrap().unwrap());
+        }
+    }
+    noted
+}
+
+#[tokio::test]
+async fn a_versions_note_shows_only_while_it_is_chosen_with_javascript() {
+    let (portal, _database) = Portal::on_sqlite().await;
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.wait_for("#f-version").await;
+    assert_eq!(
+        browser
+            .client
+            .execute("return document.querySelector('#f-version').value", vec![])
+            .await
+            .unwrap(),
+        "1.20"
+    );
+    assert!(displayed_notes(&browser).await.is_empty());
+
+    browser.choose("version", "1.19").await;
+    browser.wait_for_displayed("[data-version-note]", 1).await;
+    assert_eq!(displayed_notes(&browser).await, ["1.19"]);
+    let note = browser.text("[data-version-note='1.19']").await;
+    assert!(note.contains("No longer maintained"), "{note}");
+
+    browser.choose("version", "2.2").await;
+    browser.wait_for_displayed("[data-version-note]", 0).await;
+    browser.choose("version", "2.0").await;
+    browser.wait_for_displayed("[data-version-note]", 1).await;
+    assert_eq!(displayed_notes(&browser).await, ["2.0"]);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_versions_note_shows_for_the_version_asked_without_javascript() {
+    let (portal, _database) = Portal::on_sqlite().await;
+    let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.wait_for("#f-version").await;
+    assert!(
+        displayed_notes(&browser).await.is_empty(),
+        "1.20 has no note"
+    );
+
+    open(&browser, &portal, "/catalog/flink/install?version=1.19").await;
+    browser.wait_for("#f-version").await;
+    assert_eq!(displayed_notes(&browser).await, ["1.19"]);
+
+    // The submitted form keeps its version and that version's note.
+    open(&browser, &portal, "/catalog/flink/install").await;
+    browser.choose("version", "2.0").await;
+    browser.click_to_load("button[value=preview]").await;
+    browser.wait_for("#f-version").await;
+    assert_eq!(displayed_notes(&browser).await, ["2.0"]);
+    browser.close().await;
+}

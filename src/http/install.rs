@@ -1,5 +1,6 @@
 //! Installing: the form (`/catalog/{app}/install`, `?namespace=` for the
-//! namespace to fill in), its preview, and the JSON API
+//! namespace to fill in, `?version=` for the version to start at), its
+//! preview, and the JSON API
 //! (`GET /api/v1/apps/{app}/install?namespace=` the form's fields and the
 //! instances each reference can pick, `POST /api/v1/instances`,
 //! `POST /api/v1/preview`, `GET /api/v1/apps/{app}/fields/{key}?value=` a
@@ -43,19 +44,20 @@ pub(super) struct InstallPage {
     pub(super) view: InstallFormView,
 }
 
-/// The namespace an empty install form is for: its reference fields offer
-/// the instances that serve it.
+/// The namespace an empty install form is for (its reference fields offer
+/// the instances that serve it) and the version it starts at.
 #[derive(Debug, Default, Deserialize)]
 struct FormQuery {
     namespace: Option<String>,
+    version: Option<String>,
 }
 
 impl FormQuery {
     fn raw(self) -> BTreeMap<String, String> {
-        self.namespace
-            .filter(|namespace| !namespace.is_empty())
-            .map(|namespace| BTreeMap::from([("namespace".to_owned(), namespace)]))
-            .unwrap_or_default()
+        [("namespace", self.namespace), ("version", self.version)]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?)))
+            .collect()
     }
 }
 
