@@ -220,6 +220,10 @@ impl Service {
                 });
             }
         }
+        let namespace = raw
+            .get("namespace")
+            .cloned()
+            .unwrap_or_else(|| "default".to_owned());
         let fields = app
             .params
             .iter()
@@ -228,11 +232,11 @@ impl Service {
             .collect();
         Ok(InstallFormView {
             app,
-            name: raw.get("name").cloned().unwrap_or_default(),
-            namespace: raw
-                .get("namespace")
+            name: raw
+                .get("name")
                 .cloned()
-                .unwrap_or_else(|| "default".to_owned()),
+                .unwrap_or_else(|| suggested_name(app.name, &namespace, &instances)),
+            namespace,
             version: raw
                 .get("version")
                 .cloned()
@@ -254,6 +258,25 @@ impl Service {
             diff: None,
         })
     }
+}
+
+/// The name an empty install form suggests for a new instance of `app` in
+/// `namespace`: the app's name, else that name with `-2`, `-3`, … — the
+/// first that no instance there (installed or not) has, as names are
+/// unique per namespace.
+fn suggested_name(app: &str, namespace: &str, instances: &[crate::store::Instance]) -> String {
+    let taken = |name: &str| {
+        instances
+            .iter()
+            .any(|i| i.namespace == namespace && i.name == name)
+    };
+    (1..)
+        .map(|n| match n {
+            1 => app.to_owned(),
+            n => format!("{app}-{n}"),
+        })
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| app.to_owned())
 }
 
 /// One field of a form for `param`, filled with what was typed (its default
