@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Install form: the reference pickers follow the namespace typed. They offer
 // only instances that can serve it, as the server would check; without JS the
-// server's error names the right choices.
+// server's error names the right choices. So does the suggested name.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-install-form][data-app]");
   const namespace = form && form.querySelector("#f-namespace");
@@ -126,6 +126,12 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     if (ask !== asked) return; // a later namespace was typed meanwhile
+    // The suggested name follows the namespace until the user types their own.
+    const name = form.querySelector("#f-name[data-suggested]");
+    if (name && view.name && name.value === name.dataset.suggested) {
+      name.value = view.name;
+      name.dataset.suggested = view.name;
+    }
     for (const field of view.fields || []) {
       if (!field.param || !field.param.kind || field.param.kind.type !== "reference") continue;
       const select = form.querySelector(`select[name="${field.param.key}"]`);
@@ -141,6 +147,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const hint = container && container.querySelector("[data-empty-choice]");
       if (hint) hint.hidden = field.options.length > 0;
     }
+    form.dataset.namespaceFollowed = view.namespace; // the form now fits this namespace
   };
   namespace.addEventListener("change", follow);
   namespace.addEventListener("input", () => {

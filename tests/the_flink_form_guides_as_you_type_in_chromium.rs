@@ -1,7 +1,8 @@
 //! The install forms guide a new user before a submit, in real headless
 //! Chromium: Flink's memory fields say, as they are typed, what the server
 //! would (its refusal or Flink's breakdown), and without JavaScript the
-//! same words come after a submit.
+//! same words come after a submit; a version's note shows only for that
+//! version; the suggested name stays free in the namespace typed.
 
 mod common;
 
@@ -145,5 +146,49 @@ async fn a_versions_note_shows_for_the_version_asked_without_javascript() {
     browser.click_to_load("button[value=preview]").await;
     browser.wait_for("#f-version").await;
     assert_eq!(displayed_notes(&browser).await, ["2.0"]);
+    browser.close().await;
+}
+
+/// The value of the field with id `id` now.
+async fn value_of(browser: &Browser, id: &str) -> String {
+    browser
+        .client
+        .execute(
+            &format!("return document.getElementById('{id}').value"),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The suggested name is free in the namespace typed, until the user types
+/// a name of their own.
+#[tokio::test]
+async fn the_suggested_name_follows_the_namespace_with_javascript() {
+    let (portal, database) = Portal::on_sqlite().await;
+    common::seed_instance(&database.store().await, "minio", "minio", "storage").await;
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, "/catalog/minio/install?namespace=data").await;
+    browser.wait_for("#f-name").await;
+    assert_eq!(value_of(&browser, "f-name").await, "minio");
+
+    browser.fill("f-namespace", "storage").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while value_of(&browser, "f-name").await != "minio-2" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the name never followed the namespace"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    browser.fill("f-name", "store").await;
+    browser.fill("f-namespace", "data").await;
+    browser.wait_for("form[data-namespace-followed=data]").await;
+    assert_eq!(value_of(&browser, "f-name").await, "store", "typed stays");
     browser.close().await;
 }

@@ -113,8 +113,11 @@ pub const INSTANCE_ID_FIELD: &str = "instance_id";
 pub struct InstallFormView {
     /// The app.
     pub app: &'static AppDefinition,
-    /// Instance name typed.
+    /// Instance name: typed, or suggested for a new instance.
     pub name: String,
+    /// Whether `name` is a suggestion (nothing was typed yet): the page
+    /// script lets it follow the namespace typed.
+    pub name_suggested: bool,
     /// Namespace typed.
     pub namespace: String,
     /// Version chosen.
@@ -236,6 +239,7 @@ impl Service {
                 .get("name")
                 .cloned()
                 .unwrap_or_else(|| suggested_name(app.name, &namespace, &instances)),
+            name_suggested: !raw.contains_key("name"),
             namespace,
             version: raw
                 .get("version")
