@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Install form: the reference pickers follow the namespace typed. They offer
 // only instances that can serve it, as the server would check; without JS the
-// server's error names the right choices.
+// server's error names the right choices. So does the suggested name.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-install-form][data-app]");
   const namespace = form && form.querySelector("#f-namespace");
@@ -126,6 +126,12 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     if (ask !== asked) return; // a later namespace was typed meanwhile
+    // The suggested name follows the namespace until the user types their own.
+    const name = form.querySelector("#f-name[data-suggested]");
+    if (name && view.name && name.value === name.dataset.suggested) {
+      name.value = view.name;
+      name.dataset.suggested = view.name;
+    }
     for (const field of view.fields || []) {
       if (!field.param || !field.param.kind || field.param.kind.type !== "reference") continue;
       const select = form.querySelector(`select[name="${field.param.key}"]`);
@@ -141,6 +147,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const hint = container && container.querySelector("[data-empty-choice]");
       if (hint) hint.hidden = field.options.length > 0;
     }
+    form.dataset.namespaceFollowed = view.namespace; // the form now fits this namespace
   };
   namespace.addEventListener("change", follow);
   namespace.addEventListener("input", () => {
@@ -170,4 +177,73 @@ document.addEventListener("DOMContentLoaded", () => {
   source.addEventListener("end", () => { source.close(); say("The container stopped: no more lines"); });
   source.addEventListener("broken", (message) => { say(`Following stopped: ${message.data}`); });
   source.addEventListener("error", () => say("Reconnecting…"));
+// Install and update forms: a field with words of its own (Flink's memory
+// fields) shows, as it is typed, the refusal or breakdown the server gives
+// after a submit: the server answers them, so the numbers are its own.
+// Without JS they show after the submit.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form][data-app]");
+  if (!form) return;
+  const show = (field, key, kind, text) => {
+    const id = `${kind === "error" ? "e" : "n"}-${key}`;
+    let span = field.querySelector(`#${CSS.escape(id)}`);
+    if (!text) {
+      if (span) span.remove();
+      return;
+    }
+    if (!span) {
+      span = document.createElement("span");
+      span.id = id;
+      if (kind === "error") {
+        span.className = "field-error";
+        span.setAttribute("role", "alert");
+      } else {
+        span.className = "hint field-note";
+      }
+      field.append(span);
+    }
+    if (span.textContent !== text) span.textContent = text;
+  };
+  for (const field of form.querySelectorAll("[data-live-feedback]")) {
+    const key = field.dataset.field;
+    const input = field.querySelector(`[name="${CSS.escape(key)}"]`);
+    if (!input) continue;
+    let asked = 0;
+    const check = async () => {
+      const ask = ++asked;
+      const url = `/api/v1/apps/${encodeURIComponent(form.dataset.app)}/fields/${encodeURIComponent(key)}?value=${encodeURIComponent(input.value.trim())}`;
+      let answer;
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        answer = await response.json();
+      } catch (_) {
+        return;
+      }
+      if (ask !== asked) return; // typed on meanwhile
+      show(field, key, "note", answer.note);
+      show(field, key, "error", answer.error);
+      field.classList.toggle("invalid", Boolean(answer.error));
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(input.feedbackTimer);
+      input.feedbackTimer = setTimeout(check, 250);
+    });
+    input.addEventListener("change", check);
+  }
+});
+
+// Install form: a version's note (e.g. no longer maintained) shows only while
+// that version is chosen. Without JS the server shows the note of the version
+// in the address or the submitted form.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-install-form]");
+  const version = form && form.querySelector("#f-version");
+  if (!version) return;
+  const notes = Array.from(form.querySelectorAll("[data-version-note]"));
+  const refresh = () => {
+    for (const note of notes) note.hidden = note.dataset.versionNote !== version.value;
+  };
+  version.addEventListener("change", refresh);
+  refresh();
 });

@@ -301,3 +301,40 @@ async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked()
     let (_, html) = portal.get("/catalog").await;
     assert!(!html.contains("Local test cluster"));
 }
+
+/// The install form suggests a name, as for every app the operator's too:
+/// the app's name, numbered once an instance in the namespace has it.
+#[tokio::test]
+async fn every_install_form_suggests_a_name_free_in_its_namespace() {
+    let (portal, database) = Portal::on_sqlite().await;
+    let name_field = |html: &str| {
+        let start = html.find(r#"id="f-name""#).expect("a name field");
+        let value = &html[start..];
+        let value = &value[value.find("value=\"").expect("a value") + 7..];
+        value[..value.find('"').unwrap()].to_owned()
+    };
+    for app in CATALOG_APPS {
+        let (status, html) = portal.get(&format!("/catalog/{app}/install")).await;
+        assert_eq!(status, 200, "{app}");
+        assert_eq!(name_field(&html), app, "{app}");
+    }
+    common::seed_instance(
+        &database.store().await,
+        "flink-kubernetes-operator",
+        "flink-kubernetes-operator",
+        "default",
+    )
+    .await;
+    let (_, html) = portal
+        .get("/catalog/flink-kubernetes-operator/install")
+        .await;
+    assert_eq!(name_field(&html), "flink-kubernetes-operator-2");
+    let (_, html) = portal
+        .get("/catalog/flink-kubernetes-operator/install?namespace=streaming")
+        .await;
+    assert_eq!(name_field(&html), "flink-kubernetes-operator");
+    let (_, form) = portal
+        .get_json("/api/v1/apps/flink-kubernetes-operator/install")
+        .await;
+    assert_eq!(form["name"], "flink-kubernetes-operator-2");
+}

@@ -755,3 +755,70 @@ async fn the_audit_log_reads_at_laptop_width() {
     assert_eq!(browser.text("[data-count]").await, "0 entries");
     browser.close().await;
 }
+
+/// After an uninstall, the page's objects read as deleted (they are), next to
+/// what it says is left; before, they read as there.
+#[tokio::test]
+async fn an_uninstalled_instances_objects_read_as_deleted() {
+    let (portal, _database, namespace) = Portal::on_test_cluster("deleted").await;
+    let minio = portal
+        .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
+        .await;
+    let id = minio["instance"]["id"].as_str().unwrap().to_owned();
+    let applied = minio["objects"].as_array().unwrap().len();
+    assert_eq!(applied, 4, "{minio}");
+
+    let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in_as_admin(&portal.base).await;
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    browser.wait_for("[data-object]").await;
+    assert_eq!(browser.all_now("[data-object]").await.len(), applied);
+    assert!(browser.all_now("[data-removed]").await.is_empty());
+    assert!(browser.all_now("[data-objects-removed]").await.is_empty());
+
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": "minio"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let gone = portal.wait_until_uninstalled(&id).await;
+    assert!(
+        gone["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["removed"] == true),
+        "{gone}"
+    );
+    open(&browser, &portal, &format!("/instances/{id}")).await;
+    browser.wait_for("[data-left-behind]").await;
+    assert!(
+        browser.all_now("[data-object]").await.is_empty(),
+        "nothing reads as still there"
+    );
+    let removed = browser.all_now("[data-removed]").await;
+    assert_eq!(removed.len(), applied);
+    for object in removed {
+        let text = object.text().await.unwrap();
+        assert!(text.ends_with("deleted"), "{text}");
+    }
+    assert!(
+        browser
+            .text("[data-objects-removed]")
+            .await
+            .contains("what is left in the cluster is listed under Uninstalled")
+    );
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(common::cluster::shared().client().await, &namespace);
+    assert!(
+        secrets
+            .get_opt("minio-credentials")
+            .await
+            .unwrap()
+            .is_none(),
+        "the page says what is so"
+    );
+    browser.close().await;
+}

@@ -99,18 +99,25 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
 
     // The bucket Job's pod ran its script for real and succeeded.
     let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
-    eventually(
+    // Its name ends with a hash of its pod template (`store-create-bucket-<hash>`).
+    let job_name = eventually(
         Duration::from_secs(180),
         "the bucket Job complete",
         || async {
-            let job = jobs.get("store-create-bucket").await.ok()?;
-            (job.status?.succeeded? >= 1).then_some(())
+            let listed = jobs
+                .list(&kube::api::ListParams::default().labels("app.kubernetes.io/instance=store"))
+                .await
+                .ok()?;
+            let job = listed.items.into_iter().next()?;
+            let name = job.metadata.name.clone()?;
+            (name.starts_with("store-create-bucket-") && job.status?.succeeded? >= 1)
+                .then_some(name)
         },
     )
     .await;
     let bucket_made = started.elapsed();
     let job_pods = pods
-        .list(&kube::api::ListParams::default().labels("job-name=store-create-bucket"))
+        .list(&kube::api::ListParams::default().labels(&format!("job-name={job_name}")))
         .await
         .expect("list the Job's pods")
         .items;

@@ -86,6 +86,7 @@ fn an_unpinned_image_or_a_missing_probe_is_caught() {
     let mut objects = render("minio", NAMESPACE, &[], &[]);
     let job = objects.iter_mut().find(|o| o["kind"] == "Job").unwrap();
     job["spec"]["template"]["spec"]["containers"][0]["image"] = json!("minio/mc:latest");
+    let job_name = job["metadata"]["name"].clone();
     let server = objects
         .iter_mut()
         .find(|o| o["kind"] == "StatefulSet")
@@ -97,8 +98,10 @@ fn an_unpinned_image_or_a_missing_probe_is_caught() {
     assert_eq!(
         faults,
         [
-            "\"Job\" \"minio-main-create-bucket\" containers/\"create-bucket\": image \"minio/mc:latest\" is not pinned",
-            "\"StatefulSet\" \"minio-main\" containers/\"minio\": no livenessProbe",
+            format!(
+                "\"Job\" {job_name} containers/\"create-bucket\": image \"minio/mc:latest\" is not pinned"
+            ),
+            "\"StatefulSet\" \"minio-main\" containers/\"minio\": no livenessProbe".to_owned(),
         ]
     );
 }
@@ -246,4 +249,40 @@ fn a_custom_image_replaces_the_stock_one_and_keeps_the_versions_flink_version() 
     assert_eq!(spec["image"], "registry.example/team/flink-hadoop:1.20.5-2");
     assert_eq!(spec["flinkVersion"], "v1_20");
     assert!(spec["podTemplate"]["spec"].get("initContainers").is_none());
+}
+
+/// Whether `selector` (a Service's `spec.selector`) selects pods labelled `labels`.
+fn selects(selector: &serde_json::Map<String, Value>, labels: &Value) -> bool {
+    selector.iter().all(|(key, value)| labels[key] == *value)
+}
+
+/// A Service routes to its server's pods only: a Job's pod (MinIO's bucket
+/// Job) is never among its endpoints.
+#[test]
+fn every_service_selects_only_its_servers_pods() {
+    for (name, objects) in every_render() {
+        for service in objects.iter().filter(|o| o["kind"] == "Service") {
+            let Some(selector) = service["spec"]["selector"].as_object() else {
+                continue;
+            };
+            for job in objects.iter().filter(|o| o["kind"] == "Job") {
+                assert!(
+                    !selects(selector, &job["spec"]["template"]["metadata"]["labels"]),
+                    "{name}: Service {} selects the pods of Job {}",
+                    service["metadata"]["name"],
+                    job["metadata"]["name"]
+                );
+            }
+        }
+    }
+    let objects = render("minio", NAMESPACE, &[], &[]);
+    let service = objects
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "minio-main")
+        .unwrap();
+    let server = objects.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
+    assert!(selects(
+        service["spec"]["selector"].as_object().unwrap(),
+        &server["spec"]["template"]["metadata"]["labels"]
+    ));
 }

@@ -155,3 +155,69 @@ async fn update_with_diff_and_prune_then_roll_back() {
         .await;
     assert_eq!(status, 400, "{missing}");
 }
+
+/// A Job's pod template cannot change once created, so a new bucket is a new
+/// Job (its name carries a hash of what it does) and the old one is pruned.
+#[tokio::test]
+async fn change_the_minio_bucket_of_an_installed_instance() {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::ListParams;
+
+    let (portal, _database, namespace) = Portal::on_test_cluster("bucket").await;
+    let minio = portal
+        .install(
+            json!({"app": "minio", "name": "store", "namespace": namespace,
+            "params": {"bucket": "flink", "storage": "1Gi"}}),
+        )
+        .await;
+    assert_eq!(minio["operations"][0]["state"], "succeeded", "{minio}");
+    let id = minio["instance"]["id"].as_str().unwrap().to_owned();
+    let jobs: Api<Job> = Api::namespaced(common::cluster::shared().client().await, &namespace);
+    let bucket_jobs = || async {
+        let mut found: Vec<(String, String)> = jobs
+            .list(&ListParams::default().labels("app.kubernetes.io/instance=store"))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|job| job.metadata.deletion_timestamp.is_none())
+            .map(|job| {
+                let script = job.spec.unwrap().template.spec.unwrap().containers[0]
+                    .command
+                    .clone()
+                    .unwrap()
+                    .join(" ");
+                (job.metadata.name.unwrap(), script)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let before = bucket_jobs().await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert!(before[0].0.starts_with("store-create-bucket"), "{before:?}");
+    assert!(before[0].1.ends_with("dataport/flink"), "{before:?}");
+
+    let (status, answer) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/update"),
+            &json!({"revision": 1, "params": {"bucket": "checkpoints", "storage": "1Gi"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let updated = wait_for_operation(&portal, &id, "update").await;
+    assert_eq!(updated["instance"]["current_revision"], 2);
+
+    let after = bucket_jobs().await;
+    assert_eq!(after.len(), 1, "the old Job is pruned: {after:?}");
+    assert!(after[0].0.starts_with("store-create-bucket-"), "{after:?}");
+    assert_ne!(after[0].0, before[0].0);
+    assert!(after[0].1.ends_with("dataport/checkpoints"), "{after:?}");
+    assert!(
+        updated["operations"][0]["progress"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("Job {}", before[0].0)),
+        "{updated}"
+    );
+}

@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::render::is_hashed_name;
+
 /// One app's contract with its image(s).
 #[derive(Debug)]
 pub struct Contract {
@@ -31,7 +33,9 @@ pub struct ContainerContract {
     /// The kind of the object holding it (`StatefulSet`, `Deployment`, `Job`,
     /// `FlinkDeployment`).
     pub kind: &'static str,
-    /// The object's name after the instance name (`""`, `-namenode`, ...).
+    /// The object's name after the instance name (`""`, `-namenode`, ...),
+    /// before the hash a Job's name may end with
+    /// ([`crate::catalog::render::hashed_name`]).
     pub suffix: &'static str,
     /// The container's name.
     pub container: &'static str,
@@ -97,10 +101,10 @@ pub fn violations(
     for expected in contract.containers {
         let name = format!("{instance}{}", expected.suffix);
         let what = format!("{} {name} container {}", expected.kind, expected.container);
-        let Some(object) = objects
-            .iter()
-            .find(|o| o["kind"] == expected.kind && o["metadata"]["name"] == name.as_str())
-        else {
+        let Some(object) = objects.iter().find(|o| {
+            let rendered = o["metadata"]["name"].as_str().unwrap_or_default();
+            o["kind"] == expected.kind && (rendered == name || is_hashed_name(rendered, &name))
+        }) else {
             faults.push(format!("{what}: not rendered"));
             continue;
         };

@@ -5,6 +5,7 @@
 
 mod apps;
 pub mod contract;
+mod feedback;
 pub mod health;
 pub mod jobs;
 pub mod libraries;
@@ -21,6 +22,7 @@ use serde::Serialize;
 pub use apps::flink::memory as flink_memory;
 pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
+pub use feedback::FieldFeedback;
 pub use params::{FieldErrors, Param, ParamGroup, ParamKind, Values};
 
 /// The shelf an app sits on in the catalog.

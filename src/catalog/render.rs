@@ -24,6 +24,8 @@ pub mod labels {
     pub const NAME: &str = "app.kubernetes.io/name";
     /// `dataport`.
     pub const PART_OF: &str = "app.kubernetes.io/part-of";
+    /// The part of the app a pod is (`create-bucket`, `namenode`, ...).
+    pub const COMPONENT: &str = "app.kubernetes.io/component";
     /// Annotation with the instance's id.
     pub const INSTANCE_ID: &str = "dataport.io/instance-id";
 }
@@ -174,6 +176,38 @@ where
     Ok(value)
 }
 
+/// Hex digits of the hash [`hashed_name`] appends.
+const NAME_HASH_DIGITS: usize = 8;
+
+/// `base`, a hyphen and the first 8 hex digits of the SHA-256 of `content`'s
+/// JSON, e.g. `store-create-bucket-1a2b3c4d`: for objects whose content cannot
+/// change once created (a Job's `spec.template` is immutable), so that new
+/// content is a new object and the update's prune deletes the old one.
+/// `base` plus 9 characters must stay within 63 (a Job's name is also a
+/// label value).
+pub fn hashed_name(base: &str, content: &impl Serialize) -> Result<String, RenderError> {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(content).map_err(|e| RenderError::Encode {
+        kind: "name hash",
+        message: e.to_string(),
+    })?;
+    let digest = Sha256::digest(&json);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{base}-{}", &hex[..NAME_HASH_DIGITS]))
+}
+
+/// Whether `name` is `base` followed by the hash [`hashed_name`] appends.
+pub fn is_hashed_name(name: &str, base: &str) -> bool {
+    name.strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hash| {
+            hash.len() == NAME_HASH_DIGITS
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
 /// The order objects are applied in: what others refer to first.
 pub fn apply_rank(object: &Object) -> u8 {
     match object["kind"].as_str().unwrap_or_default() {
@@ -208,3 +242,31 @@ pub fn in_apply_order(mut objects: Vec<Object>) -> Vec<Object> {
 
 /// Secret values shown instead of the real ones (preview, stored revisions).
 pub const MASK: &str = "********";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hashed_name_changes_with_its_content_only() {
+        let first = hashed_name("store-create-bucket", &["flink"]).unwrap();
+        assert_eq!(
+            first,
+            hashed_name("store-create-bucket", &["flink"]).unwrap()
+        );
+        assert_ne!(
+            first,
+            hashed_name("store-create-bucket", &["checkpoints"]).unwrap()
+        );
+        assert!(is_hashed_name(&first, "store-create-bucket"), "{first}");
+        assert!(!is_hashed_name(
+            "store-create-bucket",
+            "store-create-bucket"
+        ));
+        assert!(!is_hashed_name(
+            "store-create-bucket-x1",
+            "store-create-bucket"
+        ));
+        assert!(!is_hashed_name(&first, "store"));
+    }
+}

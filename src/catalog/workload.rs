@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::render::{Object, RenderError, RenderInput, object};
+use super::render::{Object, RenderError, RenderInput, labels, object};
 
 /// Annotation on a rendered Secret naming the keys whose values dataport
 /// generates when it first creates the Secret. Rendered objects carry no
@@ -73,7 +73,7 @@ impl Workload {
     fn selector(&self, input: &RenderInput) -> BTreeMap<String, String> {
         let mut selector = input.selector();
         if !self.component.is_empty() {
-            selector.insert("app.kubernetes.io/component".into(), self.component.into());
+            selector.insert(labels::COMPONENT.into(), self.component.into());
         }
         selector
     }

@@ -1,8 +1,10 @@
 //! Installing: the form (`/catalog/{app}/install`, `?namespace=` for the
-//! namespace to fill in), its preview, and the JSON API
+//! namespace to fill in, `?version=` for the version to start at), its
+//! preview, and the JSON API
 //! (`GET /api/v1/apps/{app}/install?namespace=` the form's fields and the
 //! instances each reference can pick, `POST /api/v1/instances`,
-//! `POST /api/v1/preview`).
+//! `POST /api/v1/preview`, `GET /api/v1/apps/{app}/fields/{key}?value=` a
+//! field's error or note as the form would show it, for the page script).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/catalog/{app}/install", get(form_page).post(submit_form))
         .route("/api/v1/apps/{app}/install", get(form_json))
+        .route("/api/v1/apps/{app}/fields/{key}", get(field_json))
         .route("/api/v1/instances", post(install_json))
         .route("/api/v1/preview", post(preview_json))
 }
@@ -41,19 +44,20 @@ pub(super) struct InstallPage {
     pub(super) view: InstallFormView,
 }
 
-/// The namespace an empty install form is for: its reference fields offer
-/// the instances that serve it.
+/// The namespace an empty install form is for (its reference fields offer
+/// the instances that serve it) and the version it starts at.
 #[derive(Debug, Default, Deserialize)]
 struct FormQuery {
     namespace: Option<String>,
+    version: Option<String>,
 }
 
 impl FormQuery {
     fn raw(self) -> BTreeMap<String, String> {
-        self.namespace
-            .filter(|namespace| !namespace.is_empty())
-            .map(|namespace| BTreeMap::from([("namespace".to_owned(), namespace)]))
-            .unwrap_or_default()
+        [("namespace", self.namespace), ("version", self.version)]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?)))
+            .collect()
     }
 }
 
@@ -93,6 +97,27 @@ async fn form_json(
             .install_form(&app, &query.raw(), &BTreeMap::new())
             .await?,
     ))
+}
+
+/// The value typed into a field.
+#[derive(Debug, Deserialize)]
+struct FieldQuery {
+    #[serde(default)]
+    value: String,
+}
+
+/// `{"error": …, "note": …}` for one field's value: the words a submit
+/// would put next to it, so that the page shows them while typing.
+async fn field_json(
+    State(state): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Query(query): Query<FieldQuery>,
+) -> Result<Json<crate::catalog::FieldFeedback>, ApiError> {
+    Ok(Json(state.service.field_feedback(
+        &app,
+        &key,
+        &query.value,
+    )?))
 }
 
 /// The form's fields: name, namespace, version, the button pressed, and the

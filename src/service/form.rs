@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::install::params_of;
 use super::{Service, ServiceError};
 use crate::catalog::params::reference_value;
-use crate::catalog::{self, AppDefinition, FieldErrors, Need, Param, ParamKind};
+use crate::catalog::{self, AppDefinition, FieldErrors, FieldFeedback, Need, Param, ParamKind};
 use crate::store::InstanceStatus;
 
 /// One field of the install form.
@@ -40,6 +40,9 @@ pub struct FieldView {
     pub shown_when_json: String,
     /// A note the app has for the value (Flink's memory breakdown).
     pub note: Option<String>,
+    /// Whether the page script asks the server for the field's error or
+    /// note as it is typed ([`Service::field_feedback`]).
+    pub live_feedback: bool,
 }
 
 impl FieldView {
@@ -110,8 +113,11 @@ pub const INSTANCE_ID_FIELD: &str = "instance_id";
 pub struct InstallFormView {
     /// The app.
     pub app: &'static AppDefinition,
-    /// Instance name typed.
+    /// Instance name: typed, or suggested for a new instance.
     pub name: String,
+    /// Whether `name` is a suggestion (nothing was typed yet): the page
+    /// script lets it follow the namespace typed.
+    pub name_suggested: bool,
     /// Namespace typed.
     pub namespace: String,
     /// Version chosen.
@@ -180,6 +186,20 @@ impl InstallFormView {
 }
 
 impl Service {
+    /// The form's error or note for field `key` of `app` holding `text`, as
+    /// a submit would show it. Refused (400) for a field without live words.
+    pub fn field_feedback(
+        &self,
+        app: &str,
+        key: &str,
+        text: &str,
+    ) -> Result<FieldFeedback, ServiceError> {
+        let app = catalog::find(app).ok_or_else(|| ServiceError::AppNotFound(app.to_owned()))?;
+        app.field_feedback(key, text).ok_or_else(|| {
+            ServiceError::invalid(key, format!("{} has no live check of {key}", app.name))
+        })
+    }
+
     /// The install form for `app`, filled with `raw` values (defaults when
     /// empty) and `errors` next to their fields.
     pub async fn install_form(
@@ -203,6 +223,10 @@ impl Service {
                 });
             }
         }
+        let namespace = raw
+            .get("namespace")
+            .cloned()
+            .unwrap_or_else(|| "default".to_owned());
         let fields = app
             .params
             .iter()
@@ -211,11 +235,12 @@ impl Service {
             .collect();
         Ok(InstallFormView {
             app,
-            name: raw.get("name").cloned().unwrap_or_default(),
-            namespace: raw
-                .get("namespace")
+            name: raw
+                .get("name")
                 .cloned()
-                .unwrap_or_else(|| "default".to_owned()),
+                .unwrap_or_else(|| suggested_name(app.name, &namespace, &instances)),
+            name_suggested: !raw.contains_key("name"),
+            namespace,
             version: raw
                 .get("version")
                 .cloned()
@@ -237,6 +262,25 @@ impl Service {
             diff: None,
         })
     }
+}
+
+/// The name an empty install form suggests for a new instance of `app` in
+/// `namespace`: the app's name, else that name with `-2`, `-3`, … — the
+/// first that no instance there (installed or not) has, as names are
+/// unique per namespace.
+fn suggested_name(app: &str, namespace: &str, instances: &[crate::store::Instance]) -> String {
+    let taken = |name: &str| {
+        instances
+            .iter()
+            .any(|i| i.namespace == namespace && i.name == name)
+    };
+    (1..)
+        .map(|n| match n {
+            1 => app.to_owned(),
+            n => format!("{app}-{n}"),
+        })
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| app.to_owned())
 }
 
 /// One field of a form for `param`, filled with what was typed (its default
@@ -289,11 +333,13 @@ pub(super) fn field_view(
         empty_hint: target.map(|t| empty_hint(t, namespace)).unwrap_or_default(),
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
         note: None,
+        live_feedback: false,
     }
 }
 
 /// `field` with the app's note for its value, unless it has an error.
 fn with_note(app: &AppDefinition, mut field: FieldView) -> FieldView {
+    field.live_feedback = app.has_field_feedback(field.param.key);
     if field.error.is_none() {
         field.note = app.field_note(field.param.key, &field.value);
     }

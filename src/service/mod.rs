@@ -314,7 +314,8 @@ impl Service {
         let instance = self.instance_record(id).await?;
         let operations = self.store.operations(id).await?;
         let revision = self.store.revision(id, instance.current_revision).await?;
-        let left_behind = if instance.status == crate::store::InstanceStatus::Uninstalled {
+        let uninstalled = instance.status == crate::store::InstanceStatus::Uninstalled;
+        let left_behind = if uninstalled {
             views::left_behind(&revision.objects, &instance.namespace)
         } else {
             Vec::new()
@@ -331,6 +332,7 @@ impl Service {
                             .as_str()
                             .unwrap_or_default()
                             .to_owned(),
+                        removed: uninstalled,
                     })
                     .collect()
             })

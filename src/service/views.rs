@@ -218,6 +218,8 @@ pub struct OwnedObject {
     pub kind: String,
     /// Name.
     pub name: String,
+    /// Deleted by the instance's uninstall: no longer in the cluster.
+    pub removed: bool,
 }
 
 /// The instance page.

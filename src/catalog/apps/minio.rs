@@ -4,7 +4,9 @@ use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::render::{
+    Object, RenderError, RenderInput, hashed_name, in_apply_order, labels, object,
+};
 use crate::catalog::workload::{
     Workload, env_from_secret, generated_secret, http_probe, run_as, timed,
 };
@@ -93,7 +95,8 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
 }
 
 /// The MinIO server with generated root credentials, and a Job that creates
-/// the bucket once the server answers.
+/// the bucket once the server answers, named `<name>-create-bucket-<hash of
+/// its pod template>`.
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
     let secret = format!("{name}-credentials");
@@ -127,30 +130,41 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
          do sleep 2; done; mc mb --ignore-existing dataport/{bucket}",
         input.target.namespace
     );
+    // The server's Service selects the instance's pods of app `minio`; the
+    // Job's pod is labelled as its own component instead, so the Service
+    // never routes to it (the MinIO chart gives its Job a label `app` of its
+    // own, `minio-job`: minio/minio helm/minio/templates/post-job.yaml @1fdf315f).
+    let mut job_labels = input.labels();
+    job_labels.remove(labels::NAME);
+    job_labels.insert(labels::COMPONENT.into(), "create-bucket".into());
+    let template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(job_labels),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(PodSpec {
+            restart_policy: Some("OnFailure".into()),
+            containers: vec![Container {
+                name: "create-bucket".into(),
+                image: Some(MC_IMAGE.into()),
+                command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
+                env: Some(vec![
+                    env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
+                    env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
+                ]),
+                ..Container::default()
+            }],
+            ..PodSpec::default()
+        }),
+    };
+    // A Job's pod template is immutable: a new bucket makes a new Job, and
+    // the update's prune deletes the old one (the MinIO chart reruns its Job
+    // as a post-install,post-upgrade hook deleted before each run, same file).
     let job = Job {
-        metadata: input.metadata(format!("{name}-create-bucket")),
+        metadata: input.metadata(hashed_name(&format!("{name}-create-bucket"), &template)?),
         spec: Some(JobSpec {
             backoff_limit: Some(10),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(input.labels()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    restart_policy: Some("OnFailure".into()),
-                    containers: vec![Container {
-                        name: "create-bucket".into(),
-                        image: Some(MC_IMAGE.into()),
-                        command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
-                        env: Some(vec![
-                            env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
-                            env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
-                        ]),
-                        ..Container::default()
-                    }],
-                    ..PodSpec::default()
-                }),
-            },
+            template,
             ..JobSpec::default()
         }),
         ..Job::default()
@@ -167,7 +181,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
 
 /// MinIO's contract with its images.
 ///
-/// | | server (StatefulSet) | bucket Job |
+/// | | server (StatefulSet) | bucket Job (`<name>-create-bucket-<hash>`) |
 /// |---|---|---|
 /// | image | `minio/minio:<RELEASE.…>`, the offered release | `minio/mc:` [`MC_IMAGE`] |
 /// | entrypoint | `/usr/bin/docker-entrypoint.sh`, which prefixes `minio`: args `server /data --console-address :9001` | `sh -c` (mc alias set; mc mb) |
