@@ -177,6 +177,8 @@ document.addEventListener("DOMContentLoaded", () => {
   source.addEventListener("end", () => { source.close(); say("The container stopped: no more lines"); });
   source.addEventListener("broken", (message) => { say(`Following stopped: ${message.data}`); });
   source.addEventListener("error", () => say("Reconnecting…"));
+});
+
 // Install and update forms: a field with words of its own (Flink's memory
 // fields) shows, as it is typed, the refusal or breakdown the server gives
 // after a submit: the server answers them, so the numbers are its own.
