@@ -14,27 +14,11 @@ use common::{ADMIN_PASSWORD, Portal};
 use dataport::service::Role;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
-use serde_json::json;
 
 #[tokio::test]
 async fn a_viewer_follows_the_job_managers_log_live() {
     let (portal, database, namespace) = Portal::on_real_flink_cluster("followlog").await;
-    portal
-        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
-        .await;
-    let (status, created) = portal
-        .post_json(
-            "/api/v1/instances",
-            &json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": "1.20", "params": {
-                "operator": "flink-operator",
-                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
-                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 1, "taskManagerReplicas": 1,
-            }}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = common::flink::install_session(&portal, &namespace, "1.20", 1).await;
     // Both pods ready, and the JobManager past its start.
     let task_manager = eventually(Duration::from_secs(300), "a ready TaskManager", || async {
         let (_, pods) = portal

@@ -13,44 +13,11 @@ use std::time::Duration;
 
 use common::Portal;
 use common::cluster::{REAL_FLINK_2_RELEASE, REAL_FLINK_RELEASE, real_flink};
-use common::flink::{rest, running_job_manager};
+use common::flink::{install_session, rest, running_job_manager};
 use common::operator::eventually;
 use dataport::crd::{FlinkDeployment, JobManagerDeploymentStatus as Jm};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::rbac::v1::Role;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde_json::json;
-
-/// Installs the operator and a session cluster `analytics` of Flink
-/// `version` (the form's) with `task_managers` TaskManagers of one slot;
-/// returns the instance id.
-async fn install_session(
-    portal: &Portal,
-    namespace: &str,
-    version: &str,
-    task_managers: u32,
-) -> String {
-    let operator = portal
-        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
-        .await;
-    assert_eq!(
-        operator["operations"][0]["state"], "succeeded",
-        "{operator}"
-    );
-    let (status, created) = portal
-        .post_json(
-            "/api/v1/instances",
-            &json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": version, "params": {
-                "operator": "flink-operator",
-                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
-                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 1, "taskManagerReplicas": task_managers,
-            }}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_str().expect("id").to_owned()
-}
+use kube::api::{Api, DeleteParams, ListParams};
 
 #[tokio::test]
 async fn a_flink_session_cluster_runs_as_real_flink_processes() {
@@ -209,20 +176,7 @@ async fn a_job_manager_without_rights_on_pods_crash_loops_and_the_instance_says_
 
     // The cluster's ServiceAccount loses `pods`; a new JobManager cannot
     // watch or create its TaskManagers and stops (Flink's ResourceManager).
-    let roles: Api<Role> = Api::namespaced(client.clone(), &namespace);
-    let mut role = roles
-        .get("analytics-flink")
-        .await
-        .expect("the cluster's Role");
-    for rule in role.rules.iter_mut().flatten() {
-        if let Some(resources) = rule.resources.as_mut() {
-            resources.retain(|r| r != "pods");
-        }
-    }
-    roles
-        .replace("analytics-flink", &PostParams::default(), &role)
-        .await
-        .expect("Role without pods");
+    common::flink::revoke_pods_from_the_cluster_role(client.clone(), &namespace).await;
     pods.delete(
         first.metadata.name.as_deref().expect("name"),
         &DeleteParams::default(),

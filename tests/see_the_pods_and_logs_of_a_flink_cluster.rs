@@ -20,35 +20,9 @@ use dataport::crd::FlinkDeployment;
 use dataport::service::Role;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::rbac::v1::Role as RbacRole;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
-
-/// Installs the operator and a Flink 1.20 session cluster `analytics` with
-/// one TaskManager of one slot; returns the instance id.
-async fn install_session(portal: &Portal, namespace: &str) -> String {
-    let operator = portal
-        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
-        .await;
-    assert_eq!(
-        operator["operations"][0]["state"], "succeeded",
-        "{operator}"
-    );
-    let (status, created) = portal
-        .post_json(
-            "/api/v1/instances",
-            &json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": "1.20", "params": {
-                "operator": "flink-operator",
-                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
-                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 1, "taskManagerReplicas": 1,
-            }}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_str().expect("id").to_owned()
-}
 
 /// The instance's pods (JSON) once `done` holds for them.
 async fn pods_when(
@@ -76,7 +50,7 @@ fn of_component<'a>(pods: &'a [Value], component: &str) -> Vec<&'a Value> {
 #[tokio::test]
 async fn the_pods_and_the_job_managers_log_of_a_real_session_cluster() {
     let (portal, database, namespace) = Portal::on_real_flink_cluster("podslogs").await;
-    let id = install_session(&portal, &namespace).await;
+    let id = common::flink::install_session(&portal, &namespace, "1.20", 1).await;
 
     // The JobManager (the operator's Deployment) and the TaskManager the
     // JobManager created, both running and ready, with their node.
@@ -216,7 +190,7 @@ async fn the_pods_and_the_job_managers_log_of_a_real_session_cluster() {
 #[tokio::test]
 async fn a_crash_looping_job_manager_shows_flinks_reason_and_its_previous_log() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("crashlog").await;
-    let id = install_session(&portal, &namespace).await;
+    let id = common::flink::install_session(&portal, &namespace, "1.20", 1).await;
     let pods = pods_when(&portal, &id, "a ready JobManager", |pods| {
         of_component(pods, "jobmanager")
             .iter()
@@ -231,20 +205,7 @@ async fn a_crash_looping_job_manager_shows_flinks_reason_and_its_previous_log() 
     // The cluster's ServiceAccount loses `pods`: a new JobManager cannot
     // watch its TaskManagers, and Flink stops it; the node restarts it with back-off.
     let client = real_flink().client().await;
-    let roles: Api<RbacRole> = Api::namespaced(client.clone(), &namespace);
-    let mut role = roles
-        .get("analytics-flink")
-        .await
-        .expect("the cluster's Role");
-    for rule in role.rules.iter_mut().flatten() {
-        if let Some(resources) = rule.resources.as_mut() {
-            resources.retain(|r| r != "pods");
-        }
-    }
-    roles
-        .replace("analytics-flink", &PostParams::default(), &role)
-        .await
-        .expect("Role without pods");
+    common::flink::revoke_pods_from_the_cluster_role(client.clone(), &namespace).await;
     let pods_api: Api<Pod> = Api::namespaced(client, &namespace);
     pods_api
         .delete(&first, &DeleteParams::default())
@@ -313,7 +274,7 @@ async fn a_crash_looping_job_manager_shows_flinks_reason_and_its_previous_log() 
 #[tokio::test]
 async fn a_task_manager_too_small_for_flink_is_refused_by_flinks_own_client() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("tinytm").await;
-    let id = install_session(&portal, &namespace).await;
+    let id = common::flink::install_session(&portal, &namespace, "1.20", 1).await;
     pods_when(
         &portal,
         &id,
@@ -375,6 +336,18 @@ async fn a_task_manager_too_small_for_flink_is_refused_by_flinks_own_client() {
             .is_empty()
             .then_some(())
     })
+    .await;
+    // The refusal stays (the operator keeps trying, as its retry does), so
+    // the instance page says what Flink said.
+    eventually(
+        Duration::from_secs(60),
+        "Flink's refusal on the instance page",
+        || async {
+            let (_, page) = portal.get(&format!("/instances/{id}")).await;
+            page.contains("exceed configured Total Flink Memory")
+                .then_some(())
+        },
+    )
     .await;
 
     common::uninstall_until_no_process_is_left(&portal, &id, "analytics", &namespace).await;

@@ -51,3 +51,54 @@ pub fn pod_ip(pod: &Pod) -> String {
         .and_then(|s| s.pod_ip.clone())
         .expect("pod IP")
 }
+
+/// Installs the operator and a session cluster `analytics` of Flink
+/// `version` (the form's) with `task_managers` TaskManagers of one slot;
+/// returns the instance id (the install is accepted, not yet running).
+pub async fn install_session(
+    portal: &super::Portal,
+    namespace: &str,
+    version: &str,
+    task_managers: u32,
+) -> String {
+    let operator = portal
+        .install(serde_json::json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
+        .await;
+    assert_eq!(
+        operator["operations"][0]["state"], "succeeded",
+        "{operator}"
+    );
+    let (status, created) = portal
+        .post_json(
+            "/api/v1/instances",
+            &serde_json::json!({"app": "flink", "name": "analytics", "namespace": namespace, "version": version, "params": {
+                "operator": "flink-operator",
+                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+                "taskSlots": 1, "taskManagerReplicas": task_managers,
+            }}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().expect("id").to_owned()
+}
+
+/// Takes `pods` out of the Role of session `analytics`'s ServiceAccount:
+/// its next JobManager can neither watch nor create its TaskManagers.
+pub async fn revoke_pods_from_the_cluster_role(client: kube::Client, namespace: &str) {
+    use k8s_openapi::api::rbac::v1::Role;
+    let roles: Api<Role> = Api::namespaced(client, namespace);
+    let mut role = roles
+        .get("analytics-flink")
+        .await
+        .expect("the cluster's Role");
+    for rule in role.rules.iter_mut().flatten() {
+        if let Some(resources) = rule.resources.as_mut() {
+            resources.retain(|r| r != "pods");
+        }
+    }
+    roles
+        .replace("analytics-flink", &kube::api::PostParams::default(), &role)
+        .await
+        .expect("Role without pods");
+}
