@@ -24,12 +24,7 @@ async fn operations(portal: &Portal, id: &str) -> Vec<Value> {
 
 /// Opens `path` on the portal.
 async fn open(browser: &Browser, portal: &Portal, path: &str) {
-    browser
-        .client
-        .goto(&format!("{}{path}", portal.base))
-        .await
-        .expect("page");
-    browser.wait_until_loaded().await;
+    browser.open(&portal.base, path).await;
 }
 
 /// Restart and a job's Delete each ask first, saying what they do to what;

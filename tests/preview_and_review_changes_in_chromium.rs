@@ -15,12 +15,7 @@ use serde_json::{Value, json};
 
 /// Opens `path` on the portal.
 async fn open(browser: &Browser, portal: &Portal, path: &str) {
-    browser
-        .client
-        .goto(&format!("{}{path}", portal.base))
-        .await
-        .expect("page");
-    browser.wait_until_loaded().await;
+    browser.open(&portal.base, path).await;
 }
 
 /// The text of the first element matching `css`, exactly as the page holds it.

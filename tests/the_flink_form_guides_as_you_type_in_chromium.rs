@@ -11,12 +11,7 @@ use common::browser::{Browser, JavaScript};
 
 /// Opens `path` on the portal.
 async fn open(browser: &Browser, portal: &Portal, path: &str) {
-    browser
-        .client
-        .goto(&format!("{}{path}", portal.base))
-        .await
-        .expect("page");
-    browser.wait_until_loaded().await;
+    browser.open(&portal.base, path).await;
 }
 
 #[tokio::test]

@@ -246,6 +246,15 @@ impl Browser {
         self.wait_until_loaded().await;
     }
 
+    /// Opens `path` of the portal at `base` and waits until it has loaded.
+    pub async fn open(&self, base: &str, path: &str) {
+        self.client
+            .goto(&format!("{base}{path}"))
+            .await
+            .expect("page");
+        self.wait_until_loaded().await;
+    }
+
     /// Waits until the current document has loaded completely.
     pub async fn wait_until_loaded(&self) {
         let deadline = Instant::now() + WAIT;
