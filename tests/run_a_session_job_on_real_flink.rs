@@ -107,6 +107,19 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     let job_manager = pod_ip(&running_job_manager(&pods, "analytics").await);
+    // Flink's REST API: the release and the TaskManager the form asked for,
+    // with HA and state on S3.
+    let overview = eventually(
+        Duration::from_secs(180),
+        "one registered TaskManager with its two slots",
+        || async {
+            rest(&job_manager, "/overview")
+                .await
+                .filter(|o| o["taskmanagers"] == 1 && o["slots-total"] == 2)
+        },
+    )
+    .await;
+    assert_eq!(overview["flink-version"], REAL_FLINK_RELEASE, "{overview}");
     let instance = format!("/api/v1/instances/{id}");
     eventually(Duration::from_secs(180), "the session running", || async {
         let (_, answer) = portal.get_json(&instance).await;

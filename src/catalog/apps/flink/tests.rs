@@ -174,7 +174,14 @@ fn the_ha_toggle_names_what_it_reveals() {
         .unwrap();
     assert_eq!(
         toggle.reveals(&SESSION_PARAMS),
-        ["haType", "zookeeper", "storage", "minio", "hdfs"]
+        [
+            "haType",
+            "zookeeper",
+            "storage",
+            "minio",
+            "hdfs",
+            "checkpointInterval"
+        ]
     );
     let hive = SESSION_PARAMS.iter().find(|p| p.key == "hive").unwrap();
     assert_eq!(hive.reveals(&SESSION_PARAMS), ["hiveMetastore", "hiveHdfs"]);
