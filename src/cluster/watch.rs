@@ -290,31 +290,67 @@ pub struct EventView {
     pub message: String,
 }
 
+/// Whether `object` is named after instance `name` (`name` or `name-…`)
+/// rather than after a neighbour with a longer name that `name` starts
+/// (`flink` and `flink-kubernetes-operator` in one namespace).
+fn named_after(object: &str, name: &str, neighbours: &[String]) -> bool {
+    let of = |instance: &str| object == instance || object.starts_with(&format!("{instance}-"));
+    of(name)
+        && !neighbours
+            .iter()
+            .any(|other| other.len() > name.len() && of(other))
+}
+
 impl Cluster {
     /// The latest events (at most `limit`, newest first) about the objects
     /// of instance `name`: the objects themselves and their pods (named
-    /// after the instance). One list call per page view.
+    /// after the instance), but not those of `neighbours` (the other
+    /// instances of the namespace) whose names start the same way. One list
+    /// call per page view.
     pub async fn instance_events(
         &self,
         namespace: &str,
         name: &str,
+        neighbours: &[String],
         limit: usize,
     ) -> Result<Vec<EventView>, super::ClusterError> {
         use k8s_openapi::api::core::v1::Event;
         let events: Api<Event> = Api::namespaced(self.client().clone(), namespace);
-        let prefix = format!("{name}-");
         let mut found: Vec<EventView> = events
             .list(&kube::api::ListParams::default())
             .await?
             .into_iter()
             .filter(|event| {
                 let object = event.involved_object.name.as_deref().unwrap_or_default();
-                object == name || object.starts_with(&prefix)
+                named_after(object, name, neighbours)
             })
             .map(EventView::of)
             .collect();
         found.sort_by(|a, b| b.at.cmp(&a.at));
         found.truncate(limit);
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod named_after_tests {
+    use super::named_after;
+
+    #[test]
+    fn an_event_belongs_to_the_instance_with_the_longest_matching_name() {
+        let neighbours = vec!["flink-kubernetes-operator".to_owned()];
+        assert!(named_after("flink", "flink", &neighbours));
+        assert!(named_after("flink-5755d6857d-g5wzx", "flink", &neighbours));
+        assert!(!named_after(
+            "flink-kubernetes-operator-cf8cbd84d",
+            "flink",
+            &neighbours
+        ));
+        assert!(named_after(
+            "flink-kubernetes-operator-cf8cbd84d",
+            "flink-kubernetes-operator",
+            &["flink".to_owned()]
+        ));
+        assert!(!named_after("flinkx", "flink", &[]));
     }
 }

@@ -347,9 +347,17 @@ impl Service {
             .map(|watches| watches.observed(&key))
             .unwrap_or_default();
         // Events are a nicety: an unreachable cluster must not take the page down.
+        let neighbours: Vec<String> = self
+            .store
+            .instances(None)
+            .await?
+            .into_iter()
+            .filter(|other| other.namespace == instance.namespace && other.name != instance.name)
+            .map(|other| other.name)
+            .collect();
         let events = match &self.cluster {
             Some(cluster) => cluster
-                .instance_events(&instance.namespace, &instance.name, 20)
+                .instance_events(&instance.namespace, &instance.name, &neighbours, 20)
                 .await
                 .map_err(|error| error.to_string()),
             None => Ok(Vec::new()),
