@@ -1,7 +1,9 @@
-//! The simulated FlinkSessionJob controller: validate (with the operator's
+//! The stand-in's FlinkSessionJob controller: validate (with the operator's
 //! jar rules and the session cluster), then walk the job and record what
 //! was deployed (`FlinkSessionJobController`, `SessionJobReconciler` in
 //! flink-kubernetes-operator release-1.15.0; docs/flink-operator-facts.md §3–§4).
+//! On a session the process node runs for real, the job runs for real
+//! through Flink's REST API instead of walking ([`real`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
