@@ -125,16 +125,6 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// A merge patch of a whole status: fields that are gone are sent as null,
-/// so that a cleared error is cleared in the API server too.
-pub(crate) fn status_patch<S: serde::Serialize>(status: &S) -> Value {
-    let mut status = serde_json::to_value(status).unwrap_or_default();
-    if status.get("error").is_none() {
-        status["error"] = Value::Null;
-    }
-    json!({ "status": status })
-}
-
 /// The merge patch (RFC 7386) turning status `current` into `next`: what
 /// changed, and null for each field `next` no longer has, so that a cleared
 /// `jobId` or `error` is cleared in the API server too (the operator

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::crd::JobManagerDeploymentStatus as Jm;
+use crate::crd::{FlinkDeploymentStatus, ResourceLifecycleState as Lifecycle, TaskManagerInfo};
 
 fn session_spec() -> Value {
     json!({

@@ -1,0 +1,132 @@
+//! The cluster objects the operator (through Flink's native client) makes
+//! for a simulated cluster, and what it deletes before a FlinkDeployment goes.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+
+use super::effective_configuration;
+use crate::crd::FlinkDeployment;
+use crate::simulator::SIMULATOR_MANAGER;
+use crate::simulator::operator::instance::Operator;
+
+/// The objects Flink's native Kubernetes client creates for a cluster (the
+/// JobManager Deployment aside: no Flink process runs): Services
+/// `<name>-rest` and `<name>`, ConfigMap `flink-config-<name>`, as the operator.
+pub(super) async fn create_cluster_objects(
+    operator: &Operator,
+    deployment: &FlinkDeployment,
+    spec: &Value,
+) -> Result<(), kube::Error> {
+    let name = deployment.name_any();
+    let namespace = deployment.namespace().unwrap_or_default();
+    let owner = deployment
+        .controller_owner_ref(&())
+        .map(|owner| vec![owner]);
+    let labels = json!({"app": name, "type": "flink-native-kubernetes"});
+    let selector =
+        json!({"app": name, "component": "jobmanager", "type": "flink-native-kubernetes"});
+    let rest = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": format!("{name}-rest"), "namespace": namespace, "labels": labels, "ownerReferences": owner},
+        "spec": {"type": "ClusterIP", "selector": selector,
+                 "ports": [{"name": "rest", "port": 8081, "targetPort": 8081, "protocol": "TCP"}]},
+    });
+    let internal = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels, "ownerReferences": owner},
+        "spec": {"clusterIP": "None", "selector": selector, "ports": [
+            {"name": "jobmanager-rpc", "port": 6123, "targetPort": 6123, "protocol": "TCP"},
+            {"name": "blobserver", "port": 6124, "targetPort": 6124, "protocol": "TCP"},
+        ]},
+    });
+    let mut configuration = effective_configuration(&operator.config, spec);
+    configuration.insert("kubernetes.cluster-id".into(), name.clone());
+    configuration.insert("kubernetes.namespace".into(), namespace.clone());
+    let text: String = configuration
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
+    let file = match spec.get("flinkVersion").and_then(Value::as_str) {
+        Some(v) if v.starts_with("v2") => "config.yaml",
+        _ => "flink-conf.yaml",
+    };
+    let mut data = serde_json::Map::new();
+    data.insert(file.into(), json!(text));
+    if let Some(logs) = spec.get("logConfiguration").and_then(Value::as_object) {
+        for (key, value) in logs {
+            data.insert(key.clone(), value.clone());
+        }
+    }
+    let config_map = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": format!("flink-config-{name}"), "namespace": namespace, "labels": labels, "ownerReferences": owner},
+        "data": data,
+    });
+    let params = PatchParams::apply(SIMULATOR_MANAGER).force();
+    let services: Api<Service> = Api::namespaced(operator.client.clone(), &namespace);
+    services
+        .patch(&format!("{name}-rest"), &params, &Patch::Apply(&rest))
+        .await?;
+    services
+        .patch(&name, &params, &Patch::Apply(&internal))
+        .await?;
+    let config_maps: Api<ConfigMap> = Api::namespaced(operator.client.clone(), &namespace);
+    config_maps
+        .patch(
+            &format!("flink-config-{name}"),
+            &params,
+            &Patch::Apply(&config_map),
+        )
+        .await?;
+    Ok(())
+}
+
+/// What the operator does before it lets a FlinkDeployment go: it deletes the
+/// cluster's objects. (Their owner references would also get them collected,
+/// but only once the garbage collector's discovery knows the Flink kinds.)
+pub(super) async fn tear_down(
+    operator: &Operator,
+    deployment: &FlinkDeployment,
+) -> Result<Action, kube::Error> {
+    let name = deployment.name_any();
+    let namespace = deployment.namespace().unwrap_or_default();
+    let services: Api<Service> = Api::namespaced(operator.client.clone(), &namespace);
+    let config_maps: Api<ConfigMap> = Api::namespaced(operator.client.clone(), &namespace);
+    let gone = |result: Result<_, kube::Error>| match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    };
+    let params = DeleteParams::default();
+    gone(
+        services
+            .delete(&format!("{name}-rest"), &params)
+            .await
+            .map(|_| ()),
+    )?;
+    gone(services.delete(&name, &params).await.map(|_| ()))?;
+    if operator.native.is_some() {
+        // Flink's killCluster, and the operator's deletion of HA data.
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(operator.client.clone(), &namespace);
+        gone(deployments.delete(&name, &params).await.map(|_| ()))?;
+        let ha = kube::api::ListParams::default()
+            .labels(&format!("app={name},configmap-type=high-availability"));
+        gone(
+            config_maps
+                .delete_collection(&params, &ha)
+                .await
+                .map(|_| ()),
+        )?;
+    }
+    gone(
+        config_maps
+            .delete(&format!("flink-config-{name}"), &params)
+            .await
+            .map(|_| ()),
+    )?;
+    Ok(Action::await_change())
+}
