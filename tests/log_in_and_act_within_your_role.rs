@@ -360,6 +360,17 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401, "a revoked token is refused at once");
+    // A token or user that is gone: a page that says so, with 404.
+    let gone = tab
+        .get(&format!("/account/tokens/{token_id}/revoke"))
+        .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert!(gone.body.contains("no API token with id"), "{}", gone.body);
+    let nobody = tab
+        .get(&format!("/users/{}/remove", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(nobody.status, 404, "{}", nobody.body);
+    assert!(nobody.body.contains("no user with id"), "{}", nobody.body);
 
     // Changing one's password needs the current one.
     let new_password = "a brand new admin password";

@@ -246,14 +246,7 @@ pub(super) async fn remove_user_page(
     Path(id): Path<String>,
 ) -> Result<Page<ConfirmPage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
-    let user = state
-        .service
-        .user(id)
-        .await
-        .and_then(|user| {
-            user.ok_or_else(|| ServiceError::Conflict(format!("No user with id {id}")))
-        })
-        .or_page(&layout)?;
+    let user = state.service.existing_user(id).await.or_page(&layout)?;
     if user.id == caller.user.id {
         return Err(ServiceError::Conflict(
             "You cannot remove your own account".into(),
@@ -301,14 +294,8 @@ pub(super) async fn revoke_token_page(
     let id = parse_id(&id).or_page(&layout)?;
     let token = state
         .service
-        .tokens(&caller.user)
+        .token(&caller.user, id)
         .await
-        .and_then(|tokens| {
-            tokens
-                .into_iter()
-                .find(|token| token.id == id)
-                .ok_or_else(|| ServiceError::Conflict(format!("You have no token with id {id}")))
-        })
         .or_page(&layout)?;
     let name = &token.name;
     Ok(Page(ConfirmPage {

@@ -41,7 +41,9 @@ impl HttpError {
                 ServiceError::AppNotFound(_)
                 | ServiceError::InstanceNotFound(_)
                 | ServiceError::JobNotFound(_)
-                | ServiceError::PodNotFound(_),
+                | ServiceError::PodNotFound(_)
+                | ServiceError::UserNotFound(_)
+                | ServiceError::TokenNotFound(_),
             ) => StatusCode::NOT_FOUND,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,

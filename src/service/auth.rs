@@ -114,12 +114,20 @@ impl Service {
         Ok(self.store.user(id).await?)
     }
 
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// [`ServiceError::UserNotFound`] when no user has it.
+    pub async fn existing_user(&self, id: Uuid) -> Result<User, ServiceError> {
+        self.user(id).await?.ok_or(ServiceError::UserNotFound(id))
+    }
+
     /// Removes user `id`; refused for one's own account (no admin locks
     /// everyone out by accident).
     pub async fn remove_user(&self, actor: &User, id: Uuid) -> Result<(), ServiceError> {
         let target = self.store.user(id).await?;
         let result = match &target {
-            None => Err(ServiceError::Conflict(format!("no user with id {id}"))),
+            None => Err(ServiceError::UserNotFound(id)),
             Some(user) if user.id == actor.id => Err(ServiceError::Conflict(
                 "You cannot remove your own account".to_owned(),
             )),
@@ -238,6 +246,18 @@ impl Service {
         Ok(self.store.tokens_of(user.id).await?)
     }
 
+    /// `user`'s API token `id`.
+    ///
+    /// # Errors
+    /// [`ServiceError::TokenNotFound`] when they have none with that id.
+    pub async fn token(&self, user: &User, id: Uuid) -> Result<ApiToken, ServiceError> {
+        self.tokens(user)
+            .await?
+            .into_iter()
+            .find(|token| token.id == id)
+            .ok_or(ServiceError::TokenNotFound(id))
+    }
+
     /// Revokes `user`'s token `id`.
     pub async fn revoke_token(&self, user: &User, id: Uuid) -> Result<(), ServiceError> {
         let result = self
@@ -245,9 +265,7 @@ impl Service {
             .delete_token(user.id, id)
             .await
             .map_err(|error| match error {
-                StoreError::NotFound { .. } => {
-                    ServiceError::Conflict(format!("no token with id {id}"))
-                }
+                StoreError::NotFound { .. } => ServiceError::TokenNotFound(id),
                 other => other.into(),
             });
         self.tokens_seen.invalidate_all();

@@ -61,6 +61,12 @@ pub enum ServiceError {
     /// The instance has no pod (or container, `pod/container`) by this name.
     #[error("no pod {0:?} in this instance")]
     PodNotFound(String),
+    /// No user has this id.
+    #[error("no user with id {0}")]
+    UserNotFound(uuid::Uuid),
+    /// The user has no API token with this id.
+    #[error("you have no API token with id {0}")]
+    TokenNotFound(uuid::Uuid),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
