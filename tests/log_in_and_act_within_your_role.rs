@@ -361,9 +361,7 @@ async fn a_session_logs_in_and_its_forms_need_the_csrf_token() {
         .unwrap();
     assert_eq!(refused.status(), 401, "a revoked token is refused at once");
     // A token or user that is gone: a page that says so, with 404.
-    let gone = tab
-        .get(&format!("/account/tokens/{token_id}/revoke"))
-        .await;
+    let gone = tab.get(&format!("/account/tokens/{token_id}/revoke")).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
     assert!(gone.body.contains("no API token with id"), "{}", gone.body);
     let nobody = tab

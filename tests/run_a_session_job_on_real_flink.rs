@@ -23,22 +23,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
-/// The job `name` of session instance `id` as the JSON API shows it, once
-/// `done` (within 180 s: real Flink on a busy machine takes its time).
-async fn wait_for_job(
-    portal: &Portal,
-    id: &str,
-    name: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let path = format!("/api/v1/instances/{id}/jobs/{name}");
-    eventually(Duration::from_secs(180), what, || async {
-        let (_, job) = portal.get_json(&path).await;
-        done(&job).then_some(job)
-    })
-    .await
-}
+/// How long a job may take to reach a state: real Flink on a busy machine
+/// takes its time.
+const REAL_FLINK: Duration = Duration::from_secs(180);
 
 /// The pid of the session JobManager's Java process that the process node
 /// runs for `namespace`.
@@ -136,10 +123,11 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
         )
         .await;
     assert_eq!(status, 201, "{submitted}");
-    wait_for_job(&portal, &id, "counting", "running", |job| {
-        job["state"] == "RUNNING"
-    })
-    .await;
+    portal
+        .wait_for_job(&id, "counting", "running", REAL_FLINK, |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
     let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
     let object = session_jobs
         .get("analytics-counting")
@@ -161,14 +149,15 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
         )
         .await;
     assert_eq!(status, 200, "{suspended}");
-    let job = wait_for_job(
-        &portal,
-        &id,
-        "counting",
-        "suspended with a savepoint",
-        |job| job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string(),
-    )
-    .await;
+    let job = portal
+        .wait_for_job(
+            &id,
+            "counting",
+            "suspended with a savepoint",
+            REAL_FLINK,
+            |job| job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string(),
+        )
+        .await;
     let savepoint = job["observed"]["savepoint"]
         .as_str()
         .expect("savepoint")
@@ -217,10 +206,11 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
         .post_form(&format!("/instances/{id}/jobs/counting/resume"), &[])
         .await;
     assert_eq!(status, 303);
-    wait_for_job(&portal, &id, "counting", "running again", |job| {
-        job["state"] == "RUNNING"
-    })
-    .await;
+    portal
+        .wait_for_job(&id, "counting", "running again", REAL_FLINK, |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
     let object = session_jobs.get("analytics-counting").await.expect("job");
     let second_id = object
         .status

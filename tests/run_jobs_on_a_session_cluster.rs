@@ -5,28 +5,20 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::Portal;
 use dataport::crd::{FlinkDeployment, FlinkSessionJob};
 use kube::api::{Api, Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::json;
+
+/// How long a job takes to reach a state on the simulated session.
+const SIMULATED: Duration = Duration::from_secs(60);
 
 /// A JAR on a public https host: what an operator with default settings fetches.
 /// An IP literal (RFC 5737 documentation range): a public address the
 /// operator needs no DNS for (it refuses a host it cannot resolve).
 const JAR: &str = "https://198.51.100.7/jobs/etl.jar";
-
-/// Waits until job `name` of session `id` matches `done`; returns its JSON.
-async fn wait_for_job(
-    portal: &Portal,
-    id: &str,
-    name: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    portal
-        .wait_for_json(&format!("/api/v1/instances/{id}/jobs/{name}"), what, done)
-        .await
-}
 
 #[tokio::test]
 async fn submit_suspend_with_a_savepoint_resume_upgrade_and_delete_a_job() {
@@ -54,10 +46,11 @@ async fn submit_suspend_with_a_savepoint_resume_upgrade_and_delete_a_job() {
     );
     assert_eq!(object.metadata.labels.unwrap()["dataport.io/job"], "etl");
 
-    wait_for_job(&portal, &id, "etl", "running", |job| {
-        job["state"] == "RUNNING"
-    })
-    .await;
+    portal
+        .wait_for_job(&id, "etl", "running", SIMULATED, |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
     let (_, jobs) = portal
         .get_json(&format!("/api/v1/instances/{id}/jobs"))
         .await;
@@ -73,10 +66,11 @@ async fn submit_suspend_with_a_savepoint_resume_upgrade_and_delete_a_job() {
         )
         .await;
     assert_eq!(status, 200, "{suspended}");
-    let job = wait_for_job(&portal, &id, "etl", "suspended with a savepoint", |job| {
-        job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string()
-    })
-    .await;
+    let job = portal
+        .wait_for_job(&id, "etl", "suspended with a savepoint", SIMULATED, |job| {
+            job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string()
+        })
+        .await;
     let savepoint = job["observed"]["savepoint"].as_str().unwrap().to_owned();
     assert!(
         savepoint.starts_with(&format!(
@@ -100,10 +94,11 @@ async fn submit_suspend_with_a_savepoint_resume_upgrade_and_delete_a_job() {
         .post_form(&format!("/instances/{id}/jobs/etl/resume"), &[])
         .await;
     assert_eq!(status, 303);
-    wait_for_job(&portal, &id, "etl", "running again", |job| {
-        job["state"] == "RUNNING"
-    })
-    .await;
+    portal
+        .wait_for_job(&id, "etl", "running again", SIMULATED, |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
     let (status, upgraded) = portal
         .post_json(
             &format!("/api/v1/instances/{id}/jobs/etl/upgrade"),
@@ -111,11 +106,18 @@ async fn submit_suspend_with_a_savepoint_resume_upgrade_and_delete_a_job() {
         )
         .await;
     assert_eq!(status, 200, "{upgraded}");
-    let job = wait_for_job(&portal, &id, "etl", "upgraded through a savepoint", |job| {
-        job["state"] == "RUNNING"
-            && job["observed"]["savepoint"].as_str() != Some(savepoint.as_str())
-    })
-    .await;
+    let job = portal
+        .wait_for_job(
+            &id,
+            "etl",
+            "upgraded through a savepoint",
+            SIMULATED,
+            |job| {
+                job["state"] == "RUNNING"
+                    && job["observed"]["savepoint"].as_str() != Some(savepoint.as_str())
+            },
+        )
+        .await;
     assert_eq!(job["params"]["parallelism"], 3);
     let upgrade_savepoint = job["observed"]["savepoint"].as_str().unwrap();
     let (_, page) = portal.get(&format!("/instances/{id}/jobs/etl")).await;

@@ -324,7 +324,19 @@ impl Portal {
         what: &str,
         done: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        self.wait_for_json_within(path, what, std::time::Duration::from_secs(60), done)
+            .await
+    }
+
+    /// Polls the JSON at `path` until `done` holds (`limit` at most); returns it.
+    pub async fn wait_for_json_within(
+        &self,
+        path: &str,
+        what: &str,
+        limit: std::time::Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + limit;
         loop {
             let (_, answer) = self.get_json(path).await;
             if done(&answer) {
@@ -332,10 +344,24 @@ impl Portal {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "never {what}: {answer}"
+                "never {what} within {limit:?}: {answer}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+
+    /// Polls session job `name` of instance `id` (its API JSON) until `done`
+    /// holds (`limit` at most); returns it.
+    pub async fn wait_for_job(
+        &self,
+        id: &str,
+        name: &str,
+        what: &str,
+        limit: std::time::Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let path = format!("/api/v1/instances/{id}/jobs/{name}");
+        self.wait_for_json_within(&path, what, limit, done).await
     }
 
     /// Installs the Flink operator, MinIO and a Flink session cluster

@@ -234,6 +234,21 @@ struct Reading {
 }
 
 impl Reading {
+    /// Reads what follows `offset` into `buffer`.
+    async fn read_at(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.file.seek(SeekFrom::Start(self.offset)).await?;
+        self.file.read(buffer).await
+    }
+
+    /// This reading, ended: no more reads, no following.
+    fn ended(self) -> Reading {
+        Reading {
+            follow: false,
+            left: Some(0),
+            ..self
+        }
+    }
+
     async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Reading)> {
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
@@ -243,28 +258,10 @@ impl Reading {
             if room == 0 {
                 return None;
             }
-            if let Err(error) = self.file.seek(SeekFrom::Start(self.offset)).await {
-                return Some((
-                    Err(error),
-                    Reading {
-                        follow: false,
-                        left: Some(0),
-                        ..self
-                    },
-                ));
-            }
-            let read = match self.file.read(&mut buffer[..room]).await {
+            let read = match self.read_at(&mut buffer[..room]).await {
                 Ok(read) => read,
-                Err(error) => {
-                    return Some((
-                        Err(error),
-                        Reading {
-                            follow: false,
-                            left: Some(0),
-                            ..self
-                        },
-                    ));
-                }
+                // The stream ends with the error; nothing is read after it.
+                Err(error) => return Some((Err(error), self.ended())),
             };
             if read > 0 {
                 self.offset += read as u64;
