@@ -65,7 +65,7 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
                 && status
                     .pod_ip
                     .as_deref()
-                    .is_some_and(|ip| ip.starts_with("127.")))
+                    .is_some_and(common::flink::is_a_process_node_pod_ip))
             .then_some(pod)
         },
     )

@@ -17,6 +17,7 @@ use common::flink::{install_session, rest, running_job_manager};
 use common::operator::eventually;
 use dataport::crd::{FlinkDeployment, JobManagerDeploymentStatus as Jm};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ListParams};
 
 #[tokio::test]
@@ -123,6 +124,40 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
         .expect("status");
     assert_eq!(status.job_manager_deployment_status, Some(Jm::Ready));
     assert_eq!(status.error, None);
+
+    // The pod IP is one Kubernetes accepts as an endpoint (not loopback): the
+    // endpoint controller publishes the JobManager behind `analytics-rest`,
+    // and the API server's service proxy reaches Flink's REST through it.
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), &namespace);
+    let published = eventually(
+        Duration::from_secs(60),
+        "the JobManager's address in analytics-rest's EndpointSlice",
+        || async {
+            let list = slices
+                .list(&ListParams::default().labels("kubernetes.io/service-name=analytics-rest"))
+                .await
+                .ok()?;
+            let addresses: Vec<String> = list
+                .items
+                .iter()
+                .flat_map(|slice| slice.endpoints.iter())
+                .flat_map(|endpoint| endpoint.addresses.iter().cloned())
+                .collect();
+            addresses.contains(&pod_ip).then_some(addresses)
+        },
+    )
+    .await;
+    assert_eq!(published, vec![pod_ip.clone()]);
+    let request = axum::http::Request::get(format!(
+        "/api/v1/namespaces/{namespace}/services/analytics-rest:rest/proxy/overview"
+    ))
+    .body(Vec::new())
+    .expect("request");
+    let proxied: serde_json::Value = client
+        .request(request)
+        .await
+        .expect("Flink's /overview through the API server's service proxy");
+    assert_eq!(proxied["flink-version"], REAL_FLINK_RELEASE, "{proxied}");
 
     // Uninstalling stops every Flink process of the instance.
     common::uninstall_until_no_process_is_left(&portal, &id, "analytics", &namespace).await;

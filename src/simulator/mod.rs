@@ -40,10 +40,10 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
     let cluster = Cluster::connect_required(args.kubeconfig.as_deref()).await?;
     let client = cluster.client().clone();
     let base = client_config(args.kubeconfig.as_deref()).await?;
-    let processes = args.run_processes.then(|| {
+    let processes = if args.run_processes {
         let cache = args.flink_cache.clone().unwrap_or_else(default_cache);
         let root = std::path::absolute(&args.process_root).unwrap_or(args.process_root.clone());
-        node::process::ProcessNode::new(
+        let node = node::process::ProcessNode::new(
             client.clone(),
             &base.cluster_url.to_string().parse().unwrap_or_else(|_| {
                 url::Url::parse("https://127.0.0.1:6443").expect("a fixed URL parses")
@@ -54,7 +54,11 @@ pub async fn run(args: SimulateArgs) -> Result<(), StartError> {
                 java: args.java.clone(),
             },
         )
-    });
+        .await;
+        Some(node)
+    } else {
+        None
+    };
     let native = processes.as_ref().map(|node| {
         std::sync::Arc::new(operator::native::NativeClient {
             admin: client.clone(),

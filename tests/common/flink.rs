@@ -37,11 +37,24 @@ pub async fn running_job_manager(pods: &Api<Pod>, cluster: &str) -> Pod {
                         .status
                         .as_ref()
                         .and_then(|s| s.pod_ip.as_deref())
-                        .is_some_and(|ip| ip.starts_with("127."))
+                        .is_some_and(is_a_process_node_pod_ip)
             })
         },
     )
     .await
+}
+
+/// Whether `ip` is a pod IP the process node gives: of 198.18.0.0/15 on
+/// `lo`, or, where it may not add addresses, of 127.0.0.0/8 (not 127.0.0.1).
+pub fn is_a_process_node_pod_ip(ip: &str) -> bool {
+    match ip.parse::<std::net::Ipv4Addr>() {
+        Ok(ip) => {
+            let [a, b, ..] = ip.octets();
+            (a == 198 && (b == 18 || b == 19))
+                || (ip.is_loopback() && ip != std::net::Ipv4Addr::LOCALHOST)
+        }
+        Err(_) => false,
+    }
 }
 
 /// The pod IP of `pod`.

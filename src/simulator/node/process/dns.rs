@@ -8,9 +8,10 @@
 //! `<service>.<namespace>.svc`; `<hostname>.<subdomain>...` for pods with both.
 //!
 //! The addresses are the node's own pods that a Service selects (ready, or
-//! any with `publishNotReadyAddresses`), not EndpointSlices: the API server
-//! refuses loopback pod IPs in an EndpointSlice ("may not be in the loopback
-//! range"), so the endpoint controllers cannot publish these pods. Service IPs
+//! any with `publishNotReadyAddresses`), not EndpointSlices: with loopback
+//! pod IPs (the node's fallback, [`super::network`]) the API server refuses
+//! them in an EndpointSlice ("may not be in the loopback range"), so the
+//! endpoint controllers cannot publish these pods. Service IPs
 //! cannot be routed here either, so a Service's names point at its pods' IPs
 //! (for headless Services this is what DNS answers anyway): a Service whose
 //! `port` differs from its `targetPort` is not reachable under its own port.
@@ -209,8 +210,8 @@ fn names(services: &[Service], pods: &[Resolver]) -> BTreeMap<String, BTreeSet<I
 fn render(pod: &Resolver, names: &BTreeMap<String, BTreeSet<Ipv4Addr>>) -> String {
     let mut text =
         String::from("# written by the dataport process node: cluster DNS for this pod\n");
-    // A pod's localhost is its own network namespace; here its own loopback
-    // address is that (Flink's JarRunHandler uploads job files to the
+    // A pod's localhost is its own network namespace; here its own pod IP
+    // stands for that (Flink's JarRunHandler uploads job files to the
     // BlobServer at `localhost`, which binds the pod IP here).
     text.push_str(&format!("{} localhost\n", pod.ip));
     let host = hostname();

@@ -27,7 +27,7 @@
 //!   `KubernetesTaskExecutorRunner`.
 //!
 //! What differs because there is no container: the pod's network namespace is
-//! its loopback pod IP, so the processes bind it (`jobmanager.bind-host`,
+//! its own pod IP on `lo`, so the processes bind it (`jobmanager.bind-host`,
 //! `rest.bind-address`, `taskmanager.bind-host`, `taskmanager.host` given as
 //! dynamic properties, where the image binds `0.0.0.0` in its own namespace);
 //! configuration values that are paths inside a mounted volume are given as

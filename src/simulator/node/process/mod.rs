@@ -4,9 +4,9 @@
 //! [`flink`]; MinIO's server and client images, [`minio`], whose stand-ins
 //! S3Proxy and mc-standin run in their place) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
-//! ([`env`]), a loopback address of 127.0.0.0/8 as the pod IP (Linux routes the
-//! whole block to `lo`, so every pod can bind its own ports; each node takes a
-//! /16 of its own at random), cluster DNS as a
+//! ([`env`]), an address of its own on `lo` as the pod IP ([`network`]: of
+//! 198.18.0.0/15 where the node may add addresses, else of 127.0.0.0/8), so
+//! every pod binds its own ports, cluster DNS as a
 //! hosts file per pod ([`dns`]), the API server reachable as
 //! `KUBERNETES_SERVICE_HOST`/`PORT` with the pod's own ServiceAccount token
 //! (from its projected volume, given to Kubernetes clients as
@@ -20,6 +20,7 @@ mod env;
 pub mod flink;
 mod logs;
 pub mod minio;
+pub mod network;
 mod pod;
 mod status;
 mod volumes;
@@ -80,15 +81,18 @@ pub struct ProcessNode {
     pods: Mutex<HashMap<String, watch::Sender<StopRequest>>>,
     /// The pods it runs now, by namespace and name: what its log endpoint reads.
     running: Mutex<HashMap<(String, String), Arc<pod::PodRun>>>,
-    next_ip: Mutex<u32>,
-    /// The second octet of the node's pod IPs.
-    subnet: u8,
+    /// The pods' IPs.
+    network: network::PodNetwork,
 }
 
 impl ProcessNode {
     /// A process node acting with `client` (the node's credentials), whose
     /// pods reach the API server at `api_server` (a URL).
-    pub fn new(client: Client, api_server: &url::Url, options: ProcessOptions) -> Arc<ProcessNode> {
+    pub async fn new(
+        client: Client,
+        api_server: &url::Url,
+        options: ProcessOptions,
+    ) -> Arc<ProcessNode> {
         let host = api_server.host_str().unwrap_or("127.0.0.1").to_owned();
         let port = api_server.port_or_known_default().unwrap_or(443);
         let flink = flink::assembled(&options.flink_cache);
@@ -103,8 +107,7 @@ impl ProcessNode {
             http: reqwest::Client::new(),
             pods: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
-            next_ip: Mutex::new(0),
-            subnet: rand::random_range(1..=250),
+            network: network::PodNetwork::new().await,
         })
     }
 
@@ -127,7 +130,7 @@ impl ProcessNode {
     pub fn describe(&self) -> String {
         let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();
         format!(
-            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); every other pod is simulated, nothing runs",
+            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); every other pod is simulated, nothing runs; {}",
             if releases.is_empty() {
                 "none".to_owned()
             } else {
@@ -141,6 +144,11 @@ impl ProcessNode {
                 "built"
             } else {
                 "not built"
+            },
+            match self.network.kind() {
+                network::AddressKind::TestNetwork => "pod IPs of 198.18.0.0/15 on lo",
+                network::AddressKind::Loopback =>
+                    "loopback pod IPs (not root: no Service endpoints, no API server proxy)",
             },
         )
     }
@@ -171,7 +179,7 @@ impl ProcessNode {
                     // Never started here (the node restarted): only the final delete.
                     let (stop, receiver) = watch::channel(Some((0, true)));
                     pods.insert(uid, stop);
-                    let ip = Ipv4Addr::LOCALHOST;
+                    let ip = Some(Ipv4Addr::LOCALHOST);
                     tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
                 }
             }
@@ -182,8 +190,7 @@ impl ProcessNode {
         }
         let (stop, receiver) = watch::channel(None);
         pods.insert(uid, stop);
-        let ip = self.allocate_ip();
-        tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
+        tokio::spawn(pod::supervise(self.clone(), pod.clone(), None, receiver));
     }
 
     /// Stops a pod that is gone from the API server.
@@ -199,21 +206,6 @@ impl ProcessNode {
         {
             let _ = stop.send(Some((0, false)));
         }
-    }
-
-    /// The next pod IP: 127.S.0.2 onwards in the node's own /16 (S picked at
-    /// random in 1..=250 when the node starts, so that two local clusters on
-    /// one machine rarely share an address; 127.0.0.0/16 is left to the
-    /// machine). After 65,533 pods the addresses are used again.
-    fn allocate_ip(&self) -> Ipv4Addr {
-        let mut next = self.next_ip.lock().unwrap_or_else(PoisonError::into_inner);
-        *next = if *next >= 0xfffe {
-            2
-        } else {
-            (*next).max(1) + 1
-        };
-        let n = *next;
-        Ipv4Addr::new(127, self.subnet, (n >> 8) as u8, n as u8)
     }
 
     /// What every container of the node gets: `HOSTNAME`, the API server's

@@ -71,13 +71,38 @@ impl PodRun {
     }
 }
 
-/// Runs `pod` until a stop request ends it.
+/// Runs `pod` until a stop request ends it, at `ip` (`None`: a new address
+/// from the node's network, given back when the pod ends).
 pub(super) async fn supervise(
     node: Arc<ProcessNode>,
     mut pod: Pod,
-    ip: Ipv4Addr,
+    ip: Option<Ipv4Addr>,
     mut stop: watch::Receiver<StopRequest>,
 ) {
+    let ip = match ip {
+        Some(ip) => ip,
+        None => loop {
+            match node.network.allocate().await {
+                Ok(ip) => break ip,
+                Err(message) => {
+                    // The kubelet's reason when the pod's network cannot be set up.
+                    let message = format!("Failed to create pod sandbox: pod IP: {message}");
+                    super::record_event(
+                        &node.client,
+                        &pod,
+                        "Warning",
+                        "FailedCreatePodSandBox",
+                        &message,
+                    )
+                    .await;
+                    if wait_or_stop(&mut stop, RETRY).await {
+                        // Stopped before it ran: only the final delete is left.
+                        break Ipv4Addr::LOCALHOST;
+                    }
+                }
+            }
+        },
+    };
     // The kubelet knows the IP before the API server does (downward API).
     let status = pod.status.get_or_insert_default();
     status.pod_ip = Some(ip.to_string());
@@ -225,6 +250,7 @@ async fn finish(
         tracing::debug!(pod = %run.name, %error, "final delete of a stopped pod");
     }
     let _ = std::fs::remove_dir_all(run.dir.join("volumes"));
+    run.node.network.release(run.ip).await;
 }
 
 /// Writes the pod's status whenever it changed.
