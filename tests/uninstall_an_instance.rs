@@ -108,6 +108,14 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         deployments.get_opt("analytics").await.unwrap().is_none(),
         "gone through the operator's finalizer"
     );
+    // Its page says what went: its jobs with the cluster.
+    let (_, html) = portal
+        .get(&format!("/instances/{}", ids["analytics"]))
+        .await;
+    assert!(
+        html.contains("No jobs: the uninstall deleted them with the cluster."),
+        "{html}"
+    );
 
     // Now ZooKeeper may go; a finalizer on its Service holds it, and the page says so.
     let services: Api<Service> = Api::namespaced(client.clone(), &namespace);

@@ -54,6 +54,9 @@ async fn update_with_diff_and_prune_then_roll_back() {
     assert_eq!(status, 200);
     assert!(html.contains("<h1>Update analytics</h1>"));
     assert!(html.contains("name=\"revision\" value=\"1\""));
+    // Name and namespace are fixed, and the form says so next to them.
+    assert_eq!(html.matches("data-fixed>").count(), 2, "{html}");
+    assert!(html.contains("An instance keeps its name"));
     assert!(
         html.contains("id=\"f-highAvailability\" name=\"highAvailability\" value=\"true\" checked")
     );
