@@ -55,12 +55,55 @@ impl Service {
         let Some(instance) = self.store.instance_named(&key.namespace, &key.name).await? else {
             return Ok(());
         };
+        if instance.status == InstanceStatus::Updating {
+            // The operation owns Updating until it has finished.
+            let operations = self.store.operations(instance.id).await?;
+            if operations
+                .first()
+                .is_some_and(|op| op.state == OperationState::Succeeded)
+            {
+                return self.settle_update(instance.id).await;
+            }
+            return Ok(());
+        }
         let Some(next) = next_status(instance.status, &health(&watches.observed(key))) else {
             return Ok(());
         };
         if next == instance.status {
             return Ok(());
         }
+        self.write_status(&instance, next).await
+    }
+
+    /// Once an update or rollback applied its objects: the instance stays
+    /// Updating while they roll out, and is Running (or Failed) once their
+    /// health says so, rather than Running at once and Degraded while the
+    /// new pods start. Called by the worker when the operation finished, and
+    /// by the status sync as the objects change after it.
+    pub(super) async fn settle_update(&self, instance_id: uuid::Uuid) -> Result<(), ServiceError> {
+        let instance = self.store.instance(instance_id).await?;
+        if instance.status != InstanceStatus::Updating {
+            return Ok(());
+        }
+        let Some(watches) = self.watches.get() else {
+            // Nothing to tell a rollout by: the operation's success stands.
+            return self.write_status(&instance, InstanceStatus::Running).await;
+        };
+        let key = InstanceKey {
+            namespace: instance.namespace.clone(),
+            name: instance.name.clone(),
+        };
+        match rolled_out_status(&health(&watches.observed(&key))) {
+            Some(next) => self.write_status(&instance, next).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn write_status(
+        &self,
+        instance: &crate::store::Instance,
+        next: InstanceStatus,
+    ) -> Result<(), ServiceError> {
         if instance.status == InstanceStatus::Failed {
             // A failed operation keeps the instance Failed, whatever the
             // objects it did apply say, until an operation succeeds.
@@ -76,6 +119,16 @@ impl Service {
         self.store.set_status(instance.id, next).await?;
         self.views.clear();
         Ok(())
+    }
+}
+
+/// The status of an updated instance whose objects have this health, or
+/// `None` while they still roll out.
+fn rolled_out_status(health: &Health) -> Option<InstanceStatus> {
+    match health {
+        Health::Ready => Some(InstanceStatus::Running),
+        Health::Failed(_) => Some(InstanceStatus::Failed),
+        Health::Progressing => None,
     }
 }
 
@@ -113,5 +166,12 @@ mod tests {
             "the update operation owns it"
         );
         assert_eq!(next_status(Uninstalled, &Health::Ready), None);
+    }
+
+    #[test]
+    fn an_update_ends_when_its_objects_have_rolled_out() {
+        assert_eq!(rolled_out_status(&Health::Progressing), None);
+        assert_eq!(rolled_out_status(&Health::Ready), Some(Running));
+        assert_eq!(rolled_out_status(&Health::Failed("x".into())), Some(Failed));
     }
 }

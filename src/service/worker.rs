@@ -59,6 +59,14 @@ impl Service {
             self.store
                 .finish_operation(operation.id, error.as_deref())
                 .await?;
+            if error.is_none()
+                && matches!(
+                    operation.kind,
+                    OperationKind::Update | OperationKind::Rollback
+                )
+            {
+                self.settle_update(operation.instance_id).await?;
+            }
             self.views.clear();
         }
         Ok(())
@@ -93,10 +101,7 @@ impl Service {
                     };
                     self.store.set_progress(operation.id, &note).await?;
                 }
-                // Watches correct this as the objects roll.
-                self.store
-                    .set_status(instance.id, InstanceStatus::Running)
-                    .await?;
+                // Updating until the objects have rolled out (settle_update).
                 Ok(())
             }
             OperationKind::Uninstall => self.run_uninstall(operation).await,
