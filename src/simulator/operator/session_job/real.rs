@@ -17,7 +17,12 @@
 //!   (`cancelSessionJob`), the savepoint in `upgradeSavepointPath` and as an
 //!   `UPGRADE` FlinkStateSnapshot (`setUpgradeSavepointPath`);
 //! - **resume**: the job is submitted again from `upgradeSavepointPath`
-//!   unless the upgrade mode is `stateless`.
+//!   unless the upgrade mode is `stateless`;
+//! - **savepoints asked in the spec** ([`super::savepoints`]): a first
+//!   deployment starts from `initialSavepointPath`, a new
+//!   `savepointRedeployNonce` cancels the job and submits it from that path,
+//!   a new `savepointTriggerNonce` of a running job becomes a manual
+//!   FlinkStateSnapshot.
 //!
 //! Simplifications, said here: the jar is fetched over http(s) or from a
 //! `file:` path of the stand-in's own machine (the operator also reads any
@@ -30,7 +35,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kube::ResourceExt;
-use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
 use super::super::events::{record, reference};
@@ -38,9 +42,8 @@ use super::super::flink_rest::{RunRequest, SavepointProgress, SessionRest};
 use super::super::instance::Operator;
 use super::super::native::NativeClient;
 use super::super::status::{first_deployment_spec, job_state, spec_with_meta, with_job_state};
-use crate::crd::{
-    FlinkSessionJob, FlinkSessionJobStatus, FlinkStateSnapshot, JobSpec, ReconciliationState,
-};
+use super::savepoints;
+use crate::crd::{FlinkSessionJob, FlinkSessionJobStatus, JobSpec, ReconciliationState};
 use crate::simulator::jobs::now_ms;
 
 /// How long a stop-with-savepoint may take (`execution.checkpointing.timeout`'s default, 10 min).
@@ -70,11 +73,20 @@ impl RealJob<'_> {
         let desired = job_state(self.target);
         let Some(recorded) = self.recorded else {
             if desired == "running" {
-                self.submit(&rest, next, None).await?;
+                let initial = savepoints::initial_savepoint(self.target);
+                if let Some(path) = &initial {
+                    next.job_status
+                        .get_or_insert_default()
+                        .upgrade_savepoint_path = Some(path.clone());
+                }
+                self.submit(&rest, next, initial.as_deref()).await?;
             }
             self.record(next, &first_deployment_spec(self.target), true);
             return Ok(());
         };
+        if savepoints::redeploy_requested(self.target, recorded) {
+            return self.redeploy(&rest, next).await;
+        }
         let upgrading = next
             .reconciliation_status
             .as_ref()
@@ -86,6 +98,7 @@ impl RealJob<'_> {
         if !changed {
             if job_state(recorded) == "running" {
                 self.observe(&rest, next).await;
+                self.manual_savepoint(recorded, next).await?;
             }
             return Ok(());
         }
@@ -346,40 +359,87 @@ impl RealJob<'_> {
     /// as a FlinkStateSnapshot, unless snapshot resources are off or the CRD
     /// is missing (then only `upgradeSavepointPath` holds it).
     async fn upgrade_snapshot(&self, location: &str) {
-        let enabled = self
-            .configuration
-            .get("kubernetes.operator.snapshot.resource.enabled")
-            .is_none_or(|v| v != "false");
-        if !enabled {
+        if !savepoints::snapshot_resources(self.operator, self.configuration) {
             return;
         }
-        let namespace = self.job.namespace().unwrap_or_default();
-        let name = self.job.name_any();
-        let api: Api<FlinkStateSnapshot> =
-            Api::namespaced(self.operator.client.clone(), &namespace);
-        let dispose = self
-            .configuration
-            .get("kubernetes.operator.savepoint.dispose-on-delete")
-            .is_some_and(|v| v == "true");
-        let snapshot: Result<FlinkStateSnapshot, _> = serde_json::from_value(json!({
-            "apiVersion": "flink.apache.org/v1beta1",
-            "kind": "FlinkStateSnapshot",
-            "metadata": {
-                "name": format!("{name}-savepoint-upgrade-{}", now_ms()),
-                "namespace": namespace,
-                "labels": {"snapshot.trigger-type": "UPGRADE"},
-            },
-            "spec": {
-                "jobReference": {"kind": "FlinkSessionJob", "name": name},
-                "savepoint": {"path": location, "formatType": "CANONICAL",
-                    "disposeOnDelete": dispose, "alreadyExists": true},
-            },
-        }));
-        if let Ok(snapshot) = snapshot
-            && let Err(error) = api.create(&PostParams::default(), &snapshot).await
+        if let Err(error) = savepoints::create_savepoint_resource(
+            self.operator,
+            self.job,
+            Some(location),
+            "UPGRADE",
+            self.configuration,
+        )
+        .await
         {
             tracing::debug!(%error, "no FlinkStateSnapshot for the upgrade savepoint");
         }
+    }
+
+    /// `triggerSnapshotIfNeeded` for a manual savepoint: a new
+    /// `savepointTriggerNonce` of a running job becomes a FlinkStateSnapshot
+    /// and is recorded as reconciled.
+    async fn manual_savepoint(
+        &self,
+        recorded: &Value,
+        next: &mut FlinkSessionJobStatus,
+    ) -> Result<(), String> {
+        let Some(nonce) = savepoints::manual_nonce(self.target, recorded) else {
+            return Ok(());
+        };
+        let running = next.job_status.as_ref().and_then(|j| j.state.as_deref()) == Some("RUNNING");
+        if !running || !savepoints::snapshot_resources(self.operator, self.configuration) {
+            return Ok(());
+        }
+        let directory = super::super::validator::savepoint_dir(self.configuration)
+            .ok_or("Savepoint directory is not configured")?;
+        savepoints::create_savepoint_resource(
+            self.operator,
+            self.job,
+            Some(directory),
+            "MANUAL",
+            self.configuration,
+        )
+        .await?;
+        if let Some(reconciliation) = next.reconciliation_status.as_mut()
+            && let Some(text) = &reconciliation.last_reconciled_spec
+        {
+            reconciliation.last_reconciled_spec =
+                Some(savepoints::record_trigger_nonce(text, nonce));
+            reconciliation.reconciliation_timestamp = Some(now_ms());
+        }
+        Ok(())
+    }
+
+    /// `redeployWithSavepoint`: cancel without a savepoint, then submit from
+    /// `initialSavepointPath`; recorded with upgrade mode `savepoint` and
+    /// marked stable.
+    async fn redeploy(
+        &self,
+        rest: &SessionRest,
+        next: &mut FlinkSessionJobStatus,
+    ) -> Result<(), String> {
+        if let Some(job_id) = next.job_status.as_ref().and_then(|j| j.job_id.clone())
+            && rest.cancel(&job_id).await?
+        {
+            self.await_end(rest, &job_id).await?;
+        }
+        let initial = savepoints::initial_savepoint(self.target);
+        let job_status = next.job_status.get_or_insert_default();
+        job_status.job_id = None;
+        job_status.state = Some("FINISHED".into());
+        job_status.upgrade_savepoint_path = initial.clone();
+        if job_state(self.target) == "running" {
+            self.submit(rest, next, initial.as_deref()).await?;
+        }
+        let mut spec = self.target.clone();
+        if let Some(job) = spec.get_mut("job").and_then(Value::as_object_mut) {
+            job.insert("upgradeMode".into(), json!("savepoint"));
+        }
+        self.record(next, &spec, false);
+        if let Some(reconciliation) = next.reconciliation_status.as_mut() {
+            reconciliation.last_stable_spec = reconciliation.last_reconciled_spec.clone();
+        }
+        Ok(())
     }
 
     async fn event(&self, kind: &str, reason: &str, message: &str, component: &str) {
