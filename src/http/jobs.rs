@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,7 +20,9 @@ use super::install::params_from_json;
 use super::instances::parse_id;
 use super::page::{Layout, Page, render};
 use crate::catalog::FieldErrors;
-use crate::service::{JobFormView, JobView, ServiceError};
+use crate::service::{
+    JobFormView, JobView, SAVEPOINT_FIELD, START_FIELD, ServiceError, SnapshotView,
+};
 use crate::store::JobWish;
 
 pub(super) fn router() -> Router<AppState> {
@@ -58,6 +60,7 @@ pub(super) fn router() -> Router<AppState> {
             "/api/v1/instances/{id}/jobs/{job}/resume",
             post(resume_json),
         )
+        .merge(super::savepoints::router())
 }
 
 /// The submit form, alone on its page.
@@ -71,16 +74,26 @@ struct NewJobPage {
 /// A job: its state, savepoint and parameters, its actions and its upgrade form.
 #[derive(Template)]
 #[template(path = "job.html")]
-struct JobPage {
+pub(super) struct JobPage {
     layout: Layout,
     job: JobView,
     form: JobFormView,
     /// Why the last Suspend was refused, next to its checkbox.
     suspend_error: Option<String>,
+    /// The job's savepoints and checkpoints, newest first.
+    snapshots: Vec<SnapshotView>,
+    /// Why they could not be read.
+    snapshots_error: Option<String>,
+    /// Why the last Take savepoint was refused, next to its button.
+    savepoint_error: Option<String>,
+    /// Why the last start from a savepoint was refused, next to its path.
+    start_error: Option<String>,
+    /// The path typed for that start.
+    start_path: String,
 }
 
 /// A submitted job form: the name and every parameter field, as typed.
-type JobFields = BTreeMap<String, String>;
+pub(super) type JobFields = BTreeMap<String, String>;
 
 /// Splits a form into the job's name and its parameters (no action keys).
 fn split_name(mut fields: JobFields) -> (String, JobFields) {
@@ -88,15 +101,26 @@ fn split_name(mut fields: JobFields) -> (String, JobFields) {
     (name, fields)
 }
 
+/// `?savepoint=<path>`: the new job starts from that savepoint.
+#[derive(Debug, Default, serde::Deserialize)]
+struct NewJobQuery {
+    savepoint: Option<String>,
+}
+
 async fn new_job_page(
     State(state): State<AppState>,
     layout: Layout,
     Path(id): Path<String>,
+    Query(query): Query<NewJobQuery>,
 ) -> Result<Page<NewJobPage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
+    let mut typed = BTreeMap::new();
+    if let Some(path) = query.savepoint {
+        typed.insert(START_FIELD.to_owned(), path);
+    }
     let form = state
         .service
-        .job_form(id, None, &BTreeMap::new(), &FieldErrors::new())
+        .job_form(id, None, &typed, &FieldErrors::new())
         .await
         .or_page(&layout)?;
     Ok(Page(NewJobPage { layout, form }))
@@ -133,7 +157,7 @@ async fn submit_form(
 }
 
 /// The job page, with what was typed in its upgrade form and the errors.
-async fn job_page_with(
+pub(super) async fn job_page_with(
     state: &AppState,
     layout: &Layout,
     id: Uuid,
@@ -145,15 +169,36 @@ async fn job_page_with(
     // A refused Suspend is the Suspend form's error, not the upgrade form's.
     let mut form_errors = errors.clone();
     let suspend_error = form_errors.remove("dropState");
+    let savepoint_error = form_errors.remove(SAVEPOINT_FIELD);
+    let start_error = form_errors.remove(START_FIELD);
+    let start_path = if start_error.is_some() {
+        typed.get(START_FIELD).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let typed = if start_error.is_some() {
+        &BTreeMap::new()
+    } else {
+        typed
+    };
     let form = state
         .service
         .job_form(id, Some(name), typed, &form_errors)
         .await
         .or_page(layout)?;
+    let (snapshots, snapshots_error) = match state.service.job_snapshots(id, name).await {
+        Ok(snapshots) => (snapshots, None),
+        Err(error) => (Vec::new(), Some(error.to_string())),
+    };
     Ok(JobPage {
         layout: layout.clone(),
         job,
         suspend_error,
+        snapshots,
+        snapshots_error,
+        savepoint_error,
+        start_error,
+        start_path,
         form,
     })
 }
@@ -177,7 +222,7 @@ async fn job_page(
 }
 
 /// After a job action: back to its page, or the page again with the errors (400).
-async fn after_action(
+pub(super) async fn after_action(
     state: &AppState,
     layout: &Layout,
     id: Uuid,

@@ -15,6 +15,7 @@ mod jobs;
 mod metrics;
 mod page;
 mod pods;
+mod savepoints;
 mod sessions;
 mod update;
 
