@@ -40,12 +40,19 @@ async fn wait_for_snapshots(
     done: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
     let path = format!("/api/v1/instances/{id}/jobs/{name}/savepoints");
-    eventually(within, what, || async {
+    let deadline = std::time::Instant::now() + within;
+    loop {
         let (status, list) = portal.get_json(&path).await;
-        let list = list.as_array().cloned().unwrap_or_default();
-        (status == 200 && done(&list)).then_some(list)
-    })
-    .await
+        let found = list.as_array().cloned().unwrap_or_default();
+        if status == 200 && done(&found) {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {what}: {status} {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Job `name` once `done` holds for its JSON (`within`).

@@ -23,6 +23,13 @@ const SAVEPOINT_DIR_KEYS: [&str; 3] = [
     "savepoints.state.backend.fs.dir",
 ];
 
+/// Retries of a savepoint asked for from the portal. Flink refuses a
+/// savepoint while any task of a job that reports RUNNING is still being
+/// deployed ("Not all required tasks are currently running"); the operator
+/// tries again after 10 s, then 20 s (`FlinkStateSnapshotController.updateErrorStatus`).
+/// Its default, −1, never retries (`failures > backoffLimit`).
+const BACKOFF_LIMIT: i32 = 2;
+
 impl Cluster {
     /// The FlinkStateSnapshots of FlinkSessionJob `job` in `namespace`
     /// (by `spec.jobReference`, so that those the operator has not labelled
@@ -84,7 +91,7 @@ impl Cluster {
                 "jobReference": {"kind": "FlinkSessionJob", "name": job},
                 "savepoint": {"formatType": "CANONICAL", "disposeOnDelete": false,
                     "alreadyExists": false},
-                "backoffLimit": 0,
+                "backoffLimit": BACKOFF_LIMIT,
             },
         }))
         .map_err(|e| ClusterError::Encode(e.to_string()))?;

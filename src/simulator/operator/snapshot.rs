@@ -260,6 +260,23 @@ pub fn failed(
     Some(Duration::from_secs(10 * (1u64 << exponent)))
 }
 
+/// How long a snapshot set back to `TRIGGER_PENDING` after a failure
+/// still waits before its retry (10 s · 2^(failures−1) after `resultTimestamp`).
+pub fn backoff_left(
+    status: &FlinkStateSnapshotStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
+    let failures = status.failures.filter(|f| *f > 0)?;
+    if status.state != Some(SnapshotState::TriggerPending) {
+        return None;
+    }
+    let failed_at =
+        chrono::DateTime::parse_from_rfc3339(status.result_timestamp.as_deref()?).ok()?;
+    let exponent = u32::try_from(failures - 1).unwrap_or(0).min(16);
+    let due = failed_at + chrono::Duration::seconds(10 * (1i64 << exponent));
+    (due > now).then(|| (due.with_timezone(&chrono::Utc) - now).to_std().ok())?
+}
+
 /// The `error` JSON of a `ReconciliationException`, with the exception it
 /// wraps (`cause`: its Java type) as the operator's `FlinkResourceException`
 /// writes it (`FlinkResourceExceptionUtils`).
@@ -362,6 +379,11 @@ async fn step(
     let state = |s: &FlinkStateSnapshotStatus| s.state.unwrap_or(SnapshotState::TriggerPending);
     step.next.state = Some(state(&step.next));
     step.next.failures = Some(step.next.failures.unwrap_or(0));
+    if let Some(wait) = backoff_left(&step.next, chrono::Utc::now()) {
+        // A retry waits its turn; a watch event of its own status change
+        // does not hurry it (JOSDK does not reconcile on status changes).
+        return Ok(Action::requeue(wait));
+    }
     let target = target(operator, snapshot).await?;
     let outcome = async {
         observe(snapshot, target.as_ref(), &mut step).await?;

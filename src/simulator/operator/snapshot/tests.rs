@@ -125,3 +125,24 @@ fn flink_durations_parse() {
     assert_eq!(parse_duration("500"), Some(Duration::from_millis(500)));
     assert_eq!(parse_duration("soon"), None);
 }
+
+#[test]
+fn a_retry_waits_for_its_backoff_after_the_failure() {
+    let status = FlinkStateSnapshotStatus {
+        state: Some(SnapshotState::TriggerPending),
+        failures: Some(2),
+        result_timestamp: Some("2026-01-01T00:00:00Z".into()),
+        ..FlinkStateSnapshotStatus::default()
+    };
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    assert_eq!(
+        backoff_left(&status, at("2026-01-01T00:00:05Z")),
+        Some(Duration::from_secs(15))
+    );
+    assert_eq!(backoff_left(&status, at("2026-01-01T00:00:21Z")), None);
+    let first = FlinkStateSnapshotStatus {
+        failures: Some(0),
+        ..status
+    };
+    assert_eq!(backoff_left(&first, at("2026-01-01T00:00:05Z")), None);
+}
