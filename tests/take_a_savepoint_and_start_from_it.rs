@@ -152,6 +152,57 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
             .is_empty(),
         "nothing was asked of the operator"
     );
+
+    // Asked for directly (as kubectl would), the operator refuses it: FAILED
+    // with its message, not retried under the default backoff limit.
+    wait_for_job(
+        &portal,
+        &id,
+        "etl",
+        Duration::from_secs(60),
+        "running",
+        |job| job["state"] == "RUNNING",
+    )
+    .await;
+    let direct: FlinkStateSnapshot = serde_json::from_value(json!({
+        "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+        "metadata": {"name": "etl-by-hand", "namespace": namespace},
+        "spec": {"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"}, "savepoint": {}},
+    }))
+    .unwrap();
+    snapshots
+        .create(&Default::default(), &direct)
+        .await
+        .expect("create the snapshot");
+    let failed = eventually(Duration::from_secs(60), "the snapshot failed", || async {
+        let status = snapshots.get("etl-by-hand").await.ok()?.status?;
+        (status.state == Some(dataport::crd::SnapshotState::Failed)).then_some(status)
+    })
+    .await;
+    assert_eq!(failed.failures, Some(1));
+    let error: Value = serde_json::from_str(failed.error.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        error["message"],
+        "java.lang.IllegalArgumentException: Either the savepoint path in the spec or \
+         configuration execution.checkpointing.savepoint-dir in the Flink resource has to be \
+         supplied"
+    );
+    let list = wait_for_snapshots(
+        &portal,
+        &id,
+        "etl",
+        Duration::from_secs(10),
+        "the failure listed",
+        |list| list.iter().any(|s| s["state"] == "failed"),
+    )
+    .await;
+    assert!(
+        list[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("has to be supplied"),
+        "{list:?}"
+    );
 }
 
 #[tokio::test]
@@ -259,6 +310,62 @@ async fn on_a_simulated_s3_session_a_savepoint_completes_and_jobs_start_from_it(
     let (_, page) = portal.get(&format!("/instances/{id}/jobs/etl")).await;
     assert!(page.contains(&path), "the job page lists it");
 
+    // A new savepointTriggerNonce (the operator's older way, e.g. by kubectl)
+    // becomes a manual snapshot the operator creates itself, with no owner,
+    // and the nonce is recorded as reconciled.
+    let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
+    session_jobs
+        .patch(
+            "analytics-etl",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"job": {"savepointTriggerNonce": 7}}})),
+        )
+        .await
+        .expect("set the nonce");
+    let by_nonce = eventually(
+        Duration::from_secs(60),
+        "the operator's snapshot",
+        || async {
+            snapshots
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .find(|s| s.metadata.owner_references.is_none())
+        },
+    )
+    .await;
+    let by_nonce_name = by_nonce.metadata.name.clone().unwrap();
+    assert!(
+        by_nonce_name.starts_with("analytics-etl-savepoint-manual-"),
+        "{by_nonce_name}"
+    );
+    assert_eq!(
+        by_nonce.spec.savepoint.unwrap().path.as_deref(),
+        Some(format!("s3://flink/{namespace}/analytics/savepoints").as_str())
+    );
+    eventually(Duration::from_secs(60), "the nonce reconciled", || async {
+        let status = session_jobs.get("analytics-etl").await.ok()?.status?;
+        let recorded = status.reconciliation_status?.last_reconciled_spec?;
+        recorded
+            .contains(r#""savepointTriggerNonce":7"#)
+            .then_some(())
+    })
+    .await;
+    wait_for_snapshots(
+        &portal,
+        &id,
+        "etl",
+        Duration::from_secs(90),
+        "the nonce's savepoint completed",
+        |list| {
+            list.iter()
+                .any(|s| s["name"] == by_nonce_name.as_str() && s["state"] == "completed")
+        },
+    )
+    .await;
+
     // Start the job again from it, non-restored state explicitly allowed.
     let (status, redeployed) = portal
         .post_json(
@@ -267,7 +374,6 @@ async fn on_a_simulated_s3_session_a_savepoint_completes_and_jobs_start_from_it(
         )
         .await;
     assert_eq!(status, 200, "{redeployed}");
-    let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client, &namespace);
     let job = session_jobs.get("analytics-etl").await.unwrap().spec.job;
     assert_eq!(job.initial_savepoint_path.as_deref(), Some(path.as_str()));
     assert_eq!(job.savepoint_redeploy_nonce, Some(1));
@@ -423,6 +529,52 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
     assert_eq!(restored["is_savepoint"], true, "{checkpoints}");
     assert_eq!(
         restored["external_path"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('/'),
+        path.trim_end_matches('/'),
+        "{checkpoints}"
+    );
+
+    // The job itself started again from it (the form, a savepoint of the
+    // list): cancelled without a savepoint, submitted from that path.
+    let (status, _, _) = portal
+        .post_form(
+            &format!("/instances/{id}/jobs/counting/redeploy"),
+            &[("chosen", &path), ("initialSavepointPath", "")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let redeployed_id = eventually(
+        Duration::from_secs(180),
+        "counting redeployed under a new job id",
+        || async {
+            let status = session_jobs.get("analytics-counting").await.ok()?.status?;
+            let job = status.job_status?;
+            (job.state.as_deref() == Some("RUNNING")
+                && job.job_id.as_deref().is_some_and(|j| j != first_id))
+            .then_some(job.job_id?)
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(30), "the old job cancelled", || async {
+        rest(&job_manager, &format!("/jobs/{first_id}"))
+            .await
+            .filter(|job| job["state"] == "CANCELED")
+    })
+    .await;
+    let checkpoints = eventually(
+        Duration::from_secs(60),
+        "Flink reporting the redeploy's restore",
+        || async {
+            rest(&job_manager, &format!("/jobs/{redeployed_id}/checkpoints"))
+                .await
+                .filter(|c| !c["latest"]["restored"].is_null())
+        },
+    )
+    .await;
+    assert_eq!(
+        checkpoints["latest"]["restored"]["external_path"]
             .as_str()
             .unwrap_or_default()
             .trim_end_matches('/'),
