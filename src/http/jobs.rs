@@ -18,18 +18,17 @@ use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::install::params_from_json;
 use super::instances::parse_id;
+use super::job_page::job_page_with;
 use super::page::{Layout, Page, render};
 use crate::catalog::FieldErrors;
-use crate::service::{
-    JobFormView, JobView, SAVEPOINT_FIELD, START_FIELD, ServiceError, SnapshotView,
-};
+use crate::service::{JobFormView, JobView, START_FIELD, ServiceError};
 use crate::store::JobWish;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/jobs/new", get(new_job_page))
         .route("/instances/{id}/jobs", post(submit_form))
-        .route("/instances/{id}/jobs/{job}", get(job_page))
+        .route("/instances/{id}/jobs/{job}", get(super::job_page::job_page))
         .route("/instances/{id}/jobs/{job}/upgrade", post(upgrade_form))
         .route(
             "/instances/{id}/jobs/{job}/suspend",
@@ -69,27 +68,6 @@ pub(super) fn router() -> Router<AppState> {
 struct NewJobPage {
     layout: Layout,
     form: JobFormView,
-}
-
-/// A job: its state, savepoint and parameters, its actions and its upgrade form.
-#[derive(Template)]
-#[template(path = "job.html")]
-pub(super) struct JobPage {
-    layout: Layout,
-    job: JobView,
-    form: JobFormView,
-    /// Why the last Suspend was refused, next to its checkbox.
-    suspend_error: Option<String>,
-    /// The job's savepoints and checkpoints, newest first.
-    snapshots: Vec<SnapshotView>,
-    /// Why they could not be read.
-    snapshots_error: Option<String>,
-    /// Why the last Take savepoint was refused, next to its button.
-    savepoint_error: Option<String>,
-    /// Why the last start from a savepoint was refused, next to its path.
-    start_error: Option<String>,
-    /// The path typed for that start.
-    start_path: String,
 }
 
 /// A submitted job form: the name and every parameter field, as typed.
@@ -154,71 +132,6 @@ async fn submit_form(
         }
         Err(other) => Err(PageError::new(other, layout)),
     }
-}
-
-/// The job page, with what was typed in its upgrade form and the errors.
-pub(super) async fn job_page_with(
-    state: &AppState,
-    layout: &Layout,
-    id: Uuid,
-    name: &str,
-    typed: &JobFields,
-    errors: &FieldErrors,
-) -> Result<JobPage, PageError> {
-    let job = state.service.job(id, name).await.or_page(layout)?;
-    // A refused Suspend is the Suspend form's error, not the upgrade form's.
-    let mut form_errors = errors.clone();
-    let suspend_error = form_errors.remove("dropState");
-    let savepoint_error = form_errors.remove(SAVEPOINT_FIELD);
-    let start_error = form_errors.remove(START_FIELD);
-    let start_path = if start_error.is_some() {
-        typed.get(START_FIELD).cloned().unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let typed = if start_error.is_some() {
-        &BTreeMap::new()
-    } else {
-        typed
-    };
-    let form = state
-        .service
-        .job_form(id, Some(name), typed, &form_errors)
-        .await
-        .or_page(layout)?;
-    let (snapshots, snapshots_error) = match state.service.job_snapshots(id, name).await {
-        Ok(snapshots) => (snapshots, None),
-        Err(error) => (Vec::new(), Some(error.to_string())),
-    };
-    Ok(JobPage {
-        layout: layout.clone(),
-        job,
-        suspend_error,
-        snapshots,
-        snapshots_error,
-        savepoint_error,
-        start_error,
-        start_path,
-        form,
-    })
-}
-
-async fn job_page(
-    State(state): State<AppState>,
-    layout: Layout,
-    Path((id, name)): Path<(String, String)>,
-) -> Result<Page<JobPage>, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    let page = job_page_with(
-        &state,
-        &layout,
-        id,
-        &name,
-        &BTreeMap::new(),
-        &FieldErrors::new(),
-    )
-    .await?;
-    Ok(Page(page))
 }
 
 /// After a job action: back to its page, or the page again with the errors (400).

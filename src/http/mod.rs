@@ -11,6 +11,7 @@ mod error;
 mod health;
 mod install;
 mod instances;
+mod job_page;
 mod jobs;
 mod metrics;
 mod page;

@@ -16,7 +16,8 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::instances::parse_id;
-use super::jobs::{after_action, job_page_with};
+use super::job_page::job_page_with;
+use super::jobs::after_action;
 use super::page::{Layout, render};
 use crate::service::{JobView, START_FIELD, ServiceError, SnapshotView};
 

@@ -52,15 +52,22 @@ use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use super::events::{record, reference};
-use super::flink_rest::{SavepointProgress, SessionRest};
+use super::flink_rest::SessionRest;
 use super::instance::Operator;
-use super::validator::{flat_configuration, savepoint_dir};
+use super::validator::flat_configuration;
 use crate::crd::{
     FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot, FlinkStateSnapshotStatus, JobKind,
     JobManagerDeploymentStatus, SnapshotState,
 };
 use crate::simulator::SimulationError;
 use crate::simulator::jobs::status_change;
+
+mod rules;
+mod steps;
+
+pub use rules::{backoff_left, failed, snapshot_error, snapshot_labels, validate};
+use rules::{now_text, parse_duration};
+use steps::{observe, trigger};
 
 /// The operator's finalizer on FlinkStateSnapshots (JOSDK's `<plural>.<group>/finalizer`).
 pub const SNAPSHOT_FINALIZER: &str = "flinkstatesnapshots.flink.apache.org/finalizer";
@@ -207,157 +214,6 @@ async fn target(
     }))
 }
 
-/// `DefaultValidator.validateStateSnapshot`: the message of the first rule
-/// `spec` breaks, if any.
-pub fn validate(
-    snapshot: &FlinkStateSnapshot,
-    target_found: bool,
-    state: SnapshotState,
-) -> Option<String> {
-    let spec = &snapshot.spec;
-    if spec.savepoint.is_some() == spec.checkpoint.is_some() {
-        return Some("Exactly one of checkpoint or savepoint configurations has to be set.".into());
-    }
-    if spec
-        .savepoint
-        .as_ref()
-        .is_some_and(|s| s.already_exists == Some(true))
-    {
-        return None;
-    }
-    let Some(reference) = &spec.job_reference else {
-        return Some("Job reference must be supplied for this snapshot".into());
-    };
-    if !target_found && state == SnapshotState::TriggerPending {
-        return Some(format!(
-            "Target for snapshot {}/{} was not found",
-            snapshot.namespace().unwrap_or_default(),
-            reference.name.clone().unwrap_or_default()
-        ));
-    }
-    None
-}
-
-/// A failure as the controller's `updateErrorStatus` records it: `FAILED`,
-/// one more failure, the error JSON; with the time to retry after when
-/// `failures` ≤ `backoff_limit` (then the state goes back to `TRIGGER_PENDING`).
-pub fn failed(
-    status: &mut FlinkStateSnapshotStatus,
-    error: String,
-    backoff_limit: i32,
-    now: &str,
-) -> Option<Duration> {
-    let failures = status.failures.unwrap_or(0) + 1;
-    status.state = Some(SnapshotState::Failed);
-    status.failures = Some(failures);
-    status.result_timestamp = Some(now.to_owned());
-    status.error = Some(error);
-    if failures > backoff_limit {
-        return None;
-    }
-    status.state = Some(SnapshotState::TriggerPending);
-    let exponent = u32::try_from(failures - 1).unwrap_or(0).min(16);
-    Some(Duration::from_secs(10 * (1u64 << exponent)))
-}
-
-/// How long a snapshot set back to `TRIGGER_PENDING` after a failure
-/// still waits before its retry (10 s · 2^(failures−1) after `resultTimestamp`).
-pub fn backoff_left(
-    status: &FlinkStateSnapshotStatus,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<Duration> {
-    let failures = status.failures.filter(|f| *f > 0)?;
-    if status.state != Some(SnapshotState::TriggerPending) {
-        return None;
-    }
-    let failed_at =
-        chrono::DateTime::parse_from_rfc3339(status.result_timestamp.as_deref()?).ok()?;
-    let exponent = u32::try_from(failures - 1).unwrap_or(0).min(16);
-    let due = failed_at + chrono::Duration::seconds(10 * (1i64 << exponent));
-    (due > now).then(|| (due.with_timezone(&chrono::Utc) - now).to_std().ok())?
-}
-
-/// The `error` JSON of a `ReconciliationException`, with the exception it
-/// wraps (`cause`: its Java type) as the operator's `FlinkResourceException`
-/// writes it (`FlinkResourceExceptionUtils`).
-pub fn snapshot_error(cause: Option<&str>, message: &str) -> String {
-    let reconciliation = "org.apache.flink.kubernetes.operator.exception.ReconciliationException";
-    match cause {
-        Some(cause) => json!({
-            "type": reconciliation,
-            "message": format!("{cause}: {message}"),
-            "additionalMetadata": {},
-            "throwableList": [{"type": cause, "message": message, "additionalMetadata": {}}],
-        }),
-        None => json!({
-            "type": reconciliation,
-            "message": message,
-            "additionalMetadata": {},
-            "throwableList": [],
-        }),
-    }
-    .to_string()
-}
-
-/// The labels the controller keeps on a snapshot (`getSnapshotLabels`).
-pub fn snapshot_labels(
-    snapshot: &FlinkStateSnapshot,
-    state: SnapshotState,
-    target: Option<(&str, &str)>,
-) -> BTreeMap<String, String> {
-    let mut labels = snapshot.labels().clone();
-    let kind = if snapshot.spec.savepoint.is_some() {
-        "SAVEPOINT"
-    } else {
-        "CHECKPOINT"
-    };
-    labels.insert(TYPE_LABEL.into(), kind.into());
-    labels
-        .entry(TRIGGER_TYPE_LABEL.into())
-        .or_insert_with(|| "MANUAL".into());
-    labels.insert(STATE_LABEL.into(), state_name(state).into());
-    if let Some((kind, name)) = target {
-        labels.insert(JOB_KIND_LABEL.into(), kind.into());
-        labels.insert(JOB_NAME_LABEL.into(), name.into());
-    }
-    labels
-}
-
-fn state_name(state: SnapshotState) -> &'static str {
-    match state {
-        SnapshotState::Completed => "COMPLETED",
-        SnapshotState::Failed => "FAILED",
-        SnapshotState::InProgress => "IN_PROGRESS",
-        SnapshotState::TriggerPending => "TRIGGER_PENDING",
-        SnapshotState::Abandoned => "ABANDONED",
-    }
-}
-
-/// Now as `DateTimeUtils.kubernetes` writes it (ISO instant, UTC).
-fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-}
-
-/// A Flink duration (`15 s`, `1 min`, `500 ms`; a bare number is ms).
-fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => {
-            return Some(Duration::from_millis(number));
-        }
-        "s" | "sec" | "secs" | "second" | "seconds" => number,
-        "m" | "min" | "minute" | "minutes" => number * 60,
-        "h" | "hour" | "hours" => number * 3600,
-        _ => return None,
-    };
-    Some(Duration::from_secs(seconds))
-}
-
 /// What one step did besides the status: Events to record.
 struct Step {
     next: FlinkStateSnapshotStatus,
@@ -450,167 +306,6 @@ async fn step(
         (None, SnapshotState::Failed) => Action::await_change(),
         (None, _) => Action::requeue(interval),
     })
-}
-
-/// An error to record: the wrapped exception's Java type, if any, and its message.
-type Failure = (Option<&'static str>, String);
-
-/// `abandonSnapshotIfJobNotRunning`: true (and the status abandoned) when
-/// the target is gone or its job does not run.
-fn abandoned(snapshot: &FlinkStateSnapshot, target: Option<&Target>, step: &mut Step) -> bool {
-    let reference = snapshot
-        .spec
-        .job_reference
-        .as_ref()
-        .map(|r| {
-            format!(
-                "JobReference(kind={}, name={})",
-                r.kind.map_or("null", |k| match k {
-                    JobKind::FlinkDeployment => "FlinkDeployment",
-                    JobKind::FlinkSessionJob => "FlinkSessionJob",
-                }),
-                r.name.as_deref().unwrap_or("null")
-            )
-        })
-        .unwrap_or_else(|| "null".into());
-    let message = match target {
-        None => format!(
-            "Secondary resource {reference} for savepoint {} was not found",
-            snapshot.name_any()
-        ),
-        Some(target) if !target.running => format!(
-            "Secondary resource {reference} for savepoint {} is not running",
-            snapshot.name_any()
-        ),
-        Some(_) => return false,
-    };
-    step.next.state = Some(SnapshotState::Abandoned);
-    step.next.path = None;
-    step.next.error = Some(message.clone());
-    step.next.result_timestamp = Some(now_text());
-    step.events
-        .push(("Warning", "SnapshotAbandoned", message, "Snapshot"));
-    true
-}
-
-/// `StateSnapshotObserver.observe`: an in-progress savepoint's outcome.
-async fn observe(
-    snapshot: &FlinkStateSnapshot,
-    target: Option<&Target>,
-    step: &mut Step,
-) -> Result<(), Failure> {
-    if step.next.state != Some(SnapshotState::InProgress) {
-        return Ok(());
-    }
-    let Some(trigger) = step.next.trigger_id.clone().filter(|t| !t.is_empty()) else {
-        return Ok(());
-    };
-    if abandoned(snapshot, target, step) {
-        return Ok(());
-    }
-    let Some(target) = target else {
-        return Ok(());
-    };
-    let job_id = target.job_id.clone().unwrap_or_default();
-    let location = match &target.rest {
-        Some(rest) => match rest.savepoint_progress(&job_id, &trigger).await {
-            Ok(SavepointProgress::InProgress) => return Ok(()),
-            Ok(SavepointProgress::Completed(location)) => location,
-            Ok(SavepointProgress::Failed(cause)) | Err(cause) => return Err((None, cause)),
-        },
-        None => {
-            // Simulated: complete where Flink would have written it.
-            let directory = snapshot
-                .spec
-                .savepoint
-                .as_ref()
-                .and_then(|s| s.path.clone())
-                .or_else(|| savepoint_dir(&target.configuration).map(str::to_owned))
-                .unwrap_or_default();
-            format!(
-                "{}/savepoint-{}-{:012x}",
-                directory.trim_end_matches('/'),
-                &job_id[..6.min(job_id.len())],
-                rand::random::<u64>() & 0xffff_ffff_ffff
-            )
-        }
-    };
-    // `snapshotSuccessful`.
-    step.next.state = Some(SnapshotState::Completed);
-    step.next.path = Some(location);
-    step.next.error = None;
-    step.next.result_timestamp = Some(now_text());
-    Ok(())
-}
-
-/// `StateSnapshotReconciler.reconcile`: a pending snapshot is triggered.
-async fn trigger(
-    snapshot: &FlinkStateSnapshot,
-    target: Option<&Target>,
-    step: &mut Step,
-) -> Result<(), Failure> {
-    if step.next.state != Some(SnapshotState::TriggerPending) {
-        return Ok(());
-    }
-    if let Some(savepoint) = &snapshot.spec.savepoint
-        && savepoint.already_exists == Some(true)
-    {
-        let now = now_text();
-        step.next.state = Some(SnapshotState::Completed);
-        step.next.path = savepoint.path.clone();
-        step.next.error = None;
-        step.next.result_timestamp = Some(now.clone());
-        step.next.trigger_timestamp = Some(now);
-        return Ok(());
-    }
-    if abandoned(snapshot, target, step) {
-        return Ok(());
-    }
-    let Some(target) = target else {
-        return Ok(());
-    };
-    let job_id = target.job_id.clone().unwrap_or_default();
-    let Some(savepoint) = &snapshot.spec.savepoint else {
-        return Err((
-            Some("java.lang.IllegalArgumentException"),
-            "The local cluster's stand-in operator does not take checkpoints as \
-             FlinkStateSnapshots (operator 1.15 does, on Flink 1.17 and later)"
-                .into(),
-        ));
-    };
-    let directory = savepoint
-        .path
-        .clone()
-        .or_else(|| savepoint_dir(&target.configuration).map(str::to_owned))
-        .ok_or_else(|| {
-            (
-                Some("java.lang.IllegalArgumentException"),
-                "Either the savepoint path in the spec or configuration \
-                 execution.checkpointing.savepoint-dir in the Flink resource has to be supplied"
-                    .to_owned(),
-            )
-        })?;
-    let format = match savepoint.format_type {
-        Some(crate::crd::SavepointFormatType::Native) => "NATIVE",
-        _ => "CANONICAL",
-    };
-    let trigger_id = match &target.rest {
-        Some(rest) => rest
-            .trigger_savepoint(&job_id, &directory, format)
-            .await
-            .map_err(|e| {
-                (
-                    Some("org.apache.flink.runtime.rest.util.RestClientException"),
-                    e,
-                )
-            })?,
-        None => uuid::Uuid::new_v4().simple().to_string(),
-    };
-    // `snapshotInProgress`.
-    step.next.state = Some(SnapshotState::InProgress);
-    step.next.trigger_id = Some(trigger_id);
-    step.next.trigger_timestamp = Some(now_text());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kube::ResourceExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::super::events::{record, reference};
 use super::super::flink_rest::{RunRequest, SavepointProgress, SessionRest};
@@ -355,93 +355,6 @@ impl RealJob<'_> {
         ))
     }
 
-    /// `FlinkStateSnapshotUtils.createUpgradeSnapshotResource`: the savepoint
-    /// as a FlinkStateSnapshot, unless snapshot resources are off or the CRD
-    /// is missing (then only `upgradeSavepointPath` holds it).
-    async fn upgrade_snapshot(&self, location: &str) {
-        if !savepoints::snapshot_resources(self.operator, self.configuration) {
-            return;
-        }
-        if let Err(error) = savepoints::create_savepoint_resource(
-            self.operator,
-            self.job,
-            Some(location),
-            "UPGRADE",
-            self.configuration,
-        )
-        .await
-        {
-            tracing::debug!(%error, "no FlinkStateSnapshot for the upgrade savepoint");
-        }
-    }
-
-    /// `triggerSnapshotIfNeeded` for a manual savepoint: a new
-    /// `savepointTriggerNonce` of a running job becomes a FlinkStateSnapshot
-    /// and is recorded as reconciled.
-    async fn manual_savepoint(
-        &self,
-        recorded: &Value,
-        next: &mut FlinkSessionJobStatus,
-    ) -> Result<(), String> {
-        let Some(nonce) = savepoints::manual_nonce(self.target, recorded) else {
-            return Ok(());
-        };
-        let running = next.job_status.as_ref().and_then(|j| j.state.as_deref()) == Some("RUNNING");
-        if !running || !savepoints::snapshot_resources(self.operator, self.configuration) {
-            return Ok(());
-        }
-        let directory = super::super::validator::savepoint_dir(self.configuration)
-            .ok_or("Savepoint directory is not configured")?;
-        savepoints::create_savepoint_resource(
-            self.operator,
-            self.job,
-            Some(directory),
-            "MANUAL",
-            self.configuration,
-        )
-        .await?;
-        if let Some(reconciliation) = next.reconciliation_status.as_mut()
-            && let Some(text) = &reconciliation.last_reconciled_spec
-        {
-            reconciliation.last_reconciled_spec =
-                Some(savepoints::record_trigger_nonce(text, nonce));
-            reconciliation.reconciliation_timestamp = Some(now_ms());
-        }
-        Ok(())
-    }
-
-    /// `redeployWithSavepoint`: cancel without a savepoint, then submit from
-    /// `initialSavepointPath`; recorded with upgrade mode `savepoint` and
-    /// marked stable.
-    async fn redeploy(
-        &self,
-        rest: &SessionRest,
-        next: &mut FlinkSessionJobStatus,
-    ) -> Result<(), String> {
-        if let Some(job_id) = next.job_status.as_ref().and_then(|j| j.job_id.clone())
-            && rest.cancel(&job_id).await?
-        {
-            self.await_end(rest, &job_id).await?;
-        }
-        let initial = savepoints::initial_savepoint(self.target);
-        let job_status = next.job_status.get_or_insert_default();
-        job_status.job_id = None;
-        job_status.state = Some("FINISHED".into());
-        job_status.upgrade_savepoint_path = initial.clone();
-        if job_state(self.target) == "running" {
-            self.submit(rest, next, initial.as_deref()).await?;
-        }
-        let mut spec = self.target.clone();
-        if let Some(job) = spec.get_mut("job").and_then(Value::as_object_mut) {
-            job.insert("upgradeMode".into(), json!("savepoint"));
-        }
-        self.record(next, &spec, false);
-        if let Some(reconciliation) = next.reconciliation_status.as_mut() {
-            reconciliation.last_stable_spec = reconciliation.last_reconciled_spec.clone();
-        }
-        Ok(())
-    }
-
     async fn event(&self, kind: &str, reason: &str, message: &str, component: &str) {
         let object = reference(self.job);
         if let Err(error) = record(
@@ -493,26 +406,7 @@ async fn fetch_jar(http: &reqwest::Client, uri: &str) -> Result<Vec<u8>, String>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod savepoint_steps;
 
-    #[tokio::test]
-    async fn a_jar_is_fetched_from_a_file_path_and_other_schemes_are_named() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("job.jar");
-        std::fs::write(&path, b"PK jar").expect("write");
-        let http = reqwest::Client::new();
-        let uri = format!("file://{}", path.display());
-        assert_eq!(fetch_jar(&http, &uri).await.expect("fetched"), b"PK jar");
-        let missing = format!("file://{}/none.jar", dir.path().display());
-        assert!(
-            fetch_jar(&http, &missing)
-                .await
-                .unwrap_err()
-                .starts_with("Could not fetch")
-        );
-        let s3 = fetch_jar(&http, "s3://bucket/job.jar").await.unwrap_err();
-        assert!(s3.contains("'s3'"), "{s3}");
-    }
-}
+#[cfg(test)]
+mod tests;
