@@ -38,6 +38,13 @@ fn mutating_routes() -> Vec<(&'static str, String)> {
         ("POST", format!("/api/v1/instances/{id}/jobs/etl/suspend")),
         ("POST", format!("/api/v1/instances/{id}/jobs/etl/resume")),
         ("DELETE", format!("/api/v1/instances/{id}/jobs/etl")),
+        ("POST", format!("/instances/{id}/jobs/etl/savepoints")),
+        (
+            "POST",
+            format!("/api/v1/instances/{id}/jobs/etl/savepoints"),
+        ),
+        ("POST", format!("/instances/{id}/jobs/etl/redeploy")),
+        ("POST", format!("/api/v1/instances/{id}/jobs/etl/redeploy")),
         ("POST", "/users".to_owned()),
         ("POST", "/api/v1/users".to_owned()),
         ("POST", format!("/users/{id}/remove")),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::Portal;
 use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
-use common::flink::{pod_ip, rest, running_job_manager};
+use common::flink::{install_session_with_state_on_s3, pod_ip, rest, running_job_manager};
 use common::operator::eventually;
 use common::s3::{mc, secret_value};
 use dataport::crd::FlinkSessionJob;
@@ -42,48 +42,6 @@ fn job_manager_pid(namespace: &str) -> Option<u32> {
                 .then_some(pid)
         })
         .find(|_| true)
-}
-
-/// Installs the operator (allowing jars over http from private hosts, as an
-/// in-house artifact server needs), MinIO with bucket `flink`, and a Flink
-/// 1.20 session `analytics` with Kubernetes HA on S3; returns the ids of the
-/// session and of MinIO.
-async fn install_session_with_state_on_s3(portal: &Portal, namespace: &str) -> (String, String) {
-    portal
-        .install(
-            json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
-            "namespace": namespace,
-            "params": {"allowedJarSchemes": "https,http", "allowPrivateHosts": true}}),
-        )
-        .await;
-    let minio = portal
-        .install(
-            json!({"app": "minio", "name": "store", "namespace": namespace,
-            "version": "RELEASE.2025-04-22T22-12-26Z",
-            "params": {"storage": "1Gi", "memory": "512Mi", "bucket": "flink"}}),
-        )
-        .await;
-    let session = portal
-        .install(
-            json!({"app": "flink", "name": "analytics", "namespace": namespace,
-            "version": "1.20",
-            "params": {
-                "operator": "flink-operator",
-                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
-                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 2, "taskManagerReplicas": 1,
-                "highAvailability": true, "haType": "kubernetes",
-                "storage": "s3", "minio": "store",
-            }}),
-        )
-        .await;
-    let id = |installed: &Value| {
-        installed["instance"]["id"]
-            .as_str()
-            .expect("instance id")
-            .to_owned()
-    };
-    (id(&session), id(&minio))
 }
 
 #[tokio::test]

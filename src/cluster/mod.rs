@@ -6,6 +6,7 @@ pub mod instances;
 pub mod leader;
 pub mod pods;
 mod secrets;
+pub mod snapshots;
 pub mod watch;
 
 pub use apply::describe;

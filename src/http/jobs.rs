@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,16 +18,17 @@ use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::install::params_from_json;
 use super::instances::parse_id;
+use super::job_page::job_page_with;
 use super::page::{Layout, Page, render};
 use crate::catalog::FieldErrors;
-use crate::service::{JobFormView, JobView, ServiceError};
+use crate::service::{JobFormView, JobView, START_FIELD, ServiceError};
 use crate::store::JobWish;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/jobs/new", get(new_job_page))
         .route("/instances/{id}/jobs", post(submit_form))
-        .route("/instances/{id}/jobs/{job}", get(job_page))
+        .route("/instances/{id}/jobs/{job}", get(super::job_page::job_page))
         .route("/instances/{id}/jobs/{job}/upgrade", post(upgrade_form))
         .route(
             "/instances/{id}/jobs/{job}/suspend",
@@ -58,6 +59,7 @@ pub(super) fn router() -> Router<AppState> {
             "/api/v1/instances/{id}/jobs/{job}/resume",
             post(resume_json),
         )
+        .merge(super::savepoints::router())
 }
 
 /// The submit form, alone on its page.
@@ -68,19 +70,8 @@ struct NewJobPage {
     form: JobFormView,
 }
 
-/// A job: its state, savepoint and parameters, its actions and its upgrade form.
-#[derive(Template)]
-#[template(path = "job.html")]
-struct JobPage {
-    layout: Layout,
-    job: JobView,
-    form: JobFormView,
-    /// Why the last Suspend was refused, next to its checkbox.
-    suspend_error: Option<String>,
-}
-
 /// A submitted job form: the name and every parameter field, as typed.
-type JobFields = BTreeMap<String, String>;
+pub(super) type JobFields = BTreeMap<String, String>;
 
 /// Splits a form into the job's name and its parameters (no action keys).
 fn split_name(mut fields: JobFields) -> (String, JobFields) {
@@ -88,15 +79,26 @@ fn split_name(mut fields: JobFields) -> (String, JobFields) {
     (name, fields)
 }
 
+/// `?savepoint=<path>`: the new job starts from that savepoint.
+#[derive(Debug, Default, serde::Deserialize)]
+struct NewJobQuery {
+    savepoint: Option<String>,
+}
+
 async fn new_job_page(
     State(state): State<AppState>,
     layout: Layout,
     Path(id): Path<String>,
+    Query(query): Query<NewJobQuery>,
 ) -> Result<Page<NewJobPage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
+    let mut typed = BTreeMap::new();
+    if let Some(path) = query.savepoint {
+        typed.insert(START_FIELD.to_owned(), path);
+    }
     let form = state
         .service
-        .job_form(id, None, &BTreeMap::new(), &FieldErrors::new())
+        .job_form(id, None, &typed, &FieldErrors::new())
         .await
         .or_page(&layout)?;
     Ok(Page(NewJobPage { layout, form }))
@@ -132,52 +134,8 @@ async fn submit_form(
     }
 }
 
-/// The job page, with what was typed in its upgrade form and the errors.
-async fn job_page_with(
-    state: &AppState,
-    layout: &Layout,
-    id: Uuid,
-    name: &str,
-    typed: &JobFields,
-    errors: &FieldErrors,
-) -> Result<JobPage, PageError> {
-    let job = state.service.job(id, name).await.or_page(layout)?;
-    // A refused Suspend is the Suspend form's error, not the upgrade form's.
-    let mut form_errors = errors.clone();
-    let suspend_error = form_errors.remove("dropState");
-    let form = state
-        .service
-        .job_form(id, Some(name), typed, &form_errors)
-        .await
-        .or_page(layout)?;
-    Ok(JobPage {
-        layout: layout.clone(),
-        job,
-        suspend_error,
-        form,
-    })
-}
-
-async fn job_page(
-    State(state): State<AppState>,
-    layout: Layout,
-    Path((id, name)): Path<(String, String)>,
-) -> Result<Page<JobPage>, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    let page = job_page_with(
-        &state,
-        &layout,
-        id,
-        &name,
-        &BTreeMap::new(),
-        &FieldErrors::new(),
-    )
-    .await?;
-    Ok(Page(page))
-}
-
 /// After a job action: back to its page, or the page again with the errors (400).
-async fn after_action(
+pub(super) async fn after_action(
     state: &AppState,
     layout: &Layout,
     id: Uuid,

@@ -11,10 +11,12 @@ mod error;
 mod health;
 mod install;
 mod instances;
+mod job_page;
 mod jobs;
 mod metrics;
 mod page;
 mod pods;
+mod savepoints;
 mod sessions;
 mod update;
 

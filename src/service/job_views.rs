@@ -11,6 +11,7 @@ use super::form::{FieldView, field_view};
 use super::views::param_texts;
 use super::{Service, ServiceError};
 use crate::catalog::health::ObservedJob;
+use crate::catalog::jobs::savepoints::START_KEYS;
 use crate::catalog::jobs::{
     ArtifactRules, JOB_PARAMS, SessionContext, keeps_state, session_job_object_name,
     validate_session_job,
@@ -71,12 +72,21 @@ pub struct JobFormView {
     pub errors: FieldErrors,
     /// Whether the session cluster has checkpoint storage (HA).
     pub has_storage: bool,
+    /// The savepoint a new job starts from, as typed (submit form only).
+    pub start_path: String,
+    /// Whether "allow non-restored state" is ticked.
+    pub allow_non_restored: bool,
 }
 
 impl JobFormView {
     /// The error of the name, if any.
     pub fn name_error(&self) -> Option<&String> {
         self.errors.get("name")
+    }
+
+    /// The error of the savepoint to start from, if any.
+    pub fn start_error(&self) -> Option<&String> {
+        self.errors.get(START_KEYS[0])
     }
 
     /// Whether any field has an error.
@@ -248,7 +258,17 @@ impl Service {
         };
         let context = self.session_context(&session).await?;
         let jar_help = context.artifacts.help(&context.operator);
+        let start_path = if job.is_some() {
+            String::new()
+        } else {
+            raw.get(START_KEYS[0]).cloned().unwrap_or_default()
+        };
+        let allow_non_restored = raw
+            .get(START_KEYS[1])
+            .is_some_and(|v| matches!(v.as_str(), "on" | "true"));
         Ok(JobFormView {
+            start_path,
+            allow_non_restored,
             has_storage: has_storage(&session),
             session,
             name: job

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::audit::Audited;
 use super::job_views::{JobView, SESSION_APP, has_storage, validated_params};
 use super::{Service, ServiceError};
+use crate::catalog::jobs::savepoints::{INITIAL_SAVEPOINT, start_fields, take_start_fields};
 use crate::catalog::jobs::{keeps_state, render_session_job, session_job_object_name};
 use crate::catalog::render::Target;
 use crate::catalog::{self};
@@ -41,8 +42,16 @@ impl Service {
     ) -> Result<JobView, ServiceError> {
         let session = self.session(id).await?;
         let context = self.session_context(&session).await?;
-        let params = validated_params(&context, name, raw)?;
+        let mut raw = raw.clone();
+        let start = take_start_fields(&mut raw);
+        let mut params = validated_params(&context, name, &raw)?;
         self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        if let Some(path) = start.get(INITIAL_SAVEPOINT).and_then(Value::as_str) {
+            self.check_start_path(&session, path).await?;
+        }
+        if let Some(map) = params.as_object_mut() {
+            map.extend(start);
+        }
         let job = self
             .store
             .create_job(id, name, params)
@@ -82,7 +91,13 @@ impl Service {
             let session = self.session(id).await?;
             let job = self.stored_job(id, name).await?;
             let context = self.session_context(&session).await?;
-            let params = validated_params(&context, name, raw)?;
+            let mut raw = raw.clone();
+            // Where it starts from is changed by a redeploy, not an upgrade.
+            take_start_fields(&mut raw);
+            let mut params = validated_params(&context, name, &raw)?;
+            if let Some(map) = params.as_object_mut() {
+                map.extend(start_fields(&job.params));
+            }
             self.change_job(&session, job, params, None).await
         }
         .await;
@@ -146,7 +161,7 @@ impl Service {
 
     /// Stores a job's new parameters (and wish), applies it, and puts the
     /// record back when the cluster refuses.
-    async fn change_job(
+    pub(super) async fn change_job(
         &self,
         session: &Instance,
         job: FlinkJob,
@@ -179,7 +194,7 @@ impl Service {
     }
 
     /// Writes an audit entry for a job action on session cluster `id`.
-    async fn audit_job<T>(
+    pub(super) async fn audit_job<T>(
         &self,
         actor: &str,
         action: &'static str,

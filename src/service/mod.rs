@@ -14,6 +14,7 @@ mod job_views;
 mod jobs;
 mod lifecycle;
 mod pods;
+mod savepoints;
 mod sessions;
 mod status;
 mod update;
@@ -39,6 +40,7 @@ pub use install::{InstallRequest, Prepared, PreviewView};
 pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
+pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SnapshotView};
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::operator::eventually;
 
@@ -114,4 +114,49 @@ pub async fn revoke_pods_from_the_cluster_role(client: kube::Client, namespace: 
         .replace("analytics-flink", &kube::api::PostParams::default(), &role)
         .await
         .expect("Role without pods");
+}
+
+/// Installs the operator (allowing jars over http from private hosts, as an
+/// in-house artifact server needs), MinIO with bucket `flink`, and a Flink
+/// 1.20 session `analytics` with Kubernetes HA on S3; returns the ids of the
+/// session and of MinIO.
+pub async fn install_session_with_state_on_s3(
+    portal: &super::Portal,
+    namespace: &str,
+) -> (String, String) {
+    portal
+        .install(
+            json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
+            "namespace": namespace,
+            "params": {"allowedJarSchemes": "https,http", "allowPrivateHosts": true}}),
+        )
+        .await;
+    let minio = portal
+        .install(
+            json!({"app": "minio", "name": "store", "namespace": namespace,
+            "version": "RELEASE.2025-04-22T22-12-26Z",
+            "params": {"storage": "1Gi", "memory": "512Mi", "bucket": "flink"}}),
+        )
+        .await;
+    let session = portal
+        .install(
+            json!({"app": "flink", "name": "analytics", "namespace": namespace,
+            "version": "1.20",
+            "params": {
+                "operator": "flink-operator",
+                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+                "taskSlots": 2, "taskManagerReplicas": 1,
+                "highAvailability": true, "haType": "kubernetes",
+                "storage": "s3", "minio": "store",
+            }}),
+        )
+        .await;
+    let id = |installed: &Value| {
+        installed["instance"]["id"]
+            .as_str()
+            .expect("instance id")
+            .to_owned()
+    };
+    (id(&session), id(&minio))
 }

@@ -28,3 +28,40 @@ pub fn secret_value(secret: &Secret, key: &str) -> String {
     let bytes = &secret.data.as_ref().expect("data")[key].0;
     String::from_utf8(bytes.clone()).expect("UTF-8 secret")
 }
+
+/// What `mc ls` lists under `s3_path` (`s3://bucket/key`) on MinIO instance
+/// `minio` of `namespace` (pod `<minio>-0`, Secret `<minio>-credentials`).
+pub async fn list_in_bucket(
+    client: &kube::Client,
+    namespace: &str,
+    minio: &str,
+    s3_path: &str,
+) -> String {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::Api;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = secrets
+        .get(&format!("{minio}-credentials"))
+        .await
+        .expect("MinIO's Secret");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pod = pods.get(&format!("{minio}-0")).await.expect("MinIO's pod");
+    let ip = super::flink::pod_ip(&pod);
+    let config = tempfile::tempdir().expect("temp dir");
+    let (ok, said) = mc(
+        config.path(),
+        &[
+            "alias",
+            "set",
+            minio,
+            &format!("http://{ip}:9000"),
+            &secret_value(&secret, "root-user"),
+            &secret_value(&secret, "root-password"),
+        ],
+    );
+    assert!(ok, "{said}");
+    let key = s3_path.trim_start_matches("s3://");
+    let (ok, listed) = mc(config.path(), &["ls", &format!("{minio}/{key}")]);
+    assert!(ok, "mc ls {key}: {listed}");
+    listed
+}

@@ -12,6 +12,7 @@ use super::{FieldErrors, Values};
 use crate::crd::{FlinkSessionJob, FlinkSessionJobSpec, JobSpec, JobState, UpgradeMode};
 
 mod artifacts;
+pub mod savepoints;
 
 pub use artifacts::{ArtifactRules, JAR_SCHEMES, is_restricted_host, is_restricted_ip};
 
@@ -217,6 +218,13 @@ pub fn job_spec(values: &Values, state: JobState) -> JobSpec {
         args: text("args").map(|args| args.split_whitespace().map(str::to_owned).collect()),
         state: Some(state),
         upgrade_mode: Some(upgrade_mode),
+        initial_savepoint_path: text(savepoints::INITIAL_SAVEPOINT),
+        allow_non_restored_state: values
+            .get(savepoints::ALLOW_NON_RESTORED)
+            .and_then(Value::as_bool),
+        savepoint_redeploy_nonce: values
+            .get(savepoints::REDEPLOY_NONCE)
+            .and_then(Value::as_i64),
         ..JobSpec::default()
     }
 }

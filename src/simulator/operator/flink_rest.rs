@@ -3,7 +3,7 @@
 //! release-1.15.0: `uploadJar`, `runJar`, `deleteJar`, `getJobStatus`,
 //! `cancelSessionJob` → `stopWithSavepoint` / `cancel`), against the
 //! endpoints of Flink's `flink-runtime-web` (`/jars/upload`,
-//! `/jars/:jarid/run`, `/jobs/:jobid`, `/jobs/:jobid/stop`,
+//! `/jars/:jarid/run`, `/jobs/:jobid`, `/jobs/:jobid/stop`, `/jobs/:jobid/savepoints`,
 //! `/jobs/:jobid/savepoints/:triggerid`, `PATCH /jobs/:jobid?mode=cancel`).
 //!
 //! Errors are the message the operator would record: Flink's own `errors`
@@ -173,6 +173,30 @@ impl SessionRest {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| format!("stop-with-savepoint answered without a request-id: {answer}"))
+    }
+
+    /// Triggers a savepoint of the running job into `directory` without
+    /// stopping it (`POST /jobs/:jobid/savepoints`, `SavepointTriggerRequestBody`
+    /// with `cancel-job: false`, as `AbstractFlinkService.triggerSavepoint`
+    /// sends it); returns the trigger id to follow with [`Self::savepoint_progress`].
+    pub async fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        directory: &str,
+        format_type: &str,
+    ) -> Result<String, String> {
+        let answer = self
+            .send(
+                self.http
+                    .post(format!("{}/jobs/{job_id}/savepoints", self.base))
+                    .json(&json!({"target-directory": directory, "cancel-job": false, "formatType": format_type})),
+            )
+            .await?;
+        answer
+            .get("request-id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the savepoint trigger answered without a request-id: {answer}"))
     }
 
     /// Where the savepoint of `trigger` stands.

@@ -13,7 +13,7 @@ use kube::{Client, Config, ResourceExt};
 use super::config::{ConfigError, OperatorConfig, Watched};
 use super::events::Reporter;
 use super::native::NativeClient;
-use super::{deployment, impersonating, session_job};
+use super::{deployment, impersonating, session_job, snapshot};
 
 /// How long a crashed operator pod waits before it starts again (a crash loop's pace).
 const RESTART_AFTER: Duration = Duration::from_secs(10);
@@ -32,6 +32,9 @@ pub(super) struct Operator {
     pub service_account: (String, String),
     /// Deploying for real, when the process node runs Flink.
     pub native: Option<Arc<NativeClient>>,
+    /// Whether snapshot resources are on: the FlinkStateSnapshot CRD could
+    /// be listed at start (`FlinkOperator.run`, `KubernetesClientUtils.isCrdInstalled`).
+    pub snapshots: bool,
 }
 
 /// Runs the operator of `deployment` until aborted.
@@ -72,15 +75,15 @@ pub(super) async fn run(
         operator = %reporter.operator(), configuration = %config.source, ?watched, %identity,
         "starting a simulated flink-kubernetes-operator"
     );
-    loop {
+    let snapshots = loop {
         match start_up(&client, &namespace, &watched, &identity).await {
-            Ok(()) => break,
+            Ok(snapshots) => break snapshots,
             Err(message) => {
                 reporter.report(None, &message).await;
                 tokio::time::sleep(RESTART_AFTER).await;
             }
         }
-    }
+    };
     reporter.clear();
     let operator = Arc::new(Operator {
         client: client.clone(),
@@ -89,6 +92,7 @@ pub(super) async fn run(
         identity,
         service_account: (namespace.clone(), service_account.clone()),
         native,
+        snapshots,
     });
     let scopes: Vec<Option<String>> = match watched {
         Watched::All => vec![None],
@@ -100,7 +104,13 @@ pub(super) async fn run(
             operator.clone(),
             scope.clone(),
         )));
-        controllers.push(tokio::spawn(session_job::run(operator.clone(), scope)));
+        controllers.push(tokio::spawn(session_job::run(
+            operator.clone(),
+            scope.clone(),
+        )));
+        if snapshots {
+            controllers.push(tokio::spawn(snapshot::run(operator.clone(), scope)));
+        }
     }
     // Aborting this task must end the controllers too.
     let _guard = AbortOnDrop(controllers.iter().map(|c| c.abort_handle()).collect());
@@ -125,13 +135,13 @@ fn flink_kind(kind: &str) -> ApiResource {
 /// The informers' first lists: every kind the controllers watch, in every
 /// watched namespace (or cluster-wide). A missing CRD or a refused list stops
 /// the start, with the reason; a missing FlinkStateSnapshot CRD only
-/// disables snapshots.
+/// disables snapshots (`Ok(false)`).
 async fn start_up(
     client: &Client,
     own_namespace: &str,
     watched: &Watched,
     identity: &str,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let scopes: Vec<Option<&str>> = match watched {
         Watched::All => vec![None],
         Watched::Some(namespaces) => namespaces.iter().map(|n| Some(n.as_str())).collect(),
@@ -175,8 +185,9 @@ async fn start_up(
         tracing::info!(
             "FlinkStateSnapshot CRD was not installed, snapshot resources will be disabled!"
         );
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 fn refusal(plural: &str, where_: &str, identity: &str, error: &kube::Error) -> String {

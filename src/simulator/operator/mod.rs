@@ -29,7 +29,8 @@
 //!
 //! What it does not: application clusters (and session jobs of a simulated
 //! session) run no Flink process and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe,
-//! metrics, blue/green or snapshot reconciliation.
+//! metrics or blue/green. Savepoints asked for as FlinkStateSnapshots are
+//! taken ([`snapshot`]): for real on a real session, walked elsewhere.
 //!
 //! Facts: docs/flink-operator-facts.md, read from flink-kubernetes-operator
 //! tag release-1.15.0 (paths cited in each module).
@@ -41,6 +42,7 @@ mod flink_rest;
 mod instance;
 pub mod native;
 mod session_job;
+pub mod snapshot;
 pub mod status;
 pub mod validator;
 

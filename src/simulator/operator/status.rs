@@ -105,6 +105,9 @@ fn significant(spec: &Value) -> Value {
     let mut spec = spec.clone();
     if let Some(job) = spec.get_mut("job").and_then(Value::as_object_mut) {
         job.remove("state");
+        // A redeploy from a savepoint is its own kind of change
+        // (`SAVEPOINT_REDEPLOY`), told apart before this comparison.
+        job.remove("savepointRedeployNonce");
         for field in IGNORED_JOB_FIELDS {
             job.remove(field);
         }

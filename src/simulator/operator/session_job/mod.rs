@@ -32,6 +32,7 @@ use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_change};
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
 mod real;
+mod savepoints;
 
 /// The operator's finalizer on FlinkSessionJobs (JOSDK's `<plural>.<group>/finalizer`).
 pub const SESSION_JOB_FINALIZER: &str = "flinksessionjobs.flink.apache.org/finalizer";
@@ -189,6 +190,12 @@ async fn step(
                 .get("job")
                 .and_then(|j| serde_json::from_value(j.clone()).ok())
                 .unwrap_or_default();
+            let manual = recorded
+                .as_ref()
+                .and_then(|last| savepoints::manual_nonce(&target, last));
+            let redeploy = recorded
+                .as_ref()
+                .is_some_and(|last| savepoints::redeploy_requested(&target, last));
             let changed = recorded.as_ref().is_some_and(|last| {
                 !same_deployment(&target, last) || job_state(last) != job_state(&target)
             });
@@ -201,16 +208,47 @@ async fn step(
                 now_ms: now_ms(),
             };
             match next_job(&current.job_status.clone().unwrap_or_default(), world) {
-                Ok((job_status, walked)) => {
-                    next.job_status = Some(job_status);
-                    let reconciliation = next.reconciliation_status.get_or_insert_default();
+                Ok((mut job_status, walked)) => {
                     let first = recorded.is_none();
-                    let spec_to_record = if first {
+                    let mut spec_to_record = if first {
                         first_deployment_spec(&target)
                     } else {
                         target.clone()
                     };
-                    if recorded.as_ref() != Some(&target) {
+                    if first || redeploy {
+                        job_status.upgrade_savepoint_path = savepoints::initial_savepoint(&target);
+                    }
+                    if redeploy {
+                        // Cancelled and submitted again from the path: the walk restarts.
+                        job_status.state = Some("RECONCILING".into());
+                    }
+                    if let (Some(nonce), Some(last)) = (manual, &recorded) {
+                        let running = job_status.state.as_deref() == Some("RUNNING");
+                        let triggered = running
+                            && savepoints::snapshot_resources(operator, configuration)
+                            && savepoint_dir(configuration).is_some()
+                            && savepoints::create_savepoint_resource(
+                                operator,
+                                job,
+                                savepoint_dir(configuration),
+                                "MANUAL",
+                                configuration,
+                            )
+                            .await
+                            .is_ok();
+                        if !triggered {
+                            // Not taken yet: the nonce stays unreconciled.
+                            let kept = last
+                                .pointer("/job/savepointTriggerNonce")
+                                .and_then(Value::as_i64);
+                            spec_to_record = savepoints::with_trigger_nonce(&spec_to_record, kept);
+                        } else {
+                            tracing::debug!(nonce, "manual savepoint asked for");
+                        }
+                    }
+                    next.job_status = Some(job_status);
+                    let reconciliation = next.reconciliation_status.get_or_insert_default();
+                    if recorded.as_ref() != Some(&spec_to_record) {
                         reconciliation.last_reconciled_spec =
                             Some(spec_with_meta(&spec_to_record, first));
                         reconciliation.reconciliation_timestamp = Some(now_ms());

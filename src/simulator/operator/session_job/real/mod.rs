@@ -17,7 +17,12 @@
 //!   (`cancelSessionJob`), the savepoint in `upgradeSavepointPath` and as an
 //!   `UPGRADE` FlinkStateSnapshot (`setUpgradeSavepointPath`);
 //! - **resume**: the job is submitted again from `upgradeSavepointPath`
-//!   unless the upgrade mode is `stateless`.
+//!   unless the upgrade mode is `stateless`;
+//! - **savepoints asked in the spec** ([`super::savepoints`]): a first
+//!   deployment starts from `initialSavepointPath`, a new
+//!   `savepointRedeployNonce` cancels the job and submits it from that path,
+//!   a new `savepointTriggerNonce` of a running job becomes a manual
+//!   FlinkStateSnapshot.
 //!
 //! Simplifications, said here: the jar is fetched over http(s) or from a
 //! `file:` path of the stand-in's own machine (the operator also reads any
@@ -30,17 +35,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kube::ResourceExt;
-use kube::api::{Api, PostParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::super::events::{record, reference};
 use super::super::flink_rest::{RunRequest, SavepointProgress, SessionRest};
 use super::super::instance::Operator;
 use super::super::native::NativeClient;
 use super::super::status::{first_deployment_spec, job_state, spec_with_meta, with_job_state};
-use crate::crd::{
-    FlinkSessionJob, FlinkSessionJobStatus, FlinkStateSnapshot, JobSpec, ReconciliationState,
-};
+use super::savepoints;
+use crate::crd::{FlinkSessionJob, FlinkSessionJobStatus, JobSpec, ReconciliationState};
 use crate::simulator::jobs::now_ms;
 
 /// How long a stop-with-savepoint may take (`execution.checkpointing.timeout`'s default, 10 min).
@@ -70,11 +73,20 @@ impl RealJob<'_> {
         let desired = job_state(self.target);
         let Some(recorded) = self.recorded else {
             if desired == "running" {
-                self.submit(&rest, next, None).await?;
+                let initial = savepoints::initial_savepoint(self.target);
+                if let Some(path) = &initial {
+                    next.job_status
+                        .get_or_insert_default()
+                        .upgrade_savepoint_path = Some(path.clone());
+                }
+                self.submit(&rest, next, initial.as_deref()).await?;
             }
             self.record(next, &first_deployment_spec(self.target), true);
             return Ok(());
         };
+        if savepoints::redeploy_requested(self.target, recorded) {
+            return self.redeploy(&rest, next).await;
+        }
         let upgrading = next
             .reconciliation_status
             .as_ref()
@@ -86,6 +98,7 @@ impl RealJob<'_> {
         if !changed {
             if job_state(recorded) == "running" {
                 self.observe(&rest, next).await;
+                self.manual_savepoint(recorded, next).await?;
             }
             return Ok(());
         }
@@ -342,46 +355,6 @@ impl RealJob<'_> {
         ))
     }
 
-    /// `FlinkStateSnapshotUtils.createUpgradeSnapshotResource`: the savepoint
-    /// as a FlinkStateSnapshot, unless snapshot resources are off or the CRD
-    /// is missing (then only `upgradeSavepointPath` holds it).
-    async fn upgrade_snapshot(&self, location: &str) {
-        let enabled = self
-            .configuration
-            .get("kubernetes.operator.snapshot.resource.enabled")
-            .is_none_or(|v| v != "false");
-        if !enabled {
-            return;
-        }
-        let namespace = self.job.namespace().unwrap_or_default();
-        let name = self.job.name_any();
-        let api: Api<FlinkStateSnapshot> =
-            Api::namespaced(self.operator.client.clone(), &namespace);
-        let dispose = self
-            .configuration
-            .get("kubernetes.operator.savepoint.dispose-on-delete")
-            .is_some_and(|v| v == "true");
-        let snapshot: Result<FlinkStateSnapshot, _> = serde_json::from_value(json!({
-            "apiVersion": "flink.apache.org/v1beta1",
-            "kind": "FlinkStateSnapshot",
-            "metadata": {
-                "name": format!("{name}-savepoint-upgrade-{}", now_ms()),
-                "namespace": namespace,
-                "labels": {"snapshot.trigger-type": "UPGRADE"},
-            },
-            "spec": {
-                "jobReference": {"kind": "FlinkSessionJob", "name": name},
-                "savepoint": {"path": location, "formatType": "CANONICAL",
-                    "disposeOnDelete": dispose, "alreadyExists": true},
-            },
-        }));
-        if let Ok(snapshot) = snapshot
-            && let Err(error) = api.create(&PostParams::default(), &snapshot).await
-        {
-            tracing::debug!(%error, "no FlinkStateSnapshot for the upgrade savepoint");
-        }
-    }
-
     async fn event(&self, kind: &str, reason: &str, message: &str, component: &str) {
         let object = reference(self.job);
         if let Err(error) = record(
@@ -433,26 +406,7 @@ async fn fetch_jar(http: &reqwest::Client, uri: &str) -> Result<Vec<u8>, String>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod savepoint_steps;
 
-    #[tokio::test]
-    async fn a_jar_is_fetched_from_a_file_path_and_other_schemes_are_named() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("job.jar");
-        std::fs::write(&path, b"PK jar").expect("write");
-        let http = reqwest::Client::new();
-        let uri = format!("file://{}", path.display());
-        assert_eq!(fetch_jar(&http, &uri).await.expect("fetched"), b"PK jar");
-        let missing = format!("file://{}/none.jar", dir.path().display());
-        assert!(
-            fetch_jar(&http, &missing)
-                .await
-                .unwrap_err()
-                .starts_with("Could not fetch")
-        );
-        let s3 = fetch_jar(&http, "s3://bucket/job.jar").await.unwrap_err();
-        assert!(s3.contains("'s3'"), "{s3}");
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! A session job's savepoints: Take savepoint (form and JSON), the list as
+//! JSON, and Start from savepoint (form and JSON). The list itself is on the
+//! job page ([`super::jobs`]).
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, OrPage, PageError, json_body};
+use super::instances::parse_id;
+use super::job_page::job_page_with;
+use super::jobs::after_action;
+use super::page::{Layout, render};
+use crate::service::{JobView, START_FIELD, ServiceError, SnapshotView};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/instances/{id}/jobs/{job}/savepoints", post(take_form))
+        .route("/instances/{id}/jobs/{job}/redeploy", post(redeploy_form))
+        .route(
+            "/api/v1/instances/{id}/jobs/{job}/savepoints",
+            axum::routing::get(list_json).post(take_json),
+        )
+        .route(
+            "/api/v1/instances/{id}/jobs/{job}/redeploy",
+            post(redeploy_json),
+        )
+}
+
+async fn take_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id).or_page(&layout)?;
+    match state
+        .service
+        .take_savepoint(id, &name, &caller.user.name)
+        .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/instances/{id}/jobs/{name}#savepoints")).into_response())
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            let page = job_page_with(&state, &layout, id, &name, &BTreeMap::new(), &errors).await?;
+            Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
+        }
+        Err(other) => Err(PageError::new(other, layout)),
+    }
+}
+
+/// The savepoint asked for.
+#[derive(Debug, Serialize)]
+struct Taken {
+    /// The FlinkStateSnapshot's name.
+    name: String,
+}
+
+async fn take_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Taken>), ApiError> {
+    let id = parse_id(&id)?;
+    let taken = state
+        .service
+        .take_savepoint(id, &name, &caller.user.name)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Taken { name: taken })))
+}
+
+async fn list_json(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Json<Vec<SnapshotView>>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(state.service.job_snapshots(id, &name).await?))
+}
+
+/// The Start from savepoint form: a savepoint of the list (`chosen`) or a
+/// typed path, and the explicit "allow non-restored state".
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RedeployFields {
+    chosen: String,
+    initial_savepoint_path: String,
+    allow_non_restored_state: Option<String>,
+}
+
+impl RedeployFields {
+    /// The chosen savepoint, else the typed one.
+    fn path(&self) -> &str {
+        if self.chosen.trim().is_empty() {
+            self.initial_savepoint_path.trim()
+        } else {
+            self.chosen.trim()
+        }
+    }
+}
+
+async fn redeploy_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
+    Path((id, name)): Path<(String, String)>,
+    Form(fields): Form<RedeployFields>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id).or_page(&layout)?;
+    let allow = matches!(
+        fields.allow_non_restored_state.as_deref(),
+        Some("true" | "on")
+    );
+    let result = state
+        .service
+        .redeploy_from_savepoint(id, &name, fields.path(), allow, &caller.user.name)
+        .await;
+    let typed = BTreeMap::from([(START_FIELD.to_owned(), fields.path().to_owned())]);
+    after_action(&state, &layout, id, &name, &typed, result).await
+}
+
+/// `{"initialSavepointPath": "s3://…", "allowNonRestoredState": false}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedeployBody {
+    #[serde(default)]
+    initial_savepoint_path: String,
+    /// Required: the choice is the caller's to make.
+    allow_non_restored_state: bool,
+}
+
+async fn redeploy_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+    body: Result<Json<RedeployBody>, JsonRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = parse_id(&id)?;
+    let body = json_body(body)?;
+    Ok(Json(
+        state
+            .service
+            .redeploy_from_savepoint(
+                id,
+                &name,
+                &body.initial_savepoint_path,
+                body.allow_non_restored_state,
+                &caller.user.name,
+            )
+            .await?,
+    ))
+}

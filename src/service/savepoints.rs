@@ -1,0 +1,249 @@
+//! A session job's savepoints and checkpoints: the list on its page (read
+//! live from its FlinkStateSnapshots), taking a savepoint, and starting the
+//! job again from one.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::job_views::JobView;
+use super::{Service, ServiceError};
+use crate::catalog::jobs::savepoints::{
+    ALLOW_NON_RESTORED, INITIAL_SAVEPOINT, REDEPLOY_NONCE, savepoint_path_refusal,
+};
+use crate::catalog::jobs::session_job_object_name;
+use crate::crd::{FlinkStateSnapshot, SnapshotState};
+use crate::store::{Instance, JobWish};
+
+/// The form field a savepoint refusal is shown next to.
+pub const SAVEPOINT_FIELD: &str = "savepoint";
+
+/// The form field a refused start path is shown next to.
+pub const START_FIELD: &str = INITIAL_SAVEPOINT;
+
+/// One savepoint or checkpoint of a job, as its page lists it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SnapshotView {
+    /// The FlinkStateSnapshot's name.
+    pub name: String,
+    /// `savepoint` or `checkpoint`.
+    pub kind: &'static str,
+    /// What asked for it: `manual`, `periodic`, `upgrade` (label
+    /// `snapshot.trigger-type`), or `unknown`.
+    pub trigger: String,
+    /// `pending`, `in progress`, `completed`, `failed` or `abandoned`.
+    pub state: &'static str,
+    /// Where it is, once completed.
+    pub path: Option<String>,
+    /// Why it failed or was abandoned: the operator's message.
+    pub error: Option<String>,
+    /// When it completed or failed, else when it was triggered, else asked
+    /// for (RFC 3339).
+    pub time: Option<String>,
+}
+
+impl SnapshotView {
+    /// Whether a job can start from it: a completed savepoint with a path.
+    pub fn restorable(&self) -> bool {
+        self.state == "completed" && self.path.as_deref().is_some_and(|p| !p.is_empty())
+    }
+}
+
+/// The operator's error text in words: the `message` of its JSON when it is
+/// one, else the text.
+fn error_words(error: &str) -> String {
+    serde_json::from_str::<Value>(error)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| error.to_owned())
+}
+
+/// A FlinkStateSnapshot as the job page shows it.
+pub fn snapshot_view(snapshot: &FlinkStateSnapshot) -> SnapshotView {
+    let status = snapshot.status.clone().unwrap_or_default();
+    let state = match status.state.unwrap_or(SnapshotState::TriggerPending) {
+        SnapshotState::TriggerPending => "pending",
+        SnapshotState::InProgress => "in progress",
+        SnapshotState::Completed => "completed",
+        SnapshotState::Failed => "failed",
+        SnapshotState::Abandoned => "abandoned",
+    };
+    let trigger = snapshot
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("snapshot.trigger-type"))
+        .map_or_else(|| "unknown".to_owned(), |t| t.to_ascii_lowercase());
+    SnapshotView {
+        name: snapshot.metadata.name.clone().unwrap_or_default(),
+        kind: if snapshot.spec.checkpoint.is_some() {
+            "checkpoint"
+        } else {
+            "savepoint"
+        },
+        trigger,
+        state,
+        path: status.path.filter(|p| !p.is_empty()),
+        error: status.error.as_deref().map(error_words),
+        time: status
+            .result_timestamp
+            .or(status.trigger_timestamp)
+            .or_else(|| {
+                snapshot
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0.to_string())
+            }),
+    }
+}
+
+impl Service {
+    /// The savepoints and checkpoints of job `name` of session cluster `id`,
+    /// newest first, read live from the cluster.
+    pub async fn job_snapshots(
+        &self,
+        id: Uuid,
+        name: &str,
+    ) -> Result<Vec<SnapshotView>, ServiceError> {
+        let session = self.instance_record(id).await?;
+        self.stored_job(id, name).await?;
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let object = session_job_object_name(&session.name, name);
+        let snapshots = cluster.job_snapshots(&session.namespace, &object).await?;
+        Ok(snapshots.iter().map(snapshot_view).collect())
+    }
+
+    /// Where session cluster `session` keeps savepoints, read live.
+    async fn savepoint_dir(&self, session: &Instance) -> Result<Option<String>, ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        Ok(cluster
+            .savepoint_dir(&session.namespace, &session.name)
+            .await?)
+    }
+
+    /// Takes a savepoint of job `name` of session cluster `id`: a
+    /// FlinkStateSnapshot owned by its FlinkSessionJob, which the operator
+    /// triggers and follows. Refused (field [`SAVEPOINT_FIELD`]) when the
+    /// cluster keeps no savepoints. Returns the snapshot's name.
+    pub async fn take_savepoint(
+        &self,
+        id: Uuid,
+        name: &str,
+        actor: &str,
+    ) -> Result<String, ServiceError> {
+        let result = async {
+            let session = self.session(id).await?;
+            let job = self.stored_job(id, name).await?;
+            if job.state != JobWish::Running {
+                return Err(ServiceError::invalid(
+                    SAVEPOINT_FIELD,
+                    format!("{name} is suspended: resume it to take a savepoint"),
+                ));
+            }
+            if self.savepoint_dir(&session).await?.is_none() {
+                return Err(ServiceError::invalid(
+                    SAVEPOINT_FIELD,
+                    format!(
+                        "{} keeps no savepoints: it has no savepoint directory \
+                         (execution.checkpointing.savepoint-dir). Turn high availability on in \
+                         its update to give it one",
+                        session.name
+                    ),
+                ));
+            }
+            let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+            let object = session_job_object_name(&session.name, name);
+            Ok(cluster
+                .create_savepoint(&session.namespace, &object)
+                .await?)
+        }
+        .await;
+        self.audit_job(actor, "take savepoint", id, name, String::new(), result)
+            .await
+    }
+
+    /// Starts job `name` of session cluster `id` again from savepoint
+    /// `path` (one of its list, or typed; checked against the cluster's
+    /// savepoint directory): the operator cancels it and submits it from
+    /// there. `allow_non_restored` skips state that maps to no operator.
+    pub async fn redeploy_from_savepoint(
+        &self,
+        id: Uuid,
+        name: &str,
+        path: &str,
+        allow_non_restored: bool,
+        actor: &str,
+    ) -> Result<JobView, ServiceError> {
+        let path = path.trim();
+        let result = async {
+            let session = self.session(id).await?;
+            let job = self.stored_job(id, name).await?;
+            self.check_start_path(&session, path).await?;
+            let mut params = job.params.clone();
+            let nonce = params
+                .get(REDEPLOY_NONCE)
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
+            if let Some(map) = params.as_object_mut() {
+                map.insert(INITIAL_SAVEPOINT.into(), json!(path));
+                map.insert(ALLOW_NON_RESTORED.into(), json!(allow_non_restored));
+                map.insert(REDEPLOY_NONCE.into(), json!(nonce));
+            }
+            self.change_job(&session, job, params, Some(JobWish::Running))
+                .await
+        }
+        .await;
+        let detail = format!("from {path}, allow non-restored state: {allow_non_restored}");
+        self.audit_job(actor, "start job from savepoint", id, name, detail, result)
+            .await
+    }
+
+    /// Refuses a start path that is not a savepoint of `session`'s storage.
+    pub(super) async fn check_start_path(
+        &self,
+        session: &Instance,
+        path: &str,
+    ) -> Result<(), ServiceError> {
+        if path.is_empty() {
+            return Err(ServiceError::invalid(
+                START_FIELD,
+                "Choose a savepoint of the list or type its path",
+            ));
+        }
+        let dir = self.savepoint_dir(session).await?;
+        match savepoint_path_refusal(path, dir.as_deref()) {
+            Some(refusal) => Err(ServiceError::invalid(START_FIELD, refusal)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_reads_as_its_state_trigger_and_error_words() {
+        let snapshot: FlinkStateSnapshot = serde_json::from_value(json!({
+            "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+            "metadata": {"name": "a-etl-savepoint-upgrade-1", "labels": {"snapshot.trigger-type": "UPGRADE"}},
+            "spec": {"savepoint": {"alreadyExists": true}},
+            "status": {"state": "FAILED", "resultTimestamp": "2026-01-01T00:00:00Z",
+                "error": "{\"type\":\"x\",\"message\":\"java.lang.IllegalArgumentException: no dir\"}"},
+        }))
+        .unwrap();
+        let view = snapshot_view(&snapshot);
+        assert_eq!(
+            (view.kind, view.trigger.as_str(), view.state),
+            ("savepoint", "upgrade", "failed")
+        );
+        assert_eq!(
+            view.error.as_deref(),
+            Some("java.lang.IllegalArgumentException: no dir")
+        );
+        assert_eq!(view.time.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert!(!view.restorable());
+    }
+}
