@@ -21,6 +21,7 @@ pub mod flink;
 mod logs;
 pub mod minio;
 mod pod;
+mod pod_address;
 mod status;
 mod volumes;
 
@@ -50,7 +51,9 @@ pub struct ProcessOptions {
     /// The cache holding `flink-<release>/` folders assembled by
     /// `testenv/flink/assemble.sh`, and MinIO's stand-ins (`s3proxy-<version>/`
     /// from `testenv/s3/assemble.sh`, `mc-standin-<hash>/` from
-    /// `testenv/s3/mc-standin/build.sh`), looked for when a pod starts.
+    /// `testenv/s3/mc-standin/build.sh`) and the HTTP server provider of
+    /// Flink's metrics port (`pod-address-httpserver-<hash>/` from
+    /// `testenv/flink/pod-address-httpserver/build.sh`), looked for when a pod starts.
     pub flink_cache: PathBuf,
     /// The `java` launcher (Java 17) for Flink and MinIO's stand-ins.
     pub java: PathBuf,
@@ -256,10 +259,14 @@ impl ProcessNode {
             Ok(release) => release,
             Err(message) => return Launch::Unavailable(message),
         };
+        let provider = match pod_address::jar(&self.options.flink_cache) {
+            Ok(jar) => jar,
+            Err(message) => return Launch::Unavailable(message),
+        };
         if let Err(error) = std::fs::create_dir_all(start.dir) {
             return Launch::Refused(error.to_string());
         }
-        match flink::start_script(start, release) {
+        match flink::start_script(start, release, &provider) {
             Ok(path) => Launch::Script {
                 path,
                 note: (release.version != wanted).then(|| {
