@@ -296,6 +296,7 @@ async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked()
     let portal = Portal::start(database.store().await, None, layout).await;
     let (_, html) = portal.get("/catalog").await;
     assert!(html.contains("Local test cluster, real Flink."));
+    assert!(html.contains("run a real Prometheus server"));
     assert!(!html.contains("simulated workloads"));
 
     let (portal, _db) = Portal::on_sqlite().await;
