@@ -1,12 +1,13 @@
 //! A user installs the Flink operator, a Flink 1.20 session cluster with two
-//! TaskManagers, Prometheus and Grafana monitoring through the portal, on the
+//! TaskManagers running dataport's test job, Prometheus and Grafana
+//! monitoring through the portal, on the
 //! local cluster whose node runs Flink's pods as real Flink processes and
 //! Prometheus's pod as a real Prometheus server. Prometheus discovers the
 //! pods through the API server with its own ServiceAccount (in-cluster, as
 //! the rendered configuration says), lists the JobManager and both
 //! TaskManagers as healthy targets (each serving its own `metrics` port),
-//! and answers Flink's own figures: the registered TaskManagers and running
-//! jobs that Flink's REST `/overview` reports. Uninstalling leaves no Flink
+//! and answers Flink's own figures: the registered TaskManagers that Flink's
+//! REST `/overview` reports, and the running jobs the portal shows. Uninstalling leaves no Flink
 //! or Prometheus process behind.
 
 mod common;
@@ -14,8 +15,8 @@ mod common;
 use std::time::Duration;
 
 use common::Portal;
-use common::cluster::real_flink;
-use common::flink::{install_session, pod_ip, rest, running_job_manager};
+use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
+use common::flink::{pod_ip, rest, running_job_manager};
 use common::operator::eventually;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::Api;
@@ -24,7 +25,8 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("promflink").await;
-    let flink = install_session(&portal, &namespace, "1.20", 2).await;
+    let jar = serve_file(&test_job_jar(REAL_FLINK_RELEASE)).await;
+    let flink = install_session_taking_jars_over_http(&portal, &namespace).await;
     let prometheus = portal
         .install(json!({"app": "prometheus", "name": "prometheus", "namespace": namespace, "params": {"retentionDays": 2, "storage": "2Gi"}}))
         .await;
@@ -95,22 +97,7 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
 
     // Its targets: the JobManager and both TaskManagers, up, with the
     // labels the configuration gives them.
-    let targets = eventually(
-        Duration::from_secs(180),
-        "the JobManager and two TaskManagers up in /api/v1/targets",
-        || async {
-            let data = common::prometheus::api(&base, "/api/v1/targets?state=active").await?;
-            let flink: Vec<Value> = data["activeTargets"]
-                .as_array()?
-                .iter()
-                .filter(|t| t["labels"]["instance"] == "analytics")
-                .cloned()
-                .collect();
-            let up = flink.iter().filter(|t| t["health"] == "up").count();
-            (flink.len() == 3 && up == 3).then_some(flink)
-        },
-    )
-    .await;
+    let targets = session_targets_up(&base).await;
     let mut components: Vec<&str> = targets
         .iter()
         .map(|t| t["labels"]["component"].as_str().unwrap_or_default())
@@ -137,7 +124,28 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         assert_eq!(scraped, format!("http://{ip}:9249/metrics"), "{target}");
     }
 
-    // Flink's figures, from Prometheus, equal Flink's REST answer.
+    // The test job runs on the session, as the portal shows.
+    let (status, submitted) = portal
+        .post_json(
+            &format!("/api/v1/instances/{flink}/jobs"),
+            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
+                "upgradeMode": "stateless", "args": "--delay-ms 20"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    let jobs = eventually(Duration::from_secs(180), "the job RUNNING", || async {
+        let (_, jobs) = portal
+            .get_json(&format!("/api/v1/instances/{flink}/jobs"))
+            .await;
+        let jobs = jobs.as_array()?.clone();
+        jobs.iter()
+            .any(|job| job["state"] == "RUNNING")
+            .then_some(jobs)
+    })
+    .await;
+    let shown_running = jobs.iter().filter(|job| job["state"] == "RUNNING").count();
+
+    // Flink's figures, from Prometheus, equal Flink's REST answer and the portal's.
     let of_the_session =
         |metric: &str| format!("{metric}{{namespace=\"{namespace}\",instance=\"analytics\"}}");
     let registered = query_until(
@@ -150,9 +158,10 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
     let running = query_until(
         &base,
         &of_the_session("flink_jobmanager_numRunningJobs"),
-        |_| true,
+        |value| value != "0",
     )
     .await;
+    assert_eq!(running, shown_running.to_string(), "{jobs:?}");
     let now = rest(&job_manager_ip, "/overview").await.expect("overview");
     assert_eq!(running, now["jobs-running"].to_string(), "{now}");
 
@@ -179,6 +188,69 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         },
     )
     .await;
+}
+
+/// Installs the operator (taking jars over http from private hosts, as the
+/// test job is served here) and session `analytics` of Flink 1.20 with two
+/// TaskManagers of one slot; returns the session's instance id.
+async fn install_session_taking_jars_over_http(portal: &Portal, namespace: &str) -> String {
+    let operator = portal
+        .install(
+            json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
+            "namespace": namespace,
+            "params": {"allowedJarSchemes": "https,http", "allowPrivateHosts": true}}),
+        )
+        .await;
+    assert_eq!(
+        operator["operations"][0]["state"], "succeeded",
+        "{operator}"
+    );
+    let session = portal
+        .install(
+            json!({"app": "flink", "name": "analytics", "namespace": namespace,
+            "version": "1.20", "params": {
+                "operator": "flink-operator",
+                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+                "taskSlots": 1, "taskManagerReplicas": 2,
+            }}),
+        )
+        .await;
+    session["instance"]["id"]
+        .as_str()
+        .expect("instance id")
+        .to_owned()
+}
+
+/// The active targets of session `analytics` on the Prometheus at `base`,
+/// once there are three (its JobManager and two TaskManagers) and all are up
+/// (180 s at most; the failure shows each target's health and last error: a
+/// process outside the cluster holding port 9249 on every address keeps a
+/// pod's reporter from starting).
+async fn session_targets_up(base: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut last = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Some(data) = common::prometheus::api(base, "/api/v1/targets?state=active").await {
+            let flink: Vec<Value> = data["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["labels"]["instance"] == "analytics")
+                .cloned()
+                .collect();
+            if flink.len() == 3 && flink.iter().all(|t| t["health"] == "up") {
+                return flink;
+            }
+            last = flink;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let seen: Vec<String> = last
+        .iter()
+        .map(|t| format!("{} {} {}", t["labels"]["pod"], t["health"], t["lastError"]))
+        .collect();
+    panic!("the session's JobManager and two TaskManagers were never all up: {seen:#?}");
 }
 
 /// The value of the one series `promql` answers on the Prometheus at
