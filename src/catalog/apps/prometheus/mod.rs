@@ -15,14 +15,17 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use serde_json::json;
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::{Param, ParamKind};
-use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
 use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, timed};
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
+
+mod configuration;
+
+pub use configuration::configuration;
+use configuration::retention_size;
 
 use super::flink_operator::{grant_name, namespace_list_error, watched_namespaces};
 
@@ -115,66 +118,6 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
         errors.insert("watchedNamespaces".into(), error);
     }
     errors
-}
-
-/// `--storage.tsdb.retention.size` for a volume of `storage`: 80 % of it, so
-/// the head block and the write-ahead log still fit, in the flag's units
-/// (kingpin's `BytesVar`, alecthomas/units `ParseBase2Bytes`: `MB` is 2^20
-/// bytes; prometheus/prometheus `cmd/prometheus/main.go`).
-fn retention_size(storage: &str) -> Result<String, RenderError> {
-    let bytes = Quantity::parse(storage, QuantityKind::Bytes)
-        .map_err(|_| RenderError::Missing("storage"))?
-        .value;
-    let megabytes = (bytes * 0.8 / 1_048_576.0).floor();
-    Ok(format!("{megabytes:.0}MB"))
-}
-
-/// The scrape configuration (`prometheus.yml`): one job discovering pods
-/// (`kubernetes_sd_configs` role `pod`, in-cluster, limited to `namespaces`),
-/// keeping the targets of container ports named `metrics` of pods that have
-/// not finished, labelled `namespace`, `pod`, `instance` (the dataport
-/// instance, `app.kubernetes.io/instance`, else Flink's cluster label `app`)
-/// and `component` (Flink's `component`, else `app.kubernetes.io/component`,
-/// else `app.kubernetes.io/name`). Meta labels as prometheus/prometheus
-/// `discovery/kubernetes/pod.go` (release-2.42 and release-3.5) names them.
-pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
-    let relabel = json!([
-        {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "action": "keep", "regex": METRICS_PORT_NAME},
-        {"source_labels": ["__meta_kubernetes_pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
-        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-        {
-            "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_instance", "__meta_kubernetes_pod_label_app"],
-            "regex": "(.+);.*|;(.+)",
-            "replacement": "$1$2",
-            "target_label": "instance",
-        },
-        {
-            "source_labels": [
-                "__meta_kubernetes_pod_label_component",
-                "__meta_kubernetes_pod_label_app_kubernetes_io_component",
-                "__meta_kubernetes_pod_label_app_kubernetes_io_name",
-            ],
-            "regex": "(.+);.*;.*|;(.+);.*|;;(.+)",
-            "replacement": "$1$2$3",
-            "target_label": "component",
-        },
-    ]);
-    let config = json!({
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-        "scrape_configs": [{
-            "job_name": "dataport-pods",
-            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
-            "relabel_configs": relabel,
-        }],
-    });
-    let text = serde_yaml_ng::to_string(&config).map_err(|e| RenderError::Encode {
-        kind: "ConfigMap",
-        message: e.to_string(),
-    })?;
-    Ok(format!(
-        "# Written by dataport: scrape every pod's container port named {METRICS_PORT_NAME} in the watched namespaces.\n{text}"
-    ))
 }
 
 /// The StatefulSet (one server, its time series on a persistent volume) and
@@ -316,108 +259,4 @@ pub(super) const CONTRACT: Contract = Contract {
 };
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::contract::testing::render;
-    use crate::catalog::contract::{Coverage, violations};
-
-    fn named<'a>(
-        objects: &'a [serde_json::Value],
-        kind: &str,
-        name: &str,
-    ) -> Vec<&'a serde_json::Value> {
-        objects
-            .iter()
-            .filter(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-            .collect()
-    }
-
-    #[test]
-    fn prometheus_keeps_its_contract() {
-        let objects = render(
-            &DEFINITION,
-            &[("retentionDays", "7"), ("storage", "20Gi")],
-            &[],
-        );
-        let faults = violations(&CONTRACT, "prometheus-main", &objects, Coverage::Exact);
-        assert!(faults.is_empty(), "{faults:#?}");
-        let server = &named(&objects, "StatefulSet", "prometheus-main")[0];
-        let command = server["spec"]["template"]["spec"]["containers"][0]["command"].to_string();
-        assert!(
-            command.contains("--storage.tsdb.retention.time=7d"),
-            "{command}"
-        );
-        // 80 % of 20 GiB in Prometheus's MB (MiB).
-        assert!(
-            command.contains("--storage.tsdb.retention.size=16384MB"),
-            "{command}"
-        );
-        assert_eq!(
-            server["spec"]["template"]["spec"]["serviceAccountName"],
-            "prometheus-main"
-        );
-    }
-
-    #[test]
-    fn discovery_reads_pods_only_in_the_watched_namespaces() {
-        let objects = render(
-            &DEFINITION,
-            &[("watchedNamespaces", "analytics, data")],
-            &[],
-        );
-        let roles: Vec<_> = objects.iter().filter(|o| o["kind"] == "Role").collect();
-        let mut places: Vec<&str> = roles
-            .iter()
-            .map(|r| r["metadata"]["namespace"].as_str().unwrap())
-            .collect();
-        places.sort();
-        assert_eq!(places, ["analytics", "data"]);
-        for role in &roles {
-            assert_eq!(
-                role["rules"],
-                json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]),
-                "{role}"
-            );
-        }
-        assert!(!objects.iter().any(|o| o["kind"] == "ClusterRole"));
-        let bindings: Vec<_> = objects
-            .iter()
-            .filter(|o| o["kind"] == "RoleBinding")
-            .collect();
-        assert_eq!(bindings.len(), 2);
-        for binding in bindings {
-            assert_eq!(
-                binding["subjects"],
-                json!([{"kind": "ServiceAccount", "name": "prometheus-main", "namespace": "data"}])
-            );
-        }
-        let config = &named(&objects, "ConfigMap", "prometheus-main-config")[0];
-        let text = config["data"]["prometheus.yml"].as_str().unwrap();
-        let parsed: serde_json::Value = serde_yaml_ng::from_str(text).unwrap();
-        let discovery = &parsed["scrape_configs"][0]["kubernetes_sd_configs"][0];
-        assert_eq!(discovery["role"], "pod");
-        assert_eq!(
-            discovery["namespaces"]["names"],
-            json!(["analytics", "data"])
-        );
-        assert!(
-            discovery.get("api_server").is_none(),
-            "in-cluster discovery"
-        );
-    }
-
-    #[test]
-    fn a_bad_namespace_list_is_refused() {
-        let errors = (DEFINITION.rules)(
-            "3.5.0",
-            &Values::from([(
-                "watchedNamespaces".to_owned(),
-                json!("data, Not_A_Namespace"),
-            )]),
-        );
-        assert!(
-            errors["watchedNamespaces"].contains("Not_A_Namespace"),
-            "{errors:?}"
-        );
-    }
-}
+mod tests;
