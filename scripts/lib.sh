@@ -119,6 +119,10 @@ prepare_real_flink() {
   # MinIO's stand-ins on the process node: S3Proxy (server) and mc-standin (mc).
   testenv/s3/assemble.sh >/dev/null
   testenv/s3/mc-standin/build.sh >/dev/null
+  # Each Flink pod's metrics port on its own pod IP (testenv/flink/pod-address-httpserver).
+  testenv/flink/pod-address-httpserver/build.sh >/dev/null
+  # A real Prometheus (and promtool) for prom/prometheus pods, from its Go module.
+  testenv/prometheus/build.sh >/dev/null
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with

@@ -7,7 +7,7 @@ use common::Portal;
 use dataport::store::NewInstance;
 use serde_json::json;
 
-const CATALOG_APPS: [&str; 10] = [
+const CATALOG_APPS: [&str; 11] = [
     "flink",
     "flink-application",
     "flink-kubernetes-operator",
@@ -17,6 +17,7 @@ const CATALOG_APPS: [&str; 10] = [
     "minio",
     "hive-metastore",
     "mysql",
+    "prometheus",
     "monitoring",
 ];
 
@@ -32,7 +33,7 @@ async fn the_home_page_and_the_catalog_show_every_app() {
                 "{path} lacks {app}"
             );
         }
-        assert!(html.contains("10 apps"));
+        assert!(html.contains("11 apps"));
         assert!(html.contains("Not installed"));
     }
 }
@@ -295,6 +296,7 @@ async fn pages_use_the_stylesheet_and_show_the_local_cluster_banner_when_asked()
     let portal = Portal::start(database.store().await, None, layout).await;
     let (_, html) = portal.get("/catalog").await;
     assert!(html.contains("Local test cluster, real Flink."));
+    assert!(html.contains("run a real Prometheus server"));
     assert!(!html.contains("simulated workloads"));
 
     let (portal, _db) = Portal::on_sqlite().await;

@@ -15,8 +15,8 @@ async fn search_filters_as_the_user_types_and_the_app_page_opens() {
     let page = &browser.client;
 
     page.goto(&format!("{}/", portal.base)).await.unwrap();
-    browser.wait_for_displayed(".card", 10).await;
-    assert_eq!(browser.text("[data-count]").await, "10 apps");
+    browser.wait_for_displayed(".card", 11).await;
+    assert_eq!(browser.text("[data-count]").await, "11 apps");
     browser.screenshot("catalog").await;
 
     browser.fill("f-q", "zoo").await;
@@ -75,7 +75,7 @@ async fn without_javascript_the_filter_form_submits_to_the_server() {
     browser.fill("f-q", "zoo").await;
     assert_eq!(
         browser.count_displayed_now(".card").await,
-        10,
+        11,
         "no script, no live filter"
     );
 

@@ -21,7 +21,7 @@ use common::s3::{mc, secret_value};
 use dataport::crd::FlinkSessionJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::{Api, ListParams};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// How long a job may take to reach a state: real Flink on a busy machine
 /// takes its time.

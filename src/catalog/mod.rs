@@ -377,6 +377,7 @@ mod tests {
                 "minio",
                 "hive-metastore",
                 "mysql",
+                "prometheus",
                 "monitoring",
             ]
         );

@@ -364,9 +364,9 @@ impl Service {
             .collect())
     }
 
-    /// For an app that serves other namespaces (an operator): each must be
-    /// one this portal installs into, none may be served by another instance
-    /// of the app already (two operators would both run its clusters), and
+    /// For an app that serves other namespaces (an operator, Prometheus): each
+    /// must be one this portal installs into, none may be served by another
+    /// operator already (two operators would both run its clusters), and
     /// none that an instance there relies on may be dropped.
     async fn check_scope(
         &self,
@@ -393,8 +393,14 @@ impl Service {
             ));
         }
         let instances = self.store.instances(None).await?;
+        // Two operators in one namespace would both run its clusters; two
+        // Prometheus servers may both scrape it.
+        let exclusive = app.name == flink_operator::APP;
         for other in instances.iter().filter(|i| {
-            i.app == app.name && i.id != target.id && i.status != InstanceStatus::Uninstalled
+            exclusive
+                && i.app == app.name
+                && i.id != target.id
+                && i.status != InstanceStatus::Uninstalled
         }) {
             let theirs = app.served_namespaces(&other.namespace, &params_of(&other.params));
             let shared: Vec<&str> = served

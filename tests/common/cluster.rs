@@ -44,7 +44,8 @@ pub fn shared() -> &'static TestCluster {
 /// A control plane of this test binary whose node runs Flink's pods as real
 /// Flink processes (`dataport simulate --run-processes`); assembles Flink
 /// [`REAL_FLINK_RELEASE`] and [`REAL_FLINK_2_RELEASE`] and their native
-/// clients, S3Proxy and mc-standin first (cached).
+/// clients, S3Proxy, mc-standin, the pod-address HTTP server provider and
+/// Prometheus first (cached).
 pub fn real_flink() -> &'static TestCluster {
     REAL_FLINK.get_or_init(|| {
         for release in [REAL_FLINK_RELEASE, REAL_FLINK_2_RELEASE] {
@@ -57,12 +58,19 @@ pub fn real_flink() -> &'static TestCluster {
                 assert!(status.success(), "{script} {release} failed");
             }
         }
-        // MinIO's stand-ins: S3Proxy for its server, mc-standin for its client.
-        for script in ["testenv/s3/assemble.sh", "testenv/s3/mc-standin/build.sh"] {
+        // MinIO's stand-ins: S3Proxy for its server, mc-standin for its client;
+        // the HTTP server provider that gives each Flink pod its metrics port;
+        // the Prometheus server the node runs for prom/prometheus pods.
+        for script in [
+            "testenv/s3/assemble.sh",
+            "testenv/s3/mc-standin/build.sh",
+            "testenv/flink/pod-address-httpserver/build.sh",
+            "testenv/prometheus/build.sh",
+        ] {
             let status = Command::new(repo().join(script))
                 .stdout(Stdio::null())
                 .status()
-                .expect("run a testenv/s3 script");
+                .expect("run a testenv script");
             assert!(status.success(), "{script} failed");
         }
         start_with("real-flink", true)

@@ -8,6 +8,7 @@ pub mod flink;
 pub mod operator;
 pub mod postgres;
 pub mod process;
+pub mod prometheus;
 pub mod render;
 pub mod s3;
 pub mod session;

@@ -325,6 +325,7 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
             vec![mysql],
         ),
         ("mysql", vec![], vec![]),
+        ("prometheus", vec![], vec![]),
         ("monitoring", vec![], vec![]),
     ]
 }

@@ -9,6 +9,7 @@ mod hive_metastore;
 mod minio;
 pub(crate) mod monitoring;
 mod mysql;
+pub(crate) mod prometheus;
 mod streampark;
 mod zookeeper;
 
@@ -56,5 +57,6 @@ pub(super) static ALL: &[AppDefinition] = &[
     minio::DEFINITION,
     hive_metastore::DEFINITION,
     mysql::DEFINITION,
+    prometheus::DEFINITION,
     monitoring::DEFINITION,
 ];

@@ -1,4 +1,6 @@
-//! Grafana with the dashboards dataport provisions for Flink and StreamPark.
+//! Grafana with the dashboards dataport provisions for Flink and StreamPark,
+//! and its Prometheus data source (dataport's `prometheus` app, or one the
+//! cluster has).
 
 use std::collections::BTreeMap;
 
@@ -19,9 +21,11 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     icon: "Gr",
     category: Category::Monitoring,
     summary: "Grafana (port 3000) with Flink and StreamPark dashboards provisioned.",
-    description: "A Grafana server and the dashboards dataport provisions for it \
-        (ConfigMaps labelled grafana_dashboard). Each Flink instance page deep-links its \
-        dashboard, filtered to that cluster, from More operations.",
+    description: "A Grafana server, its Prometheus data source and the dashboards dataport \
+        provisions for it (ConfigMaps labelled grafana_dashboard). Install dataport's \
+        Prometheus app first (or name a Prometheus the cluster has) for the dashboards to \
+        show numbers. Each Flink instance page deep-links its dashboard, filtered to that \
+        cluster, from More operations.",
     versions: &["12.0.0", "11.6.0"],
     version_notes: &[],
     dependencies: &[],
@@ -47,6 +51,20 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
                 file: false,
             },
             default: Some(""),
+            shown_when: &[],
+        },
+        Param {
+            key: "prometheusUrl",
+            label: "Prometheus address",
+            help: "The Prometheus the dashboards query: a dataport Prometheus instance named \
+                prometheus in this namespace is http://prometheus:9090 (another one: \
+                http://NAME.NAMESPACE:9090), or the address of one the cluster has.",
+            kind: ParamKind::Uri {
+                schemes: &["http", "https"],
+                max_len: 200,
+                file: false,
+            },
+            default: Some(DEFAULT_PROMETHEUS_URL),
             shown_when: &[],
         },
         Param::bytes(
@@ -76,6 +94,42 @@ pub(crate) const STREAMPARK_DASHBOARD: (&str, &str) =
     ("dataport-streampark", "streampark-dataport");
 
 const DASHBOARDS_DIR: &str = "/var/lib/grafana/dashboards/dataport";
+
+/// Where Grafana loads data sources from (`GF_PATHS_PROVISIONING`/datasources).
+const DATASOURCES_DIR: &str = "/etc/grafana/provisioning/datasources";
+
+/// The uid of the Prometheus data source dataport provisions: every panel
+/// and variable of the shipped dashboards names it, so they query it
+/// whatever other data sources the Grafana has.
+pub(crate) const DATA_SOURCE_UID: &str = "dataport-prometheus";
+
+/// The data source's address when the form leaves it alone (and for
+/// instances installed before it was a field): the in-cluster Service of a
+/// dataport Prometheus instance named `prometheus` in the same namespace.
+const DEFAULT_PROMETHEUS_URL: &str = "http://prometheus:9090";
+
+/// Grafana's data source provisioning file: one Prometheus at `url`, uid
+/// [`DATA_SOURCE_UID`], queried by Grafana's server (`access: proxy`), the
+/// default (grafana/grafana `docs/sources/administration/provisioning`,
+/// "Data sources").
+fn data_sources(url: &str) -> Result<String, RenderError> {
+    let file = serde_json::json!({
+        "apiVersion": 1,
+        "datasources": [{
+            "name": "Prometheus (dataport)",
+            "type": "prometheus",
+            "uid": DATA_SOURCE_UID,
+            "access": "proxy",
+            "url": url,
+            "isDefault": true,
+            "editable": false,
+        }],
+    });
+    serde_yaml_ng::to_string(&file).map_err(|e| RenderError::Encode {
+        kind: "ConfigMap",
+        message: e.to_string(),
+    })
+}
 
 /// Grafana with a generated admin password and dataport's dashboards (probes
 /// and security as grafana/helm-charts `charts/grafana/values.yaml` sets
@@ -110,6 +164,12 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                 "provisioning",
                 format!("{name}-provisioning"),
                 "/etc/grafana/provisioning/dashboards",
+                None,
+            ),
+            config_map_volume(
+                "datasources",
+                format!("{name}-datasources"),
+                DATASOURCES_DIR,
                 None,
             ),
         ],
@@ -162,10 +222,23 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         data: Some(BTreeMap::from([("dataport.yaml".to_owned(), provider)])),
         ..ConfigMap::default()
     };
+    let prometheus = match input.text_or_empty("prometheusUrl") {
+        "" => DEFAULT_PROMETHEUS_URL,
+        url => url,
+    };
+    let datasources = ConfigMap {
+        metadata: input.metadata(format!("{name}-datasources")),
+        data: Some(BTreeMap::from([(
+            "dataport.yaml".to_owned(),
+            data_sources(prometheus)?,
+        )])),
+        ..ConfigMap::default()
+    };
     let mut objects = grafana.render(input)?;
     objects.push(generated_secret(input, "credentials", &["admin-password"])?);
     objects.push(object(&dashboards)?);
     objects.push(object(&provisioning)?);
+    objects.push(object(&datasources)?);
     Ok(in_apply_order(objects))
 }
 
@@ -189,7 +262,7 @@ pub(crate) fn dashboard_link(
 /// | image | `grafana/grafana:<major.minor.patch>`, the offered release |
 /// | entrypoint | the image's: `/run.sh` |
 /// | env | `GF_SECURITY_ADMIN_USER`, `GF_SECURITY_ADMIN_PASSWORD`, `GF_SERVER_ROOT_URL` (`GF_<SECTION>_<KEY>` overrides grafana.ini) |
-/// | files | `/var/lib/grafana` (`GF_PATHS_DATA`), `/etc/grafana/provisioning/dashboards` (under `GF_PATHS_PROVISIONING`), the dashboards folder its provider names |
+/// | files | `/var/lib/grafana` (`GF_PATHS_DATA`), `/etc/grafana/provisioning/dashboards` and `/etc/grafana/provisioning/datasources` (under `GF_PATHS_PROVISIONING`), the dashboards folder its provider names |
 /// | ports | `http` 3000 |
 /// | user | 472 (`grafana`), fsGroup 472; no privilege escalation, no capabilities |
 /// | probes | `/api/health` on 3000, as the chart |
@@ -220,6 +293,7 @@ pub(super) const CONTRACT: Contract = Contract {
             "/var/lib/grafana",
             DASHBOARDS_DIR,
             "/etc/grafana/provisioning/dashboards",
+            DATASOURCES_DIR,
         ],
         library_dir: None,
         ports: &[("http", 3000)],
@@ -255,6 +329,73 @@ mod tests {
                 .unwrap()
                 .contains(DASHBOARDS_DIR),
             "the provider loads the mounted dashboards"
+        );
+        let sources = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "monitoring-main-datasources")
+            .unwrap();
+        let file: serde_json::Value =
+            serde_yaml_ng::from_str(sources["data"]["dataport.yaml"].as_str().unwrap()).unwrap();
+        assert_eq!(file["datasources"][0]["uid"], DATA_SOURCE_UID);
+        assert_eq!(file["datasources"][0]["url"], DEFAULT_PROMETHEUS_URL);
+    }
+
+    /// Every data source reference of every shipped dashboard, as `(where, uid)`.
+    fn data_source_uids(value: &serde_json::Value, at: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "datasource" {
+                        found.push((at.to_owned(), inner["uid"].to_string()));
+                    }
+                    data_source_uids(inner, &format!("{at}.{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    data_source_uids(inner, &format!("{at}[{i}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_dashboard_queries_the_provisioned_data_source() {
+        for (file, text) in [
+            ("flink.json", include_str!("dashboards/flink.json")),
+            (
+                "streampark.json",
+                include_str!("dashboards/streampark.json"),
+            ),
+        ] {
+            let dashboard: serde_json::Value = serde_json::from_str(text).unwrap();
+            let mut found = Vec::new();
+            data_source_uids(&dashboard, file, &mut found);
+            assert!(!found.is_empty(), "{file}");
+            for (at, uid) in found {
+                assert_eq!(uid, format!("{DATA_SOURCE_UID:?}"), "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_data_source_points_at_the_address_given() {
+        let objects = render(
+            &DEFINITION,
+            &[("prometheusUrl", "https://metrics.example.com")],
+            &[],
+        );
+        let sources = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "monitoring-main-datasources")
+            .unwrap();
+        assert!(
+            sources["data"]["dataport.yaml"]
+                .as_str()
+                .unwrap()
+                .contains("url: https://metrics.example.com"),
+            "{sources}"
         );
     }
 }

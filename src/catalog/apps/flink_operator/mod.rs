@@ -31,7 +31,7 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, o
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values};
 use crate::crd::FlinkVersion;
 pub use configuration::{ARTIFACTS_DIR, HEALTH_PORT, METRICS_PORT};
-pub use rbac::{OPERATOR_RULES, Rule};
+pub use rbac::{OPERATOR_RULES, Rule, grant_name};
 
 /// The app's name in the catalog.
 pub const APP: &str = "flink-kubernetes-operator";
@@ -189,29 +189,32 @@ pub fn flink_version_error(
     })
 }
 
-/// Watched namespaces must be DNS labels, at most [`MAX_WATCHED_NAMESPACES`],
-/// each once; jar schemes must be ones Flink can fetch from.
-fn rules(_version: &str, values: &Values) -> FieldErrors {
-    let mut errors = FieldErrors::new();
-    let raw = text(values, "watchedNamespaces");
+/// Why a comma-separated list of namespaces to watch (`raw`) is refused: a
+/// name that is not a DNS label, or more than [`MAX_WATCHED_NAMESPACES`].
+pub(crate) fn namespace_list_error(raw: &str) -> Option<String> {
     let listed: Vec<&str> = raw
         .split(',')
         .map(str::trim)
         .filter(|i| !i.is_empty())
         .collect();
     if let Some(bad) = listed.iter().find(|ns| !is_dns_label(ns, 63)) {
-        errors.insert(
-            "watchedNamespaces".into(),
-            format!(
-                "{bad:?} is not a namespace name: 1 to 63 lowercase letters, digits and \
-                 hyphens, starting with a letter"
-            ),
-        );
+        Some(format!(
+            "{bad:?} is not a namespace name: 1 to 63 lowercase letters, digits and \
+             hyphens, starting with a letter"
+        ))
     } else if list(raw).len() > MAX_WATCHED_NAMESPACES {
-        errors.insert(
-            "watchedNamespaces".into(),
-            format!("At most {MAX_WATCHED_NAMESPACES} namespaces"),
-        );
+        Some(format!("At most {MAX_WATCHED_NAMESPACES} namespaces"))
+    } else {
+        None
+    }
+}
+
+/// Watched namespaces must be DNS labels, at most [`MAX_WATCHED_NAMESPACES`],
+/// each once; jar schemes must be ones Flink can fetch from.
+fn rules(_version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    if let Some(error) = namespace_list_error(text(values, "watchedNamespaces")) {
+        errors.insert("watchedNamespaces".into(), error);
     }
     let schemes = text(values, "allowedJarSchemes").to_ascii_lowercase();
     let schemes = list(&schemes);

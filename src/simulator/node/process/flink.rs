@@ -29,7 +29,9 @@
 //! What differs because there is no container: the pod's network namespace is
 //! its own pod IP on `lo`, so the processes bind it (`jobmanager.bind-host`,
 //! `rest.bind-address`, `taskmanager.bind-host`, `taskmanager.host` given as
-//! dynamic properties, where the image binds `0.0.0.0` in its own namespace);
+//! dynamic properties, where the image binds `0.0.0.0` in its own namespace;
+//! the Prometheus reporter's `metrics` port through dataport's HTTP server
+//! provider, [`super::pod_address`]);
 //! configuration values that are paths inside a mounted volume are given as
 //! dynamic properties with the volume's local folder; the entrypoint's own
 //! configuration writes (`jobmanager.rpc.address`, `blob.server.port`, ...) are
@@ -145,7 +147,13 @@ pub enum StartError {
 
 /// Writes the container's start script (the image's entrypoint and Flink's
 /// scripts, as the module describes) and returns its path, to run with bash.
-pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf, StartError> {
+/// `provider` is the jar of dataport's HTTP server provider ([`super::pod_address`]),
+/// which gives the pod's metrics port its own address.
+pub fn start_script(
+    start: &ContainerStart,
+    release: &Release,
+    provider: &Path,
+) -> Result<PathBuf, StartError> {
     let argv = argv(start.container);
     let words = native_command(&argv)?;
     let (script, mode) = words
@@ -243,7 +251,11 @@ pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf
         "#!/usr/bin/env bash\n# Written by the dataport process node: the flink image's entrypoint and Flink's\n# scripts for this container (see src/simulator/node/process/flink.rs).\nset -u\n",
     );
     text.push_str(&pod_template_mount(start.mounts));
-    let _ = writeln!(text, "cp={}", quote(&format!("{}/lib/*", home.display())));
+    let _ = writeln!(
+        text,
+        "cp={}",
+        quote(&format!("{}/lib/*:{}", home.display(), provider.display()))
+    );
     // The image's plugins/ (metrics-prometheus), then ENABLE_BUILT_IN_PLUGINS.
     let _ = writeln!(
         text,
@@ -296,6 +308,7 @@ pub fn start_script(start: &ContainerStart, release: &Release) -> Result<PathBuf
     ];
     java_opts.extend(config.get("env.java.opts.all").cloned());
     java_opts.extend(config.get(role_opts).cloned());
+    java_opts.push(super::pod_address::java_options(ip));
     let java = quote(&start.java.display().to_string());
     match &memory {
         Memory::Given(flags) => {

@@ -2,7 +2,8 @@
 //!
 //! Pods with a container of an image it knows (the official `flink` image,
 //! [`flink`]; MinIO's server and client images, [`minio`], whose stand-ins
-//! S3Proxy and mc-standin run in their place) run as local processes, and the node plays the kubelet for them
+//! S3Proxy and mc-standin run in their place; Prometheus's image, a real
+//! Prometheus built from its Go module, [`prometheus`]) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
 //! ([`env`]), an address of its own on `lo` as the pod IP ([`network`]: of
 //! 198.18.0.0/15 where the node may add addresses, else of 127.0.0.0/8), so
@@ -22,6 +23,8 @@ mod logs;
 pub mod minio;
 pub mod network;
 mod pod;
+mod pod_address;
+pub mod prometheus;
 mod status;
 mod volumes;
 
@@ -51,7 +54,9 @@ pub struct ProcessOptions {
     /// The cache holding `flink-<release>/` folders assembled by
     /// `testenv/flink/assemble.sh`, and MinIO's stand-ins (`s3proxy-<version>/`
     /// from `testenv/s3/assemble.sh`, `mc-standin-<hash>/` from
-    /// `testenv/s3/mc-standin/build.sh`), looked for when a pod starts.
+    /// `testenv/s3/mc-standin/build.sh`) and the HTTP server provider of
+    /// Flink's metrics port (`pod-address-httpserver-<hash>/` from
+    /// `testenv/flink/pod-address-httpserver/build.sh`), looked for when a pod starts.
     pub flink_cache: PathBuf,
     /// The `java` launcher (Java 17) for Flink and MinIO's stand-ins.
     pub java: PathBuf,
@@ -130,7 +135,7 @@ impl ProcessNode {
     pub fn describe(&self) -> String {
         let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();
         format!(
-            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); every other pod is simulated, nothing runs; {}",
+            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); prometheus pods run a real Prometheus ({}); every other pod is simulated, nothing runs; {}",
             if releases.is_empty() {
                 "none".to_owned()
             } else {
@@ -145,6 +150,10 @@ impl ProcessNode {
             } else {
                 "not built"
             },
+            match prometheus::built(&self.options.flink_cache) {
+                Ok((release, _)) => release,
+                Err(_) => "not built".to_owned(),
+            },
             match self.network.kind() {
                 network::AddressKind::TestNetwork => "pod IPs of 198.18.0.0/15 on lo",
                 network::AddressKind::Loopback =>
@@ -157,7 +166,9 @@ impl ProcessNode {
     pub fn runs(&self, pod: &Pod) -> bool {
         pod.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
             c.image.as_deref().is_some_and(|image| {
-                flink::image_release(image).is_some() || minio::image_kind(image).is_some()
+                flink::image_release(image).is_some()
+                    || minio::image_kind(image).is_some()
+                    || prometheus::image_release(image).is_some()
             })
         })
     }
@@ -241,6 +252,9 @@ impl ProcessNode {
         if let Some(kind) = minio::image_kind(&image) {
             return self.launch_minio(kind, start);
         }
+        if let Some(wanted) = prometheus::image_release(&image) {
+            return self.launch_prometheus(wanted, start);
+        }
         let Some(wanted) = flink::image_release(&image) else {
             return Launch::Simulated;
         };
@@ -248,10 +262,14 @@ impl ProcessNode {
             Ok(release) => release,
             Err(message) => return Launch::Unavailable(message),
         };
+        let provider = match pod_address::jar(&self.options.flink_cache) {
+            Ok(jar) => jar,
+            Err(message) => return Launch::Unavailable(message),
+        };
         if let Err(error) = std::fs::create_dir_all(start.dir) {
             return Launch::Refused(error.to_string());
         }
-        match flink::start_script(start, release) {
+        match flink::start_script(start, release, &provider) {
             Ok(path) => Launch::Script {
                 path,
                 note: (release.version != wanted).then(|| {
@@ -259,6 +277,25 @@ impl ProcessNode {
                         "{image} run as Flink {} (the nearest release assembled here)",
                         release.version
                     )
+                }),
+            },
+            Err(error) => Launch::Refused(error.to_string()),
+        }
+    }
+
+    /// How to start a container of Prometheus's image: its command with the
+    /// Prometheus built here ([`prometheus`]).
+    fn launch_prometheus(&self, wanted: Option<String>, start: &ContainerStart) -> Launch {
+        let (release, binary) = match prometheus::built(&self.options.flink_cache) {
+            Ok(built) => built,
+            Err(message) => return Launch::Unavailable(message),
+        };
+        let image = start.container.image.clone().unwrap_or_default();
+        match prometheus::start_script(start, &binary) {
+            Ok(path) => Launch::Script {
+                path,
+                note: (wanted.as_deref() != Some(release.as_str())).then(|| {
+                    format!("{image} run as Prometheus {release} (the release built here)")
                 }),
             },
             Err(error) => Launch::Refused(error.to_string()),

@@ -68,6 +68,13 @@ impl Mounts {
         Mounts(mounts)
     }
 
+    /// Every mount as `(path in the container, local path)`, parents first.
+    pub fn all(&self) -> Vec<(String, PathBuf)> {
+        let mut all = self.0.clone();
+        all.sort_by_key(|(path, _)| path.len());
+        all
+    }
+
     /// The local path of a path inside the container, when a volume holds it.
     pub fn resolve(&self, container_path: &str) -> Option<PathBuf> {
         self.0.iter().find_map(|(mount, local)| {

@@ -1,0 +1,68 @@
+//! What Prometheus reads: its scrape configuration (`prometheus.yml`) and
+//! the retention size its flag takes.
+
+use serde_json::json;
+
+use super::METRICS_PORT_NAME;
+use crate::catalog::quantity::{Quantity, QuantityKind};
+use crate::catalog::render::RenderError;
+
+/// `--storage.tsdb.retention.size` for a volume of `storage`: 80 % of it, so
+/// the head block and the write-ahead log still fit, in the flag's units
+/// (kingpin's `BytesVar`, alecthomas/units `ParseBase2Bytes`: `MB` is 2^20
+/// bytes; prometheus/prometheus `cmd/prometheus/main.go`).
+pub(super) fn retention_size(storage: &str) -> Result<String, RenderError> {
+    let bytes = Quantity::parse(storage, QuantityKind::Bytes)
+        .map_err(|_| RenderError::Missing("storage"))?
+        .value;
+    let megabytes = (bytes * 0.8 / 1_048_576.0).floor();
+    Ok(format!("{megabytes:.0}MB"))
+}
+
+/// The scrape configuration (`prometheus.yml`): one job discovering pods
+/// (`kubernetes_sd_configs` role `pod`, in-cluster, limited to `namespaces`),
+/// keeping the targets of container ports named `metrics` of pods that have
+/// not finished, labelled `namespace`, `pod`, `instance` (the dataport
+/// instance, `app.kubernetes.io/instance`, else Flink's cluster label `app`)
+/// and `component` (Flink's `component`, else `app.kubernetes.io/component`,
+/// else `app.kubernetes.io/name`). Meta labels as prometheus/prometheus
+/// `discovery/kubernetes/pod.go` (release-2.42 and release-3.5) names them.
+pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
+    let relabel = json!([
+        {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "action": "keep", "regex": METRICS_PORT_NAME},
+        {"source_labels": ["__meta_kubernetes_pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
+        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        {
+            "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_instance", "__meta_kubernetes_pod_label_app"],
+            "regex": "(.+);.*|;(.+)",
+            "replacement": "$1$2",
+            "target_label": "instance",
+        },
+        {
+            "source_labels": [
+                "__meta_kubernetes_pod_label_component",
+                "__meta_kubernetes_pod_label_app_kubernetes_io_component",
+                "__meta_kubernetes_pod_label_app_kubernetes_io_name",
+            ],
+            "regex": "(.+);.*;.*|;(.+);.*|;;(.+)",
+            "replacement": "$1$2$3",
+            "target_label": "component",
+        },
+    ]);
+    let config = json!({
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "scrape_configs": [{
+            "job_name": "dataport-pods",
+            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
+            "relabel_configs": relabel,
+        }],
+    });
+    let text = serde_yaml_ng::to_string(&config).map_err(|e| RenderError::Encode {
+        kind: "ConfigMap",
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# Written by dataport: scrape every pod's container port named {METRICS_PORT_NAME} in the watched namespaces.\n{text}"
+    ))
+}

@@ -1,0 +1,262 @@
+//! Prometheus, scraping the `metrics` port of every pod in the namespaces it
+//! watches: Flink's JobManagers and TaskManagers (the Prometheus reporter,
+//! port 9249) and the Flink operator (port 9999), and any other app's pod
+//! that names a container port `metrics`.
+//!
+//! A catalog app of its own rather than a part of the "Grafana monitoring"
+//! entry: an instance's pods are selected by its instance and app labels, so
+//! a second workload in the monitoring instance would have to rename
+//! Grafana's StatefulSet (whose selector cannot change) to keep the two
+//! apart. Grafana reaches it through its data source address (the
+//! monitoring entry's `prometheusUrl`), which may as well name a Prometheus
+//! the cluster already has.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+
+use crate::catalog::contract::{Check, ContainerContract, Contract};
+use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, timed};
+use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
+
+mod configuration;
+
+pub use configuration::configuration;
+use configuration::retention_size;
+
+use super::flink_operator::{grant_name, namespace_list_error, watched_namespaces};
+
+/// The app's name in the catalog.
+pub const APP: &str = "prometheus";
+
+/// Prometheus's HTTP port (API, UI, health), the image's `EXPOSE 9090`.
+pub const PORT: i32 = 9090;
+
+/// The name of the container port Prometheus scrapes in watched pods.
+pub const METRICS_PORT_NAME: &str = "metrics";
+
+/// Where the image reads its configuration (its default `--config.file`).
+const CONFIG_DIR: &str = "/etc/prometheus";
+/// Where the image keeps its time series (its `VOLUME`, default `--storage.tsdb.path`).
+const DATA_DIR: &str = "/prometheus";
+/// The image's entrypoint.
+const ENTRYPOINT: &str = "/bin/prometheus";
+
+pub(super) const DEFINITION: AppDefinition = AppDefinition {
+    name: APP,
+    display_name: "Prometheus",
+    icon: "Pr",
+    category: Category::Monitoring,
+    summary: "Prometheus (port 9090) scraping the metrics ports of Flink's pods and the \
+              operator in the namespaces it watches.",
+    description: "A Prometheus server that finds, through the Kubernetes API, every pod in \
+        the namespaces it watches with a container port named metrics (Flink's JobManagers \
+        and TaskManagers, the Flink operator) and scrapes it, labelled with its namespace, \
+        pod, instance and component. It may read pods there and nothing else. Point the \
+        Grafana monitoring entry's data source at it.",
+    versions: &["3.5.0", "2.53.3"],
+    version_notes: &[(
+        "2.53.3",
+        "The 2.x line's long-term-support release; 3.5 is the current one.",
+    )],
+    dependencies: &[],
+    web_ui: Some(WebUi {
+        label: "Prometheus",
+        service_suffix: "",
+        port: 9090,
+        note: None,
+        public_url_param: None,
+    }),
+    homepage: "https://prometheus.io/",
+    groups: &[],
+    params: &[
+        Param {
+            key: "watchedNamespaces",
+            label: "Watched namespaces",
+            help: "Namespaces whose pods it scrapes, separated by commas, e.g. data,analytics \
+                (at most 20). Empty: this instance's namespace. It gets a role reading pods in \
+                each.",
+            kind: ParamKind::Text { max_len: 1300 },
+            default: Some(""),
+            shown_when: &[],
+        },
+        Param::int(
+            "retentionDays",
+            "Retention (days)",
+            "15",
+            (1, 3650),
+            "How long samples are kept (--storage.tsdb.retention.time).",
+        ),
+        Param::bytes(
+            "storage",
+            "Storage",
+            "10Gi",
+            ("1Gi", "1Ti"),
+            "Persistent volume of the time series. Prometheus deletes the oldest blocks \
+             before they fill 80 % of it (--storage.tsdb.retention.size).",
+        ),
+    ],
+    rules,
+    scope: Some(NamespaceScope {
+        param: "watchedNamespaces",
+        namespaces: watched_namespaces,
+    }),
+    render,
+    contract: &CONTRACT,
+};
+
+fn rules(_version: &str, values: &Values) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let raw = values
+        .get("watchedNamespaces")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if let Some(error) = namespace_list_error(raw) {
+        errors.insert("watchedNamespaces".into(), error);
+    }
+    errors
+}
+
+/// The StatefulSet (one server, its time series on a persistent volume) and
+/// its Service, the ConfigMap `<name>-config` with `prometheus.yml`, and the
+/// ServiceAccount `<name>` with a Role reading pods bound in each watched
+/// namespace. Probes and user as prometheus-community/helm-charts
+/// `charts/prometheus/values.yaml` sets the server's: `/-/ready` and
+/// `/-/healthy` on 9090, user, group and fsGroup 65534.
+fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
+    let name = &input.target.name;
+    let watched = watched_namespaces(&input.target.namespace, &input.values);
+    let storage = input.text("storage")?;
+    let days = input.int("retentionDays")?;
+    let server = Workload {
+        replicas: 1,
+        image: format!("prom/prometheus:v{}", input.target.version),
+        command: vec![
+            ENTRYPOINT.into(),
+            format!("--config.file={CONFIG_DIR}/prometheus.yml"),
+            format!("--storage.tsdb.path={DATA_DIR}"),
+            format!("--storage.tsdb.retention.time={days}d"),
+            format!("--storage.tsdb.retention.size={}", retention_size(storage)?),
+        ],
+        ports: vec![("http", PORT)],
+        storage: Some((storage.into(), DATA_DIR)),
+        volumes: vec![config_map_volume(
+            "config",
+            format!("{name}-config"),
+            CONFIG_DIR,
+            None,
+        )],
+        service_account: Some(name.clone()),
+        readiness: Some(timed(http_probe("/-/ready", "http"), 5, 5, 3)),
+        liveness: Some(timed(http_probe("/-/healthy", "http"), 30, 15, 3)),
+        pod_security: Some(run_as(65534, 65534, 65534)),
+        ..Workload::default()
+    };
+    let config = ConfigMap {
+        metadata: input.metadata(format!("{name}-config")),
+        data: Some(BTreeMap::from([(
+            "prometheus.yml".to_owned(),
+            configuration(&watched)?,
+        )])),
+        ..ConfigMap::default()
+    };
+    let mut objects = server.render(input)?;
+    objects.push(object(&config)?);
+    objects.extend(rbac(input, &watched)?);
+    Ok(in_apply_order(objects))
+}
+
+/// The ServiceAccount, and in each watched namespace a Role that may get,
+/// list and watch pods (all that `kubernetes_sd_configs` role `pod` reads)
+/// bound to it. Namespaced Roles, not a ClusterRole: discovery is limited to
+/// the named namespaces, so nothing cluster-wide is read.
+fn rbac(input: &RenderInput, watched: &[String]) -> Result<Vec<Object>, RenderError> {
+    let account = &input.target.name;
+    let mut objects = vec![object(&ServiceAccount {
+        metadata: input.metadata(account.clone()),
+        ..ServiceAccount::default()
+    })?];
+    for namespace in watched {
+        let grant = grant_name(input, namespace);
+        let mut metadata = input.metadata(grant.clone());
+        metadata.namespace = Some(namespace.clone());
+        objects.push(object(&Role {
+            metadata: metadata.clone(),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec![String::new()]),
+                resources: Some(vec!["pods".into()]),
+                verbs: vec!["get".into(), "list".into(), "watch".into()],
+                ..PolicyRule::default()
+            }]),
+        })?);
+        objects.push(object(&RoleBinding {
+            metadata,
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: grant,
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: account.clone(),
+                namespace: Some(input.target.namespace.clone()),
+                ..Subject::default()
+            }]),
+        })?);
+    }
+    Ok(objects)
+}
+
+/// Prometheus's contract with the `prom/prometheus` image.
+///
+/// | | Prometheus (StatefulSet) |
+/// |---|---|
+/// | image | `prom/prometheus:v<major.minor.patch>`, the offered release |
+/// | entrypoint | `/bin/prometheus`, given as the command with its flags |
+/// | files | `/etc/prometheus/prometheus.yml` (`--config.file`), `/prometheus` (`--storage.tsdb.path`, the image's volume) |
+/// | discovery | in-cluster: the pod's ServiceAccount token and CA under `/var/run/secrets/kubernetes.io/serviceaccount`, `KUBERNETES_SERVICE_HOST`/`PORT` |
+/// | ports | `http` 9090 |
+/// | user | 65534 (`nobody`), fsGroup 65534 |
+/// | probes | `/-/ready` (readiness) and `/-/healthy` (liveness) on 9090, as the chart |
+pub(super) const CONTRACT: Contract = Contract {
+    tags: "the offered release's v-prefixed major.minor.patch tag (3.5 and 2.53 are \
+           Prometheus's long-term-support lines)",
+    first_start: "creates its time-series database in /prometheus; reads prometheus.yml and \
+                  discovers pods through the API server with the pod's ServiceAccount",
+    lacks: "nothing dataport asks of it",
+    sources: &[
+        "prometheus/prometheus Dockerfile @v3.5.0 (ENTRYPOINT /bin/prometheus, USER nobody, \
+         EXPOSE 9090, VOLUME /prometheus, CMD --config.file=/etc/prometheus/prometheus.yml \
+         --storage.tsdb.path=/prometheus)",
+        "prometheus-community/helm-charts charts/prometheus/values.yaml (server probes \
+         /-/ready and /-/healthy, securityContext 65534/65534/65534 runAsNonRoot)",
+        "prometheus/prometheus discovery/kubernetes/pod.go and config: kubernetes_sd_configs \
+         role pod, namespaces.names, __meta_kubernetes_pod_container_port_name",
+    ],
+    containers: &[ContainerContract {
+        kind: "StatefulSet",
+        suffix: "",
+        container: APP,
+        image: "prom/prometheus",
+        command: &[
+            ENTRYPOINT,
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+        ],
+        args: &[],
+        env: &[],
+        mounts: &[CONFIG_DIR, DATA_DIR],
+        library_dir: None,
+        ports: &[("http", PORT)],
+        user: Some(65534),
+        fs_group: Some(65534),
+        readiness: Check::Http("/-/ready", "http"),
+        liveness: Check::Http("/-/healthy", "http"),
+    }],
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Unit checks of the Prometheus app's render against its contract and its rights.
+
+use super::*;
+use crate::catalog::contract::testing::render;
+use crate::catalog::contract::{Coverage, violations};
+use serde_json::json;
+
+fn named<'a>(
+    objects: &'a [serde_json::Value],
+    kind: &str,
+    name: &str,
+) -> Vec<&'a serde_json::Value> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .collect()
+}
+
+#[test]
+fn prometheus_keeps_its_contract() {
+    let objects = render(
+        &DEFINITION,
+        &[("retentionDays", "7"), ("storage", "20Gi")],
+        &[],
+    );
+    let faults = violations(&CONTRACT, "prometheus-main", &objects, Coverage::Exact);
+    assert!(faults.is_empty(), "{faults:#?}");
+    let server = &named(&objects, "StatefulSet", "prometheus-main")[0];
+    let command = server["spec"]["template"]["spec"]["containers"][0]["command"].to_string();
+    assert!(
+        command.contains("--storage.tsdb.retention.time=7d"),
+        "{command}"
+    );
+    // 80 % of 20 GiB in Prometheus's MB (MiB).
+    assert!(
+        command.contains("--storage.tsdb.retention.size=16384MB"),
+        "{command}"
+    );
+    assert_eq!(
+        server["spec"]["template"]["spec"]["serviceAccountName"],
+        "prometheus-main"
+    );
+}
+
+#[test]
+fn discovery_reads_pods_only_in_the_watched_namespaces() {
+    let objects = render(
+        &DEFINITION,
+        &[("watchedNamespaces", "analytics, data")],
+        &[],
+    );
+    let roles: Vec<_> = objects.iter().filter(|o| o["kind"] == "Role").collect();
+    let mut places: Vec<&str> = roles
+        .iter()
+        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    places.sort();
+    assert_eq!(places, ["analytics", "data"]);
+    for role in &roles {
+        assert_eq!(
+            role["rules"],
+            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]),
+            "{role}"
+        );
+    }
+    assert!(!objects.iter().any(|o| o["kind"] == "ClusterRole"));
+    let bindings: Vec<_> = objects
+        .iter()
+        .filter(|o| o["kind"] == "RoleBinding")
+        .collect();
+    assert_eq!(bindings.len(), 2);
+    for binding in bindings {
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "prometheus-main", "namespace": "data"}])
+        );
+    }
+    let config = &named(&objects, "ConfigMap", "prometheus-main-config")[0];
+    let text = config["data"]["prometheus.yml"].as_str().unwrap();
+    let parsed: serde_json::Value = serde_yaml_ng::from_str(text).unwrap();
+    let discovery = &parsed["scrape_configs"][0]["kubernetes_sd_configs"][0];
+    assert_eq!(discovery["role"], "pod");
+    assert_eq!(
+        discovery["namespaces"]["names"],
+        json!(["analytics", "data"])
+    );
+    assert!(
+        discovery.get("api_server").is_none(),
+        "in-cluster discovery"
+    );
+}
+
+#[test]
+fn a_bad_namespace_list_is_refused() {
+    let errors = (DEFINITION.rules)(
+        "3.5.0",
+        &Values::from([(
+            "watchedNamespaces".to_owned(),
+            json!("data, Not_A_Namespace"),
+        )]),
+    );
+    assert!(
+        errors["watchedNamespaces"].contains("Not_A_Namespace"),
+        "{errors:?}"
+    );
+}

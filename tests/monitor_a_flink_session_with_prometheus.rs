@@ -1,0 +1,281 @@
+//! A user installs the Flink operator, a Flink 1.20 session cluster with two
+//! TaskManagers running dataport's test job, Prometheus and Grafana
+//! monitoring through the portal, on the
+//! local cluster whose node runs Flink's pods as real Flink processes and
+//! Prometheus's pod as a real Prometheus server. Prometheus discovers the
+//! pods through the API server with its own ServiceAccount (in-cluster, as
+//! the rendered configuration says), lists the JobManager and both
+//! TaskManagers as healthy targets (each serving its own `metrics` port),
+//! and answers Flink's own figures: the registered TaskManagers that Flink's
+//! REST `/overview` reports, and the running jobs the portal shows. Uninstalling leaves no Flink
+//! or Prometheus process behind.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Portal;
+use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
+use common::flink::{pod_ip, rest, running_job_manager};
+use common::operator::eventually;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::Api;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("promflink").await;
+    let jar = serve_file(&test_job_jar(REAL_FLINK_RELEASE)).await;
+    let flink = install_session_taking_jars_over_http(&portal, &namespace).await;
+    let prometheus = portal
+        .install(json!({"app": "prometheus", "name": "prometheus", "namespace": namespace, "params": {"retentionDays": 2, "storage": "2Gi"}}))
+        .await;
+    assert_eq!(
+        prometheus["operations"][0]["state"], "succeeded",
+        "{prometheus}"
+    );
+    let monitoring = portal
+        .install(
+            json!({"app": "monitoring", "name": "grafana", "namespace": namespace, "params": {}}),
+        )
+        .await;
+    assert_eq!(
+        monitoring["operations"][0]["state"], "succeeded",
+        "{monitoring}"
+    );
+
+    let client = real_flink().client().await;
+    // Grafana's data source: the Prometheus instance, under the dashboards' uid.
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let sources = config_maps
+        .get("grafana-datasources")
+        .await
+        .expect("Grafana's data sources");
+    let file = sources.data.unwrap_or_default()["dataport.yaml"].clone();
+    assert!(
+        file.contains("uid: dataport-prometheus") && file.contains("url: http://prometheus:9090"),
+        "{file}"
+    );
+
+    // The Prometheus pod runs for real on a pod IP of the node.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let server = eventually(
+        Duration::from_secs(120),
+        "a running, ready Prometheus pod",
+        || async {
+            let pod = pods.get("prometheus-0").await.ok()?;
+            let status = pod.status.as_ref()?;
+            let ready = status.container_statuses.as_ref()?.iter().all(|c| {
+                c.ready
+                    && c.container_id
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with("process://"))
+            });
+            (ready
+                && status
+                    .pod_ip
+                    .as_deref()
+                    .is_some_and(|ip| ip.starts_with("127.")))
+            .then_some(pod)
+        },
+    )
+    .await;
+    let base = format!("http://{}:9090", pod_ip(&server));
+
+    let job_manager = running_job_manager(&pods, "analytics").await;
+    let job_manager_ip = pod_ip(&job_manager);
+    let overview = eventually(
+        Duration::from_secs(240),
+        "two registered TaskManagers",
+        || async {
+            rest(&job_manager_ip, "/overview")
+                .await
+                .filter(|o| o["taskmanagers"] == 2)
+        },
+    )
+    .await;
+
+    // Its targets: the JobManager and both TaskManagers, up, with the
+    // labels the configuration gives them.
+    let targets = session_targets_up(&base).await;
+    let mut components: Vec<&str> = targets
+        .iter()
+        .map(|t| t["labels"]["component"].as_str().unwrap_or_default())
+        .collect();
+    components.sort();
+    assert_eq!(
+        components,
+        ["jobmanager", "taskmanager", "taskmanager"],
+        "{targets:#?}"
+    );
+    for target in &targets {
+        let labels = &target["labels"];
+        assert_eq!(labels["namespace"], namespace.as_str(), "{target}");
+        assert_eq!(labels["job"], "dataport-pods", "{target}");
+        let pod = labels["pod"].as_str().unwrap_or_default();
+        assert!(pod.starts_with("analytics-"), "{target}");
+        // Each pod's own metrics port: its pod IP, port 9249.
+        let scraped = target["scrapeUrl"].as_str().unwrap_or_default();
+        let ip = pods
+            .get(pod)
+            .await
+            .map(|p| pod_ip(&p))
+            .expect("the target's pod");
+        assert_eq!(scraped, format!("http://{ip}:9249/metrics"), "{target}");
+    }
+
+    // The test job runs on the session, as the portal shows.
+    let (status, submitted) = portal
+        .post_json(
+            &format!("/api/v1/instances/{flink}/jobs"),
+            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
+                "upgradeMode": "stateless", "args": "--delay-ms 20"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    let jobs = eventually(Duration::from_secs(180), "the job RUNNING", || async {
+        let (_, jobs) = portal
+            .get_json(&format!("/api/v1/instances/{flink}/jobs"))
+            .await;
+        let jobs = jobs.as_array()?.clone();
+        jobs.iter()
+            .any(|job| job["state"] == "RUNNING")
+            .then_some(jobs)
+    })
+    .await;
+    let shown_running = jobs.iter().filter(|job| job["state"] == "RUNNING").count();
+
+    // Flink's figures, from Prometheus, equal Flink's REST answer and the portal's.
+    let of_the_session =
+        |metric: &str| format!("{metric}{{namespace=\"{namespace}\",instance=\"analytics\"}}");
+    let registered = query_until(
+        &base,
+        &of_the_session("flink_jobmanager_numRegisteredTaskManagers"),
+        |value| value == "2",
+    )
+    .await;
+    assert_eq!(registered, overview["taskmanagers"].to_string());
+    let running = query_until(
+        &base,
+        &of_the_session("flink_jobmanager_numRunningJobs"),
+        |value| value != "0",
+    )
+    .await;
+    assert_eq!(running, shown_running.to_string(), "{jobs:?}");
+    let now = rest(&job_manager_ip, "/overview").await.expect("overview");
+    assert_eq!(running, now["jobs-running"].to_string(), "{now}");
+
+    // Uninstalling leaves neither Flink nor Prometheus running.
+    let prometheus_id = prometheus["instance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, _) = portal
+        .post_json(
+            &format!("/api/v1/instances/{prometheus_id}/uninstall"),
+            &json!({"confirm": "prometheus"}),
+        )
+        .await;
+    assert!(status < 300, "uninstall answered {status}");
+    common::uninstall_until_no_process_is_left(&portal, &flink, "analytics", &namespace).await;
+    eventually(
+        Duration::from_secs(120),
+        "no Prometheus process left",
+        || async {
+            common::prometheus::processes_of(&namespace)
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Installs the operator (taking jars over http from private hosts, as the
+/// test job is served here) and session `analytics` of Flink 1.20 with two
+/// TaskManagers of one slot; returns the session's instance id.
+async fn install_session_taking_jars_over_http(portal: &Portal, namespace: &str) -> String {
+    let operator = portal
+        .install(
+            json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
+            "namespace": namespace,
+            "params": {"allowedJarSchemes": "https,http", "allowPrivateHosts": true}}),
+        )
+        .await;
+    assert_eq!(
+        operator["operations"][0]["state"], "succeeded",
+        "{operator}"
+    );
+    let session = portal
+        .install(
+            json!({"app": "flink", "name": "analytics", "namespace": namespace,
+            "version": "1.20", "params": {
+                "operator": "flink-operator",
+                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+                "taskSlots": 1, "taskManagerReplicas": 2,
+            }}),
+        )
+        .await;
+    session["instance"]["id"]
+        .as_str()
+        .expect("instance id")
+        .to_owned()
+}
+
+/// The active targets of session `analytics` on the Prometheus at `base`,
+/// once there are three (its JobManager and two TaskManagers) and all are up
+/// (180 s at most; the failure shows each target's health and last error: a
+/// process outside the cluster holding port 9249 on every address keeps a
+/// pod's reporter from starting).
+async fn session_targets_up(base: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut last = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Some(data) = common::prometheus::api(base, "/api/v1/targets?state=active").await {
+            let flink: Vec<Value> = data["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["labels"]["instance"] == "analytics")
+                .cloned()
+                .collect();
+            if flink.len() == 3 && flink.iter().all(|t| t["health"] == "up") {
+                return flink;
+            }
+            last = flink;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let seen: Vec<String> = last
+        .iter()
+        .map(|t| format!("{} {} {}", t["labels"]["pod"], t["health"], t["lastError"]))
+        .collect();
+    panic!("the session's JobManager and two TaskManagers were never all up: {seen:#?}");
+}
+
+/// The value of the one series `promql` answers on the Prometheus at
+/// `base`, once `wanted` holds for it (180 s at most; the failure shows the
+/// last answer).
+async fn query_until(base: &str, promql: &str, wanted: impl Fn(&str) -> bool) -> String {
+    let path = format!("/api/v1/query?query={}", urlencode(promql));
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut last = None;
+    while std::time::Instant::now() < deadline {
+        if let Some(data) = common::prometheus::api(base, &path).await {
+            if let Some([series]) = data["result"].as_array().map(Vec::as_slice)
+                && let Some(value) = series["value"][1].as_str()
+                && wanted(value)
+            {
+                return value.to_owned();
+            }
+            last = Some(data);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    panic!("{promql} never answered the value wanted; last answer: {last:?}");
+}
+
+/// `text` percent-encoded for a query string.
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
