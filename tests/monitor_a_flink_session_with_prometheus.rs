@@ -75,7 +75,7 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
                 && status
                     .pod_ip
                     .as_deref()
-                    .is_some_and(|ip| ip.starts_with("127.")))
+                    .is_some_and(common::flink::is_a_process_node_pod_ip))
             .then_some(pod)
         },
     )

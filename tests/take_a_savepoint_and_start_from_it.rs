@@ -55,23 +55,6 @@ async fn wait_for_snapshots(
     }
 }
 
-/// Job `name` once `done` holds for its JSON (`within`).
-async fn wait_for_job(
-    portal: &Portal,
-    id: &str,
-    name: &str,
-    within: Duration,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let path = format!("/api/v1/instances/{id}/jobs/{name}");
-    eventually(within, what, || async {
-        let (_, job) = portal.get_json(&path).await;
-        done(&job).then_some(job)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_take_one() {
     let (portal, database, namespace) = Portal::on_test_cluster("savepoint-none").await;
@@ -155,15 +138,11 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
 
     // Asked for directly (as kubectl would), the operator refuses it: FAILED
     // with its message, not retried under the default backoff limit.
-    wait_for_job(
-        &portal,
-        &id,
-        "etl",
-        Duration::from_secs(60),
-        "running",
-        |job| job["state"] == "RUNNING",
-    )
-    .await;
+    portal
+        .wait_for_job(&id, "etl", "running", Duration::from_secs(60), |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
     let direct: FlinkStateSnapshot = serde_json::from_value(json!({
         "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
         "metadata": {"name": "etl-by-hand", "namespace": namespace},
@@ -216,15 +195,11 @@ async fn on_a_simulated_s3_session_a_savepoint_completes_and_jobs_start_from_it(
         )
         .await;
     assert_eq!(status, 201, "{submitted}");
-    wait_for_job(
-        &portal,
-        &id,
-        "etl",
-        Duration::from_secs(60),
-        "running",
-        |job| job["state"] == "RUNNING",
-    )
-    .await;
+    portal
+        .wait_for_job(&id, "etl", "running", Duration::from_secs(60), |job| {
+            job["state"] == "RUNNING"
+        })
+        .await;
 
     // A typed path off the session's storage is refused by its field.
     let (status, refused) = portal
@@ -428,15 +403,15 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
         )
         .await;
     assert_eq!(status, 201, "{submitted}");
-    wait_for_job(
-        &portal,
-        &id,
-        "counting",
-        Duration::from_secs(180),
-        "running",
-        |job| job["state"] == "RUNNING",
-    )
-    .await;
+    portal
+        .wait_for_job(
+            &id,
+            "counting",
+            "running",
+            Duration::from_secs(180),
+            |job| job["state"] == "RUNNING",
+        )
+        .await;
 
     // The button (the form, as without JavaScript).
     let (status, location, _) = portal
@@ -497,15 +472,15 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
         )
         .await;
     assert_eq!(status, 201, "{submitted}");
-    wait_for_job(
-        &portal,
-        &id,
-        "copy",
-        Duration::from_secs(180),
-        "the copy running",
-        |job| job["state"] == "RUNNING",
-    )
-    .await;
+    portal
+        .wait_for_job(
+            &id,
+            "copy",
+            "the copy running",
+            Duration::from_secs(180),
+            |job| job["state"] == "RUNNING",
+        )
+        .await;
     let copy_id = session_jobs
         .get("analytics-copy")
         .await
