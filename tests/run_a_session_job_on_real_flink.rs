@@ -176,23 +176,13 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
         .and_then(|j| j.job_id)
         .expect("a new jobId");
     assert_ne!(second_id, first_id);
-    let checkpoints = eventually(
-        Duration::from_secs(60),
-        "Flink reporting the restore",
-        || async {
-            rest(&job_manager, &format!("/jobs/{second_id}/checkpoints"))
-                .await
-                .filter(|c| !c["latest"]["restored"].is_null())
-        },
-    )
-    .await;
-    let restored = &checkpoints["latest"]["restored"];
-    assert_eq!(restored["is_savepoint"], true, "{checkpoints}");
+    let restored = &common::flink::restored_from(&job_manager, &second_id).await;
+    assert_eq!(restored["is_savepoint"], true, "{restored}");
     let restored_from = restored["external_path"].as_str().unwrap_or_default();
     assert_eq!(
         restored_from.trim_end_matches('/'),
         savepoint.trim_end_matches('/'),
-        "{checkpoints}"
+        "{restored}"
     );
 
     // Kubernetes HA: killing the JobManager's process, the node restarts its

@@ -490,25 +490,15 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
         .and_then(|j| j.job_id)
         .expect("the copy's id");
     assert_ne!(copy_id, first_id);
-    let checkpoints = eventually(
-        Duration::from_secs(60),
-        "Flink reporting the restore",
-        || async {
-            rest(&job_manager, &format!("/jobs/{copy_id}/checkpoints"))
-                .await
-                .filter(|c| !c["latest"]["restored"].is_null())
-        },
-    )
-    .await;
-    let restored = &checkpoints["latest"]["restored"];
-    assert_eq!(restored["is_savepoint"], true, "{checkpoints}");
+    let restored = &common::flink::restored_from(&job_manager, &copy_id).await;
+    assert_eq!(restored["is_savepoint"], true, "{restored}");
     assert_eq!(
         restored["external_path"]
             .as_str()
             .unwrap_or_default()
             .trim_end_matches('/'),
         path.trim_end_matches('/'),
-        "{checkpoints}"
+        "{restored}"
     );
 
     // The job itself started again from it (the form, a savepoint of the
@@ -554,7 +544,7 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
             .unwrap_or_default()
             .trim_end_matches('/'),
         path.trim_end_matches('/'),
-        "{checkpoints}"
+        "{restored}"
     );
 
     for job in ["copy", "counting"] {

@@ -44,6 +44,23 @@ pub async fn running_job_manager(pods: &Api<Pod>, cluster: &str) -> Pod {
     .await
 }
 
+/// What Flink's REST at `job_manager` (a pod IP) says job `job_id` was
+/// restored from (`/jobs/:id/checkpoints` → `latest.restored`: `is_savepoint`,
+/// `external_path`, `id`, ...), once it says (60 s at most).
+pub async fn restored_from(job_manager: &str, job_id: &str) -> Value {
+    let checkpoints = eventually(
+        Duration::from_secs(60),
+        "Flink reporting the restore",
+        || async {
+            rest(job_manager, &format!("/jobs/{job_id}/checkpoints"))
+                .await
+                .filter(|c| !c["latest"]["restored"].is_null())
+        },
+    )
+    .await;
+    checkpoints["latest"]["restored"].clone()
+}
+
 /// Whether `ip` is a pod IP the process node gives: of 198.18.0.0/15 on
 /// `lo`, or, where it may not add addresses, of 127.0.0.0/8 (not 127.0.0.1).
 pub fn is_a_process_node_pod_ip(ip: &str) -> bool {
