@@ -129,17 +129,7 @@ pub fn s3proxy(cache: &Path) -> Result<(String, PathBuf), String> {
 /// mc-standin's jar in `cache`: the newest `mc-standin-<hash>/mc-standin.jar`
 /// that `testenv/s3/mc-standin/build.sh` built. `Err` is the waiting message.
 pub fn mc_standin(cache: &Path) -> Result<PathBuf, String> {
-    std::fs::read_dir(cache)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with("mc-standin-"))
-        .map(|entry| entry.path().join("mc-standin.jar"))
-        .filter_map(|jar| {
-            let modified = jar.metadata().and_then(|m| m.modified()).ok()?;
-            Some((modified, jar))
-        })
-        .max()
+    super::cache::newest_build(cache, "mc-standin-", "mc-standin.jar")
         .map(|(_, jar)| jar)
         .ok_or_else(|| {
             format!(

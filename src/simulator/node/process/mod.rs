@@ -16,6 +16,7 @@
 //! kubeconfig), so RBAC is real. Other containers of such a pod, and every other
 //! pod, keep the simulated run. A stand-in, and it says so on the node.
 
+mod cache;
 mod dns;
 mod env;
 pub mod flink;

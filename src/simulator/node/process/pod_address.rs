@@ -22,22 +22,7 @@ const PROVIDER: &str = "local.dataport.podaddress.PodAddressHttpServerProvider";
 /// The provider's jar in `cache` (`pod-address-httpserver-<hash>/`, the newest
 /// build), or why there is none (the waiting message of a Flink container).
 pub fn jar(cache: &Path) -> Result<PathBuf, String> {
-    std::fs::read_dir(cache)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("pod-address-httpserver-")
-        })
-        .map(|entry| entry.path().join("pod-address-httpserver.jar"))
-        .filter_map(|jar| {
-            let modified = jar.metadata().and_then(|m| m.modified()).ok()?;
-            Some((modified, jar))
-        })
-        .max()
+    super::cache::newest_build(cache, "pod-address-httpserver-", "pod-address-httpserver.jar")
         .map(|(_, jar)| jar)
         .ok_or_else(|| {
             format!(

@@ -67,19 +67,11 @@ pub fn image_release(image: &str) -> Option<Option<String>> {
 /// holding `prometheus` (written last by `testenv/prometheus/build.sh`), as
 /// `(release, binary)`. `Err` is the waiting message.
 pub fn built(cache: &Path) -> Result<(String, PathBuf), String> {
-    std::fs::read_dir(cache)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let (release, _hash) = name.strip_prefix("prometheus-")?.rsplit_once('-')?;
-            let binary = entry.path().join("prometheus");
-            let modified = binary.metadata().and_then(|m| m.modified()).ok()?;
-            Some((modified, release.to_owned(), binary))
+    super::cache::newest_build(cache, "prometheus-", "prometheus")
+        .and_then(|(folder, binary)| {
+            let (release, _hash) = folder.strip_prefix("prometheus-")?.rsplit_once('-')?;
+            Some((release.to_owned(), binary))
         })
-        .max()
-        .map(|(_, release, binary)| (release, binary))
         .ok_or_else(|| {
             format!(
                 "dataport process node: Prometheus's image runs the Prometheus server built from its Go module here, and it is not built in {}: run testenv/prometheus/build.sh",
