@@ -41,8 +41,10 @@ impl HttpError {
                 ServiceError::AppNotFound(_)
                 | ServiceError::InstanceNotFound(_)
                 | ServiceError::JobNotFound(_)
-                | ServiceError::PodNotFound(_),
+                | ServiceError::PodNotFound(_)
+                | ServiceError::NoWebUi(_),
             ) => StatusCode::NOT_FOUND,
+            HttpError::Service(ServiceError::Upstream(_)) => StatusCode::BAD_GATEWAY,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
             HttpError::Service(
@@ -82,6 +84,11 @@ impl HttpError {
                     _ => "The portal's database is unreachable right now; try again shortly."
                         .to_owned(),
                 }
+            }
+            // An app's web interface is down: what failed is the user's to know.
+            StatusCode::BAD_GATEWAY => {
+                tracing::warn!(error = %self, "web interface unreachable");
+                self.to_string()
             }
             status if status.is_server_error() => {
                 tracing::error!(error = %self, "request failed");
