@@ -171,6 +171,7 @@ impl Cluster {
     ) -> futures::future::BoxFuture<'static, Result<UpstreamResponse, ClusterError>> {
         let client = self.client().clone();
         let prefix = target.api_server_prefix();
+        let service = target.service.clone();
         let uri = format!("{prefix}{}", request.path_and_query);
         let mut builder = http::Request::builder().method(request.method).uri(uri);
         if let Some(headers) = builder.headers_mut() {
@@ -196,10 +197,17 @@ impl Cluster {
                 .map(|collected| collected.to_bytes())
                 .unwrap_or_default();
                 if let Some(message) = api_server_status(&bytes) {
-                    return Err(ClusterError::Upstream(if status == StatusCode::FORBIDDEN {
-                        format!("the API server refused the service proxy: {message}")
-                    } else {
-                        message
+                    return Err(ClusterError::Upstream(match status {
+                        StatusCode::FORBIDDEN => {
+                            format!("the API server refused the service proxy: {message}")
+                        }
+                        // A missing Endpoints object is reported under the
+                        // request's resource: "services \"x\" not found".
+                        StatusCode::NOT_FOUND => format!(
+                            "the API server has no Endpoints for Service {service} \
+                             (no ready pod behind it, or no such Service): {message}"
+                        ),
+                        _ => message,
                     }));
                 }
                 return Ok(UpstreamResponse {

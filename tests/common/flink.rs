@@ -102,3 +102,78 @@ pub async fn revoke_pods_from_the_cluster_role(client: kube::Client, namespace: 
         .await
         .expect("Role without pods");
 }
+
+/// Cluster DNS for a portal running on this machine, as the node's pods
+/// have it: `<service>.<namespace>.svc` resolves to the pod IPs of the
+/// running pods the Service selects (the process node gives its pods
+/// loopback IPs, which no Endpoints may hold, so the names point at the pods
+/// themselves, as the node's own hosts files do).
+#[derive(Clone)]
+pub struct ClusterDns(pub kube::Client);
+
+impl reqwest::dns::Resolve for ClusterDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let client = self.0.clone();
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            let parts: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+            let [service, namespace, "svc", ..] = parts[..] else {
+                return Err(format!("{name} is not a Service's cluster name").into());
+            };
+            let services: Api<k8s_openapi::api::core::v1::Service> =
+                Api::namespaced(client.clone(), namespace);
+            let selector = services
+                .get(service)
+                .await?
+                .spec
+                .and_then(|spec| spec.selector)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let pods: Api<Pod> = Api::namespaced(client, namespace);
+            let addresses: Vec<std::net::SocketAddr> = pods
+                .list(&ListParams::default().labels(&selector))
+                .await?
+                .into_iter()
+                .filter(|pod| {
+                    pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                })
+                .filter_map(|pod| pod.status?.pod_ip?.parse().ok())
+                .map(|ip| std::net::SocketAddr::new(ip, 0))
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!("{name}: no running pod").into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
+/// A portal on the real-Flink control plane that dials Services directly
+/// (`--webui-dial service`), resolving their names with [`ClusterDns`];
+/// and a fresh namespace.
+pub async fn portal_dialing_services(prefix: &str) -> (super::Portal, super::TestDatabase, String) {
+    let cluster = super::cluster::real_flink();
+    let namespace = cluster.namespace(prefix).await;
+    let database = super::TestDatabase::new(super::Backend::Sqlite).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(ClusterDns(cluster.client().await)))
+        .no_proxy()
+        .build()
+        .expect("client");
+    let dialing = cluster
+        .cluster()
+        .await
+        .with_service_dial(dataport::cluster::webui::ServiceDial::Direct(http));
+    let portal = super::Portal::start(
+        database.store().await,
+        Some(dialing),
+        dataport::http::Layout::default(),
+    )
+    .await;
+    (portal, database, namespace)
+}
