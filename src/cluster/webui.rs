@@ -173,9 +173,18 @@ impl Cluster {
         let prefix = target.api_server_prefix();
         let service = target.service.clone();
         let uri = format!("{prefix}{}", request.path_and_query);
+        let mut headers = request.headers;
+        if wants_html(&headers) {
+            // The API server rewrites links in pages it can read; a page
+            // it compressed again could not be moved under dataport's path.
+            headers.insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static("identity"),
+            );
+        }
         let mut builder = http::Request::builder().method(request.method).uri(uri);
-        if let Some(headers) = builder.headers_mut() {
-            *headers = request.headers;
+        if let Some(slot) = builder.headers_mut() {
+            *slot = headers;
         }
         let built = builder.body(kube::client::Body::from(request.body.to_vec()));
         Box::pin(async move {
@@ -243,6 +252,14 @@ fn api_server_status(bytes: &[u8]) -> Option<String> {
             .unwrap_or("no message")
             .to_owned()
     })
+}
+
+/// Whether a request asks for a page (a browser's navigation).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Whether an answer is JSON (as the API server's `Status` objects are).
