@@ -21,7 +21,12 @@ impl Service {
         ui: &str,
         request: UpstreamRequest,
     ) -> Result<UpstreamResponse, ServiceError> {
-        let instance = self.instance_record(id).await?;
+        // Read at most once a second per instance, however busy the page.
+        let instance = self
+            .views
+            .records
+            .get_or_read(id, || self.instance_record(id))
+            .await?;
         let web_ui = catalog::find(&instance.app)
             .and_then(|app| app.web_ui)
             .filter(|web_ui| web_ui.name == ui)
