@@ -159,6 +159,14 @@ pub struct ServeConfig {
     #[arg(long, env = "DATAPORT_ALLOWED_NAMESPACES", value_delimiter = ',')]
     pub allowed_namespaces: Vec<String>,
 
+    /// How apps' web interfaces are reached for the proxy at
+    /// `/instances/{id}/ui/{name}/`: `api-server` (through the API server's
+    /// service proxy, for a portal outside the cluster), `service` (straight
+    /// to the Service's cluster DNS name, for a portal inside it), or `auto`:
+    /// `service` when running in a pod without a kubeconfig, else `api-server`.
+    #[arg(long, env = "DATAPORT_WEBUI_DIAL", value_enum, default_value = "auto")]
+    pub webui_dial: WebUiDial,
+
     /// Mark session cookies Secure: set it when users reach the portal over
     /// TLS (an Ingress or a proxy terminating HTTPS).
     #[arg(long, env = "DATAPORT_SECURE_COOKIES")]
@@ -223,6 +231,32 @@ pub struct SimulateArgs {
     pub java: PathBuf,
 }
 
+/// How apps' web interfaces are reached (see `--webui-dial`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WebUiDial {
+    /// `service` inside a pod without a kubeconfig, else `api-server`.
+    #[default]
+    Auto,
+    /// Through the API server's service proxy.
+    ApiServer,
+    /// Straight to the Service's cluster DNS name.
+    Service,
+}
+
+impl WebUiDial {
+    /// `auto` decided: whether to dial Services directly, given whether a
+    /// kubeconfig was given.
+    pub fn direct(self, has_kubeconfig: bool) -> bool {
+        match self {
+            WebUiDial::Auto => {
+                !has_kubeconfig && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+            }
+            WebUiDial::ApiServer => false,
+            WebUiDial::Service => true,
+        }
+    }
+}
+
 /// What the portal's cluster is, for the banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LocalCluster {
@@ -259,6 +293,15 @@ impl fmt::Display for ServeConfig {
         } else {
             writeln!(f, "namespaces    = {}", self.allowed_namespaces.join(", "))?;
         }
+        writeln!(
+            f,
+            "webui_dial    = {}",
+            if self.webui_dial.direct(self.kubeconfig.is_some()) {
+                "service (cluster DNS)"
+            } else {
+                "api-server (service proxy)"
+            }
+        )?;
         writeln!(f, "secure_cookie = {}", self.secure_cookies)?;
         match (&self.admin_user, &self.admin_password) {
             (Some(name), Some(_)) => writeln!(f, "first admin   = {name} (password ****)")?,

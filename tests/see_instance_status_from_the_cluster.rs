@@ -50,12 +50,17 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
     let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
     assert!(html.contains("data-status>Running<"));
     assert!(html.contains("FlinkDeployment analytics: <span class=\"status status-running\">JobManager READY, STABLE</span>"), "{html}");
+    // Open WebUI goes through dataport's proxy; the in-cluster address and
+    // the port-forward line stay as the alternatives.
     assert!(
         html.contains(&format!(
-            "href=\"http://analytics-rest.{namespace}.svc:8081/\""
+            "href=\"/instances/{flink_id}/ui/flink-webui/\" target=\"_blank\""
         )),
         "Open WebUI"
     );
+    assert!(html.contains(&format!(
+        "<code>http://analytics-rest.{namespace}.svc:8081/</code>"
+    )));
     assert!(html.contains(&format!(
         "kubectl -n {namespace} port-forward svc/analytics-rest 8081:8081"
     )));

@@ -101,6 +101,9 @@ pub struct Dependency {
 /// An app's web interface: which Service and port serve it.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct WebUi {
+    /// Its name in dataport's proxy path (`/instances/{id}/ui/{name}/`),
+    /// e.g. `flink-webui`.
+    pub name: &'static str,
     /// What it is, e.g. `Flink WebUI`.
     pub label: &'static str,
     /// Suffix of the Service's name after the instance name (`-rest` for Flink).
@@ -126,6 +129,10 @@ pub struct Access {
     pub local_url: String,
     /// The public address (an ingress), when one is configured.
     pub public_url: Option<String>,
+    /// dataport's own address for it (its authenticated proxy), absolute
+    /// path ending in `/`; set by the service layer, which knows the
+    /// instance's id.
+    pub proxy_url: Option<String>,
     /// What to know before opening it.
     pub note: Option<String>,
 }
@@ -160,8 +167,16 @@ impl WebUi {
             ),
             local_url: format!("http://localhost:{}/", self.port),
             public_url,
+            proxy_url: None,
             note: self.note.map(|note| note.replace("<name>", name)),
         }
+    }
+}
+
+impl WebUi {
+    /// dataport's proxy path for this interface of instance `id`, ending in `/`.
+    pub fn proxy_path(&self, id: impl std::fmt::Display) -> String {
+        format!("/instances/{id}/ui/{}/", self.name)
     }
 }
 

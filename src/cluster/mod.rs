@@ -8,6 +8,7 @@ pub mod pods;
 mod secrets;
 pub mod snapshots;
 pub mod watch;
+pub mod webui;
 
 pub use apply::describe;
 
@@ -55,6 +56,9 @@ pub enum ClusterError {
     /// A followed container log broke off.
     #[error("container log: {0}")]
     Log(String),
+    /// An app's web interface could not be reached (see [`webui`]).
+    #[error("{0}")]
+    Upstream(String),
 }
 
 impl ClusterError {
@@ -77,6 +81,8 @@ impl ClusterError {
 pub struct Cluster {
     client: Client,
     requests: RequestCounter,
+    /// How apps' web interfaces are reached.
+    service_dial: webui::ServiceDial,
 }
 
 /// Counts the requests sent to the API server (exported as a metric).
@@ -127,7 +133,11 @@ impl Cluster {
                 request
             }))
             .build();
-        Ok(Cluster { client, requests })
+        Ok(Cluster {
+            client,
+            requests,
+            service_dial: webui::ServiceDial::default(),
+        })
     }
 
     /// Like [`Cluster::connect`], but a missing cluster is an error.

@@ -102,6 +102,9 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     if path == "/logout" || path == "/account" || path.starts_with("/account/") {
         return Some(Role::Viewer);
     }
+    if super::webui::web_ui_path(path).is_some() {
+        return Some(web_ui_role(method));
+    }
     let uninstall = path.trim_end_matches('/').ends_with("/uninstall");
     // DELETE /api/v1/instances/{id}: uninstalls too (jobs' DELETE is an operator's).
     let delete_instance = *method == Method::DELETE
@@ -115,6 +118,39 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         Some(Role::Viewer)
     } else {
         Some(Role::Operator)
+    }
+}
+
+/// The role a request through an app's web interface needs: a viewer may
+/// look (GET, HEAD); anything else (a Flink job's cancel is `PATCH
+/// /jobs/{id}`, a MinIO upload is `PUT`, even `OPTIONS`) is an operator's.
+pub fn web_ui_role(method: &Method) -> Role {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        Role::Viewer
+    } else {
+        Role::Operator
+    }
+}
+
+/// Whether a browser says the request comes from a page of this portal:
+/// `Sec-Fetch-Site: same-origin`, else an `Origin` whose host is the
+/// request's `Host`. Apps' own pages send no CSRF token, and browsers send
+/// `Origin` with every same-origin request that is not a GET or HEAD.
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return site == "same-origin";
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some(origin), Some(host)) => url::Url::parse(origin).is_ok_and(|origin| {
+            let origin_host = match (origin.host_str(), origin.port()) {
+                (Some(name), Some(port)) => format!("{name}:{port}"),
+                (Some(name), None) => name.to_owned(),
+                _ => return false,
+            };
+            origin_host.eq_ignore_ascii_case(host)
+        }),
+        _ => false,
     }
 }
 
@@ -135,7 +171,9 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    let api = path.starts_with("/api/");
+    let web_ui = super::webui::web_ui_path(&path).is_some();
+    // Through an app's web interface, its scripts' requests get JSON answers.
+    let api = path.starts_with("/api/") || (web_ui && !super::webui::wants_page(request.headers()));
     let method = request.method().clone();
     let session = request.extensions().get::<Session>().cloned();
 
@@ -202,7 +240,18 @@ pub async fn authenticate(
         }
     }
 
-    if bearer.is_none() && !is_safe(&method) {
+    if bearer.is_none() && web_ui && !matches!(method, Method::GET | Method::HEAD) {
+        // The app's own pages carry no CSRF token: the browser's word that
+        // the request comes from this origin stands in for it.
+        if same_origin(request.headers()) {
+            next.run(request).await
+        } else {
+            let message = "Changes through an app's web interface must come from its page \
+                           in this portal (a same-origin request), or use an API token"
+                .to_owned();
+            refuse(StatusCode::FORBIDDEN, message, request.extensions())
+        }
+    } else if bearer.is_none() && !is_safe(&method) {
         let expected = csrf.map(|token| token.0);
         match checked_csrf(request, expected.as_deref()).await {
             Ok(request) => next.run(request).await,
@@ -403,5 +452,53 @@ mod tests {
         assert_eq!(required_role(&get, "/usersx"), Some(Role::Viewer));
         assert_eq!(required_role(&post, "/account/tokens"), Some(Role::Viewer));
         assert_eq!(required_role(&post, "/logout"), Some(Role::Viewer));
+    }
+
+    #[test]
+    fn through_a_web_interface_a_viewer_may_only_look() {
+        let ui = "/instances/x/ui/flink-webui/jobs/j1";
+        assert_eq!(required_role(&Method::GET, ui), Some(Role::Viewer));
+        assert_eq!(required_role(&Method::HEAD, ui), Some(Role::Viewer));
+        for method in [
+            Method::PATCH,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ] {
+            assert_eq!(required_role(&method, ui), Some(Role::Operator), "{method}");
+        }
+        // A path of the app that ends like one of dataport's stays the app's.
+        assert_eq!(
+            required_role(&Method::POST, "/instances/x/ui/streampark/uninstall"),
+            Some(Role::Operator)
+        );
+        assert!(Role::Viewer < web_ui_role(&Method::PATCH));
+    }
+
+    #[test]
+    fn same_origin_is_what_the_browser_says() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://portal:8080"),
+            ("host", "portal:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("origin", "http://portal:8080"),
+            ("host", "portal:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "portal:8080")
+        ])));
+        assert!(!same_origin(&headers(&[("host", "portal:8080")])));
     }
 }

@@ -43,8 +43,10 @@ impl HttpError {
                 | ServiceError::JobNotFound(_)
                 | ServiceError::PodNotFound(_)
                 | ServiceError::UserNotFound(_)
-                | ServiceError::TokenNotFound(_),
+                | ServiceError::TokenNotFound(_)
+                | ServiceError::NoWebUi(_),
             ) => StatusCode::NOT_FOUND,
+            HttpError::Service(ServiceError::Upstream(_)) => StatusCode::BAD_GATEWAY,
             HttpError::Rejected { status, .. } => *status,
             HttpError::Service(ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
             HttpError::Service(
@@ -84,6 +86,11 @@ impl HttpError {
                     _ => "The portal's database is unreachable right now; try again shortly."
                         .to_owned(),
                 }
+            }
+            // An app's web interface is down: what failed is the user's to know.
+            StatusCode::BAD_GATEWAY => {
+                tracing::warn!(error = %self, "web interface unreachable");
+                self.to_string()
             }
             status if status.is_server_error() => {
                 tracing::error!(error = %self, "request failed");

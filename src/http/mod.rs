@@ -19,6 +19,7 @@ mod pods;
 mod savepoints;
 mod sessions;
 mod update;
+mod webui;
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::cluster::Cluster;
 use crate::cluster::leader::LeaseSettings;
+use crate::cluster::webui::ServiceDial;
 use crate::config::{ServeConfig, mask_password};
 use crate::error::StartError;
 use crate::service::Service;
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(pods::router())
         .merge(update::router())
+        .merge(webui::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -134,7 +137,13 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
             url: mask_password(&config.database_url),
             source,
         })?;
-    let cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
+    let mut cluster = Cluster::connect(config.kubeconfig.as_deref()).await?;
+    if config.webui_dial.direct(config.kubeconfig.is_some()) {
+        cluster = match cluster {
+            Some(cluster) => Some(cluster.with_service_dial(ServiceDial::direct()?)),
+            None => None,
+        };
+    }
     let mut service = Service::new(store, cluster.clone())
         .with_grafana_url(config.grafana_url.clone())
         .with_allowed_namespaces(config.allowed_namespaces.clone());

@@ -20,7 +20,7 @@ use moka::future::Cache;
 use uuid::Uuid;
 
 use super::{InstanceView, InstancesView, ServiceError};
-use crate::store::InstanceFilter;
+use crate::store::{Instance, InstanceFilter};
 
 /// How long a view is served without reading it again.
 const FRESH: Duration = Duration::from_secs(1);
@@ -132,6 +132,9 @@ pub(super) struct ViewCaches {
     pub(super) instances: ViewCache<Uuid, InstanceView>,
     /// List pages, by filter and page number.
     pub(super) lists: ViewCache<(InstanceFilter, i64), InstancesView>,
+    /// Instance records, by id: what each request through a web interface
+    /// proxy reads.
+    pub(super) records: ViewCache<Uuid, Instance>,
 }
 
 impl ViewCaches {
@@ -140,6 +143,7 @@ impl ViewCaches {
             counts: ViewCache::new(FRESH),
             instances: ViewCache::new(FRESH),
             lists: ViewCache::new(FRESH),
+            records: ViewCache::new(FRESH),
         }
     }
 
@@ -148,6 +152,7 @@ impl ViewCaches {
         self.counts.clear();
         self.instances.clear();
         self.lists.clear();
+        self.records.clear();
     }
 }
 

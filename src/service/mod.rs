@@ -19,6 +19,7 @@ mod sessions;
 mod status;
 mod update;
 mod views;
+mod webui;
 mod worker;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
 pub use crate::cluster::pods::{ContainerView, LogRequest, LogText, PodView, Termination};
+pub use crate::cluster::webui::{UpstreamRequest, UpstreamResponse};
 pub use crate::store::{ApiToken, AuditEntry, Role, User};
 pub use audit::{AUDIT_PAGE_SIZE, AuditPage};
 pub use auth::{MIN_PASSWORD_CHARS, TOKEN_PREFIX, check_password, check_user_name};
@@ -96,6 +98,12 @@ pub enum ServiceError {
     /// Encoding a preview failed.
     #[error("cannot encode: {0}")]
     Encode(String),
+    /// The instance has no such web interface (or no longer any).
+    #[error("{0}")]
+    NoWebUi(String),
+    /// An app's web interface could not be reached (down, no endpoints).
+    #[error("{0}")]
+    Upstream(String),
 }
 
 impl ServiceError {
@@ -374,9 +382,12 @@ impl Service {
         let grafana = self.grafana_link(&instance).await?;
         let jobs = self.jobs_of(&instance).await?;
         let app = catalog::find(&instance.app);
-        let access = app
-            .and_then(|app| app.web_ui)
-            .map(|ui| ui.access(&instance.name, &instance.namespace, &instance.params));
+        let access = app.and_then(|app| app.web_ui).map(|ui| {
+            let mut access = ui.access(&instance.name, &instance.namespace, &instance.params);
+            // Reachable through dataport only when it has a cluster to dial.
+            access.proxy_url = self.cluster.is_some().then(|| ui.proxy_path(instance.id));
+            access
+        });
         Ok(InstanceView {
             display_name: app.map_or("", |app| app.display_name),
             instance,

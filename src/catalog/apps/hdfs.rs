@@ -23,6 +23,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
+        name: "hdfs",
         label: "HDFS namenode UI",
         service_suffix: "-namenode",
         port: 9870,

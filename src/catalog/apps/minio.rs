@@ -29,6 +29,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
+        name: "minio-console",
         label: "MinIO console",
         service_suffix: "",
         port: 9001,

@@ -30,6 +30,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     version_notes: &[],
     dependencies: &[],
     web_ui: Some(WebUi {
+        name: "grafana",
         label: "Grafana",
         service_suffix: "",
         port: 3000,

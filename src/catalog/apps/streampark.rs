@@ -33,6 +33,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         purpose: "StreamPark's own database",
     }],
     web_ui: Some(WebUi {
+        name: "streampark",
         label: "StreamPark console",
         service_suffix: "",
         port: 10000,

@@ -56,6 +56,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         },
     ],
     web_ui: Some(WebUi {
+        name: "flink-webui",
         label: "Flink WebUI",
         service_suffix: "-rest",
         port: 8081,

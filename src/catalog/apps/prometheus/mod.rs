@@ -64,6 +64,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     )],
     dependencies: &[],
     web_ui: Some(WebUi {
+        name: "prometheus",
         label: "Prometheus",
         service_suffix: "",
         port: 9090,

@@ -1,0 +1,372 @@
+//! Apps' web interfaces reached from dataport: one HTTP request to a
+//! Service's port, either through the API server's service proxy (dataport
+//! outside the cluster: the only way in that its credentials already give) or
+//! straight to the Service's cluster DNS name (dataport inside the cluster).
+//!
+//! The service proxy path is the API server's `services/proxy` subresource,
+//! `/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/{path}` (kubernetes
+//! v1.34, `pkg/registry/core/service/proxy.go`); it needs the caller to be
+//! allowed `get` on `services/proxy` and the Service to have Endpoints. The
+//! API server rewrites `Location` headers and absolute links of `text/html`
+//! answers to that path (k8s.io/apimachinery v0.34,
+//! `pkg/util/proxy/transport.go`), so answers name it in
+//! [`UpstreamResponse::upstream_prefixes`] for the caller to rewrite.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyDataStream;
+
+use super::{Cluster, ClusterError};
+
+/// How long an upstream has to answer with its headers.
+pub const UPSTREAM_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How dataport reaches a Service's port.
+#[derive(Clone, Default)]
+pub enum ServiceDial {
+    /// Through the API server's service proxy, with the kube client's
+    /// credentials (dataport outside the cluster).
+    #[default]
+    ApiServer,
+    /// Straight to `http://{service}.{namespace}.svc:{port}` with this pooled
+    /// client (dataport inside the cluster, where cluster DNS resolves it).
+    Direct(reqwest::Client),
+}
+
+impl std::fmt::Debug for ServiceDial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServiceDial::ApiServer => "ApiServer",
+            ServiceDial::Direct(_) => "Direct",
+        })
+    }
+}
+
+impl ServiceDial {
+    /// Straight to the Service, with a pooled client that never follows
+    /// redirects (the browser does) and connects within 5 s.
+    pub fn direct() -> Result<ServiceDial, ClusterError> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .map(ServiceDial::Direct)
+            .map_err(|error| ClusterError::Upstream(error.to_string()))
+    }
+}
+
+/// Which Service port a request goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTarget {
+    /// The Service's namespace.
+    pub namespace: String,
+    /// The Service's name.
+    pub service: String,
+    /// The Service's port (its `port`, not the target port).
+    pub port: u16,
+}
+
+impl ServiceTarget {
+    /// The API server's service proxy path for this port, without a
+    /// trailing slash.
+    pub fn api_server_prefix(&self) -> String {
+        format!(
+            "/api/v1/namespaces/{}/services/{}:{}/proxy",
+            self.namespace, self.service, self.port
+        )
+    }
+
+    /// The Service's address inside the cluster, without a trailing slash.
+    pub fn cluster_url(&self) -> String {
+        format!(
+            "http://{}.{}.svc:{}",
+            self.service, self.namespace, self.port
+        )
+    }
+}
+
+/// One request to an upstream: already filtered by the caller.
+#[derive(Debug)]
+pub struct UpstreamRequest {
+    /// The method.
+    pub method: Method,
+    /// Path and query on the upstream, starting with `/`.
+    pub path_and_query: String,
+    /// Headers to send (end-to-end ones only).
+    pub headers: HeaderMap,
+    /// The body, bounded by the caller.
+    pub body: Bytes,
+}
+
+/// An upstream's answer, its body streamed.
+pub struct UpstreamResponse {
+    /// The upstream's status.
+    pub status: StatusCode,
+    /// Its headers, as received.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: BoxStream<'static, Result<Bytes, ClusterError>>,
+    /// How absolute addresses of the upstream's root may appear in its
+    /// `Location` headers and pages (e.g. the service proxy path), longest
+    /// first, to be rewritten to where the user reached it.
+    pub upstream_prefixes: Vec<String>,
+}
+
+impl std::fmt::Debug for UpstreamResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Dial Services this way from now on.
+    pub fn with_service_dial(mut self, dial: ServiceDial) -> Cluster {
+        self.service_dial = dial;
+        self
+    }
+
+    /// How this handle dials Services.
+    pub fn service_dial(&self) -> &ServiceDial {
+        &self.service_dial
+    }
+
+    /// Sends `request` to `target`. Errors: [`ClusterError::Upstream`] when
+    /// the upstream cannot be reached or answers no headers within
+    /// [`UPSTREAM_HEADER_TIMEOUT`] (through the API server: its own 502/503
+    /// `Status` answers, such as "no endpoints available for service"), or
+    /// the API server's refusal (e.g. 403 without `services/proxy`).
+    pub async fn service_request(
+        &self,
+        target: &ServiceTarget,
+        request: UpstreamRequest,
+    ) -> Result<UpstreamResponse, ClusterError> {
+        let sent = match &self.service_dial {
+            ServiceDial::ApiServer => self.through_api_server(target, request),
+            ServiceDial::Direct(client) => Box::pin(direct(client, target, request)),
+        };
+        tokio::time::timeout(UPSTREAM_HEADER_TIMEOUT, sent)
+            .await
+            .map_err(|_| {
+                ClusterError::Upstream(format!(
+                    "{} did not answer within {} s",
+                    target.service,
+                    UPSTREAM_HEADER_TIMEOUT.as_secs()
+                ))
+            })?
+    }
+
+    fn through_api_server(
+        &self,
+        target: &ServiceTarget,
+        request: UpstreamRequest,
+    ) -> futures::future::BoxFuture<'static, Result<UpstreamResponse, ClusterError>> {
+        let client = self.client().clone();
+        let prefix = target.api_server_prefix();
+        let service = target.service.clone();
+        let uri = format!("{prefix}{}", request.path_and_query);
+        let mut headers = request.headers;
+        if wants_html(&headers) {
+            // The API server rewrites links in pages it can read; a page
+            // it compressed again could not be moved under dataport's path.
+            headers.insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static("identity"),
+            );
+        }
+        let mut builder = http::Request::builder().method(request.method).uri(uri);
+        if let Some(slot) = builder.headers_mut() {
+            *slot = headers;
+        }
+        let built = builder.body(kube::client::Body::from(request.body.to_vec()));
+        Box::pin(async move {
+            let built = built.map_err(|error| ClusterError::Upstream(error.to_string()))?;
+            let response = client.send(built).await.map_err(|error| match error {
+                kube::Error::HyperError(_) | kube::Error::Service(_) => ClusterError::Api(error),
+                other => ClusterError::Upstream(other.to_string()),
+            })?;
+            let (parts, body) = response.into_parts();
+            let status = parts.status;
+            // The API server's own refusals and proxy errors are `Status`
+            // objects; an upstream's own answers pass through as they are.
+            if is_status_object(&parts.headers) && is_proxy_failure(status) {
+                let bytes = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+                    body,
+                    STATUS_BYTES,
+                ))
+                .await
+                .map(|collected| collected.to_bytes())
+                .unwrap_or_default();
+                if let Some(message) = api_server_status(&bytes) {
+                    return Err(ClusterError::Upstream(match status {
+                        StatusCode::FORBIDDEN => {
+                            format!("the API server refused the service proxy: {message}")
+                        }
+                        // A missing Endpoints object is reported under the
+                        // request's resource: "services \"x\" not found".
+                        StatusCode::NOT_FOUND => format!(
+                            "the API server has no Endpoints for Service {service} \
+                             (no ready pod behind it, or no such Service): {message}"
+                        ),
+                        _ => message,
+                    }));
+                }
+                return Ok(UpstreamResponse {
+                    status,
+                    headers: parts.headers,
+                    body: futures::stream::once(async move { Ok(bytes) }).boxed(),
+                    upstream_prefixes: vec![prefix],
+                });
+            }
+            let body = BodyDataStream::new(body)
+                .map_err(|error| ClusterError::Upstream(error.to_string()))
+                .boxed();
+            Ok(UpstreamResponse {
+                status,
+                headers: parts.headers,
+                body,
+                upstream_prefixes: vec![prefix],
+            })
+        })
+    }
+}
+
+/// Largest JSON error body read to tell the API server's `Status` from an
+/// upstream's own error.
+const STATUS_BYTES: usize = 64 * 1024;
+
+/// The message of a Kubernetes `Status` object, when `bytes` is one.
+fn api_server_status(bytes: &[u8]) -> Option<String> {
+    let status: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    (status["kind"] == "Status" && status["apiVersion"] == "v1").then(|| {
+        status["message"]
+            .as_str()
+            .unwrap_or("no message")
+            .to_owned()
+    })
+}
+
+/// Whether a request asks for a page (a browser's navigation).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Whether an answer is JSON (as the API server's `Status` objects are).
+fn is_status_object(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
+}
+
+/// Statuses the API server answers itself when the proxy cannot do its job
+/// (no endpoints, dial failed, not allowed, no such Service).
+fn is_proxy_failure(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::FORBIDDEN
+            | StatusCode::NOT_FOUND
+    )
+}
+
+async fn direct(
+    client: &reqwest::Client,
+    target: &ServiceTarget,
+    request: UpstreamRequest,
+) -> Result<UpstreamResponse, ClusterError> {
+    let base = target.cluster_url();
+    let response = client
+        .request(request.method, format!("{base}{}", request.path_and_query))
+        .headers(request.headers)
+        .body(request.body)
+        .send()
+        .await
+        .map_err(|error| {
+            ClusterError::Upstream(format!(
+                "cannot reach {base}: {}",
+                error_chain(&error).unwrap_or_else(|| error.to_string())
+            ))
+        })?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = futures::stream::unfold(Some(response), |response| async move {
+        let mut response = response?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(error) => Some((Err(ClusterError::Upstream(error.to_string())), None)),
+        }
+    })
+    .boxed();
+    Ok(UpstreamResponse {
+        status,
+        headers,
+        body,
+        upstream_prefixes: vec![base],
+    })
+}
+
+/// The innermost cause of a client error ("connection refused"), which
+/// reqwest's own line leaves out.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = error.source()?;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    Some(source.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_names_the_service_proxy_path_and_the_cluster_address() {
+        let target = ServiceTarget {
+            namespace: "streaming".to_owned(),
+            service: "flink-main-rest".to_owned(),
+            port: 8081,
+        };
+        assert_eq!(
+            target.api_server_prefix(),
+            "/api/v1/namespaces/streaming/services/flink-main-rest:8081/proxy"
+        );
+        assert_eq!(
+            target.cluster_url(),
+            "http://flink-main-rest.streaming.svc:8081"
+        );
+    }
+
+    #[test]
+    fn only_the_api_servers_own_failures_are_errors() {
+        let mut json = HeaderMap::new();
+        json.insert(
+            http::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        );
+        assert!(is_status_object(&json) && is_proxy_failure(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!is_proxy_failure(StatusCode::OK));
+        assert!(!is_proxy_failure(StatusCode::BAD_REQUEST));
+        assert!(!is_status_object(&HeaderMap::new()));
+        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no endpoints available for service \"flink-main-rest:8081\"","code":503}"#;
+        assert_eq!(
+            api_server_status(status).as_deref(),
+            Some(r#"no endpoints available for service "flink-main-rest:8081""#)
+        );
+        // Flink's own 404 is the upstream's answer, not the API server's.
+        assert_eq!(api_server_status(br#"{"errors":["Not found: /x"]}"#), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! Apps' web interfaces through dataport: which Service port an instance's
+//! interface is, and whether it may be reached now.
+
+use uuid::Uuid;
+
+use super::{Service, ServiceError};
+use crate::catalog;
+use crate::cluster::ClusterError;
+use crate::cluster::webui::{ServiceTarget, UpstreamRequest, UpstreamResponse};
+use crate::store::InstanceStatus;
+
+impl Service {
+    /// Sends `request` to web interface `ui` (its catalog `name`, e.g.
+    /// `flink-webui`) of instance `id`. Errors: [`ServiceError::InstanceNotFound`];
+    /// [`ServiceError::NoWebUi`] when the app has no such interface or the
+    /// instance is uninstalled; [`ServiceError::NoCluster`];
+    /// [`ServiceError::Upstream`] when the interface cannot be reached.
+    pub async fn web_ui_request(
+        &self,
+        id: Uuid,
+        ui: &str,
+        request: UpstreamRequest,
+    ) -> Result<UpstreamResponse, ServiceError> {
+        // Read at most once a second per instance, however busy the page.
+        let instance = self
+            .views
+            .records
+            .get_or_read(id, || self.instance_record(id))
+            .await?;
+        let web_ui = catalog::find(&instance.app)
+            .and_then(|app| app.web_ui)
+            .filter(|web_ui| web_ui.name == ui)
+            .ok_or_else(|| {
+                ServiceError::NoWebUi(format!(
+                    "{} has no web interface named {ui:?}",
+                    instance.name
+                ))
+            })?;
+        if matches!(
+            instance.status,
+            InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+        ) {
+            return Err(ServiceError::NoWebUi(format!(
+                "{} is {}: its {} is gone",
+                instance.name,
+                instance.status.as_str().to_lowercase(),
+                web_ui.label
+            )));
+        }
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let target = ServiceTarget {
+            namespace: instance.namespace.clone(),
+            service: format!("{}{}", instance.name, web_ui.service_suffix),
+            port: web_ui.port,
+        };
+        cluster
+            .service_request(&target, request)
+            .await
+            .map_err(|error| match error {
+                ClusterError::Upstream(message) => ServiceError::Upstream(format!(
+                    "{} of {} cannot be reached: {message}",
+                    web_ui.label, instance.name
+                )),
+                other => other.into(),
+            })
+    }
+}
