@@ -106,6 +106,20 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// Instance page: the pods panel follows the pods live (server-sent events
+// carrying the panel's server-rendered HTML). Without JS it is as loaded.
+document.addEventListener("DOMContentLoaded", () => {
+  const panel = document.querySelector("[data-pods-live]");
+  if (!panel || !window.EventSource) return;
+  const note = document.querySelector("[data-pods-note]");
+  const source = new EventSource(panel.dataset.podsLive);
+  source.addEventListener("open", () => { if (note) note.textContent = "Following live."; });
+  source.addEventListener("error", () => { if (note) note.textContent = "Live updates interrupted; retrying."; });
+  source.addEventListener("pods", (message) => {
+    panel.innerHTML = message.data;
+  });
+});
+
 // Install form: the reference pickers follow the namespace typed. They offer
 // only instances that can serve it, as the server would check; without JS the
 // server's error names the right choices. So does the suggested name.

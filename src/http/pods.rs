@@ -33,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
             "/instances/{id}/pods/{pod}/logs/{container}/follow",
             get(follow),
         )
+        .route("/instances/{id}/live/pods", get(live_pods))
         .route("/api/v1/instances/{id}/pods", get(pods_json))
         .route("/api/v1/instances/{id}/pods/{pod}", get(pod_json))
         .route(
@@ -62,6 +63,17 @@ struct PodPage {
     /// The pod as the instance page's table shows it.
     pods: Vec<PodView>,
 }
+
+/// The instance page's pods panel, as the live stream sends it.
+#[derive(Template)]
+#[template(path = "pods_live.html")]
+struct PodsFragment {
+    pods: Vec<PodView>,
+    instance_id: uuid::Uuid,
+}
+
+/// How often an open instance page's pods are read again.
+const PODS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Template)]
 #[template(path = "logs.html")]
@@ -207,6 +219,39 @@ async fn follow(
         }))
         .map(Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The instance's pods panel as server-sent events: a `pods` event with the
+/// panel's HTML whenever it changed (read every [`PODS_REFRESH`]), so the
+/// open page follows pods that come, go, restart or crash-loop. A failed read
+/// sends nothing and is tried again.
+async fn live_pods(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    let id = parse_id(&id)?;
+    // Unknown ids (and no cluster) answer before the stream starts.
+    state.service.instance_pods(id).await?;
+    let stream =
+        futures::stream::unfold((state, None::<String>), move |(state, last)| async move {
+            loop {
+                let panel = match state.service.instance_pods(id).await {
+                    Ok(pods) => PodsFragment {
+                        pods,
+                        instance_id: id,
+                    }
+                    .render()
+                    .unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                if !panel.is_empty() && last.as_deref() != Some(panel.as_str()) {
+                    let event = Event::default().event("pods").data(panel.clone());
+                    return Some((Ok(event), (state, Some(panel))));
+                }
+                tokio::time::sleep(PODS_REFRESH).await;
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 async fn pods_json(
