@@ -65,27 +65,10 @@ async fn the_test_job_runs_suspends_to_a_savepoint_on_s3_and_resumes_from_it() {
     )
     .await;
     assert_eq!(overview["flink-version"], REAL_FLINK_RELEASE, "{overview}");
-    let instance = format!("/api/v1/instances/{id}");
-    eventually(Duration::from_secs(180), "the session running", || async {
-        let (_, answer) = portal.get_json(&instance).await;
-        (answer["instance"]["status"] == "Running").then_some(())
-    })
-    .await;
+    common::flink::wait_until_running(&portal, &id).await;
 
     // Submit: the operator's job id is the job Flink runs.
-    let (status, submitted) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/jobs"),
-            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
-                "upgradeMode": "savepoint", "args": "--delay-ms 20"}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{submitted}");
-    portal
-        .wait_for_job(&id, "counting", "running", REAL_FLINK, |job| {
-            job["state"] == "RUNNING"
-        })
-        .await;
+    common::flink::run_the_test_job(&portal, &id, "counting", &jar).await;
     let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
     let object = session_jobs
         .get("analytics-counting")

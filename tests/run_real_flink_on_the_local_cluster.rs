@@ -114,7 +114,7 @@ async fn a_flink_session_cluster_runs_as_real_flink_processes() {
     );
 
     // The operator saw the REST endpoint answer: READY, and the instance runs.
-    wait_until_running(&portal, &id).await;
+    common::flink::wait_until_running(&portal, &id).await;
     let deployments: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
     let status = deployments
         .get("analytics")
@@ -197,7 +197,7 @@ async fn a_flink_2_session_cluster_runs_as_flink_2() {
         .await
         .expect("Flink's ConfigMap");
     assert!(config.data.unwrap_or_default().contains_key("config.yaml"));
-    wait_until_running(&portal, &id).await;
+    common::flink::wait_until_running(&portal, &id).await;
 }
 
 #[tokio::test]
@@ -207,7 +207,7 @@ async fn a_job_manager_without_rights_on_pods_crash_loops_and_the_instance_says_
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     let first = running_job_manager(&pods, "analytics").await;
-    wait_until_running(&portal, &id).await;
+    common::flink::wait_until_running(&portal, &id).await;
 
     // The cluster's ServiceAccount loses `pods`; a new JobManager cannot
     // watch or create its TaskManagers and stops (Flink's ResourceManager).
@@ -265,14 +265,6 @@ async fn a_job_manager_without_rights_on_pods_crash_loops_and_the_instance_says_
 
 /// Waits (as long as a JobManager may take on a busy machine) until the
 /// instance is Running.
-async fn wait_until_running(portal: &Portal, id: &str) {
-    eventually(Duration::from_secs(300), "the instance Running", || async {
-        let (_, instance) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-        (instance["instance"]["status"] == "Running").then_some(())
-    })
-    .await;
-}
-
 /// Everything the JobManager containers of `namespace` wrote (all restarts).
 fn flink_log_of_namespace(namespace: &str) -> String {
     let root = real_flink().dir.join("node").join(namespace);

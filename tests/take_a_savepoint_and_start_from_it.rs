@@ -390,28 +390,8 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
     let client = real_flink().client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     let job_manager = pod_ip(&running_job_manager(&pods, "analytics").await);
-    eventually(Duration::from_secs(180), "the session running", || async {
-        let (_, answer) = portal.get_json(&format!("/api/v1/instances/{id}")).await;
-        (answer["instance"]["status"] == "Running").then_some(())
-    })
-    .await;
-    let (status, submitted) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/jobs"),
-            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
-                "upgradeMode": "savepoint", "args": "--delay-ms 20"}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{submitted}");
-    portal
-        .wait_for_job(
-            &id,
-            "counting",
-            "running",
-            Duration::from_secs(180),
-            |job| job["state"] == "RUNNING",
-        )
-        .await;
+    common::flink::wait_until_running(&portal, &id).await;
+    common::flink::run_the_test_job(&portal, &id, "counting", &jar).await;
 
     // The button (the form, as without JavaScript).
     let (status, location, _) = portal

@@ -44,6 +44,36 @@ pub async fn running_job_manager(pods: &Api<Pod>, cluster: &str) -> Pod {
     .await
 }
 
+/// Waits until instance `id` is Running (300 s at most: real Flink on a
+/// busy machine takes its time).
+pub async fn wait_until_running(portal: &super::Portal, id: &str) {
+    let path = format!("/api/v1/instances/{id}");
+    eventually(Duration::from_secs(300), "the instance Running", || async {
+        let (_, instance) = portal.get_json(&path).await;
+        (instance["instance"]["status"] == "Running").then_some(())
+    })
+    .await;
+}
+
+/// Submits dataport's test job (`jar`, a URL) as session job `name` of
+/// session `id` (parallelism 1, savepoint upgrades, 20 ms between records)
+/// and waits until it runs (180 s at most); returns the job's JSON.
+pub async fn run_the_test_job(portal: &super::Portal, id: &str, name: &str, jar: &str) -> Value {
+    let (status, submitted) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs"),
+            &json!({"name": name, "params": {"jarURI": jar, "parallelism": 1,
+                "upgradeMode": "savepoint", "args": "--delay-ms 20"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    portal
+        .wait_for_job(id, name, "running", Duration::from_secs(180), |job| {
+            job["state"] == "RUNNING"
+        })
+        .await
+}
+
 /// What Flink's REST at `job_manager` (a pod IP) says job `job_id` was
 /// restored from (`/jobs/:id/checkpoints` → `latest.restored`: `is_savepoint`,
 /// `external_path`, `id`, ...), once it says (60 s at most).
