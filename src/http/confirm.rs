@@ -11,7 +11,6 @@ use super::AppState;
 use super::error::{OrPage, PageError};
 use super::instances::parse_id;
 use super::page::{Layout, Page};
-use crate::service::ServiceError;
 
 /// One link of the breadcrumb trail: its text and, except for the last, where it leads.
 pub(super) type Crumb = (String, Option<String>);
@@ -246,13 +245,11 @@ pub(super) async fn remove_user_page(
     Path(id): Path<String>,
 ) -> Result<Page<ConfirmPage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
-    let user = state.service.existing_user(id).await.or_page(&layout)?;
-    if user.id == caller.user.id {
-        return Err(ServiceError::Conflict(
-            "You cannot remove your own account".into(),
-        ))
-        .or_page(&layout);
-    }
+    let user = state
+        .service
+        .removable_user(&caller.user, id)
+        .await
+        .or_page(&layout)?;
     let tokens = state.service.tokens(&user).await.or_page(&layout)?.len();
     let name = &user.name;
     let tokens = match tokens {

@@ -114,29 +114,28 @@ impl Service {
         Ok(self.store.user(id).await?)
     }
 
-    /// The user with this id.
-    ///
-    /// # Errors
-    /// [`ServiceError::UserNotFound`] when no user has it.
-    pub async fn existing_user(&self, id: Uuid) -> Result<User, ServiceError> {
-        self.user(id).await?.ok_or(ServiceError::UserNotFound(id))
-    }
-
     /// Removes user `id`; refused for one's own account (no admin locks
     /// everyone out by accident).
     pub async fn remove_user(&self, actor: &User, id: Uuid) -> Result<(), ServiceError> {
         let target = self.store.user(id).await?;
-        let result = match &target {
-            None => Err(ServiceError::UserNotFound(id)),
-            Some(user) if user.id == actor.id => Err(ServiceError::Conflict(
-                "You cannot remove your own account".to_owned(),
-            )),
-            Some(_) => self.store.delete_user(id).await.map_err(ServiceError::from),
+        let name = target
+            .as_ref()
+            .map_or_else(|| id.to_string(), |user| user.name.clone());
+        let result = match removable(actor, id, target) {
+            Ok(_) => self.store.delete_user(id).await.map_err(ServiceError::from),
+            Err(error) => Err(error),
         };
         self.tokens_seen.invalidate_all();
-        let name = target.map_or_else(|| id.to_string(), |user| user.name);
         self.audited(&actor.name, Audited::new("remove user", name), result)
             .await
+    }
+
+    /// User `id`, if `actor` may remove them (what the confirm page shows).
+    ///
+    /// # Errors
+    /// [`ServiceError::UserNotFound`], or a conflict for one's own account.
+    pub async fn removable_user(&self, actor: &User, id: Uuid) -> Result<User, ServiceError> {
+        removable(actor, id, self.store.user(id).await?)
     }
 
     /// The user whose name and password these are; `None` otherwise (the
@@ -364,6 +363,18 @@ async fn verify_password(hash: String, password: String) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// `target` (user `id`), if `actor` may remove them: never one's own account,
+/// so that no admin locks everyone out by accident.
+fn removable(actor: &User, id: Uuid, target: Option<User>) -> Result<User, ServiceError> {
+    match target {
+        None => Err(ServiceError::UserNotFound(id)),
+        Some(user) if user.id == actor.id => Err(ServiceError::Conflict(
+            "You cannot remove your own account".to_owned(),
+        )),
+        Some(user) => Ok(user),
+    }
 }
 
 #[cfg(test)]
