@@ -56,15 +56,16 @@ impl Service {
             return Ok(());
         };
         if instance.status == InstanceStatus::Updating {
-            // The operation owns Updating until it has finished.
+            // The operation owns Updating until it has finished; then the
+            // rollout does (as in `settle_update`).
             let operations = self.store.operations(instance.id).await?;
-            if operations
+            let finished = operations
                 .first()
-                .is_some_and(|op| op.state == OperationState::Succeeded)
-            {
-                return self.settle_update(instance.id).await;
-            }
-            return Ok(());
+                .is_some_and(|op| op.state == OperationState::Succeeded);
+            return match rolled_out_status(&health(&watches.observed(key))) {
+                Some(next) if finished => self.write_status(&instance, next).await,
+                _ => Ok(()),
+            };
         }
         let Some(next) = next_status(instance.status, &health(&watches.observed(key))) else {
             return Ok(());
@@ -78,8 +79,8 @@ impl Service {
     /// Once an update or rollback applied its objects: the instance stays
     /// Updating while they roll out, and is Running (or Failed) once their
     /// health says so, rather than Running at once and Degraded while the
-    /// new pods start. Called by the worker when the operation finished, and
-    /// by the status sync as the objects change after it.
+    /// new pods start. Called by the worker when the operation finished; the
+    /// status sync does the same as the objects change after it.
     pub(super) async fn settle_update(&self, instance_id: uuid::Uuid) -> Result<(), ServiceError> {
         let instance = self.store.instance(instance_id).await?;
         if instance.status != InstanceStatus::Updating {
