@@ -321,24 +321,16 @@ async fn live(
     >,
     ApiError,
 > {
-    use axum::response::sse::{Event, KeepAlive, Sse};
     let id = parse_id(&id)?;
     // Unknown ids answer 404 before the stream starts.
     state.service.live_status(id).await?;
-    let stream =
-        futures::stream::unfold((state, None::<String>), move |(state, last)| async move {
-            loop {
-                let current = match state.service.live_status(id).await {
-                    Ok(status) => serde_json::to_string(&status).unwrap_or_default(),
-                    // The store is away: say nothing and try again.
-                    Err(_) => String::new(),
-                };
-                if !current.is_empty() && last.as_deref() != Some(current.as_str()) {
-                    let event = Event::default().event("status").data(current.clone());
-                    return Some((Ok(event), (state, Some(current))));
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(super::live::changes(
+        "status",
+        std::time::Duration::from_secs(1),
+        move || {
+            let state = state.clone();
+            // The store is away: say nothing and try again.
+            async move { serde_json::to_string(&state.service.live_status(id).await.ok()?).ok() }
+        },
+    ))
 }

@@ -13,6 +13,7 @@ mod install;
 mod instances;
 mod job_page;
 mod jobs;
+mod live;
 mod metrics;
 mod page;
 mod pods;

@@ -232,26 +232,18 @@ async fn live_pods(
     let id = parse_id(&id)?;
     // Unknown ids (and no cluster) answer before the stream starts.
     state.service.instance_pods(id).await?;
-    let stream =
-        futures::stream::unfold((state, None::<String>), move |(state, last)| async move {
-            loop {
-                let panel = match state.service.instance_pods(id).await {
-                    Ok(pods) => PodsFragment {
-                        pods,
-                        instance_id: id,
-                    }
-                    .render()
-                    .unwrap_or_default(),
-                    Err(_) => String::new(),
-                };
-                if !panel.is_empty() && last.as_deref() != Some(panel.as_str()) {
-                    let event = Event::default().event("pods").data(panel.clone());
-                    return Some((Ok(event), (state, Some(panel))));
-                }
-                tokio::time::sleep(PODS_REFRESH).await;
+    Ok(super::live::changes("pods", PODS_REFRESH, move || {
+        let state = state.clone();
+        async move {
+            let pods = state.service.instance_pods(id).await.ok()?;
+            PodsFragment {
+                pods,
+                instance_id: id,
             }
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+            .render()
+            .ok()
+        }
+    }))
 }
 
 async fn pods_json(
