@@ -5,6 +5,7 @@ pub mod crds;
 pub mod instances;
 pub mod leader;
 pub mod pods;
+pub mod prometheus;
 mod secrets;
 pub mod snapshots;
 pub mod watch;

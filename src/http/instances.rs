@@ -57,6 +57,9 @@ struct InstancePage {
     /// Its pods now (read on each page load), or why they could not be
     /// read; `None` without a cluster or once it is gone.
     pods: Option<Result<Vec<crate::service::PodView>, String>>,
+    /// Its numbers from Prometheus, or why they could not be read; `None`
+    /// when no Prometheus scrapes it (or its app has no key figures).
+    figures: Option<Result<super::figures::FiguresPanel, String>>,
 }
 
 /// `?deleted_job=NAME`: where a job's Delete lands.
@@ -141,11 +144,26 @@ async fn instance_page(
             Err(error) => Some(Err(error.to_string())),
         }
     };
+    let figures = if view.is_gone() {
+        None
+    } else {
+        match state.service.instance_figures(id).await {
+            Ok(figures) => figures.map(|figures| {
+                Ok(super::figures::FiguresPanel::of(
+                    figures,
+                    chrono::Utc::now(),
+                ))
+            }),
+            Err(ServiceError::NoCluster) => None,
+            Err(error) => Some(Err(error.to_string())),
+        }
+    };
     Ok(Page(InstancePage {
         layout,
         view,
         deleted_job,
         pods,
+        figures,
     }))
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod confirm;
 mod error;
+mod figures;
 mod health;
 mod install;
 mod instances;
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(install::router())
         .merge(instances::router())
+        .merge(figures::router())
         .merge(jobs::router())
         .merge(pods::router())
         .merge(update::router())

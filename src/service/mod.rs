@@ -13,6 +13,7 @@ mod install;
 mod job_views;
 mod jobs;
 mod lifecycle;
+mod monitoring;
 mod pods;
 mod savepoints;
 mod sessions;
@@ -41,6 +42,7 @@ pub use form::{FieldView, INSTANCE_ID_FIELD, InstallFormView, MissingDependency,
 pub use install::{InstallRequest, Prepared, PreviewView};
 pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
+pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SnapshotView};
 pub use sessions::SessionRecords;

@@ -9,7 +9,7 @@ mod hive_metastore;
 mod minio;
 pub(crate) mod monitoring;
 mod mysql;
-pub(crate) mod prometheus;
+pub mod prometheus;
 mod streampark;
 mod zookeeper;
 

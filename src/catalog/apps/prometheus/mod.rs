@@ -23,9 +23,11 @@ use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, 
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
 
 mod configuration;
+mod figures;
 
 pub use configuration::configuration;
 use configuration::retention_size;
+pub use figures::{FLINK_FIGURES, FigureUnit, KeyFigure, is_about, key_figures, watches};
 
 use super::flink_operator::{grant_name, namespace_list_error, watched_namespaces};
 

@@ -1,0 +1,153 @@
+//! The key figures an instance page charts from Prometheus, and which
+//! Prometheus and which alerts belong to an instance.
+//!
+//! Every series Prometheus scrapes from a dataport pod carries the labels
+//! [`configuration`](super::configuration) gives it: `namespace` and
+//! `instance` (the dataport instance; for Flink's own pods the FlinkDeployment
+//! named by their `app` label). An instance's figures and alerts are those
+//! with its namespace and name in these two labels.
+
+use crate::catalog::Values;
+use crate::catalog::apps::flink_operator::watched_namespaces;
+
+/// How a figure's numbers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FigureUnit {
+    /// A count (jobs, restarts).
+    Count,
+    /// Milliseconds.
+    Milliseconds,
+    /// Events per second.
+    PerSecond,
+}
+
+/// One figure: a PromQL expression over a cluster's series, summed or
+/// maximised to one series.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFigure {
+    /// Stable key, e.g. `running_jobs` (JSON, test ids).
+    pub key: &'static str,
+    /// What the page calls it.
+    pub label: &'static str,
+    /// How its values read.
+    pub unit: FigureUnit,
+    /// The expression, `{selector}` standing for the instance's label matchers.
+    expression: &'static str,
+}
+
+impl KeyFigure {
+    /// The PromQL query for instance `name` in `namespace` (both DNS
+    /// labels: nothing in them needs escaping in a PromQL string).
+    pub fn query(&self, namespace: &str, name: &str) -> String {
+        self.expression.replace(
+            "{selector}",
+            &format!("{{namespace=\"{namespace}\",instance=\"{name}\"}}"),
+        )
+    }
+}
+
+/// The figures of a Flink cluster, as Flink's Prometheus reporter names its
+/// metrics: scope and name joined by `_`, prefixed `flink_` (apache/flink
+/// release-1.20 `flink-metrics-prometheus`
+/// `AbstractPrometheusReporter.getScopedName`; the metrics themselves in
+/// docs/content/docs/ops/metrics.md: `numRunningJobs` of the JobManager,
+/// `numRestarts` and `lastCheckpointDuration` of a job on the JobManager,
+/// `numRecordsInPerSecond` of a task).
+pub const FLINK_FIGURES: &[KeyFigure] = &[
+    KeyFigure {
+        key: "running_jobs",
+        label: "Running jobs",
+        unit: FigureUnit::Count,
+        expression: "sum(flink_jobmanager_numRunningJobs{selector})",
+    },
+    KeyFigure {
+        key: "restarts",
+        label: "Job restarts",
+        unit: FigureUnit::Count,
+        expression: "sum(flink_jobmanager_job_numRestarts{selector})",
+    },
+    KeyFigure {
+        key: "checkpoint_duration",
+        label: "Last checkpoint duration",
+        unit: FigureUnit::Milliseconds,
+        expression: "max(flink_jobmanager_job_lastCheckpointDuration{selector})",
+    },
+    KeyFigure {
+        key: "records_in",
+        label: "Records in, all tasks",
+        unit: FigureUnit::PerSecond,
+        expression: "sum(flink_taskmanager_job_task_numRecordsInPerSecond{selector})",
+    },
+];
+
+/// The key figures of an instance of `app`; empty for apps without any.
+pub fn key_figures(app: &str) -> &'static [KeyFigure] {
+    match app {
+        "flink" | "flink-application" => FLINK_FIGURES,
+        _ => &[],
+    }
+}
+
+/// Whether a Prometheus instance in `own_namespace` with `values` scrapes
+/// the pods of `namespace` (its watched namespaces; none listed: its own).
+pub fn watches(own_namespace: &str, values: &Values, namespace: &str) -> bool {
+    watched_namespaces(own_namespace, values)
+        .iter()
+        .any(|watched| watched == namespace)
+}
+
+/// Whether an alert with `labels` is about instance `name` in `namespace`.
+pub fn is_about<'a>(
+    mut labels: impl Iterator<Item = (&'a str, &'a str)>,
+    namespace: &str,
+    name: &str,
+) -> bool {
+    let (mut same_namespace, mut same_instance) = (false, false);
+    for (key, value) in labels.by_ref() {
+        match key {
+            "namespace" => same_namespace = value == namespace,
+            "instance" => same_instance = value == name,
+            _ => {}
+        }
+    }
+    same_namespace && same_instance
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figures_query_selects_the_instance_by_namespace_and_name() {
+        let running = &FLINK_FIGURES[0];
+        assert_eq!(
+            running.query("data", "analytics"),
+            r#"sum(flink_jobmanager_numRunningJobs{namespace="data",instance="analytics"})"#
+        );
+        assert!(key_figures("minio").is_empty());
+        assert_eq!(key_figures("flink-application").len(), FLINK_FIGURES.len());
+    }
+
+    #[test]
+    fn a_prometheus_watches_its_own_namespace_unless_told_others() {
+        let none = Values::new();
+        assert!(watches("monitoring", &none, "monitoring"));
+        assert!(!watches("monitoring", &none, "data"));
+        let listed = Values::from([("watchedNamespaces".into(), "data, analytics".into())]);
+        assert!(watches("monitoring", &listed, "analytics"));
+        assert!(!watches("monitoring", &listed, "monitoring"));
+    }
+
+    #[test]
+    fn an_alert_belongs_to_the_instance_its_namespace_and_instance_labels_name() {
+        let labels = [
+            ("alertname", "X"),
+            ("namespace", "data"),
+            ("instance", "analytics"),
+        ];
+        assert!(is_about(labels.into_iter(), "data", "analytics"));
+        assert!(!is_about(labels.into_iter(), "other", "analytics"));
+        assert!(!is_about(labels[..2].iter().copied(), "data", "analytics"));
+    }
+}

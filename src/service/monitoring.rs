@@ -1,0 +1,193 @@
+//! An instance's numbers from Prometheus: the last hour of its key figures
+//! and the alerts firing for it, read from a dataport Prometheus instance
+//! that scrapes its namespace.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Service, ServiceError};
+use crate::catalog::prometheus::{self as figures, FigureUnit};
+use crate::cluster::ClusterError;
+use crate::cluster::prometheus::PrometheusAlert;
+use crate::cluster::webui::ServiceTarget;
+use crate::store::{Instance, InstanceStatus};
+
+/// How far back the figures reach.
+pub const FIGURES_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Seconds between two points of a figure: 120 points over the hour.
+const FIGURES_STEP: Duration = Duration::from_secs(30);
+
+/// An instance's numbers, as its page shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceFigures {
+    /// The Prometheus instance they come from: `(id, namespace/name)`.
+    pub prometheus: (Uuid, String),
+    /// The alerts for the instance, firing ones first.
+    pub alerts: Vec<AlertView>,
+    /// The key figures over [`FIGURES_WINDOW`].
+    pub figures: Vec<FigureView>,
+    /// Why the figures could not be read, when Prometheus did not answer.
+    pub problem: Option<String>,
+}
+
+/// One key figure over the last hour.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureView {
+    /// Stable key, e.g. `running_jobs`.
+    pub key: &'static str,
+    /// What it is called.
+    pub label: &'static str,
+    /// How its values read.
+    pub unit: FigureUnit,
+    /// Its points, `(unix seconds, value)`, oldest first; empty when
+    /// Prometheus has no sample of it in the window.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl FigureView {
+    /// The newest value, if any.
+    pub fn latest(&self) -> Option<f64> {
+        self.points.last().map(|&(_, value)| value)
+    }
+}
+
+/// An alert Prometheus evaluates for the instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    /// Its rule's name (`alertname`).
+    pub name: String,
+    /// `firing` or `pending` (its condition holds, not yet for its `for:`).
+    pub state: String,
+    /// Its `severity` label, if any.
+    pub severity: Option<String>,
+    /// Its `summary` annotation, else its `description`.
+    pub summary: Option<String>,
+    /// Since when its condition has held.
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl AlertView {
+    fn from_prometheus(alert: PrometheusAlert) -> AlertView {
+        let mut annotations = alert.annotations;
+        let mut labels = alert.labels;
+        AlertView {
+            name: labels.remove("alertname").unwrap_or_default(),
+            state: alert.state,
+            severity: labels.remove("severity"),
+            summary: annotations
+                .remove("summary")
+                .or_else(|| annotations.remove("description")),
+            since: alert.active_at,
+        }
+    }
+
+    /// Whether it fires (rather than waits for its `for:`).
+    pub fn is_firing(&self) -> bool {
+        self.state == "firing"
+    }
+}
+
+impl Service {
+    /// The numbers of instance `id`: `None` when its app has no key figures,
+    /// it is uninstalled, or no dataport Prometheus scrapes its namespace.
+    /// A Prometheus that does not answer is not an error: the figures say
+    /// why in [`InstanceFigures::problem`]. Errors:
+    /// [`ServiceError::InstanceNotFound`], [`ServiceError::NoCluster`], the store's.
+    pub async fn instance_figures(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<InstanceFigures>, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let wanted = figures::key_figures(&instance.app);
+        if wanted.is_empty() || instance.status == InstanceStatus::Uninstalled {
+            return Ok(None);
+        }
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let Some(prometheus) = self.prometheus_of(&instance).await? else {
+            return Ok(None);
+        };
+        let target = ServiceTarget {
+            namespace: prometheus.namespace.clone(),
+            service: prometheus.name.clone(),
+            port: figures::PORT as u16,
+        };
+        let end = Utc::now();
+        let start = end - chrono::Duration::seconds(FIGURES_WINDOW.as_secs() as i64);
+        let queries: Vec<String> = wanted
+            .iter()
+            .map(|figure| figure.query(&instance.namespace, &instance.name))
+            .collect();
+        let ranges = futures::future::join_all(
+            queries
+                .iter()
+                .map(|query| cluster.prometheus_range(&target, query, (start, end), FIGURES_STEP)),
+        );
+        let (ranges, alerts) = futures::join!(ranges, cluster.prometheus_alerts(&target));
+        let mut problem = None;
+        let mut noted = |error: ClusterError| {
+            problem.get_or_insert_with(|| error.to_string());
+        };
+        let figures = wanted
+            .iter()
+            .zip(ranges)
+            .map(|(figure, series)| FigureView {
+                key: figure.key,
+                label: figure.label,
+                unit: figure.unit,
+                // Each query sums or maximises to one series.
+                points: series
+                    .map_err(&mut noted)
+                    .ok()
+                    .and_then(|series| series.into_iter().next())
+                    .map(|series| series.points)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let mut alerts: Vec<AlertView> = alerts
+            .map_err(&mut noted)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|alert| {
+                figures::is_about(
+                    alert.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    &instance.namespace,
+                    &instance.name,
+                )
+            })
+            .map(AlertView::from_prometheus)
+            .collect();
+        alerts.sort_by_key(|alert| (!alert.is_firing(), alert.since));
+        Ok(Some(InstanceFigures {
+            prometheus: (prometheus.id, prometheus.target()),
+            alerts,
+            figures,
+            problem,
+        }))
+    }
+
+    /// The dataport Prometheus scraping `instance`'s namespace, preferring
+    /// one in that namespace, then the oldest.
+    async fn prometheus_of(&self, instance: &Instance) -> Result<Option<Instance>, ServiceError> {
+        let mut candidates: Vec<Instance> = self
+            .store
+            .instances(Some(figures::APP))
+            .await?
+            .into_iter()
+            .filter(|prometheus| {
+                !matches!(
+                    prometheus.status,
+                    InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
+                ) && prometheus.params.as_object().is_some_and(|params| {
+                    let values = params.clone().into_iter().collect();
+                    figures::watches(&prometheus.namespace, &values, &instance.namespace)
+                })
+            })
+            .collect();
+        candidates.sort_by_key(|p| (p.namespace != instance.namespace, p.created_at));
+        Ok(candidates.into_iter().next())
+    }
+}
