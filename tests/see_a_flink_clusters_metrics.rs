@@ -2,7 +2,8 @@
 //! Prometheus scraping its namespace the page has no metrics panel (and the
 //! JSON says `null`); with one installed that does not answer (the simulated
 //! node runs no Prometheus server), the panel says why instead of failing
-//! the page. The real figures and alerts, from a real Prometheus scraping
+//! the page; its dashboard link leads to Grafana through dataport's proxy.
+//! The real figures and alerts, from a real Prometheus scraping
 //! real Flink, are shown by `monitor_a_flink_session_with_prometheus`.
 
 mod common;
@@ -77,8 +78,25 @@ async fn a_flink_page_shows_metrics_only_from_a_prometheus_watching_it_and_says_
         "a silent Prometheus is named: {figures}"
     );
 
+    // Grafana without a public address serves under dataport's proxy path,
+    // where the panel's dashboard link points.
+    let grafana = portal
+        .install(
+            json!({"app": "monitoring", "name": "grafana", "namespace": namespace, "params": {}}),
+        )
+        .await;
+    let grafana_id = grafana["instance"]["id"].as_str().expect("id");
     let (status, page) = portal.get(&format!("/instances/{flink}")).await;
     assert_eq!(status, 200, "the page stands without Prometheus's numbers");
+    let dashboard = format!(
+        "/instances/{grafana_id}/ui/grafana/d/dataport-flink/flink-dataport?var-namespace={namespace}&#38;var-cluster=analytics"
+    );
+    assert!(
+        page.contains(&format!(
+            "href=\"{dashboard}\" rel=\"noopener\" data-figures-dashboard"
+        )),
+        "{page}"
+    );
     assert!(page.contains("data-figures-problem"), "{page}");
     assert!(page.contains("Prometheus gave no numbers"), "{page}");
     assert!(page.contains("no data"), "each figure says it has none");

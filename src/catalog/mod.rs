@@ -115,6 +115,11 @@ pub struct WebUi {
     pub note: Option<&'static str>,
     /// The parameter holding a public URL template (`{{name}}`, `{{namespace}}`), if any.
     pub public_url_param: Option<&'static str>,
+    /// Whether, without a public address, the render configures the app to
+    /// serve under [`WebUi::proxy_path`] (its links and assets name that
+    /// path), so that dataport's proxy forwards the whole path instead of
+    /// the part under it.
+    pub serves_proxy_path: bool,
 }
 
 /// How to reach one instance's web interface.
@@ -143,8 +148,35 @@ impl WebUi {
     /// whose parameters are `params`.
     pub fn access(&self, name: &str, namespace: &str, params: &serde_json::Value) -> Access {
         let service = format!("{name}{}", self.service_suffix);
-        let public_url = self
-            .public_url_param
+        Access {
+            label: self.label,
+            url: format!("http://{service}.{namespace}.svc:{}/", self.port),
+            port_forward: format!(
+                "kubectl -n {namespace} port-forward svc/{service} {0}:{0}",
+                self.port
+            ),
+            local_url: format!("http://localhost:{}/", self.port),
+            public_url: self.public_url(name, namespace, params),
+            proxy_url: None,
+            note: self.note.map(|note| note.replace("<name>", name)),
+        }
+    }
+
+    /// Whether the instance with `params` serves this interface under
+    /// dataport's proxy path (see [`WebUi::serves_proxy_path`]).
+    pub fn is_under_proxy_path(&self, params: &serde_json::Value) -> bool {
+        self.serves_proxy_path && self.public_url("", "", params).is_none()
+    }
+
+    /// The public address of instance `name` in `namespace`, ending in `/`,
+    /// when its parameters name one.
+    fn public_url(
+        &self,
+        name: &str,
+        namespace: &str,
+        params: &serde_json::Value,
+    ) -> Option<String> {
+        self.public_url_param
             .and_then(|key| params.get(key))
             .and_then(|template| template.as_str())
             .filter(|template| !template.is_empty())
@@ -158,19 +190,7 @@ impl WebUi {
                 } else {
                     format!("{url}/")
                 }
-            });
-        Access {
-            label: self.label,
-            url: format!("http://{service}.{namespace}.svc:{}/", self.port),
-            port_forward: format!(
-                "kubectl -n {namespace} port-forward svc/{service} {0}:{0}",
-                self.port
-            ),
-            local_url: format!("http://localhost:{}/", self.port),
-            public_url,
-            proxy_url: None,
-            note: self.note.map(|note| note.replace("<name>", name)),
-        }
+            })
     }
 }
 

@@ -236,6 +236,13 @@ pub fn returned_headers(
 /// path, with or without the API server's host) moved under `prefix`;
 /// relative targets and other hosts' addresses as they are.
 pub fn rewritten_location(location: &str, upstream_prefixes: &[String], prefix: &str) -> String {
+    // An app serving under the proxy path names it itself.
+    if location
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    {
+        return location.to_owned();
+    }
     for upstream in upstream_prefixes {
         if let Some(rest) = location.strip_prefix(upstream.as_str())
             && (rest.is_empty() || rest.starts_with(['/', '?']))
@@ -457,6 +464,36 @@ mod tests {
         for (location, expected) in cases {
             assert_eq!(
                 rewritten_location(location, &both, prefix),
+                expected,
+                "{location}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_app_serving_under_the_proxy_path_keeps_its_own_addresses() {
+        let prefix = "/instances/i/ui/grafana";
+        let api = "/api/v1/namespaces/m/services/grafana:3000/proxy";
+        // As the service layer names the upstream of such an app: its own path first.
+        let upstream = [format!("{api}{prefix}"), api.to_owned()];
+        let cases = [
+            (
+                "/instances/i/ui/grafana/login",
+                "/instances/i/ui/grafana/login",
+            ),
+            ("/instances/i/ui/grafana?x=1", "/instances/i/ui/grafana?x=1"),
+            (
+                "/api/v1/namespaces/m/services/grafana:3000/proxy/instances/i/ui/grafana/login",
+                "/instances/i/ui/grafana/login",
+            ),
+            (
+                "/instances/i/ui/grafanax",
+                "/instances/i/ui/grafana/instances/i/ui/grafanax",
+            ),
+        ];
+        for (location, expected) in cases {
+            assert_eq!(
+                rewritten_location(location, &upstream, prefix),
                 expected,
                 "{location}"
             );

@@ -231,13 +231,21 @@ impl Service {
             .filter(|m| m.status != crate::store::InstanceStatus::Uninstalled)
             .min_by_key(|m| m.namespace != instance.namespace);
         let base = match (&self.grafana_url, monitoring) {
-            (Some(url), _) => url.clone(),
+            (Some(url), _) => catalog::web_url(url),
             (None, Some(monitoring)) => match monitoring
                 .params
                 .get("externalUrl")
                 .and_then(|v| v.as_str())
             {
-                Some(url) if !url.is_empty() => url.to_owned(),
+                Some(url) if !url.is_empty() => catalog::web_url(url),
+                // Grafana serves under dataport's proxy path (see the
+                // monitoring app's render), which a user's browser reaches.
+                _ if self.cluster.is_some() => catalog::find("monitoring")
+                    .and_then(|app| app.web_ui)
+                    .map(|ui| ui.proxy_path(monitoring.id))
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned(),
                 _ => format!(
                     "http://{}.{}.svc:3000",
                     monitoring.name, monitoring.namespace
@@ -245,7 +253,6 @@ impl Service {
             },
             (None, None) => return Ok(Some(GrafanaLink::NoMonitoring)),
         };
-        let base = catalog::web_url(&base);
         Ok(
             catalog::dashboard_link(&base, &instance.app, &instance.namespace, &instance.name)
                 .map(GrafanaLink::Dashboard),

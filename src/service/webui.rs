@@ -48,12 +48,22 @@ impl Service {
             )));
         }
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        // An app serving under the proxy path gets the whole path, and its
+        // answers name that path already (through the API server, behind
+        // the API server's own prefix).
+        let own_path = web_ui
+            .is_under_proxy_path(&instance.params)
+            .then(|| web_ui.proxy_path(id).trim_end_matches('/').to_owned());
+        let mut request = request;
+        if let Some(path) = &own_path {
+            request.path_and_query = format!("{path}{}", request.path_and_query);
+        }
         let target = ServiceTarget {
             namespace: instance.namespace.clone(),
             service: format!("{}{}", instance.name, web_ui.service_suffix),
             port: web_ui.port,
         };
-        cluster
+        let mut answer = cluster
             .service_request(&target, request)
             .await
             .map_err(|error| match error {
@@ -62,6 +72,14 @@ impl Service {
                     web_ui.label, instance.name
                 )),
                 other => other.into(),
-            })
+            })?;
+        if let Some(path) = own_path {
+            answer.upstream_prefixes = answer
+                .upstream_prefixes
+                .iter()
+                .flat_map(|upstream| [format!("{upstream}{path}"), upstream.clone()])
+                .collect();
+        }
+        Ok(answer)
     }
 }

@@ -29,6 +29,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         port: 9870,
         note: None,
         public_url_param: None,
+        serves_proxy_path: false,
     }),
     homepage: "https://hadoop.apache.org/",
     groups: &[],

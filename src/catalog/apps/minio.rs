@@ -35,6 +35,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         port: 9001,
         note: Some("Log in with the Secret <name>-credentials (keys root-user, root-password)."),
         public_url_param: None,
+        serves_proxy_path: false,
     }),
     homepage: "https://min.io/",
     groups: &[],

@@ -37,7 +37,8 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: Some(
             "Log in as admin; the password is in the Secret <name>-credentials (key admin-password).",
         ),
-        public_url_param: None,
+        public_url_param: Some("externalUrl"),
+        serves_proxy_path: true,
     }),
     homepage: "https://grafana.com/oss/grafana/",
     groups: &[],
@@ -145,8 +146,23 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         env_from_secret("GF_SECURITY_ADMIN_PASSWORD", &secret, "admin-password"),
     ];
     let external_url = input.text("externalUrl")?;
-    if !external_url.is_empty() {
+    if external_url.is_empty() {
+        // Behind dataport's proxy: links and assets under its path, which
+        // Grafana serves itself (and redirects `/` to, so a port-forward
+        // still lands there).
+        let proxy_path = DEFINITION
+            .web_ui
+            .map(|ui| ui.proxy_path(input.target.id))
+            .ok_or(RenderError::Missing("web_ui"))?;
+        environment.push(env(
+            "GF_SERVER_ROOT_URL",
+            format!("%(protocol)s://%(domain)s:%(http_port)s{proxy_path}"),
+        ));
+        environment.push(env("GF_SERVER_SERVE_FROM_SUB_PATH", "true"));
+    } else {
+        // The public address (an ingress) serves Grafana at its root.
         environment.push(env("GF_SERVER_ROOT_URL", external_url));
+        environment.push(env("GF_SERVER_SERVE_FROM_SUB_PATH", "false"));
     }
     let grafana = Workload {
         replicas: 1,
@@ -262,7 +278,7 @@ pub(crate) fn dashboard_link(
 /// |---|---|
 /// | image | `grafana/grafana:<major.minor.patch>`, the offered release |
 /// | entrypoint | the image's: `/run.sh` |
-/// | env | `GF_SECURITY_ADMIN_USER`, `GF_SECURITY_ADMIN_PASSWORD`, `GF_SERVER_ROOT_URL` (`GF_<SECTION>_<KEY>` overrides grafana.ini) |
+/// | env | `GF_SECURITY_ADMIN_USER`, `GF_SECURITY_ADMIN_PASSWORD`, `GF_SERVER_ROOT_URL`, `GF_SERVER_SERVE_FROM_SUB_PATH` (`GF_<SECTION>_<KEY>` overrides grafana.ini) |
 /// | files | `/var/lib/grafana` (`GF_PATHS_DATA`), `/etc/grafana/provisioning/dashboards` and `/etc/grafana/provisioning/datasources` (under `GF_PATHS_PROVISIONING`), the dashboards folder its provider names |
 /// | ports | `http` 3000 |
 /// | user | 472 (`grafana`), fsGroup 472; no privilege escalation, no capabilities |
@@ -289,6 +305,7 @@ pub(super) const CONTRACT: Contract = Contract {
             "GF_SECURITY_ADMIN_USER",
             "GF_SECURITY_ADMIN_PASSWORD",
             "GF_SERVER_ROOT_URL",
+            "GF_SERVER_SERVE_FROM_SUB_PATH",
         ],
         mounts: &[
             "/var/lib/grafana",
@@ -378,6 +395,44 @@ mod tests {
                 assert_eq!(uid, format!("{DATA_SOURCE_UID:?}"), "{at}");
             }
         }
+    }
+
+    #[test]
+    fn without_a_public_address_grafana_serves_under_dataports_proxy_path() {
+        let objects = render(&DEFINITION, &[], &[]);
+        let faults = violations(&CONTRACT, "monitoring-main", &objects, Coverage::Exact);
+        assert!(faults.is_empty(), "{faults:#?}");
+        let set = objects.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
+        let env = &set["spec"]["template"]["spec"]["containers"][0]["env"];
+        let value = |name: &str| {
+            env.as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == name)
+                .map(|e| e["value"].as_str().unwrap().to_owned())
+        };
+        let root = value("GF_SERVER_ROOT_URL").unwrap();
+        let id = set["metadata"]["annotations"]["dataport.io/instance-id"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            root,
+            format!("%(protocol)s://%(domain)s:%(http_port)s/instances/{id}/ui/grafana/")
+        );
+        assert_eq!(
+            value("GF_SERVER_SERVE_FROM_SUB_PATH").as_deref(),
+            Some("true")
+        );
+        let public = render(
+            &DEFINITION,
+            &[("externalUrl", "https://grafana.example.com")],
+            &[],
+        );
+        let text = serde_json::to_string(&public).unwrap();
+        assert!(
+            text.contains(r#"{"name":"GF_SERVER_SERVE_FROM_SUB_PATH","value":"false"}"#),
+            "a public address is Grafana's root: {text}"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         port: 10000,
         note: Some("Default login admin / streampark: change this password at first login."),
         public_url_param: None,
+        serves_proxy_path: false,
     }),
     homepage: "https://streampark.apache.org/",
     groups: IMAGE_LAST,

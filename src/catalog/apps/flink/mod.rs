@@ -62,6 +62,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         port: 8081,
         note: None,
         public_url_param: Some("ingressTemplate"),
+        serves_proxy_path: false,
     }),
     homepage: "https://flink.apache.org/",
     groups: SESSION_GROUPS,

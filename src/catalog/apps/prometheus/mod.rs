@@ -72,6 +72,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         port: 9090,
         note: None,
         public_url_param: None,
+        serves_proxy_path: false,
     }),
     homepage: "https://prometheus.io/",
     groups: &[],
