@@ -100,4 +100,10 @@ async fn a_flink_page_shows_metrics_only_from_a_prometheus_watching_it_and_says_
     assert!(page.contains("data-figures-problem"), "{page}");
     assert!(page.contains("Prometheus gave no numbers"), "{page}");
     assert!(page.contains("no data"), "each figure says it has none");
+
+    // The instances list stands too, with no alert to count.
+    let (status, list) = portal.get("/instances").await;
+    assert_eq!(status, 200);
+    assert!(list.contains(r#"data-instance="analytics""#), "{list}");
+    assert!(!list.contains("data-alerts-firing"), "{list}");
 }

@@ -20,6 +20,7 @@ use moka::future::Cache;
 use uuid::Uuid;
 
 use super::{InstanceView, InstancesView, ServiceError};
+use crate::cluster::prometheus::PrometheusAlert;
 use crate::store::{Instance, InstanceFilter};
 
 /// How long a view is served without reading it again.
@@ -135,7 +136,15 @@ pub(super) struct ViewCaches {
     /// Instance records, by id: what each request through a web interface
     /// proxy reads.
     pub(super) records: ViewCache<Uuid, Instance>,
+    /// The alerts of each Prometheus instance, by its id, or why it gave
+    /// none: read again after [`ALERTS_FRESH`], not on dataport's writes.
+    pub(super) alerts: ViewCache<Uuid, Result<Vec<PrometheusAlert>, String>>,
 }
+
+/// How long a Prometheus's alerts are served without asking again: its
+/// default rule evaluation interval (`global.evaluation_interval`, 15 s in
+/// the configuration dataport renders), so nothing is missed that it knows.
+const ALERTS_FRESH: Duration = Duration::from_secs(15);
 
 impl ViewCaches {
     pub(super) fn new() -> Self {
@@ -144,6 +153,7 @@ impl ViewCaches {
             instances: ViewCache::new(FRESH),
             lists: ViewCache::new(FRESH),
             records: ViewCache::new(FRESH),
+            alerts: ViewCache::new(ALERTS_FRESH),
         }
     }
 

@@ -315,7 +315,16 @@ impl Service {
             .await?;
         Ok(InstancesView {
             filter,
-            instances: instances.iter().map(views::InstanceSummary::of).collect(),
+            instances: {
+                let mut firing = self.firing_alerts(&instances).await?;
+                instances
+                    .iter()
+                    .map(|instance| views::InstanceSummary {
+                        alerts: firing.remove(&instance.id).unwrap_or_default(),
+                        ..views::InstanceSummary::of(instance)
+                    })
+                    .collect()
+            },
             total,
             page,
             pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),

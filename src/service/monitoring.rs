@@ -2,6 +2,8 @@
 //! and the alerts firing for it, read from a dataport Prometheus instance
 //! that scrapes its namespace.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -110,11 +112,7 @@ impl Service {
         let Some(prometheus) = self.prometheus_of(&instance).await? else {
             return Ok(None);
         };
-        let target = ServiceTarget {
-            namespace: prometheus.namespace.clone(),
-            service: prometheus.name.clone(),
-            port: figures::PORT as u16,
-        };
+        let target = target_of(&prometheus);
         let end = Utc::now();
         let start = end - chrono::Duration::seconds(FIGURES_WINDOW.as_secs() as i64);
         let queries: Vec<String> = wanted
@@ -126,10 +124,10 @@ impl Service {
                 .iter()
                 .map(|query| cluster.prometheus_range(&target, query, (start, end), FIGURES_STEP)),
         );
-        let (ranges, alerts) = futures::join!(ranges, cluster.prometheus_alerts(&target));
+        let (ranges, alerts) = futures::join!(ranges, self.alerts_of(&prometheus));
         let mut problem = None;
-        let mut noted = |error: ClusterError| {
-            problem.get_or_insert_with(|| error.to_string());
+        let mut noted = |error: String| {
+            problem.get_or_insert(error);
         };
         let figures = wanted
             .iter()
@@ -140,26 +138,25 @@ impl Service {
                 unit: figure.unit,
                 // Each query sums or maximises to one series.
                 points: series
-                    .map_err(&mut noted)
+                    .map_err(|error| noted(error.to_string()))
                     .ok()
                     .and_then(|series| series.into_iter().next())
                     .map(|series| series.points)
                     .unwrap_or_default(),
             })
             .collect();
-        let mut alerts: Vec<AlertView> = alerts
-            .map_err(&mut noted)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|alert| {
-                figures::is_about(
-                    alert.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    &instance.namespace,
-                    &instance.name,
-                )
-            })
-            .map(AlertView::from_prometheus)
-            .collect();
+        let mut alerts: Vec<AlertView> = match alerts.as_ref() {
+            Ok(alerts) => alerts
+                .iter()
+                .filter(|alert| is_about(alert, &instance))
+                .cloned()
+                .map(AlertView::from_prometheus)
+                .collect(),
+            Err(error) => {
+                noted(error.clone());
+                Vec::new()
+            }
+        };
         alerts.sort_by_key(|alert| (!alert.is_firing(), alert.since));
         Ok(Some(InstanceFigures {
             prometheus: (prometheus.id, prometheus.target()),
@@ -169,10 +166,73 @@ impl Service {
         }))
     }
 
+    /// The names of the alerts firing for each of `instances` that has
+    /// key figures, by instance id; instances without any are left out. A
+    /// Prometheus that does not answer leaves its instances out (their
+    /// pages say why).
+    pub(super) async fn firing_alerts(
+        &self,
+        instances: &[Instance],
+    ) -> Result<HashMap<Uuid, Vec<String>>, ServiceError> {
+        let watched: Vec<&Instance> = instances
+            .iter()
+            .filter(|i| {
+                !figures::key_figures(&i.app).is_empty() && i.status != InstanceStatus::Uninstalled
+            })
+            .collect();
+        if watched.is_empty() || self.cluster.is_none() {
+            return Ok(HashMap::new());
+        }
+        let servers = self.prometheus_instances().await?;
+        let mut firing = HashMap::new();
+        for instance in watched {
+            let Some(prometheus) = serving(&servers, instance) else {
+                continue;
+            };
+            if let Ok(alerts) = self.alerts_of(prometheus).await.as_ref() {
+                let names: Vec<String> = alerts
+                    .iter()
+                    .filter(|alert| alert.state == "firing" && is_about(alert, instance))
+                    .filter_map(|alert| alert.labels.get("alertname").cloned())
+                    .collect();
+                if !names.is_empty() {
+                    firing.insert(instance.id, names);
+                }
+            }
+        }
+        Ok(firing)
+    }
+
+    /// The alerts `prometheus` evaluates, or why it gave none; asked at
+    /// most every 15 s however many pages ask.
+    async fn alerts_of(&self, prometheus: &Instance) -> Arc<Result<Vec<PrometheusAlert>, String>> {
+        let Some(cluster) = self.cluster.as_ref() else {
+            return Arc::new(Err(ServiceError::NoCluster.to_string()));
+        };
+        let target = target_of(prometheus);
+        let read = || async {
+            Ok(cluster
+                .prometheus_alerts(&target)
+                .await
+                .map_err(|error: ClusterError| error.to_string()))
+        };
+        self.views
+            .alerts
+            .get_or_read(prometheus.id, read)
+            .await
+            .unwrap_or_else(|error| Arc::new(Err(error.to_string())))
+    }
+
     /// The dataport Prometheus scraping `instance`'s namespace, preferring
     /// one in that namespace, then the oldest.
     async fn prometheus_of(&self, instance: &Instance) -> Result<Option<Instance>, ServiceError> {
-        let mut candidates: Vec<Instance> = self
+        let servers = self.prometheus_instances().await?;
+        Ok(serving(&servers, instance).cloned())
+    }
+
+    /// The Prometheus instances that are installed, oldest first.
+    async fn prometheus_instances(&self) -> Result<Vec<Instance>, ServiceError> {
+        let mut servers: Vec<Instance> = self
             .store
             .instances(Some(figures::APP))
             .await?
@@ -181,13 +241,43 @@ impl Service {
                 !matches!(
                     prometheus.status,
                     InstanceStatus::Uninstalled | InstanceStatus::Uninstalling
-                ) && prometheus.params.as_object().is_some_and(|params| {
-                    let values = params.clone().into_iter().collect();
-                    figures::watches(&prometheus.namespace, &values, &instance.namespace)
-                })
+                )
             })
             .collect();
-        candidates.sort_by_key(|p| (p.namespace != instance.namespace, p.created_at));
-        Ok(candidates.into_iter().next())
+        servers.sort_by_key(|p| p.created_at);
+        Ok(servers)
     }
+}
+
+/// The Prometheus of `servers` scraping `instance`'s namespace, preferring
+/// one in that namespace (`servers` oldest first).
+fn serving<'a>(servers: &'a [Instance], instance: &Instance) -> Option<&'a Instance> {
+    let watching = |prometheus: &&Instance| {
+        prometheus.params.as_object().is_some_and(|params| {
+            let values = params.clone().into_iter().collect();
+            figures::watches(&prometheus.namespace, &values, &instance.namespace)
+        })
+    };
+    servers
+        .iter()
+        .filter(watching)
+        .min_by_key(|p| p.namespace != instance.namespace)
+}
+
+/// Where `prometheus`'s HTTP API is: its Service's port.
+fn target_of(prometheus: &Instance) -> ServiceTarget {
+    ServiceTarget {
+        namespace: prometheus.namespace.clone(),
+        service: prometheus.name.clone(),
+        port: figures::PORT as u16,
+    }
+}
+
+/// Whether `alert` is about `instance` (its `namespace` and `instance` labels).
+fn is_about(alert: &PrometheusAlert, instance: &Instance) -> bool {
+    figures::is_about(
+        alert.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &instance.namespace,
+        &instance.name,
+    )
 }

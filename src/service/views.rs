@@ -113,6 +113,8 @@ pub struct InstanceSummary {
     pub version: String,
     /// Status word.
     pub status: String,
+    /// The alerts firing for it in the Prometheus that scrapes it, by name.
+    pub alerts: Vec<String>,
 }
 
 /// The app page.
@@ -430,6 +432,7 @@ impl InstanceSummary {
             namespace: instance.namespace.clone(),
             version: instance.version.clone(),
             status: instance.status.to_string(),
+            alerts: Vec::new(),
         }
     }
 }
