@@ -59,10 +59,17 @@ impl ArtifactRules {
             .iter()
             .map(|s| format!("{s}://"))
             .collect();
-        let hosts = if self.disallow_restricted_hosts {
-            " on a public host (it refuses in-cluster and private ones)"
-        } else {
-            ""
+        let web = self
+            .allowed_schemes
+            .iter()
+            .any(|s| matches!(s.as_str(), "http" | "https"));
+        // The host rule is about web addresses only: a file: path has none.
+        let hosts = match (self.disallow_restricted_hosts, web, schemes.len()) {
+            (true, true, 1) => " on a public host (it refuses in-cluster and private ones)",
+            (true, true, _) => {
+                "; web addresses on a public host (it refuses in-cluster and private ones)"
+            }
+            _ => "",
         };
         format!(
             "The job's JAR, which operator {operator} downloads itself and uploads to the \
