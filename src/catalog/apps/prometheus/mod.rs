@@ -1,7 +1,13 @@
 //! Prometheus, scraping the `metrics` port of every pod in the namespaces it
 //! watches: Flink's JobManagers and TaskManagers (the Prometheus reporter,
 //! port 9249) and the Flink operator (port 9999), and any other app's pod
-//! that names a container port `metrics`.
+//! that names a container port `metrics`; and evaluating dataport's
+//! alerting rules on Flink's metrics (`alerts.yml`, see the `alerts` module:
+//! a job not running, gone or restarting, checkpoints failing or too old,
+//! TaskManagers lost, back pressure, a JobManager not answering), each
+//! alert labelled `severity`, `namespace` and `flink_cluster` (and the job's
+//! `job_name`/`job_id`) for a reader of `/api/v1/alerts`. Prometheus only
+//! evaluates them: no Alertmanager is installed, so nothing is sent.
 //!
 //! A catalog app of its own rather than a part of the "Grafana monitoring"
 //! entry: an instance's pods are selected by its instance and app labels, so
@@ -22,8 +28,10 @@ use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, o
 use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, timed};
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
 
+mod alerts;
 mod configuration;
 
+use alerts::{RULES_FILE, alerting_rules};
 pub use configuration::configuration;
 use configuration::retention_size;
 
@@ -122,7 +130,8 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
 }
 
 /// The StatefulSet (one server, its time series on a persistent volume) and
-/// its Service, the ConfigMap `<name>-config` with `prometheus.yml`, and the
+/// its Service, the ConfigMap `<name>-config` with `prometheus.yml` and the
+/// alerting rules `alerts.yml`, and the
 /// ServiceAccount `<name>` with a Role reading pods bound in each watched
 /// namespace. Probes and user as prometheus-community/helm-charts
 /// `charts/prometheus/values.yaml` sets the server's: `/-/ready` and
@@ -158,10 +167,10 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     };
     let config = ConfigMap {
         metadata: input.metadata(format!("{name}-config")),
-        data: Some(BTreeMap::from([(
-            "prometheus.yml".to_owned(),
-            configuration(&watched)?,
-        )])),
+        data: Some(BTreeMap::from([
+            ("prometheus.yml".to_owned(), configuration(&watched)?),
+            (RULES_FILE.to_owned(), alerting_rules()?),
+        ])),
         ..ConfigMap::default()
     };
     let mut objects = server.render(input)?;
