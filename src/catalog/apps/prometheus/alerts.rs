@@ -18,7 +18,7 @@
 //! | `severity` | `critical` (data is not flowing) or `warning` (degraded) |
 //! | `namespace` | the Flink cluster's namespace |
 //! | `flink_cluster` | the FlinkDeployment's name (Flink's pod label `app`), the dataport instance's name |
-//! | `job_name`, `job_id` | the Flink job (job alerts; `FlinkJobGone` has `job_name` only); Flink's reporter writes `_` for every character of a name outside `[a-zA-Z0-9_:]` (job `dataport-test-job` is `dataport_test_job`) |
+//! | `job_name`, `job_id` | the Flink job (job alerts; `FlinkJobGone` has `job_name` only); Flink's reporter writes `_` for every character of a name outside `[a-zA-Z0-9_:]` (its `filterLabelValueCharacters`, on by default: job `dataport-test-job` is `dataport_test_job`) |
 //! | `task_name` | the task (`FlinkBackPressureHigh` only) |
 //!
 //! and the annotations `summary` (one line) and `description` (what it

@@ -167,3 +167,16 @@ fn flinks_pods_are_labelled_with_their_cluster() {
     // Only Flink's own pods: another pod's app label is not a cluster.
     assert_eq!(cluster["regex"], "flink-native-kubernetes;(.+)");
 }
+
+#[test]
+fn a_changed_configuration_restarts_prometheus() {
+    let hash = |form: &[(&str, &str)]| {
+        let objects = render(&DEFINITION, form, &[]);
+        let server = &named(&objects, "StatefulSet", "prometheus-main")[0];
+        server["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH].clone()
+    };
+    let alone = hash(&[]);
+    assert!(alone.as_str().is_some_and(|h| h.len() == 8), "{alone}");
+    assert_eq!(alone, hash(&[("retentionDays", "30")]), "same files");
+    assert_ne!(alone, hash(&[("watchedNamespaces", "data, analytics")]));
+}
