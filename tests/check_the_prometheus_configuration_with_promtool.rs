@@ -1,7 +1,10 @@
 //! Prometheus's own checker, `promtool check config`, accepts the scrape
 //! configuration dataport renders for its Prometheus app (its own namespace,
-//! and a list of watched namespaces), and refuses it once broken: the check
-//! is Prometheus's, not a look at the text.
+//! and a list of watched namespaces) with the alerting rules it names, and
+//! refuses it once broken: the check is Prometheus's, not a look at the
+//! text. `promtool check rules` accepts the rules, and `promtool test rules`
+//! runs them over made-up Flink series: the alerts fire when and only when
+//! they should, with the labels the portal reads.
 
 mod common;
 
@@ -15,11 +18,11 @@ use dataport::catalog::{
     render::{RenderInput, Target},
 };
 
-/// The `prometheus.yml` of the prometheus app rendered from `form` (as
-/// instance `prometheus-main` in `data`; its Roles may be elsewhere, so the
-/// render is the catalog's own, without the one-namespace rule of
-/// `common::render`).
-fn rendered_configuration(form: &[(&str, &str)]) -> String {
+/// The files of the prometheus app's ConfigMap (`prometheus.yml`,
+/// `alerts.yml`) rendered from `form` (as instance `prometheus-main` in
+/// `data`; its Roles may be elsewhere, so the render is the catalog's own,
+/// without the one-namespace rule of `common::render`).
+fn rendered_files(form: &[(&str, &str)]) -> BTreeMap<String, String> {
     let definition = catalog::find("prometheus").expect("the prometheus app");
     let raw: BTreeMap<String, String> = form
         .iter()
@@ -44,20 +47,32 @@ fn rendered_configuration(form: &[(&str, &str)]) -> String {
         .iter()
         .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "prometheus-main-config")
         .expect("the configuration's ConfigMap");
-    config["data"]["prometheus.yml"]
-        .as_str()
-        .expect("prometheus.yml")
-        .to_owned()
+    serde_json::from_value(config["data"].clone()).expect("the ConfigMap's files")
 }
 
-/// `promtool check config` of `text`: whether it passed, and what it said.
+/// The `prometheus.yml` rendered from `form`.
+fn rendered_configuration(form: &[(&str, &str)]) -> String {
+    rendered_files(form)["prometheus.yml"].clone()
+}
+
+/// `promtool check config` of `text`, with the rendered alerting rules next
+/// to it: whether it passed, and what it said.
 fn check(promtool: &Path, text: &str) -> (bool, String) {
+    let mut files = rendered_files(&[]);
+    files.insert("prometheus.yml".into(), text.into());
+    promtool_on(promtool, &files, &["check", "config", "prometheus.yml"])
+}
+
+/// Runs `promtool args` in a folder holding `files` (name, content):
+/// whether it passed, and what it said.
+fn promtool_on(promtool: &Path, files: &BTreeMap<String, String>, args: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let file = dir.path().join("prometheus.yml");
-    std::fs::write(&file, text).expect("write prometheus.yml");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write a file");
+    }
     let output = Command::new(promtool)
-        .args(["check", "config"])
-        .arg(&file)
+        .args(args)
+        .current_dir(dir.path())
         .output()
         .expect("run promtool");
     (
@@ -78,7 +93,113 @@ fn promtool_accepts_the_rendered_scrape_configuration() {
         let (passed, said) = check(&promtool, &text);
         assert!(passed, "promtool refused {form:?}:\n{said}\n{text}");
         assert!(said.contains("SUCCESS"), "{said}");
+        // It found and checked the rules file the configuration names.
+        assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
     }
+}
+
+#[test]
+fn promtool_accepts_the_rendered_alerting_rules() {
+    let promtool = common::prometheus::built().join("promtool");
+    let files = rendered_files(&[]);
+    let (passed, said) = promtool_on(&promtool, &files, &["check", "rules", "alerts.yml"]);
+    assert!(
+        passed,
+        "promtool refused the rules:\n{said}\n{}",
+        files["alerts.yml"]
+    );
+    assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
+    // And refuses them once broken: a rule whose query does not parse.
+    let mut broken = files.clone();
+    let text = files["alerts.yml"].replace("increase(", "increase((");
+    assert_ne!(text, files["alerts.yml"]);
+    broken.insert("alerts.yml".into(), text);
+    let (passed, said) = promtool_on(&promtool, &broken, &["check", "rules", "alerts.yml"]);
+    assert!(!passed, "promtool accepted a broken query:\n{said}");
+}
+
+/// `promtool test rules` over series as Flink's reporter names and labels
+/// them (after the scrape's relabelling): a job of cluster `analytics` in
+/// `data` restarting every minute from minute 5, a job whose checkpoints are
+/// triggered but stop completing, a cluster losing one of its two
+/// TaskManagers, and a job that goes away.
+const UNIT_TESTS: &str = r#"
+rule_files: [alerts.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'flink_jobmanager_job_numRestarts{namespace="data", flink_cluster="analytics", pod="analytics-6d9f-x", job_name="counting", job_id="a1"}'
+        values: '0x4 1 2 3 4 5 6 7 8 9 10 stale'
+      - series: 'flink_jobmanager_job_uptime{namespace="data", flink_cluster="analytics", pod="analytics-6d9f-x", job_name="counting", job_id="a1"}'
+        values: '60000+60000x15 stale'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: FlinkJobRestarting
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: FlinkJobRestarting
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: data, flink_cluster: analytics, job_name: counting, job_id: a1}
+            exp_annotations:
+              summary: 'Flink job counting on analytics restarted 6 times in 10 minutes'
+              description: 'The job keeps failing and restarting (a crash loop): look at its exceptions in the Flink WebUI or the TaskManagers'' logs.'
+      # Gone: the restarts alert clears with the job; the job is missed.
+      - eval_time: 16m
+        alertname: FlinkJobRestarting
+        exp_alerts: []
+      - eval_time: 17m
+        alertname: FlinkJobGone
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: data, flink_cluster: analytics, job_name: counting}
+            exp_annotations:
+              summary: 'Flink job counting on analytics is gone'
+              description: 'A job that ran on this cluster in the last 10 minutes is no longer there: it failed for good, was cancelled or suspended, or finished. If it was not stopped on purpose, look at its last exceptions in the Flink WebUI.'
+      - eval_time: 28m
+        alertname: FlinkJobGone
+        exp_alerts: []
+  - interval: 1m
+    input_series:
+      - series: 'flink_jobmanager_job_totalNumberOfCheckpoints{namespace="data", flink_cluster="analytics", pod="p", job_name="counting", job_id="b2"}'
+        values: '0+1x80'
+      - series: 'flink_jobmanager_job_numberOfCompletedCheckpoints{namespace="data", flink_cluster="analytics", pod="p", job_name="counting", job_id="b2"}'
+        values: '0+1x40 40x40'
+    alert_rule_test:
+      - eval_time: 40m
+        alertname: FlinkCheckpointTooOld
+        exp_alerts: []
+      - eval_time: 75m
+        alertname: FlinkCheckpointTooOld
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: data, flink_cluster: analytics, job_name: counting, job_id: b2}
+            exp_annotations:
+              summary: 'Flink job counting on analytics: no checkpoint completed in 30 minutes'
+              description: 'Checkpoints are triggered but none completed for 30 minutes, so a restart would lose that much progress. Look at the checkpoint history (failures, timeouts, back pressure slowing the barriers).'
+  - interval: 1m
+    input_series:
+      - series: 'flink_jobmanager_numRegisteredTaskManagers{namespace="data", flink_cluster="analytics", pod="p"}'
+        values: '2x10 1x20'
+    alert_rule_test:
+      - eval_time: 11m
+        alertname: FlinkTaskManagersLost
+        exp_alerts: []
+      - eval_time: 14m
+        alertname: FlinkTaskManagersLost
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: data, flink_cluster: analytics}
+            exp_annotations:
+              summary: 'Flink cluster analytics in data lost 1 TaskManagers'
+              description: 'Fewer TaskManagers are registered than in the last 10 minutes, for 2 minutes: jobs may lack task slots. Look at the TaskManager pods (evicted, out of memory, not scheduled). A cluster scaled down on purpose shows here too.'
+"#;
+
+#[test]
+fn promtools_unit_tests_see_the_alerts_fire_and_clear() {
+    let promtool = common::prometheus::built().join("promtool");
+    let mut files = rendered_files(&[]);
+    files.insert("alerts_test.yml".into(), UNIT_TESTS.into());
+    let (passed, said) = promtool_on(&promtool, &files, &["test", "rules", "alerts_test.yml"]);
+    assert!(passed, "{said}");
+    assert!(said.contains("SUCCESS"), "{said}");
 }
 
 #[test]

@@ -7,17 +7,23 @@
 //! the rendered configuration says), lists the JobManager and both
 //! TaskManagers as healthy targets (each serving its own `metrics` port),
 //! and answers Flink's own figures: the registered TaskManagers that Flink's
-//! REST `/overview` reports, and the running jobs the portal shows. Uninstalling leaves no Flink
-//! or Prometheus process behind.
+//! REST `/overview` reports, and the running jobs the portal shows. The
+//! instance page's metrics panel shows the same figures, the restarts alert
+//! of a failing job appears there (and is counted on the instances list)
+//! and clears after the job is suspended; a screenshot of the panel in
+//! Chromium is `target/screenshots/flink-instance-metrics.png`.
+//! Uninstalling leaves no Flink or Prometheus process behind.
 
 mod common;
 
 use std::time::Duration;
 
 use common::Portal;
+use common::browser::{Browser, JavaScript};
 use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
 use common::flink::{pod_ip, rest, running_job_manager};
 use common::operator::eventually;
+use common::prometheus::{alerts, label_value_variables, panel_queries, query};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::Api;
 use serde_json::{Value, json};
@@ -112,6 +118,7 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         let labels = &target["labels"];
         assert_eq!(labels["namespace"], namespace.as_str(), "{target}");
         assert_eq!(labels["job"], "dataport-pods", "{target}");
+        assert_eq!(labels["flink_cluster"], "analytics", "{target}");
         let pod = labels["pod"].as_str().unwrap_or_default();
         assert!(pod.starts_with("analytics-"), "{target}");
         // Each pod's own metrics port: its pod IP, port 9249.
@@ -124,12 +131,14 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         assert_eq!(scraped, format!("http://{ip}:9249/metrics"), "{target}");
     }
 
-    // The test job runs on the session, as the portal shows.
+    // The test job runs on the session, as the portal shows, taking a
+    // checkpoint every 2 s (into the JobManager's memory: the session has no
+    // checkpoint storage).
+    let job_params = |args: &str| json!({"jarURI": jar, "parallelism": 1, "upgradeMode": "stateless", "args": args});
     let (status, submitted) = portal
         .post_json(
             &format!("/api/v1/instances/{flink}/jobs"),
-            &json!({"name": "counting", "params": {"jarURI": jar, "parallelism": 1,
-                "upgradeMode": "stateless", "args": "--delay-ms 20"}}),
+            &json!({"name": "counting", "params": job_params("--delay-ms 20 --checkpoint-ms 2000")}),
         )
         .await;
     assert_eq!(status, 201, "{submitted}");
@@ -164,6 +173,147 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
     assert_eq!(running, shown_running.to_string(), "{jobs:?}");
     let now = rest(&job_manager_ip, "/overview").await.expect("overview");
     assert_eq!(running, now["jobs-running"].to_string(), "{now}");
+
+    // The instance page's figures come from the same Prometheus: the
+    // running job, and the records it reads.
+    let figures_path = format!("/api/v1/instances/{flink}/figures");
+    let latest = |figures: &Value, key: &str| {
+        figures["figures"]
+            .as_array()
+            .and_then(|all| all.iter().find(|f| f["key"] == key))
+            .and_then(|f| f["points"].as_array()?.last()?[1].as_f64())
+    };
+    let figures = portal
+        .wait_for_json_within(
+            &figures_path,
+            "the page's figures of the running job",
+            Duration::from_secs(120),
+            |figures| {
+                latest(figures, "running_jobs") == Some(shown_running as f64)
+                    && latest(figures, "records_in").is_some_and(|rate| rate > 0.0)
+            },
+        )
+        .await;
+    assert_eq!(
+        figures["prometheus"][1],
+        format!("{namespace}/prometheus"),
+        "{figures}"
+    );
+    assert!(figures["problem"].is_null(), "{figures}");
+
+    // Every panel of the Flink dashboard shows the session's numbers.
+    query_until(
+        &base,
+        &of_the_session("flink_jobmanager_job_numberOfCompletedCheckpoints"),
+        |value| value != "0",
+    )
+    .await;
+    every_panel_answers(&base, &namespace).await;
+
+    // The user upgrades the job to one that fails 3 s into every run: its
+    // restarts rise and the alert fires, tied to this cluster.
+    let (status, upgraded) = portal
+        .post_json(
+            &format!("/api/v1/instances/{flink}/jobs/counting/upgrade"),
+            &json!({"params": job_params("--delay-ms 20 --checkpoint-ms 2000 --fail-after-ms 3000")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{upgraded}");
+    let restarting = alert_until(&base, "FlinkJobRestarting", &namespace, |found| {
+        found.filter(|alert| alert["state"] == "firing")
+    })
+    .await;
+    let labels = &restarting["labels"];
+    assert_eq!(labels["severity"], "warning", "{restarting}");
+    // Flink's reporter writes `_` for each character of a label value
+    // outside [a-zA-Z0-9_:]: the job `dataport-test-job`.
+    assert_eq!(labels["job_name"], "dataport_test_job", "{restarting}");
+    assert!(labels["job_id"].is_string(), "{restarting}");
+    assert!(
+        restarting["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Flink job dataport_test_job on analytics restarted")),
+        "{restarting}"
+    );
+
+    // The portal shows the alert on the instance page, with the figures,
+    // and counts it on the instances list.
+    portal
+        .wait_for_json_within(
+            &figures_path,
+            "the alert on the instance page",
+            Duration::from_secs(60),
+            |figures| has_alert(figures, "FlinkJobRestarting"),
+        )
+        .await;
+    let (_, list) = portal.get("/instances").await;
+    assert!(
+        list.contains("alert firing") || list.contains("alerts firing"),
+        "{list}"
+    );
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in_as_admin(&portal.base).await;
+    browser
+        .open(&portal.base, &format!("/instances/{flink}"))
+        .await;
+    browser
+        .wait_for(r#"[data-alert="FlinkJobRestarting"][data-alert-state="firing"]"#)
+        .await;
+    browser
+        .wait_for(r#"[data-figure="running_jobs"] polyline"#)
+        .await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('figures').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    let shot = browser.screenshot("flink-instance-metrics").await;
+    // README's copy in docs/ only when asked, so a test run leaves the tree as it was.
+    if std::env::var_os("DATAPORT_DOCS_SCREENSHOTS").is_some() {
+        std::fs::copy(
+            &shot,
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs/flink-instance-metrics.png"),
+        )
+        .expect("copy the screenshot to docs/");
+    }
+    browser.close().await;
+
+    // Suspended, the job restarts no more: the alert clears, and the job
+    // that went away is missed.
+    let (status, suspended) = portal
+        .post_json(
+            &format!("/api/v1/instances/{flink}/jobs/counting/suspend"),
+            &json!({"dropState": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{suspended}");
+    alert_until(
+        &base,
+        "FlinkJobRestarting",
+        &namespace,
+        |found| match found {
+            None => Some(json!(null)),
+            Some(_) => None,
+        },
+    )
+    .await;
+    let gone = alert_until(&base, "FlinkJobGone", &namespace, |found| {
+        found.filter(|alert| alert["state"] == "firing")
+    })
+    .await;
+    assert_eq!(gone["labels"]["job_name"], "dataport_test_job", "{gone}");
+    portal
+        .wait_for_json_within(
+            &figures_path,
+            "the alert gone from the instance page",
+            Duration::from_secs(60),
+            |figures| !has_alert(figures, "FlinkJobRestarting"),
+        )
+        .await;
 
     // Uninstalling leaves neither Flink nor Prometheus running.
     let prometheus_id = prometheus["instance"]["id"]
@@ -257,11 +407,10 @@ async fn session_targets_up(base: &str) -> Vec<Value> {
 /// `base`, once `wanted` holds for it (180 s at most; the failure shows the
 /// last answer).
 async fn query_until(base: &str, promql: &str, wanted: impl Fn(&str) -> bool) -> String {
-    let path = format!("/api/v1/query?query={}", urlencode(promql));
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
     let mut last = None;
     while std::time::Instant::now() < deadline {
-        if let Some(data) = common::prometheus::api(base, &path).await {
+        if let Some(data) = query(base, promql).await {
             if let Some([series]) = data["result"].as_array().map(Vec::as_slice)
                 && let Some(value) = series["value"][1].as_str()
                 && wanted(value)
@@ -275,7 +424,101 @@ async fn query_until(base: &str, promql: &str, wanted: impl Fn(&str) -> bool) ->
     panic!("{promql} never answered the value wanted; last answer: {last:?}");
 }
 
-/// `text` percent-encoded for a query string.
-fn urlencode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+/// Checks that every panel query of the shipped Flink dashboard, with its
+/// variables set to session `analytics` in `namespace` as Grafana sets them,
+/// answers at least one series on the Prometheus at `base`, and that its
+/// variables offer that namespace and cluster (120 s at most for all: a
+/// rate needs two scrapes; the failure names each panel without data).
+async fn every_panel_answers(base: &str, namespace: &str) {
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../src/catalog/apps/dashboards/flink.json"))
+            .expect("the Flink dashboard");
+    let chosen = [("namespace", namespace), ("cluster", "analytics")];
+    let queries = panel_queries(&dashboard, &chosen);
+    assert!(queries.len() >= 16, "{queries:#?}");
+    let variables = label_value_variables(&dashboard, &chosen);
+    assert_eq!(variables.len(), 2, "{variables:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut empty = Vec::new();
+        for panel in &queries {
+            let series = query(base, &panel.promql)
+                .await
+                .and_then(|data| data["result"].as_array().map(Vec::len))
+                .unwrap_or_default();
+            if series == 0 {
+                empty.push(format!("{}: {}", panel.place, panel.promql));
+            }
+        }
+        for (name, selector, label) in &variables {
+            let wanted = chosen
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| *v)
+                .unwrap_or_default();
+            let offered = query(base, selector).await.is_some_and(|data| {
+                data["result"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["metric"][label.as_str()] == wanted)
+            });
+            if !offered {
+                empty.push(format!(
+                    "variable {name} does not offer {wanted}: {selector}"
+                ));
+            }
+        }
+        if empty.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dashboard panels without data:\n{}",
+            empty.join("\n")
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Alert `name` of session `analytics` in `namespace` on the Prometheus at
+/// `base` (`/api/v1/alerts`, matched on `alertname`, `namespace` and
+/// `flink_cluster`), once `wanted` turns what is there (or `None`) into a
+/// value (240 s at most; the failure shows the alerts last listed).
+async fn alert_until(
+    base: &str,
+    name: &str,
+    namespace: &str,
+    wanted: impl Fn(Option<Value>) -> Option<Value>,
+) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    let mut last = None;
+    while std::time::Instant::now() < deadline {
+        if let Some(listed) = alerts(base).await {
+            let found = listed
+                .iter()
+                .find(|alert| {
+                    let labels = &alert["labels"];
+                    labels["alertname"] == name
+                        && labels["namespace"] == namespace
+                        && labels["flink_cluster"] == "analytics"
+                })
+                .cloned();
+            if let Some(value) = wanted(found) {
+                return value;
+            }
+            last = Some(listed);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    panic!("alert {name} never was as wanted; alerts last listed: {last:#?}");
+}
+
+/// Whether the portal's figures of an instance list alert `name` firing.
+fn has_alert(figures: &Value, name: &str) -> bool {
+    figures["alerts"].as_array().is_some_and(|alerts| {
+        alerts
+            .iter()
+            .any(|a| a["name"] == name && a["state"] == "firing")
+    })
 }

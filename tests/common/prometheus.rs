@@ -57,3 +57,86 @@ pub fn processes_of(namespace: &str) -> Vec<String> {
     }
     found
 }
+
+/// The answer of instant query `promql` on the server at `base` (its
+/// `data`), `None` while it does not answer.
+pub async fn query(base: &str, promql: &str) -> Option<Value> {
+    let encoded: String = url::form_urlencoded::byte_serialize(promql.as_bytes()).collect();
+    api(base, &format!("/api/v1/query?query={encoded}")).await
+}
+
+/// The active alerts (pending or firing) of the server at `base`, as
+/// `/api/v1/alerts` lists them (`labels`, `annotations`, `state`, ...).
+pub async fn alerts(base: &str) -> Option<Vec<Value>> {
+    api(base, "/api/v1/alerts")
+        .await
+        .and_then(|data| data["alerts"].as_array().cloned())
+}
+
+/// A query of a Grafana dashboard: where it is (`panel title/refId`, or
+/// `variable NAME`) and its PromQL with the dashboard's variables put in.
+#[derive(Debug)]
+pub struct PanelQuery {
+    pub place: String,
+    pub promql: String,
+}
+
+/// Every panel query of `dashboard` (Grafana's JSON model) with
+/// `variables` (name, value) put in as Grafana does for one chosen value
+/// each, and `$__rate_interval` as Grafana sets it for a 15 s scrape
+/// interval and a short time range: `1m` (four scrape intervals;
+/// grafana/grafana docs/sources/datasources/prometheus `$__rate_interval`).
+pub fn panel_queries(dashboard: &Value, variables: &[(&str, &str)]) -> Vec<PanelQuery> {
+    let fill = |expr: &str| {
+        let mut promql = expr.replace("$__rate_interval", "1m");
+        for (name, value) in variables {
+            promql = promql.replace(&format!("${name}"), value);
+        }
+        promql
+    };
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().into_iter().flatten() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            queries.push(PanelQuery {
+                place: format!("{}/{}", panel["title"], target["refId"]),
+                promql: fill(target["expr"].as_str().unwrap_or_default()),
+            });
+        }
+    }
+    queries
+}
+
+/// The `(name, selector, label)` of each `label_values(selector, label)`
+/// variable of `dashboard`, its selector with `variables` put in.
+pub fn label_value_variables(
+    dashboard: &Value,
+    variables: &[(&str, &str)],
+) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let query = variable["query"].as_str().unwrap_or_default();
+        let Some(inner) = query
+            .strip_prefix("label_values(")
+            .and_then(|rest| rest.strip_suffix(')'))
+        else {
+            continue;
+        };
+        let Some((selector, label)) = inner.rsplit_once(',') else {
+            continue;
+        };
+        let mut selector = selector.trim().to_owned();
+        for (name, value) in variables {
+            selector = selector.replace(&format!("${name}"), value);
+        }
+        found.push((
+            variable["name"].as_str().unwrap_or_default().to_owned(),
+            selector,
+            label.trim().to_owned(),
+        ));
+    }
+    found
+}

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::METRICS_PORT_NAME;
+use super::alerts::RULES_FILE;
 use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::RenderError;
 
@@ -25,8 +26,13 @@ pub(super) fn retention_size(storage: &str) -> Result<String, RenderError> {
 /// not finished, labelled `namespace`, `pod`, `instance` (the dataport
 /// instance, `app.kubernetes.io/instance`, else Flink's cluster label `app`)
 /// and `component` (Flink's `component`, else `app.kubernetes.io/component`,
-/// else `app.kubernetes.io/name`). Meta labels as prometheus/prometheus
-/// `discovery/kubernetes/pod.go` (release-2.42 and release-3.5) names them.
+/// else `app.kubernetes.io/name`), and on Flink's own pods (label `type` is
+/// `flink-native-kubernetes`, as flink-kubernetes `Constants` at
+/// release-1.20 and release-2.0 names it) `flink_cluster`, their label `app`:
+/// the cluster id, i.e. the FlinkDeployment's name. Meta labels as
+/// prometheus/prometheus `discovery/kubernetes/pod.go` (release-2.42 and
+/// release-3.5) names them. It evaluates the alerting rules of
+/// [`super::alerts::alerting_rules`] from [`RULES_FILE`] next to it.
 pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
     let relabel = json!([
         {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "action": "keep", "regex": METRICS_PORT_NAME},
@@ -49,9 +55,15 @@ pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
             "replacement": "$1$2$3",
             "target_label": "component",
         },
+        {
+            "source_labels": ["__meta_kubernetes_pod_label_type", "__meta_kubernetes_pod_label_app"],
+            "regex": "flink-native-kubernetes;(.+)",
+            "target_label": "flink_cluster",
+        },
     ]);
     let config = json!({
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": [RULES_FILE],
         "scrape_configs": [{
             "job_name": "dataport-pods",
             "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],

@@ -2,10 +2,12 @@
 //! Prometheus and which alerts belong to an instance.
 //!
 //! Every series Prometheus scrapes from a dataport pod carries the labels
-//! [`configuration`](super::configuration) gives it: `namespace` and
-//! `instance` (the dataport instance; for Flink's own pods the FlinkDeployment
-//! named by their `app` label). An instance's figures and alerts are those
-//! with its namespace and name in these two labels.
+//! [`configuration`](super::configuration) gives it: `namespace`, `instance`
+//! (the dataport instance; for Flink's own pods the FlinkDeployment named by
+//! their `app` label) and, on Flink's native pods, `flink_cluster` (that
+//! FlinkDeployment), which the alerting rules (`alerts.rs`) keep. An
+//! instance's figures and alerts are those with its namespace and its name
+//! in `flink_cluster` (or, for other apps, `instance`).
 
 use crate::catalog::Values;
 use crate::catalog::apps::flink_operator::watched_namespaces;
@@ -42,7 +44,7 @@ impl KeyFigure {
     pub fn query(&self, namespace: &str, name: &str) -> String {
         self.expression.replace(
             "{selector}",
-            &format!("{{namespace=\"{namespace}\",instance=\"{name}\"}}"),
+            &format!("{{namespace=\"{namespace}\",flink_cluster=\"{name}\"}}"),
         )
     }
 }
@@ -53,7 +55,8 @@ impl KeyFigure {
 /// `AbstractPrometheusReporter.getScopedName`; the metrics themselves in
 /// docs/content/docs/ops/metrics.md: `numRunningJobs` of the JobManager,
 /// `numRestarts` and `lastCheckpointDuration` of a job on the JobManager,
-/// `numRecordsInPerSecond` of a task).
+/// `numRecordsIn` of a task, a counter whose
+/// per-second rate this takes).
 pub const FLINK_FIGURES: &[KeyFigure] = &[
     KeyFigure {
         key: "running_jobs",
@@ -77,7 +80,7 @@ pub const FLINK_FIGURES: &[KeyFigure] = &[
         key: "records_in",
         label: "Records in, all tasks",
         unit: FigureUnit::PerSecond,
-        expression: "sum(flink_taskmanager_job_task_numRecordsInPerSecond{selector})",
+        expression: "sum(rate(flink_taskmanager_job_task_numRecordsIn{selector}[1m]))",
     },
 ];
 
@@ -97,17 +100,19 @@ pub fn watches(own_namespace: &str, values: &Values, namespace: &str) -> bool {
         .any(|watched| watched == namespace)
 }
 
-/// Whether an alert with `labels` is about instance `name` in `namespace`.
+/// Whether an alert with `labels` is about instance `name` in `namespace`:
+/// its `namespace` label, and its `flink_cluster` or `instance` label, name
+/// them (names are unique in a namespace, so either says which).
 pub fn is_about<'a>(
-    mut labels: impl Iterator<Item = (&'a str, &'a str)>,
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
     namespace: &str,
     name: &str,
 ) -> bool {
     let (mut same_namespace, mut same_instance) = (false, false);
-    for (key, value) in labels.by_ref() {
+    for (key, value) in labels {
         match key {
             "namespace" => same_namespace = value == namespace,
-            "instance" => same_instance = value == name,
+            "flink_cluster" | "instance" if value == name => same_instance = true,
             _ => {}
         }
     }
@@ -123,7 +128,7 @@ mod tests {
         let running = &FLINK_FIGURES[0];
         assert_eq!(
             running.query("data", "analytics"),
-            r#"sum(flink_jobmanager_numRunningJobs{namespace="data",instance="analytics"})"#
+            r#"sum(flink_jobmanager_numRunningJobs{namespace="data",flink_cluster="analytics"})"#
         );
         assert!(key_figures("minio").is_empty());
         assert_eq!(key_figures("flink-application").len(), FLINK_FIGURES.len());
@@ -141,10 +146,12 @@ mod tests {
 
     #[test]
     fn an_alert_belongs_to_the_instance_its_namespace_and_instance_labels_name() {
+        let by_instance = [("namespace", "data"), ("instance", "analytics")];
+        assert!(is_about(by_instance.into_iter(), "data", "analytics"));
         let labels = [
             ("alertname", "X"),
             ("namespace", "data"),
-            ("instance", "analytics"),
+            ("flink_cluster", "analytics"),
         ];
         assert!(is_about(labels.into_iter(), "data", "analytics"));
         assert!(!is_about(labels.into_iter(), "other", "analytics"));

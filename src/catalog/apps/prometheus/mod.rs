@@ -1,7 +1,13 @@
 //! Prometheus, scraping the `metrics` port of every pod in the namespaces it
 //! watches: Flink's JobManagers and TaskManagers (the Prometheus reporter,
 //! port 9249) and the Flink operator (port 9999), and any other app's pod
-//! that names a container port `metrics`.
+//! that names a container port `metrics`; and evaluating dataport's
+//! alerting rules on Flink's metrics (`alerts.yml`, see the `alerts` module:
+//! a job not running, gone or restarting, checkpoints failing or too old,
+//! TaskManagers lost, back pressure, a JobManager not answering), each
+//! alert labelled `severity`, `namespace` and `flink_cluster` (and the job's
+//! `job_name`/`job_id`) for a reader of `/api/v1/alerts`. Prometheus only
+//! evaluates them: no Alertmanager is installed, so nothing is sent.
 //!
 //! A catalog app of its own rather than a part of the "Grafana monitoring"
 //! entry: an instance's pods are selected by its instance and app labels, so
@@ -18,13 +24,17 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
 use crate::catalog::params::{Param, ParamKind};
-use crate::catalog::render::{Object, RenderError, RenderInput, in_apply_order, object};
+use crate::catalog::render::{
+    Object, RenderError, RenderInput, hashed_name, in_apply_order, object,
+};
 use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, timed};
 use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
 
+mod alerts;
 mod configuration;
 mod figures;
 
+use alerts::{RULES_FILE, alerting_rules};
 pub use configuration::configuration;
 use configuration::retention_size;
 pub use figures::{FLINK_FIGURES, FigureUnit, KeyFigure, is_about, key_figures, watches};
@@ -39,6 +49,10 @@ pub const PORT: i32 = 9090;
 
 /// The name of the container port Prometheus scrapes in watched pods.
 pub const METRICS_PORT_NAME: &str = "metrics";
+
+/// The pod template's annotation holding the hash of `prometheus.yml` and
+/// `alerts.yml` (8 hex digits of their SHA-256).
+const CONFIG_HASH: &str = "dataport.io/config-hash";
 
 /// Where the image reads its configuration (its default `--config.file`).
 const CONFIG_DIR: &str = "/etc/prometheus";
@@ -125,7 +139,8 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
 }
 
 /// The StatefulSet (one server, its time series on a persistent volume) and
-/// its Service, the ConfigMap `<name>-config` with `prometheus.yml`, and the
+/// its Service, the ConfigMap `<name>-config` with `prometheus.yml` and the
+/// alerting rules `alerts.yml` (their hash on the pod template), and the
 /// ServiceAccount `<name>` with a Role reading pods bound in each watched
 /// namespace. Probes and user as prometheus-community/helm-charts
 /// `charts/prometheus/values.yaml` sets the server's: `/-/ready` and
@@ -159,15 +174,24 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         pod_security: Some(run_as(65534, 65534, 65534)),
         ..Workload::default()
     };
+    let files = BTreeMap::from([
+        ("prometheus.yml".to_owned(), configuration(&watched)?),
+        (RULES_FILE.to_owned(), alerting_rules()?),
+    ]);
+    // Prometheus reads its files at start only (a reload needs SIGHUP or
+    // --web.enable-lifecycle): their hash on the pod template restarts it
+    // when an update changes them.
+    let files_hash = hashed_name("files", &files)?;
     let config = ConfigMap {
         metadata: input.metadata(format!("{name}-config")),
-        data: Some(BTreeMap::from([(
-            "prometheus.yml".to_owned(),
-            configuration(&watched)?,
-        )])),
+        data: Some(files),
         ..ConfigMap::default()
     };
     let mut objects = server.render(input)?;
+    for server in objects.iter_mut().filter(|o| o["kind"] == "StatefulSet") {
+        server["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH] =
+            files_hash.trim_start_matches("files-").into();
+    }
     objects.push(object(&config)?);
     objects.extend(rbac(input, &watched)?);
     Ok(in_apply_order(objects))

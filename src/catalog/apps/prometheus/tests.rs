@@ -104,3 +104,79 @@ fn a_bad_namespace_list_is_refused() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_alerting_rules_sit_next_to_the_configuration_and_label_every_alert() {
+    let objects = render(&DEFINITION, &[], &[]);
+    let config = &named(&objects, "ConfigMap", "prometheus-main-config")[0];
+    let text = config["data"]["prometheus.yml"].as_str().unwrap();
+    let parsed: serde_json::Value = serde_yaml_ng::from_str(text).unwrap();
+    assert_eq!(parsed["rule_files"], json!([RULES_FILE]));
+    let rules: serde_json::Value =
+        serde_yaml_ng::from_str(config["data"][RULES_FILE].as_str().unwrap()).unwrap();
+    let rules = rules["groups"][0]["rules"].as_array().unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r["alert"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "FlinkJobManagerDown",
+            "FlinkJobNotRunning",
+            "FlinkJobGone",
+            "FlinkJobRestarting",
+            "FlinkCheckpointsFailing",
+            "FlinkCheckpointTooOld",
+            "FlinkTaskManagersLost",
+            "FlinkBackPressureHigh",
+        ]
+    );
+    for rule in rules {
+        let severity = rule["labels"]["severity"].as_str().unwrap();
+        assert!(["critical", "warning"].contains(&severity), "{rule}");
+        assert!(rule["annotations"]["summary"].is_string(), "{rule}");
+        assert!(rule["annotations"]["description"].is_string(), "{rule}");
+        // Every alert keeps what ties it to a dataport instance.
+        let expr = rule["expr"].as_str().unwrap();
+        assert!(
+            expr.contains("by (namespace, flink_cluster"),
+            "{} keeps namespace and flink_cluster: {expr}",
+            rule["alert"]
+        );
+    }
+}
+
+#[test]
+fn flinks_pods_are_labelled_with_their_cluster() {
+    let objects = render(&DEFINITION, &[], &[]);
+    let config = &named(&objects, "ConfigMap", "prometheus-main-config")[0];
+    let parsed: serde_json::Value =
+        serde_yaml_ng::from_str(config["data"]["prometheus.yml"].as_str().unwrap()).unwrap();
+    let relabel = parsed["scrape_configs"][0]["relabel_configs"]
+        .as_array()
+        .unwrap();
+    let cluster = relabel
+        .iter()
+        .find(|r| r["target_label"] == "flink_cluster")
+        .expect("a flink_cluster label");
+    assert_eq!(
+        cluster["source_labels"],
+        json!([
+            "__meta_kubernetes_pod_label_type",
+            "__meta_kubernetes_pod_label_app"
+        ])
+    );
+    // Only Flink's own pods: another pod's app label is not a cluster.
+    assert_eq!(cluster["regex"], "flink-native-kubernetes;(.+)");
+}
+
+#[test]
+fn a_changed_configuration_restarts_prometheus() {
+    let hash = |form: &[(&str, &str)]| {
+        let objects = render(&DEFINITION, form, &[]);
+        let server = &named(&objects, "StatefulSet", "prometheus-main")[0];
+        server["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH].clone()
+    };
+    let alone = hash(&[]);
+    assert!(alone.as_str().is_some_and(|h| h.len() == 8), "{alone}");
+    assert_eq!(alone, hash(&[("retentionDays", "30")]), "same files");
+    assert_ne!(alone, hash(&[("watchedNamespaces", "data, analytics")]));
+}

@@ -23,7 +23,12 @@ import org.slf4j.LoggerFactory;
  * starting at 1, and the source goes on from the restored position.
  *
  * <p>Arguments (all optional): {@code --keys N} (default 3), {@code --delay-ms N} between two
- * numbers (default 100, i.e. about 10 a second), {@code --log-every N} (default 10).
+ * numbers (default 100, i.e. about 10 a second), {@code --log-every N} (default 10),
+ * {@code --checkpoint-ms N} (checkpoint every N ms, for a cluster whose configuration sets no
+ * interval: into the JobManager's memory unless it configures a checkpoint storage; also turns
+ * on Flink's default restart strategy, exponential-delay, which needs checkpointing), and
+ * {@code --fail-after-ms N} (every run of the job fails N ms after its first record, so its
+ * restarts rise for as long as it is left so).
  *
  * <p>What it shows: the TaskManager log gets one line per key and run, {@code dataport-test-job
  * first key=K count=C sequence=S} (C = 1 on a fresh start, C &gt; 1 after a restore), and one
@@ -46,25 +51,34 @@ public final class CountingJob {
         int keys = 3;
         long delayMs = 100;
         long logEvery = 10;
+        long checkpointMs = 0;
+        long failAfterMs = -1;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--keys" -> keys = Integer.parseInt(required(args[i], value));
                 case "--delay-ms" -> delayMs = Long.parseLong(required(args[i], value));
                 case "--log-every" -> logEvery = Long.parseLong(required(args[i], value));
+                case "--checkpoint-ms" -> checkpointMs = Long.parseLong(required(args[i], value));
+                case "--fail-after-ms" -> failAfterMs = Long.parseLong(required(args[i], value));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (known: --keys N, --delay-ms N, --log-every N)");
+                        + " (known: --keys N, --delay-ms N, --log-every N, --checkpoint-ms N,"
+                        + " --fail-after-ms N)");
             }
             i++;
         }
-        if (keys < 1 || delayMs < 0 || logEvery < 1) {
-            throw new IllegalArgumentException("--keys and --log-every must be >= 1, --delay-ms >= 0");
+        if (keys < 1 || delayMs < 0 || logEvery < 1 || checkpointMs < 0 || failAfterMs < -1) {
+            throw new IllegalArgumentException("--keys and --log-every must be >= 1, --delay-ms,"
+                    + " --checkpoint-ms and --fail-after-ms >= 0");
         }
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        if (checkpointMs > 0) {
+            env.enableCheckpointing(checkpointMs);
+        }
         // Stable uids: a savepoint maps its state to operators by them.
         env.fromSequence(0, Long.MAX_VALUE / 2).uid("sequence").name("sequence")
-                .map(new Throttle(delayMs)).uid("throttle").name("throttle")
+                .map(new Throttle(delayMs, failAfterMs)).uid("throttle").name("throttle")
                 .keyBy(new ByRemainder(keys))
                 .process(new CountPerKey(logEvery)).uid("count-per-key").name("count-per-key")
                 .sinkTo(new DiscardingSink<>()).uid("discard").name("discard");
@@ -78,17 +92,32 @@ public final class CountingJob {
         return value;
     }
 
-    /** Passes each number on after a pause, so the unbounded sequence runs at a steady rate. */
+    /**
+     * Passes each number on after a pause, so the unbounded sequence runs at a steady rate; with
+     * {@code failAfterMs} at 0 or more, fails that long after its first number in each run.
+     */
     static final class Throttle implements MapFunction<Long, Long> {
         private static final long serialVersionUID = 1L;
         private final long delayMs;
+        private final long failAfterMs;
+        /** When this run saw its first number (0: not yet); a restart starts a new instance. */
+        private transient long startedMs;
 
-        Throttle(long delayMs) {
+        Throttle(long delayMs, long failAfterMs) {
             this.delayMs = delayMs;
+            this.failAfterMs = failAfterMs;
         }
 
         @Override
         public Long map(Long n) throws Exception {
+            long now = System.currentTimeMillis();
+            if (startedMs == 0) {
+                startedMs = now;
+            }
+            if (failAfterMs >= 0 && now - startedMs >= failAfterMs) {
+                throw new IllegalStateException("dataport-test-job failing on purpose ("
+                        + "--fail-after-ms " + failAfterMs + ")");
+            }
             if (delayMs > 0) {
                 Thread.sleep(delayMs);
             }

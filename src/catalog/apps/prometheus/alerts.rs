@@ -1,0 +1,213 @@
+//! The alerting rules Prometheus evaluates (`alerts.yml`, next to
+//! `prometheus.yml` in its ConfigMap): what breaks a streaming job, read
+//! from the metrics Flink's Prometheus reporter exports.
+//!
+//! Metric names as Flink 1.20.0 and 2.0.0 register them (both releases'
+//! `flink-runtime`: `MetricNames`, `UpTimeGauge`, `DefaultCheckpointStatsTracker`,
+//! `MetricUtils`), flattened by the reporter to `flink_<scope>_<name>`
+//! (flink-metrics-prometheus `AbstractPrometheusReporter`). The real run in
+//! `tests/monitor_a_flink_session_with_prometheus.rs` reads them from a
+//! live Flink 1.20 session.
+//!
+//! Every alert carries, for a reader of Prometheus's `/api/v1/alerts` (the
+//! portal's instance page), stable labels:
+//!
+//! | label | value |
+//! |---|---|
+//! | `alertname` | one of the rules of [`alerting_rules`]: `FlinkJobManagerDown`, `FlinkJobNotRunning`, `FlinkJobGone`, `FlinkJobRestarting`, `FlinkCheckpointsFailing`, `FlinkCheckpointTooOld`, `FlinkTaskManagersLost`, `FlinkBackPressureHigh` |
+//! | `severity` | `critical` (data is not flowing) or `warning` (degraded) |
+//! | `namespace` | the Flink cluster's namespace |
+//! | `flink_cluster` | the FlinkDeployment's name (Flink's pod label `app`), the dataport instance's name |
+//! | `job_name`, `job_id` | the Flink job (job alerts; `FlinkJobGone` has `job_name` only); Flink's reporter writes `_` for every character of a name outside `[a-zA-Z0-9_:]` (its `filterLabelValueCharacters`, on by default: job `dataport-test-job` is `dataport_test_job`) |
+//! | `task_name` | the task (`FlinkBackPressureHigh` only) |
+//!
+//! and the annotations `summary` (one line) and `description` (what it
+//! means and where to look).
+//!
+//! The flink-kubernetes-operator's own metrics (its errors) are not alerted
+//! on: dataport's local cluster runs a simulated operator that exports
+//! none, so no rule of theirs could be proven against a real run.
+
+use serde_json::{Value, json};
+
+use crate::catalog::render::RenderError;
+
+/// The rules file's name in the ConfigMap, next to `prometheus.yml` (which
+/// names it relatively, so it is found wherever both are put).
+pub(super) const RULES_FILE: &str = "alerts.yml";
+
+/// The labels a job alert keeps.
+const JOB: &str = "namespace, flink_cluster, job_name, job_id";
+
+/// One alerting rule.
+fn alert(
+    name: &str,
+    expr: String,
+    hold: &str,
+    severity: &str,
+    summary: &str,
+    description: &str,
+) -> Value {
+    let mut rule = json!({
+        "alert": name,
+        "expr": expr,
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary, "description": description},
+    });
+    if hold != "0s" {
+        rule["for"] = json!(hold);
+    }
+    rule
+}
+
+/// The rules, with why each threshold is what it is:
+///
+/// - **FlinkJobManagerDown** (critical): a Flink cluster's JobManager
+///   target has failed its scrapes for 2 minutes (`up == 0`). Its pod runs
+///   but does not answer, so nothing else about the cluster can be seen. Two
+///   minutes ride out a slow scrape or a JVM pause.
+/// - **FlinkJobNotRunning** (critical): a job the JobManager holds has not
+///   been RUNNING for 5 minutes (`flink_jobmanager_job_uptime` is 0 in
+///   every state but RUNNING and the terminal ones): waiting for slots,
+///   restarting, initializing. Five minutes cover a restart with a state
+///   restore of a usual size.
+/// - **FlinkJobGone** (warning): a job (by name) a cluster ran in the last
+///   10 minutes no longer shows: it failed for good, was cancelled or
+///   suspended, or finished. Flink's metrics do not tell these apart, so a
+///   job stopped on purpose shows here too for 10 minutes; a job
+///   resubmitted under the same name (an upgrade) does not.
+/// - **FlinkJobRestarting** (warning): more than 2 restarts in 10 minutes
+///   (`increase(flink_jobmanager_job_numRestarts[10m])`), of a job still
+///   there. One restart (a lost TaskManager, a failed checkpoint) is Flink
+///   doing its job; three in ten minutes is a crash loop (Flink's default
+///   exponential-delay strategy waits 1 s, then 1.5 times longer up to a
+///   minute, so a loop reaches three within a minute). It clears as soon as
+///   the job is gone or 10 minutes pass without a restart.
+/// - **FlinkCheckpointsFailing** (warning): a checkpoint failed in the last
+///   15 minutes (`numberOfFailedCheckpoints` rose). Flink tolerates no
+///   failed checkpoint by default
+///   (`execution.checkpointing.tolerable-failed-checkpoints` 0), so the job
+///   has restarted or will, from an older checkpoint.
+/// - **FlinkCheckpointTooOld** (critical): for 30 minutes checkpoints were
+///   triggered (`totalNumberOfCheckpoints` rose) but none completed
+///   (`numberOfCompletedCheckpoints` did not), in a job older than that: a
+///   restart would go back further and further. Flink exports no timestamp
+///   of the last completed checkpoint (1.20, 2.0), hence the counters; right
+///   for checkpoint intervals up to 15 minutes (dataport's default is 60 s).
+/// - **FlinkTaskManagersLost** (warning): a cluster has had fewer
+///   registered TaskManagers than its highest count of the last 10 minutes,
+///   for 2 minutes: a replaced TaskManager registers within about a minute.
+///   A cluster scaled down on purpose, or a session releasing idle
+///   TaskManagers, shows here for up to 10 minutes.
+/// - **FlinkBackPressureHigh** (warning): a task was back-pressured more
+///   than half of the time (`backPressuredTimeMsPerSecond` above 500,
+///   averaged over 5 minutes) for 10 minutes: the job falls behind its
+///   input. Short peaks (a checkpoint, a burst) do not count.
+pub(super) fn alerting_rules() -> Result<String, RenderError> {
+    let rules = vec![
+        alert(
+            "FlinkJobManagerDown",
+            "max by (namespace, flink_cluster) (up{component=\"jobmanager\", flink_cluster!=\"\"}) == 0"
+                .into(),
+            "2m",
+            "critical",
+            "Flink cluster {{ $labels.flink_cluster }} in {{ $labels.namespace }}: its JobManager does not answer",
+            "Prometheus has not reached the JobManager's metrics port for 2 minutes; the \
+             cluster's jobs and TaskManagers cannot be seen. Look at the JobManager pod's \
+             state and log.",
+        ),
+        alert(
+            "FlinkJobNotRunning",
+            format!("max by ({JOB}) (flink_jobmanager_job_uptime) == 0"),
+            "5m",
+            "critical",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }} has not been running for 5 minutes",
+            "The JobManager holds the job but it is not RUNNING (waiting for task slots, \
+             restarting or initializing). Look at the job's exceptions in the Flink WebUI \
+             and at the TaskManagers.",
+        ),
+        alert(
+            "FlinkJobGone",
+            "group by (namespace, flink_cluster, job_name) \
+             (last_over_time(flink_jobmanager_job_uptime[10m])) \
+             unless on (namespace, flink_cluster, job_name) flink_jobmanager_job_uptime"
+                .into(),
+            "0s",
+            "warning",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }} is gone",
+            "A job that ran on this cluster in the last 10 minutes is no longer there: it \
+             failed for good, was cancelled or suspended, or finished. If it was not stopped \
+             on purpose, look at its last exceptions in the Flink WebUI.",
+        ),
+        alert(
+            "FlinkJobRestarting",
+            format!(
+                "max by ({JOB}) (increase(flink_jobmanager_job_numRestarts[10m]) \
+                 and flink_jobmanager_job_numRestarts) > 2"
+            ),
+            "0s",
+            "warning",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }} restarted {{ $value | printf \"%.0f\" }} times in 10 minutes",
+            "The job keeps failing and restarting (a crash loop): look at its exceptions in \
+             the Flink WebUI or the TaskManagers' logs.",
+        ),
+        alert(
+            "FlinkCheckpointsFailing",
+            format!(
+                "max by ({JOB}) (increase(flink_jobmanager_job_numberOfFailedCheckpoints[15m]) \
+                 and flink_jobmanager_job_numberOfFailedCheckpoints) > 0"
+            ),
+            "0s",
+            "warning",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }}: checkpoints failed in the last 15 minutes",
+            "A failed checkpoint restarts the job unless it tolerates failed checkpoints, and \
+             a restart goes back to an older one. Look at the job's checkpoint history in the \
+             Flink WebUI (timeouts, storage errors).",
+        ),
+        alert(
+            "FlinkCheckpointTooOld",
+            format!(
+                "max by ({JOB}) ((increase(flink_jobmanager_job_totalNumberOfCheckpoints[30m]) > 0) \
+                 and (increase(flink_jobmanager_job_numberOfCompletedCheckpoints[30m]) == 0) \
+                 and (flink_jobmanager_job_numberOfCompletedCheckpoints offset 30m))"
+            ),
+            "0s",
+            "critical",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }}: no checkpoint completed in 30 minutes",
+            "Checkpoints are triggered but none completed for 30 minutes, so a restart would \
+             lose that much progress. Look at the checkpoint history (failures, timeouts, \
+             back pressure slowing the barriers).",
+        ),
+        alert(
+            "FlinkTaskManagersLost",
+            "max by (namespace, flink_cluster) (max_over_time(flink_jobmanager_numRegisteredTaskManagers[10m])) \
+             - max by (namespace, flink_cluster) (flink_jobmanager_numRegisteredTaskManagers) > 0"
+                .into(),
+            "2m",
+            "warning",
+            "Flink cluster {{ $labels.flink_cluster }} in {{ $labels.namespace }} lost {{ $value | printf \"%.0f\" }} TaskManagers",
+            "Fewer TaskManagers are registered than in the last 10 minutes, for 2 minutes: \
+             jobs may lack task slots. Look at the TaskManager pods (evicted, out of memory, \
+             not scheduled). A cluster scaled down on purpose shows here too.",
+        ),
+        alert(
+            "FlinkBackPressureHigh",
+            "max by (namespace, flink_cluster, job_name, task_name) \
+             (avg_over_time(flink_taskmanager_job_task_backPressuredTimeMsPerSecond[5m])) > 500"
+                .into(),
+            "10m",
+            "warning",
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }}: task {{ $labels.task_name }} back-pressured",
+            "The task has been back-pressured more than half of the time for 15 minutes: a \
+             task downstream of it cannot keep up, and the job falls behind its input.",
+        ),
+    ];
+    let file = json!({"groups": [{"name": "dataport-flink", "rules": rules}]});
+    let text = serde_yaml_ng::to_string(&file).map_err(|e| RenderError::Encode {
+        kind: "ConfigMap",
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# Written by dataport: alerts on what breaks Flink's streaming jobs.\n{text}"
+    ))
+}
