@@ -42,7 +42,7 @@ pub use install::{InstallRequest, Prepared, PreviewView};
 pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
-pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SnapshotView};
+pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView};
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
