@@ -357,11 +357,18 @@ impl Service {
             namespace: instance.namespace.clone(),
             name: instance.name.clone(),
         };
+        // Once uninstalled, what runs under its name is another instance's.
         let observed = self
             .watches
             .get()
+            .filter(|_| !uninstalled)
             .map(|watches| watches.observed(&key))
             .unwrap_or_default();
+        let reinstalled_as = if uninstalled {
+            self.store.reinstalled_as(id).await?.map(|next| next.id)
+        } else {
+            None
+        };
         // Events are a nicety: an unreachable cluster must not take the page down.
         let neighbours: Vec<String> = self
             .store
@@ -401,6 +408,7 @@ impl Service {
             left_behind,
             parameters,
             has_password,
+            reinstalled_as,
         })
     }
 
