@@ -263,3 +263,17 @@ document.addEventListener("DOMContentLoaded", () => {
   version.addEventListener("change", refresh);
   refresh();
 });
+
+// Job page: its savepoints and checkpoints follow the cluster live
+// (server-sent events carrying the list's server-rendered HTML).
+document.addEventListener("DOMContentLoaded", () => {
+  const panel = document.querySelector("[data-savepoints-live]");
+  if (!panel || !window.EventSource) return;
+  const note = document.querySelector("[data-savepoints-note]");
+  const source = new EventSource(panel.dataset.savepointsLive);
+  source.addEventListener("open", () => { if (note) note.textContent = "Following live."; });
+  source.addEventListener("error", () => { if (note) note.textContent = "Live updates interrupted; retrying."; });
+  source.addEventListener("savepoints", (message) => {
+    panel.innerHTML = message.data;
+  });
+});

@@ -82,6 +82,47 @@ async fn refuses_a_second_instance_with_the_same_namespace_and_name(backend: Bac
     assert_eq!(store.instances(None).await.unwrap().len(), 2);
 }
 
+async fn installs_an_uninstalled_name_again_linked_to_the_old_record(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let store = database.store().await;
+    let (old, _, _) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+    store
+        .set_status(old.id, InstanceStatus::Uninstalled)
+        .await
+        .unwrap();
+    let (new, _, _) = store
+        .create_instance(flink("data", "orders"))
+        .await
+        .unwrap();
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.previous_id, Some(old.id));
+    assert_eq!(
+        store.instance(new.id).await.unwrap().previous_id,
+        Some(old.id)
+    );
+    assert_eq!(
+        store.reinstalled_as(old.id).await.unwrap().map(|i| i.id),
+        Some(new.id)
+    );
+    // The name finds the live one; a third install is refused while it lives.
+    let named = store
+        .instance_named("data", "orders")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(named.id, new.id);
+    assert!(matches!(
+        store.create_instance(flink("data", "orders")).await,
+        Err(StoreError::NameTaken { .. })
+    ));
+    // The old record's history stays.
+    assert_eq!(store.revisions(old.id).await.unwrap().len(), 1);
+    assert_eq!(store.operations(old.id).await.unwrap().len(), 1);
+}
+
 async fn counts_instances_per_app_without_the_uninstalled(backend: Backend) {
     let database = TestDatabase::new(backend).await;
     let store = database.store().await;
@@ -421,6 +462,7 @@ async fn keeps_session_jobs_by_name_while_they_exist(backend: Backend) {
 on_both_databases!(
     installs_an_instance_with_its_first_revision_and_operation,
     refuses_a_second_instance_with_the_same_namespace_and_name,
+    installs_an_uninstalled_name_again_linked_to_the_old_record,
     counts_instances_per_app_without_the_uninstalled,
     records_how_an_operation_ends,
     says_not_found_for_unknown_ids,

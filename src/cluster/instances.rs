@@ -289,3 +289,42 @@ impl Cluster {
         }
     }
 }
+
+/// The label selector of the ConfigMaps Flink's Kubernetes HA keeps for
+/// cluster `cluster_id` (leaders, job graphs, checkpoint pointers): apache/flink
+/// `flink-kubernetes/src/main/java/org/apache/flink/kubernetes/utils/Constants.java`
+/// (`LABEL_CONFIGMAP_TYPE_KEY = "configmap-type"`,
+/// `LABEL_CONFIGMAP_TYPE_HIGH_AVAILABILITY = "high-availability"`) and
+/// `KubernetesUtils.getConfigMapLabels` (with `app=<cluster id>`).
+pub fn flink_ha_selector(cluster_id: &str) -> String {
+    format!("app={cluster_id},configmap-type=high-availability")
+}
+
+impl Cluster {
+    /// Deletes the ConfigMaps Flink's Kubernetes HA left for cluster
+    /// `cluster_id` in `namespace` (they outlive the FlinkDeployment when the
+    /// operator did not clean up, and a new cluster of the same name would
+    /// resume their jobs). Returns their names.
+    pub async fn delete_flink_ha_config_maps(
+        &self,
+        namespace: &str,
+        cluster_id: &str,
+    ) -> Result<Vec<String>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(self.client().clone(), namespace);
+        let selector = flink_ha_selector(cluster_id);
+        let found = api.list(&ListParams::default().labels(&selector)).await?;
+        let mut deleted = Vec::new();
+        for config_map in found.items {
+            let Some(name) = config_map.metadata.name else {
+                continue;
+            };
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => deleted.push(name),
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(deleted)
+    }
+}

@@ -12,6 +12,7 @@ pub mod watch;
 pub mod webui;
 
 pub use apply::describe;
+pub use instances::flink_ha_selector;
 
 use std::path::Path;
 

@@ -7,6 +7,8 @@
 //! (a savepoint without `path` goes to the cluster's
 //! `execution.checkpointing.savepoint-dir`).
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -113,19 +115,29 @@ impl Cluster {
         namespace: &str,
         session: &str,
     ) -> Result<Option<String>, ClusterError> {
-        let api: Api<FlinkDeployment> = Api::namespaced(self.client().clone(), namespace);
-        let Some(deployment) = api.get_opt(session).await? else {
-            return Ok(None);
-        };
-        let configuration = serde_json::to_value(&deployment.spec.flink_configuration)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .map(crate::crd::flink_configuration::flat)
-            .unwrap_or_default();
+        let configuration = self.session_configuration(namespace, session).await?;
         Ok(SAVEPOINT_DIR_KEYS
             .iter()
             .find_map(|key| configuration.get(*key))
             .filter(|dir| !dir.trim().is_empty())
             .cloned())
+    }
+
+    /// The `flinkConfiguration` of session cluster `session` in `namespace`,
+    /// flattened (`a.b: c`); empty when the FlinkDeployment is gone.
+    pub async fn session_configuration(
+        &self,
+        namespace: &str,
+        session: &str,
+    ) -> Result<BTreeMap<String, String>, ClusterError> {
+        let api: Api<FlinkDeployment> = Api::namespaced(self.client().clone(), namespace);
+        let Some(deployment) = api.get_opt(session).await? else {
+            return Ok(BTreeMap::new());
+        };
+        Ok(serde_json::to_value(&deployment.spec.flink_configuration)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(crate::crd::flink_configuration::flat)
+            .unwrap_or_default())
     }
 }

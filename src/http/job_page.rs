@@ -13,8 +13,9 @@ use super::error::{OrPage, PageError};
 use super::instances::parse_id;
 use super::jobs::JobFields;
 use super::page::{Layout, Page};
+use super::savepoints::{SnapshotList, snapshot_list};
 use crate::catalog::FieldErrors;
-use crate::service::{JobFormView, JobView, SAVEPOINT_FIELD, START_FIELD, SnapshotView};
+use crate::service::{JobFormView, JobView, SAVEPOINT_FIELD, START_FIELD};
 
 /// A job: its state, savepoint and parameters, its actions and its upgrade form.
 #[derive(Template)]
@@ -25,10 +26,8 @@ pub(super) struct JobPage {
     form: JobFormView,
     /// Why the last Suspend was refused, next to its checkbox.
     suspend_error: Option<String>,
-    /// The job's savepoints and checkpoints, newest first.
-    snapshots: Vec<SnapshotView>,
-    /// Why they could not be read.
-    snapshots_error: Option<String>,
+    /// The job's savepoints and checkpoints and its periodic schedule.
+    list: SnapshotList,
     /// Why the last Take savepoint was refused, next to its button.
     savepoint_error: Option<String>,
     /// Why the last start from a savepoint was refused, next to its path.
@@ -67,16 +66,12 @@ pub(super) async fn job_page_with(
         .job_form(id, Some(name), typed, &form_errors)
         .await
         .or_page(layout)?;
-    let (snapshots, snapshots_error) = match state.service.job_snapshots(id, name).await {
-        Ok(snapshots) => (snapshots, None),
-        Err(error) => (Vec::new(), Some(error.to_string())),
-    };
+    let list = snapshot_list(state, id, name).await;
     Ok(JobPage {
         layout: layout.clone(),
         job,
         suspend_error,
-        snapshots,
-        snapshots_error,
+        list,
         savepoint_error,
         start_error,
         start_path,

@@ -1,6 +1,7 @@
 //! A session job's savepoints: Take savepoint (form and JSON), the list as
-//! JSON, and Start from savepoint (form and JSON). The list itself is on the
-//! job page ([`super::jobs`]).
+//! JSON and live on the job page (server-sent events with the list's HTML),
+//! and Start from savepoint (form and JSON). The page itself is
+//! [`super::job_page`].
 
 use std::collections::BTreeMap;
 
@@ -19,12 +20,85 @@ use super::instances::parse_id;
 use super::job_page::job_page_with;
 use super::jobs::after_action;
 use super::page::{Layout, render};
-use crate::service::{JobView, START_FIELD, ServiceError, SnapshotView};
+use crate::service::{JobView, START_FIELD, SavepointSchedule, ServiceError, SnapshotView};
+
+/// How often an open job page's savepoints are read again.
+const SAVEPOINTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A job's savepoints and checkpoints as its page shows them.
+pub(super) struct SnapshotList {
+    /// The session cluster, for links.
+    pub instance_id: uuid::Uuid,
+    /// Newest first.
+    pub snapshots: Vec<SnapshotView>,
+    /// Why they could not be read.
+    pub error: Option<String>,
+    /// Its periodic savepoints, when they could be read.
+    pub schedule: Option<SavepointSchedule>,
+}
+
+/// The list of job `name` of session cluster `id`, read now.
+pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid, name: &str) -> SnapshotList {
+    let (snapshots, error) = match state.service.job_snapshots(id, name).await {
+        Ok(snapshots) => (snapshots, None),
+        Err(error) => (Vec::new(), Some(error.to_string())),
+    };
+    let schedule = state
+        .service
+        .job_savepoint_schedule(id, name, &snapshots)
+        .await
+        .ok();
+    SnapshotList {
+        instance_id: id,
+        snapshots,
+        error,
+        schedule,
+    }
+}
+
+/// The live part of the job page's savepoints.
+#[derive(askama::Template)]
+#[template(path = "savepoints_live.html")]
+struct SavepointsFragment {
+    list: SnapshotList,
+}
+
+/// Server-sent events of the job page's savepoints: the list's HTML
+/// whenever it changed (read every 2 s).
+async fn live_list(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    let id = parse_id(&id)?;
+    // Unknown jobs (and no cluster) answer before the stream starts.
+    state.service.job_snapshots(id, &name).await?;
+    Ok(super::live::changes(
+        "savepoints",
+        SAVEPOINTS_REFRESH,
+        move || {
+            let state = state.clone();
+            let name = name.clone();
+            async move {
+                let list = snapshot_list(&state, id, &name).await;
+                askama::Template::render(&SavepointsFragment { list }).ok()
+            }
+        },
+    ))
+}
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/jobs/{job}/savepoints", post(take_form))
         .route("/instances/{id}/jobs/{job}/redeploy", post(redeploy_form))
+        .route(
+            "/instances/{id}/jobs/{job}/live/savepoints",
+            axum::routing::get(live_list),
+        )
         .route(
             "/api/v1/instances/{id}/jobs/{job}/savepoints",
             axum::routing::get(list_json).post(take_json),

@@ -106,10 +106,12 @@ impl Service {
             .version
             .clone()
             .unwrap_or_else(|| app.default_version().to_owned());
+        // An uninstalled instance's name can be installed again.
         let taken = self
             .store
             .instance_named(&request.namespace, &request.name)
-            .await?;
+            .await?
+            .filter(|old| old.status != InstanceStatus::Uninstalled);
         // The preview's id, unless another instance has it (a form sent again
         // after its install): then a new one, which the preview shows in turn.
         let id = match request.id {

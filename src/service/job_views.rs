@@ -13,7 +13,7 @@ use super::{Service, ServiceError};
 use crate::catalog::health::ObservedJob;
 use crate::catalog::jobs::savepoints::START_KEYS;
 use crate::catalog::jobs::{
-    ArtifactRules, JOB_PARAMS, SessionContext, keeps_state, session_job_object_name,
+    ArtifactRules, SESSION_JOB_PARAMS, SessionContext, keeps_state, session_job_object_name,
     validate_session_job,
 };
 use crate::catalog::params::reference_target;
@@ -276,7 +276,7 @@ impl Service {
                 .or_else(|| raw.get("name").cloned())
                 .unwrap_or_default(),
             upgrade: job.is_some(),
-            fields: JOB_PARAMS
+            fields: SESSION_JOB_PARAMS
                 .iter()
                 .map(|param| {
                     let mut field = field_view(param, raw, errors, &[]);
@@ -288,7 +288,7 @@ impl Service {
                 .collect(),
             errors: errors
                 .iter()
-                .filter(|(key, _)| !JOB_PARAMS.iter().any(|p| p.key == key.as_str()))
+                .filter(|(key, _)| !SESSION_JOB_PARAMS.iter().any(|p| p.key == key.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         })

@@ -162,6 +162,17 @@ impl Service {
         loop {
             let remaining = cluster.delete_instance(&scope).await?;
             let Some(first) = remaining.first() else {
+                if matches!(instance.app.as_str(), "flink" | "flink-application") {
+                    // What Flink's Kubernetes HA keeps would make a new
+                    // cluster of this name resume the old jobs.
+                    let gone = cluster
+                        .delete_flink_ha_config_maps(&instance.namespace, &instance.name)
+                        .await?;
+                    if !gone.is_empty() {
+                        tracing::info!(instance = %instance.target(), config_maps = ?gone,
+                            "deleted Flink's HA ConfigMaps");
+                    }
+                }
                 // Its session jobs went first, with its other objects.
                 self.store.delete_jobs_of(instance.id).await?;
                 self.store

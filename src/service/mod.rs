@@ -44,7 +44,7 @@ pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
-pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SnapshotView};
+pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView};
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
@@ -375,11 +375,18 @@ impl Service {
             namespace: instance.namespace.clone(),
             name: instance.name.clone(),
         };
+        // Once uninstalled, what runs under its name is another instance's.
         let observed = self
             .watches
             .get()
+            .filter(|_| !uninstalled)
             .map(|watches| watches.observed(&key))
             .unwrap_or_default();
+        let reinstalled_as = if uninstalled {
+            self.store.reinstalled_as(id).await?.map(|next| next.id)
+        } else {
+            None
+        };
         // Events are a nicety: an unreachable cluster must not take the page down.
         let neighbours: Vec<String> = self
             .store
@@ -419,6 +426,7 @@ impl Service {
             left_behind,
             parameters,
             has_password,
+            reinstalled_as,
         })
     }
 

@@ -253,6 +253,44 @@ pub struct InstanceView {
     pub parameters: Vec<ParamLine>,
     /// Whether its app has a password field (kept in a Secret, never shown).
     pub has_password: bool,
+    /// Once uninstalled, the instance installed again under its name, if
+    /// any (the new one's `previous_id` is this one).
+    pub reinstalled_as: Option<uuid::Uuid>,
+}
+
+/// What a Flink cluster keeps outside its own objects, as its uninstall
+/// page says it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlinkLeftovers {
+    /// The label selector of Flink's Kubernetes HA ConfigMaps, which the
+    /// uninstall deletes once the cluster is gone.
+    pub ha_config_maps: String,
+    /// The ZooKeeper path of its HA data (`high-availability.zookeeper.path.root`),
+    /// with ZooKeeper HA: left in ZooKeeper.
+    pub zookeeper_path: Option<String>,
+    /// Where its checkpoints and savepoints go (`s3`, `hdfs`), with HA: kept.
+    pub storage: Option<String>,
+}
+
+impl InstanceView {
+    /// For a Flink cluster, what it keeps outside its objects; `None` for
+    /// other apps.
+    pub fn flink_leftovers(&self) -> Option<FlinkLeftovers> {
+        let instance = &self.instance;
+        if !matches!(instance.app.as_str(), "flink" | "flink-application") {
+            return None;
+        }
+        let params = &instance.params;
+        let ha = params["highAvailability"] == serde_json::Value::Bool(true);
+        Some(FlinkLeftovers {
+            ha_config_maps: crate::cluster::flink_ha_selector(&instance.name),
+            zookeeper_path: (ha && params["haType"] == "zookeeper")
+                .then(|| format!("/flink/{}/{}", instance.namespace, instance.name)),
+            storage: ha
+                .then(|| params["storage"].as_str().map(str::to_owned))
+                .flatten(),
+        })
+    }
 }
 
 /// One parameter of an instance, as its page shows it.

@@ -14,7 +14,7 @@ mod users;
 /// Macros rather than consts so that `concat!` keeps every query static text.
 macro_rules! instance_columns {
     () => {
-        "id, app, name, namespace, version, status, params, current_revision, created_at, updated_at"
+        "id, app, name, namespace, version, status, params, current_revision, created_at, updated_at, previous_id"
     };
 }
 
@@ -144,6 +144,7 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        relax_name_uniqueness(&pool, url.starts_with("sqlite:")).await?;
         Ok(Store { pool })
     }
 
@@ -159,13 +160,20 @@ impl Store {
     }
 
     /// Writes a new instance, its revision 1 and its pending install operation
-    /// in one transaction: all three or none.
+    /// in one transaction: all three or none. An uninstalled instance of the
+    /// same name and namespace becomes its `previous_id` (the newest one);
+    /// one that is not uninstalled refuses it with [`StoreError::NameTaken`].
     pub async fn create_instance(
         &self,
         new: NewInstance,
     ) -> Result<(Instance, Revision, Operation), StoreError> {
         let now = now();
+        let previous_id = match self.instance_named(&new.namespace, &new.name).await? {
+            Some(old) if old.status == InstanceStatus::Uninstalled => Some(old.id),
+            _ => None,
+        };
         let instance = Instance {
+            previous_id,
             id: new.id,
             app: new.app,
             name: new.name,
@@ -202,8 +210,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO instances (id, app, name, namespace, version, status, params, \
-             current_revision, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             current_revision, created_at, updated_at, previous_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(instance.id.to_string())
         .bind(&instance.app)
@@ -215,6 +223,7 @@ impl Store {
         .bind(instance.current_revision)
         .bind(timestamp(now))
         .bind(timestamp(now))
+        .bind(instance.previous_id.map(|id| id.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(|error| {
@@ -303,7 +312,23 @@ impl Store {
         })
     }
 
-    /// The instance named `name` in `namespace`, if there is one.
+    /// The instance installed again under the name of uninstalled instance
+    /// `id`, if any.
+    pub async fn reinstalled_as(&self, id: Uuid) -> Result<Option<Instance>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE previous_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| instance_from_row(&row))
+        .transpose()
+    }
+
+    /// The instance named `name` in `namespace`, if there is one: the one
+    /// not uninstalled, else the newest uninstalled one.
     pub async fn instance_named(
         &self,
         namespace: &str,
@@ -312,7 +337,8 @@ impl Store {
         sqlx::query(concat!(
             "SELECT ",
             instance_columns!(),
-            " FROM instances WHERE namespace = $1 AND name = $2"
+            " FROM instances WHERE namespace = $1 AND name = $2 \
+             ORDER BY CASE WHEN status = 'Uninstalled' THEN 1 ELSE 0 END, created_at DESC LIMIT 1"
         ))
         .bind(namespace)
         .bind(name)
@@ -465,6 +491,63 @@ async fn insert_revision(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Drops the `UNIQUE (namespace, name)` of the first schema, so that an
+/// uninstalled instance's name can be installed again (the partial index
+/// `instances_live_name` holds names of the others). Postgres drops the
+/// constraint; SQLite cannot, so the table is rebuilt without it with
+/// foreign keys off (its documented way to change a table's constraints:
+/// `DROP TABLE` would otherwise delete the revisions and operations too).
+async fn relax_name_uniqueness(pool: &AnyPool, sqlite: bool) -> Result<(), StoreError> {
+    if !sqlite {
+        sqlx::query("ALTER TABLE instances DROP CONSTRAINT IF EXISTS instances_namespace_name_key")
+            .execute(pool)
+            .await?;
+        return Ok(());
+    }
+    let schema: Option<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'instances'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if !schema.is_some_and(|sql| sql.contains("UNIQUE (namespace, name)")) {
+        return Ok(());
+    }
+    let mut connection = pool.acquire().await?;
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *connection)
+        .await?;
+    let rebuilt = async {
+        let mut tx = connection.begin().await?;
+        for statement in [
+            "CREATE TABLE instances_rebuilt (id TEXT PRIMARY KEY, app TEXT NOT NULL, \
+             name TEXT NOT NULL, namespace TEXT NOT NULL, version TEXT NOT NULL, \
+             status TEXT NOT NULL, params TEXT NOT NULL, current_revision BIGINT NOT NULL, \
+             created_at TEXT NOT NULL, updated_at TEXT NOT NULL, previous_id TEXT)",
+            concat!(
+                "INSERT INTO instances_rebuilt (",
+                instance_columns!(),
+                ") SELECT ",
+                instance_columns!(),
+                " FROM instances"
+            ),
+            "DROP TABLE instances",
+            "ALTER TABLE instances_rebuilt RENAME TO instances",
+            "CREATE INDEX instances_by_app ON instances (app)",
+            "CREATE INDEX instances_by_app_status_namespace ON instances (app, status, namespace)",
+            "CREATE UNIQUE INDEX instances_live_name ON instances (namespace, name) \
+             WHERE status <> 'Uninstalled'",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *connection)
+        .await?;
+    Ok(rebuilt?)
 }
 
 /// A write's error: `taken()` when it broke a unique constraint (a name in

@@ -30,6 +30,9 @@ pub struct Instance {
     pub created_at: DateTime<Utc>,
     /// When its record last changed.
     pub updated_at: DateTime<Utc>,
+    /// The uninstalled instance of the same name and namespace this one
+    /// was installed in place of (its history), if any.
+    pub previous_id: Option<Uuid>,
 }
 
 impl Instance {

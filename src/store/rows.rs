@@ -20,6 +20,13 @@ pub(super) fn instance_from_row(row: &AnyRow) -> Result<Instance, StoreError> {
         current_revision: row.try_get("current_revision")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
+        previous_id: match row.try_get::<Option<String>, _>("previous_id")? {
+            Some(value) => Some(value.parse().map_err(|_| StoreError::Corrupt {
+                column: "previous_id",
+                value: value.clone(),
+            })?),
+            None => None,
+        },
     })
 }
 

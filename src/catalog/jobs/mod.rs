@@ -13,6 +13,7 @@ use crate::crd::{FlinkSessionJob, FlinkSessionJobSpec, JobSpec, JobState, Upgrad
 
 mod artifacts;
 pub mod savepoints;
+pub mod schedule;
 
 pub use artifacts::{ArtifactRules, JAR_SCHEMES, is_restricted_host, is_restricted_ip};
 
@@ -99,6 +100,19 @@ pub const JOB_PARAMS: &[Param] = &[
     },
 ];
 
+/// A session job's fields: the job's, then its periodic savepoints
+/// ([`schedule`]).
+pub const SESSION_JOB_PARAMS: &[Param] = &[
+    JOB_PARAMS[0],
+    JOB_PARAMS[1],
+    JOB_PARAMS[2],
+    JOB_PARAMS[3],
+    JOB_PARAMS[4],
+    schedule::SCHEDULE_PARAMS[0],
+    schedule::SCHEDULE_PARAMS[1],
+    schedule::SCHEDULE_PARAMS[2],
+];
+
 /// The desired state of an application's job.
 pub const JOB_STATE: Param = Param {
     key: "jobState",
@@ -174,7 +188,7 @@ pub fn validate_session_job(
     context: &SessionContext,
 ) -> Result<Values, FieldErrors> {
     let has_storage = context.has_storage;
-    let (values, mut errors) = params::validate(JOB_PARAMS, raw);
+    let (values, mut errors) = params::validate(SESSION_JOB_PARAMS, raw);
     if let Some(uri) = values.get("jarURI").and_then(Value::as_str)
         && let Some(refusal) = context.artifacts.refusal(uri, &context.operator)
     {
@@ -190,7 +204,8 @@ pub fn validate_session_job(
         );
     }
     let enable = "turn high availability on in the session cluster's update";
-    let rule_errors = job_rules(&values, has_storage, enable);
+    let mut rule_errors = job_rules(&values, has_storage, enable);
+    rule_errors.extend(schedule::schedule_rules(&values, has_storage));
     params::with_rule_errors(values, errors, rule_errors)
 }
 
@@ -248,7 +263,7 @@ pub fn render_session_job(
             deployment_name: session.name.clone(),
             job: job_spec(values, state),
             restart_nonce: None,
-            flink_configuration: None,
+            flink_configuration: schedule::schedule_configuration(values),
         },
     );
     session_job.metadata.namespace = Some(session.namespace.clone());

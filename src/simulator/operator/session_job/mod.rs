@@ -14,6 +14,7 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::Value;
 
@@ -25,12 +26,13 @@ use super::status::{
 };
 use super::validator::{flat_configuration, savepoint_dir, validate_session_job};
 use crate::crd::{
-    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobManagerDeploymentStatus, JobSpec,
-    ReconciliationState, ResourceLifecycleState as Lifecycle,
+    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, FlinkStateSnapshot,
+    JobManagerDeploymentStatus, JobSpec, ReconciliationState, ResourceLifecycleState as Lifecycle,
 };
 use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_change};
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
+mod periodic;
 mod real;
 mod savepoints;
 
@@ -47,7 +49,25 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
     };
-    Controller::new(jobs, watcher::Config::default())
+    let mut controller = Controller::new(jobs, watcher::Config::default());
+    if operator.snapshots {
+        let snapshots: Api<FlinkStateSnapshot> = match &namespace {
+            Some(ns) => Api::namespaced(operator.client.clone(), ns),
+            None => Api::all(operator.client.clone()),
+        };
+        // A snapshot's change reconciles its job, as the operator's
+        // FlinkStateSnapshot informer does (`EventSourceUtils`): a completed
+        // periodic savepoint lets the history's retention run at once.
+        controller = controller.watches(snapshots, watcher::Config::default(), |snapshot| {
+            let reference = snapshot.spec.job_reference.as_ref()?;
+            if reference.kind != Some(crate::crd::JobKind::FlinkSessionJob) {
+                return None;
+            }
+            let name = reference.name.as_deref()?;
+            Some(ObjectRef::<FlinkSessionJob>::new(name).within(&snapshot.namespace()?))
+        });
+    }
+    controller
         .run(reconcile, error_policy, operator)
         .for_each(|result| async {
             if let Err(error) = result {
@@ -154,7 +174,7 @@ async fn step(
                 Some(last) => last.clone(),
                 None => {
                     next.lifecycle_state = Some(derive(&next, job));
-                    return patch(api, job, &current, &next).await;
+                    return patch(api, job, &current, &next).await.map(Action::requeue);
                 }
             }
         }
@@ -283,13 +303,26 @@ async fn step(
     if valid {
         next.observed_generation = job.metadata.generation;
     }
+    // Periodic savepoints and the history's retention, once deployed
+    // (`triggerSnapshotIfNeeded`, `SnapshotObserver.cleanupSavepointHistory`).
+    let mut periodic_due = None;
+    if let (Some(configuration), Some(_), false) =
+        (&session_configuration, &recorded, session_not_ready)
+    {
+        let mut configuration = configuration.clone();
+        configuration.extend(flat_configuration(&target));
+        let running = next.job_status.as_ref().and_then(|j| j.state.as_deref()) == Some("RUNNING");
+        periodic_due = periodic::step(operator, job, &configuration, running).await;
+    }
     next.lifecycle_state = Some(derive(&next, job));
-    let action = patch(api, job, &current, &next).await?;
+    let after = patch(api, job, &current, &next).await?;
     Ok(if session_not_ready {
         // `readyToReconcile`: the job waits for its session's JobManager.
         Action::requeue(Duration::from_secs(5))
     } else {
-        action
+        // Checked again when the next periodic savepoint is due, at the latest.
+        let due = periodic_due.map_or(after, |d| d.max(Duration::from_secs(1)));
+        Action::requeue(after.min(due))
     })
 }
 
@@ -369,14 +402,15 @@ fn derive(status: &FlinkSessionJobStatus, job: &FlinkSessionJob) -> Lifecycle {
     })
 }
 
+/// Writes the status when it changed; returns when to look again.
 async fn patch(
     api: &Api<FlinkSessionJob>,
     job: &FlinkSessionJob,
     current: &FlinkSessionJobStatus,
     next: &FlinkSessionJobStatus,
-) -> Result<Action, kube::Error> {
+) -> Result<Duration, kube::Error> {
     if next == current {
-        return Ok(Action::requeue(Duration::from_secs(30)));
+        return Ok(Duration::from_secs(30));
     }
     api.patch_status(
         &job.name_any(),
@@ -384,5 +418,5 @@ async fn patch(
         &Patch::Merge(&status_change(current, next)),
     )
     .await?;
-    Ok(Action::requeue(STEP))
+    Ok(STEP)
 }

@@ -15,6 +15,11 @@ use crate::catalog::jobs::session_job_object_name;
 use crate::crd::{FlinkStateSnapshot, SnapshotState};
 use crate::store::{Instance, JobWish};
 
+mod schedule;
+
+use schedule::parse_time;
+pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
+
 /// The form field a savepoint refusal is shown next to.
 pub const SAVEPOINT_FIELD: &str = "savepoint";
 
@@ -37,15 +42,31 @@ pub struct SnapshotView {
     pub path: Option<String>,
     /// Why it failed or was abandoned: the operator's message.
     pub error: Option<String>,
-    /// When it completed or failed, else when it was triggered, else asked
-    /// for (RFC 3339).
+    /// When it was asked for (RFC 3339): the FlinkStateSnapshot's creation,
+    /// else its trigger time.
     pub time: Option<String>,
+    /// When it completed, failed or was abandoned (RFC 3339).
+    pub finished: Option<String>,
 }
 
 impl SnapshotView {
     /// Whether a job can start from it: a completed savepoint with a path.
     pub fn restorable(&self) -> bool {
         self.state == "completed" && self.path.as_deref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// When it was asked for, as people read it: `2026-12-01 03:10:05 UTC`.
+    pub fn time_text(&self) -> String {
+        self.time.as_deref().map(readable_time).unwrap_or_default()
+    }
+
+    /// How long ago it was asked for: `45 s ago`, `3 min ago`, `2 h ago`, `4 d ago`.
+    pub fn age_text(&self) -> String {
+        self.time
+            .as_deref()
+            .and_then(parse_time)
+            .map(|t| time_ago(t, chrono::Utc::now()))
+            .unwrap_or_default()
     }
 }
 
@@ -85,20 +106,40 @@ pub fn snapshot_view(snapshot: &FlinkStateSnapshot) -> SnapshotView {
         state,
         path: status.path.filter(|p| !p.is_empty()),
         error: status.error.as_deref().map(error_words),
-        time: status
-            .result_timestamp
-            .or(status.trigger_timestamp)
-            .or_else(|| {
-                snapshot
-                    .metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| t.0.to_string())
-            }),
+        time: snapshot
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.to_string())
+            .or(status.trigger_timestamp),
+        finished: status.result_timestamp,
     }
 }
 
 impl Service {
+    /// The periodic savepoints of job `name` of session cluster `id`, given
+    /// its `snapshots` (newest first).
+    pub async fn job_savepoint_schedule(
+        &self,
+        id: Uuid,
+        name: &str,
+        snapshots: &[SnapshotView],
+    ) -> Result<SavepointSchedule, ServiceError> {
+        let session = self.instance_record(id).await?;
+        let job = self.stored_job(id, name).await?;
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let configuration = cluster
+            .session_configuration(&session.namespace, &session.name)
+            .await?;
+        Ok(savepoint_schedule(
+            &job.params,
+            &configuration,
+            snapshots,
+            job.created_at,
+            job.state == JobWish::Running,
+        ))
+    }
+
     /// The savepoints and checkpoints of job `name` of session cluster `id`,
     /// newest first, read live from the cluster.
     pub async fn job_snapshots(
@@ -228,9 +269,10 @@ mod tests {
     fn a_snapshot_reads_as_its_state_trigger_and_error_words() {
         let snapshot: FlinkStateSnapshot = serde_json::from_value(json!({
             "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
-            "metadata": {"name": "a-etl-savepoint-upgrade-1", "labels": {"snapshot.trigger-type": "UPGRADE"}},
+            "metadata": {"name": "a-etl-savepoint-upgrade-1", "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"snapshot.trigger-type": "UPGRADE"}},
             "spec": {"savepoint": {"alreadyExists": true}},
-            "status": {"state": "FAILED", "resultTimestamp": "2026-01-01T00:00:00Z",
+            "status": {"state": "FAILED", "resultTimestamp": "2026-01-01T00:05:00Z",
                 "error": "{\"type\":\"x\",\"message\":\"java.lang.IllegalArgumentException: no dir\"}"},
         }))
         .unwrap();
@@ -244,6 +286,8 @@ mod tests {
             Some("java.lang.IllegalArgumentException: no dir")
         );
         assert_eq!(view.time.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(view.time_text(), "2026-01-01 00:00:00 UTC");
+        assert_eq!(view.finished.as_deref(), Some("2026-01-01T00:05:00Z"));
         assert!(!view.restorable());
     }
 }
