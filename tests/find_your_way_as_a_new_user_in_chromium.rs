@@ -248,7 +248,7 @@ async fn an_uninstalled_instance_says_what_is_left() {
         browser
             .text("[data-install-again]")
             .await
-            .contains("to install MinIO as minio again, choose another namespace")
+            .contains("installing MinIO as minio there starts a new record")
     );
     for gone in [
         "[data-webui]",

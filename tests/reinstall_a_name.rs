@@ -106,6 +106,21 @@ async fn uninstall_and_reinstall_flink_main_starts_clean_and_keeps_the_old_histo
         .collect();
     assert_eq!(left, ["flink-main-notes"], "only the HA ConfigMaps went");
 
+    // The old page offers the name again, with the form filled in for it.
+    let (_, page) = portal.get(&format!("/instances/{old_id}")).await;
+    assert!(page.contains("The name flink-main is free again"), "{page}");
+    let form = format!("/catalog/flink/install?namespace={namespace}&amp;name=flink-main");
+    assert!(page.contains(&form), "{page}");
+    let (_, filled) = portal
+        .get(&format!(
+            "/catalog/flink/install?namespace={namespace}&name=flink-main"
+        ))
+        .await;
+    assert!(
+        filled.contains(r#"value="flink-main""#),
+        "the form suggests the name"
+    );
+
     // Installed again under the same name: a new record, linked to the old.
     let new = portal
         .install(

@@ -45,19 +45,25 @@ pub(super) struct InstallPage {
 }
 
 /// The namespace an empty install form is for (its reference fields offer
-/// the instances that serve it) and the version it starts at.
+/// the instances that serve it), the version it starts at, and the name it
+/// suggests (an uninstalled instance's, to install it again).
 #[derive(Debug, Default, Deserialize)]
 struct FormQuery {
     namespace: Option<String>,
     version: Option<String>,
+    name: Option<String>,
 }
 
 impl FormQuery {
     fn raw(self) -> BTreeMap<String, String> {
-        [("namespace", self.namespace), ("version", self.version)]
-            .into_iter()
-            .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?)))
-            .collect()
+        [
+            ("namespace", self.namespace),
+            ("version", self.version),
+            ("name", self.name),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?)))
+        .collect()
     }
 }
 
