@@ -15,6 +15,7 @@ mod jobs;
 mod lifecycle;
 mod pods;
 mod savepoints;
+mod session_upgrade;
 mod sessions;
 mod status;
 mod update;
@@ -43,6 +44,7 @@ pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SnapshotView};
+pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
