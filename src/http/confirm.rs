@@ -134,12 +134,9 @@ pub(super) async fn rollback_page(
             .replace("{revision}", &revision.to_string()),
     ];
     // A session cluster that restarts takes its running jobs through savepoints.
-    let plan = state
-        .service
-        .plan_rollback(id, revision)
-        .await
-        .or_page(&layout)?;
-    if !plan.interrupted_jobs.is_empty() {
+    // A revision that cannot be planned is refused by the POST, with why.
+    let plan = state.service.plan_rollback(id, revision).await.ok();
+    if let Some(plan) = plan.filter(|plan| !plan.interrupted_jobs.is_empty()) {
         what.push(
             "This restarts the Flink cluster: each running job is suspended first and resumed \
              once the cluster is ready; if it does not come up, the current revision is \

@@ -13,6 +13,13 @@ use crate::service::{Service, ServiceError};
 /// How often the status is read again.
 const POLL: Duration = Duration::from_millis(500);
 
+/// How long the operator may keep reporting an error for a suspend before
+/// the suspend counts as failed. The operator retries a failed
+/// stop-with-savepoint on its next reconcile, and Flink refuses one while a
+/// job that reports RUNNING is still deploying its tasks ("Not all required
+/// tasks are currently running"), as a job resumed moments ago is.
+const SUSPEND_ERROR_PATIENCE: Duration = Duration::from_secs(45);
+
 /// What a wait ended with: done (with what it found), or why not.
 pub(super) type Waited<T> = Result<T, String>;
 
@@ -33,7 +40,7 @@ impl Service {
     /// asked; returns the savepoint it was suspended with
     /// (`status.jobStatus.upgradeSavepointPath`, `None` for a stateless
     /// job). Ends with the operator's error as soon as it reports one for the
-    /// suspended spec, or after `patience`.
+    /// suspended spec for [`SUSPEND_ERROR_PATIENCE`], or after `patience`.
     pub(super) async fn wait_suspended(
         &self,
         namespace: &str,
@@ -44,11 +51,15 @@ impl Service {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let started = Instant::now();
         let mut last = String::from("the operator has not reconciled it yet");
+        let mut failing_since: Option<Instant> = None;
         while started.elapsed() < patience {
             let Some(job) = cluster.flink_session_job(namespace, object).await? else {
                 return Ok(Err(format!("FlinkSessionJob {object} is gone")));
             };
             let status = job.status.unwrap_or_default();
+            if status.error.is_none() {
+                failing_since = None;
+            }
             if observed(job.metadata.generation, status.observed_generation) {
                 let savepoint = status
                     .job_status
@@ -59,7 +70,13 @@ impl Service {
                     (Some(Lifecycle::Suspended), _) if savepoint.is_some() => {
                         return Ok(Ok(savepoint));
                     }
-                    (_, Some(error)) => return Ok(Err(message(error))),
+                    (_, Some(error)) => {
+                        let since = *failing_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= SUSPEND_ERROR_PATIENCE {
+                            return Ok(Err(message(error)));
+                        }
+                        last = format!("the operator reports: {}", message(error));
+                    }
                     (Some(Lifecycle::Failed), None) => {
                         return Ok(Err("the operator reports it FAILED".into()));
                     }
