@@ -2,6 +2,7 @@
 
 mod apply;
 pub mod crds;
+mod flink;
 pub mod instances;
 pub mod leader;
 pub mod pods;

@@ -123,20 +123,33 @@ pub(super) async fn rollback_page(
         .or_page(&layout)?;
     let mut crumbs = instance_crumbs(&id, name);
     crumbs.push(("Roll back".into(), None));
+    let mut what = vec![
+        format!(
+            "A new revision of {name} with revision {revision}'s parameters is applied \
+             (it is now at revision {}).",
+            view.instance.current_revision
+        ),
+        "Workloads whose settings change are restarted; objects revision \
+         {revision} did not have are deleted."
+            .replace("{revision}", &revision.to_string()),
+    ];
+    // A session cluster that restarts takes its running jobs through savepoints.
+    // A revision that cannot be planned is refused by the POST, with why.
+    let plan = state.service.plan_rollback(id, revision).await.ok();
+    if let Some(plan) = plan.filter(|plan| !plan.interrupted_jobs.is_empty()) {
+        what.push(
+            "This restarts the Flink cluster: each running job is suspended first and resumed \
+             once the cluster is ready; if it does not come up, the current revision is \
+             restored and the jobs resume from the same savepoints."
+                .into(),
+        );
+        what.extend(plan.interrupted_jobs.iter().map(|job| job.fate()));
+    }
     Ok(Page(ConfirmPage {
         layout,
         crumbs,
         title: format!("Roll {name} back to revision {revision}?"),
-        what: vec![
-            format!(
-                "A new revision of {name} with revision {revision}'s parameters is applied \
-                 (it is now at revision {}).",
-                view.instance.current_revision
-            ),
-            "Workloads whose settings change are restarted; objects revision \
-             {revision} did not have are deleted."
-                .replace("{revision}", &revision.to_string()),
-        ],
+        what,
         action: format!("/instances/{id}/rollback"),
         hidden: vec![("revision".into(), revision.to_string())],
         agree: None,

@@ -230,7 +230,7 @@ impl Service {
         Ok(())
     }
 
-    async fn apply_job(
+    pub(super) async fn apply_job(
         &self,
         session: &Instance,
         name: &str,

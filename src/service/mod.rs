@@ -16,6 +16,7 @@ mod lifecycle;
 mod monitoring;
 mod pods;
 mod savepoints;
+mod session_upgrade;
 mod sessions;
 mod status;
 mod update;
@@ -45,6 +46,7 @@ pub use lifecycle::Dependant;
 pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView};
+pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::audit::{Audited, param_changes};
 use super::diff::{ObjectChange, ObjectDiff, object_diffs, unified_text};
+use super::session_upgrade::InterruptedJob;
 use super::views::param_texts;
 use super::{Prepared, Service, ServiceError};
 use crate::catalog::render::{Object, Target};
@@ -30,6 +31,10 @@ pub struct UpdatePlan {
     pub changes: bool,
     /// The objects the update applies: the same render as [`Service::update`]'s.
     pub objects: Vec<Object>,
+    /// The running jobs of a session cluster the change restarts: each is
+    /// suspended with a savepoint and resumed from it (stateless ones start
+    /// again without state). Empty when the cluster does not restart.
+    pub interrupted_jobs: Vec<InterruptedJob>,
 }
 
 impl UpdatePlan {
@@ -72,7 +77,29 @@ impl Service {
         params: &BTreeMap<String, String>,
     ) -> Result<UpdatePlan, ServiceError> {
         let (from_revision, prepared, current) = self.render_update(id, version, params).await?;
+        self.plan(id, from_revision, prepared, current).await
+    }
+
+    /// What rolling instance `id` back to revision `to`'s parameters would
+    /// change, before anything is written (the rollback's confirmation).
+    pub async fn plan_rollback(&self, id: Uuid, to: i64) -> Result<UpdatePlan, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let (from_revision, prepared, current) = self.render_rollback(&instance, to).await?;
+        self.plan(id, from_revision, prepared, current).await
+    }
+
+    async fn plan(
+        &self,
+        id: Uuid,
+        from_revision: i64,
+        prepared: Prepared,
+        current: Vec<Object>,
+    ) -> Result<UpdatePlan, ServiceError> {
         let object_changes = object_diffs(&current, &prepared.objects)?;
+        let instance = self.instance_record(id).await?;
+        let interrupted_jobs = self
+            .interrupted_jobs(&instance, &current, &prepared.objects)
+            .await?;
         Ok(UpdatePlan {
             from_revision,
             diff: unified_text(from_revision, &object_changes),
@@ -81,6 +108,7 @@ impl Service {
                 .any(|d| d.change != ObjectChange::Unchanged),
             object_changes,
             objects: prepared.objects,
+            interrupted_jobs,
         })
     }
 
@@ -141,6 +169,24 @@ impl Service {
         to: i64,
         actor: &str,
     ) -> Result<Operation, ServiceError> {
+        let (_, prepared, _) = self.render_rollback(instance, to).await?;
+        self.add_revision(
+            instance.id,
+            instance.current_revision,
+            OperationKind::Rollback,
+            prepared,
+            actor,
+        )
+        .await
+    }
+
+    /// Renders revision `to`'s parameters for the instance (at its current
+    /// version); as [`Self::render_update`].
+    async fn render_rollback(
+        &self,
+        instance: &crate::store::Instance,
+        to: i64,
+    ) -> Result<(i64, Prepared, Vec<Object>), ServiceError> {
         let id = instance.id;
         let old = self.store.revision(id, to).await.map_err(|_| {
             ServiceError::invalid(
@@ -151,17 +197,8 @@ impl Service {
         let params = param_texts(&old.params);
         // The version in force at that revision is the one its FlinkDeployment or images carry;
         // the record keeps the current one, so the old parameters render at the current version.
-        let (_, prepared, _) = self
-            .render_update(id, Some(instance.version.clone()), &params)
-            .await?;
-        self.add_revision(
-            id,
-            instance.current_revision,
-            OperationKind::Rollback,
-            prepared,
-            actor,
-        )
-        .await
+        self.render_update(id, Some(instance.version.clone()), &params)
+            .await
     }
 
     /// Renders `params` for the existing instance; returns the current

@@ -88,6 +88,12 @@ impl Service {
             }
             OperationKind::Update | OperationKind::Rollback => {
                 let (instance, objects) = self.revision_objects(operation).await?;
+                // A session cluster that restarts takes its jobs through savepoints.
+                if let Some(upgrade) = self.session_upgrade(&instance, operation, &objects).await? {
+                    return self
+                        .run_session_upgrade(operation, &instance, upgrade)
+                        .await;
+                }
                 let crds = self.ensure_crds_for(&instance, operation).await?;
                 ensure_namespaces(cluster, &objects).await?;
                 cluster.apply(&objects).await?;
