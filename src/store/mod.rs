@@ -248,6 +248,29 @@ impl Store {
         expected_revision: i64,
         change: RevisionChange,
     ) -> Result<(Revision, Operation), StoreError> {
+        let kind = change.kind;
+        self.write_revision(
+            instance_id,
+            expected_revision,
+            change,
+            (kind, OperationState::Pending),
+            Some(InstanceStatus::Updating),
+        )
+        .await
+    }
+
+    /// Writes revision `expected_revision + 1` of `change` with an operation
+    /// of `kind` in `state` (finished now when it is not pending), and makes
+    /// it current (setting `status` if given) in one transaction, refused
+    /// with `Changed` when the current revision is no longer `expected_revision`.
+    pub(super) async fn write_revision(
+        &self,
+        instance_id: Uuid,
+        expected_revision: i64,
+        change: RevisionChange,
+        (kind, state): (OperationKind, OperationState),
+        status: Option<InstanceStatus>,
+    ) -> Result<(Revision, Operation), StoreError> {
         let at = now();
         let revision = Revision {
             instance_id,
@@ -257,29 +280,31 @@ impl Store {
             actor: change.actor.clone(),
             created_at: at,
         };
+        let finished = (state != OperationState::Pending).then_some(at);
         let operation = Operation {
             id: Uuid::new_v4(),
             instance_id,
-            kind: change.kind,
-            state: OperationState::Pending,
+            kind,
+            state,
             revision: Some(revision.number),
             error: None,
             progress: None,
             actor: change.actor,
             created_at: at,
-            started_at: None,
-            finished_at: None,
+            started_at: finished,
+            finished_at: finished,
         };
         let mut tx = self.pool.begin().await?;
-        // The compare-and-set on current_revision serializes concurrent updates.
+        // The compare-and-set on current_revision serializes concurrent updates;
+        // `status` stays as it is when none is given.
         let updated = sqlx::query(
-            "UPDATE instances SET current_revision = $1, params = $2, version = $3, status = $4, \
-             updated_at = $5 WHERE id = $6 AND current_revision = $7",
+            "UPDATE instances SET current_revision = $1, params = $2, version = $3, \
+             status = COALESCE($4, status), updated_at = $5 WHERE id = $6 AND current_revision = $7",
         )
         .bind(revision.number)
         .bind(revision.params.to_string())
         .bind(&change.version)
-        .bind(InstanceStatus::Updating.as_str())
+        .bind(status.map(|status| status.as_str()))
         .bind(timestamp(at))
         .bind(instance_id.to_string())
         .bind(expected_revision)

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::rows::{now, operation_from_row, timestamp};
 use super::{
     InstanceStatus, Operation, OperationKind, OperationState, Revision, RevisionChange, Store,
-    StoreError, found, insert_revision,
+    StoreError, found,
 };
 
 /// The columns of `operations`, as `operation_from_row` reads them.
@@ -132,48 +132,14 @@ impl Store {
         expected_revision: i64,
         change: RevisionChange,
     ) -> Result<(Revision, Operation), StoreError> {
-        let at = now();
-        let revision = Revision {
+        self.write_revision(
             instance_id,
-            number: expected_revision + 1,
-            params: change.params,
-            objects: change.objects,
-            actor: change.actor.clone(),
-            created_at: at,
-        };
-        let operation = Operation {
-            id: Uuid::new_v4(),
-            instance_id,
-            kind: OperationKind::Rollback,
-            state: OperationState::Succeeded,
-            revision: Some(revision.number),
-            error: None,
-            progress: None,
-            actor: change.actor,
-            created_at: at,
-            started_at: Some(at),
-            finished_at: Some(at),
-        };
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE instances SET current_revision = $1, params = $2, version = $3, \
-             updated_at = $4 WHERE id = $5 AND current_revision = $6",
+            expected_revision,
+            change,
+            (OperationKind::Rollback, OperationState::Succeeded),
+            None,
         )
-        .bind(revision.number)
-        .bind(revision.params.to_string())
-        .bind(&change.version)
-        .bind(timestamp(at))
-        .bind(instance_id.to_string())
-        .bind(expected_revision)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Changed { id: instance_id });
-        }
-        insert_revision(&mut tx, &revision).await?;
-        insert_operation(&mut tx, &operation).await?;
-        tx.commit().await?;
-        Ok((revision, operation))
+        .await
     }
 }
 

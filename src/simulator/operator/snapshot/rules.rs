@@ -141,22 +141,8 @@ pub(super) fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// A Flink duration (`15 s`, `1 min`, `500 ms`; a bare number is ms).
+/// A Flink duration (`15 s`, `1 min`, `500 ms`; a bare number is ms), as
+/// the catalog reads the job form's.
 pub(super) fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => {
-            return Some(Duration::from_millis(number));
-        }
-        "s" | "sec" | "secs" | "second" | "seconds" => number,
-        "m" | "min" | "minute" | "minutes" => number * 60,
-        "h" | "hour" | "hours" => number * 3600,
-        _ => return None,
-    };
-    Some(Duration::from_secs(seconds))
+    crate::catalog::jobs::schedule::parse_flink_duration(text)
 }
