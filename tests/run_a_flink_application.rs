@@ -90,12 +90,12 @@ async fn an_application_runs_its_job_and_upgrades_and_suspends_through_savepoint
             job(instance)["state"] == "SUSPENDED"
                 && job(instance)["savepoint"].as_str() != Some(savepoint.as_str())
                 && instance["operations"][0]["state"] == "succeeded"
+                // Suspended as asked is healthy (once the status sync has
+                // seen the update rolled out: it may lag a loaded machine).
+                && instance["instance"]["status"] == "Running"
         })
         .await;
-    assert_eq!(
-        suspended["instance"]["status"], "Running",
-        "suspended as asked is healthy"
-    );
+    assert_eq!(suspended["instance"]["status"], "Running");
     let (_, page) = portal.get(&format!("/instances/{id}")).await;
     assert!(page.contains("job SUSPENDED"));
     assert!(page.contains(job(&suspended)["savepoint"].as_str().unwrap()));

@@ -151,12 +151,45 @@ impl Browser {
     /// Waits until an element matching `css` is on the page: after a click
     /// that navigates, the next page has loaded that far.
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(2))
+                .for_element(Locator::Css(css))
+                .await;
+            match found {
+                Ok(element) => return element,
+                Err(_) if self.reloaded_after_a_network_change().await => {}
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("waiting {WAIT:?} for {css}: {e}")
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Whether the page was Chromium's "network changed" error, loaded again.
+    /// Chromium abandons a load when the host's addresses change
+    /// (`ERR_NETWORK_CHANGED`), and the local cluster's process node adds
+    /// and removes pod addresses on `lo` as pods come and go: the browser of
+    /// a real cluster's user never shares a node's addresses.
+    async fn reloaded_after_a_network_change(&self) -> bool {
+        let changed = self
+            .client
+            .execute(
+                "return !!document.body && document.body.innerText.includes('ERR_NETWORK_CHANGED')",
+                vec![],
+            )
             .await
-            .unwrap_or_else(|e| panic!("waiting {WAIT:?} for {css}: {e}"))
+            .ok()
+            .and_then(|answer| answer.as_bool())
+            .unwrap_or(false);
+        if changed {
+            let _ = self.client.refresh().await;
+        }
+        changed
     }
 
     /// Waits until the address contains `text` (a form submitted without
