@@ -114,7 +114,10 @@ impl Service {
         };
         let target = target_of(&prometheus);
         let end = Utc::now();
-        let start = end - chrono::Duration::seconds(FIGURES_WINDOW.as_secs() as i64);
+        // Not before it was installed: a name installed again would show
+        // the series of the cluster that had it before.
+        let start = (end - chrono::Duration::seconds(FIGURES_WINDOW.as_secs() as i64))
+            .max(instance.created_at);
         let queries: Vec<String> = wanted
             .iter()
             .map(|figure| figure.query(&instance.namespace, &instance.name))
@@ -141,14 +144,22 @@ impl Service {
                     .map_err(|error| noted(error.to_string()))
                     .ok()
                     .and_then(|series| series.into_iter().next())
-                    .map(|series| series.points)
+                    // Flink writes -1 for a value it has none of yet (the
+                    // last checkpoint's duration before the first one).
+                    .map(|series| {
+                        series
+                            .points
+                            .into_iter()
+                            .filter(|&(_, v)| v >= 0.0)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
             .collect();
         let mut alerts: Vec<AlertView> = match alerts.as_ref() {
             Ok(alerts) => alerts
                 .iter()
-                .filter(|alert| is_about(alert, &instance))
+                .filter(|alert| is_about(alert, &instance) && !predates(alert, &instance))
                 .cloned()
                 .map(AlertView::from_prometheus)
                 .collect(),
@@ -192,7 +203,11 @@ impl Service {
             if let Ok(alerts) = self.alerts_of(prometheus).await.as_ref() {
                 let names: Vec<String> = alerts
                     .iter()
-                    .filter(|alert| alert.state == "firing" && is_about(alert, instance))
+                    .filter(|alert| {
+                        alert.state == "firing"
+                            && is_about(alert, instance)
+                            && !predates(alert, instance)
+                    })
                     .filter_map(|alert| alert.labels.get("alertname").cloned())
                     .collect();
                 if !names.is_empty() {
@@ -280,4 +295,47 @@ fn is_about(alert: &PrometheusAlert, instance: &Instance) -> bool {
         &instance.namespace,
         &instance.name,
     )
+}
+
+/// Whether `alert` became active before `instance` was installed: it is
+/// about an earlier cluster of the same name (uninstalled, its series still
+/// in Prometheus), not this one.
+fn predates(alert: &PrometheusAlert, instance: &Instance) -> bool {
+    alert.active_at.is_some_and(|at| at < instance.created_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_older_than_the_instance_is_about_an_earlier_cluster_of_its_name() {
+        let installed = Utc::now();
+        let instance = Instance {
+            id: Uuid::new_v4(),
+            app: "flink".into(),
+            name: "analytics".into(),
+            namespace: "data".into(),
+            version: "1.20".into(),
+            status: InstanceStatus::Running,
+            params: serde_json::json!({}),
+            current_revision: 1,
+            created_at: installed,
+            updated_at: installed,
+            previous_id: None,
+        };
+        let alert = |active: DateTime<Utc>| PrometheusAlert {
+            labels: [("namespace", "data"), ("flink_cluster", "analytics")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            annotations: Default::default(),
+            state: "firing".into(),
+            active_at: Some(active),
+        };
+        let earlier = alert(installed - chrono::Duration::minutes(5));
+        let later = alert(installed + chrono::Duration::seconds(30));
+        assert!(is_about(&earlier, &instance) && predates(&earlier, &instance));
+        assert!(is_about(&later, &instance) && !predates(&later, &instance));
+    }
 }
