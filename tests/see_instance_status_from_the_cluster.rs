@@ -47,9 +47,15 @@ async fn statuses_follow_the_objects_the_cluster_reports() {
         .await;
     let flink_id = flink["instance"]["id"].as_str().unwrap().to_owned();
     wait_for_status(&portal, &flink_id, "Running").await;
-    let (_, html) = portal.get(&format!("/instances/{flink_id}")).await;
+    // The operator reports DEPLOYED before STABLE; the instance already runs
+    // at DEPLOYED, so the page is read once it shows STABLE.
+    let html = portal
+        .wait_for_page_containing(
+            &format!("/instances/{flink_id}"),
+            "FlinkDeployment analytics: <span class=\"status status-running\">JobManager READY, STABLE</span>",
+        )
+        .await;
     assert!(html.contains("data-status>Running<"));
-    assert!(html.contains("FlinkDeployment analytics: <span class=\"status status-running\">JobManager READY, STABLE</span>"), "{html}");
     // Open WebUI goes through dataport's proxy; the in-cluster address and
     // the port-forward line stay as the alternatives.
     assert!(

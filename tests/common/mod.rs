@@ -351,6 +351,24 @@ impl Portal {
         }
     }
 
+    /// Polls the page at `path` until its HTML contains `text` (60 s at
+    /// most); returns the HTML. A page shows what the status sync last saw,
+    /// so a test reads it only once it shows what it checks.
+    pub async fn wait_for_page_containing(&self, path: &str, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (_, html) = self.get(path).await;
+            if html.contains(text) {
+                return html;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never showed {text:?} within 60 s: {html}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls session job `name` of instance `id` (its API JSON) until `done`
     /// holds (`limit` at most); returns it.
     pub async fn wait_for_job(
