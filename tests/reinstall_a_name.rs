@@ -41,7 +41,7 @@ async fn uninstall_and_reinstall_flink_main_starts_clean_and_keeps_the_old_histo
             "namespace": namespace, "params": {}}),
         )
         .await;
-    let params = json!({"operator": "flink-operator"});
+    let params = json!({"operator": "flink-operator", "taskSlots": "3"});
     let old = portal
         .install(
             json!({"app": "flink", "name": "flink-main", "namespace": namespace, "params": params}),
@@ -95,7 +95,14 @@ async fn uninstall_and_reinstall_flink_main_starts_clean_and_keeps_the_old_histo
         )
         .await;
     assert_eq!(status, 303);
-    portal.wait_until_uninstalled(&old_id).await;
+    let uninstalled = portal.wait_until_uninstalled(&old_id).await;
+    let progress = uninstalled["operations"][0]["progress"].as_str().unwrap();
+    assert!(
+        progress
+            .starts_with("All its objects are gone, and Flink's high-availability ConfigMaps too")
+            && progress.contains("flink-main-cluster-config-map"),
+        "{progress}"
+    );
     let left: Vec<String> = config_maps
         .list(&ListParams::default().labels("app=flink-main"))
         .await
@@ -106,20 +113,38 @@ async fn uninstall_and_reinstall_flink_main_starts_clean_and_keeps_the_old_histo
         .collect();
     assert_eq!(left, ["flink-main-notes"], "only the HA ConfigMaps went");
 
-    // The old page offers the name again, with the form filled in for it.
+    // The old page offers the name again, with the form filled in with the
+    // old instance's settings.
     let (_, page) = portal.get(&format!("/instances/{old_id}")).await;
     assert!(page.contains("The name flink-main is free again"), "{page}");
-    let form = format!("/catalog/flink/install?namespace={namespace}&amp;name=flink-main");
+    let form = format!("/catalog/flink/install?from={old_id}");
     assert!(page.contains(&form), "{page}");
-    let (_, filled) = portal
+    let (_, filled) = portal.get(&form).await;
+    assert!(
+        filled.contains(r#"value="flink-main""#)
+            && filled.contains(&format!(r#"value="{namespace}""#)),
+        "the form suggests the name and namespace"
+    );
+    let (_, fields) = portal
+        .get_json(&format!("/api/v1/apps/flink/install?from={old_id}"))
+        .await;
+    let value = |key: &str| {
+        fields["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["param"]["key"] == key)
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(value("taskSlots"), Some(json!("3")), "{fields}");
+    assert_eq!(value("operator"), Some(json!("flink-operator")), "{fields}");
+    let (status, _) = portal
         .get(&format!(
-            "/catalog/flink/install?namespace={namespace}&name=flink-main"
+            "/catalog/flink/install?from={}",
+            uuid::Uuid::new_v4()
         ))
         .await;
-    assert!(
-        filled.contains(r#"value="flink-main""#),
-        "the form suggests the name"
-    );
+    assert_eq!(status, 404, "no such instance to start from");
 
     // Installed again under the same name: a new record, linked to the old.
     let new = portal

@@ -1,5 +1,6 @@
 //! Installing: the form (`/catalog/{app}/install`, `?namespace=` for the
-//! namespace to fill in, `?version=` for the version to start at), its
+//! namespace to fill in, `?version=` for the version to start at, `?from=`
+//! an earlier instance's id to start from its parameters), its
 //! preview, and the JSON API
 //! (`GET /api/v1/apps/{app}/install?namespace=` the form's fields and the
 //! instances each reference can pick, `POST /api/v1/instances`,
@@ -23,7 +24,7 @@ use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::page::{Layout, render};
 use crate::service::{
-    INSTANCE_ID_FIELD, InstallFormView, InstallRequest, PreviewView, ServiceError,
+    INSTANCE_ID_FIELD, InstallFormView, InstallRequest, PreviewView, Service, ServiceError,
 };
 use crate::store::StoreError;
 
@@ -52,18 +53,30 @@ struct FormQuery {
     namespace: Option<String>,
     version: Option<String>,
     name: Option<String>,
+    /// An earlier instance whose parameters, name, namespace and version the
+    /// form starts from (installing an uninstalled one again keeps what it
+    /// was given, e.g. its high availability); the other fields override.
+    from: Option<uuid::Uuid>,
 }
 
 impl FormQuery {
-    fn raw(self) -> BTreeMap<String, String> {
-        [
-            ("namespace", self.namespace),
-            ("version", self.version),
-            ("name", self.name),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?)))
-        .collect()
+    /// The form's values: those of the instance it starts `from`, if any,
+    /// with the address's own on top.
+    async fn raw(self, service: &Service) -> Result<BTreeMap<String, String>, ServiceError> {
+        let mut raw = match self.from {
+            Some(id) => service.current_form_values(id).await?,
+            None => BTreeMap::new(),
+        };
+        raw.extend(
+            [
+                ("namespace", self.namespace),
+                ("version", self.version),
+                ("name", self.name),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.is_empty())?))),
+        );
+        Ok(raw)
     }
 }
 
@@ -78,15 +91,18 @@ async fn form_page(
     Path(app): Path<String>,
     Query(mut query): Query<FormQuery>,
 ) -> Result<Response, PageError> {
-    // The namespace in the address, else the one last installed into.
+    // The namespace in the address or of the instance it starts from, else
+    // the one last installed into.
     if query.namespace.as_deref().is_none_or(str::is_empty)
+        && query.from.is_none()
         && let Some(axum::Extension(session)) = &session
     {
         query.namespace = session.get::<String>(LAST_NAMESPACE).await.ok().flatten();
     }
+    let raw = query.raw(&state.service).await.or_page(&layout)?;
     let view = state
         .service
-        .install_form(&app, &query.raw(), &BTreeMap::new())
+        .install_form(&app, &raw, &BTreeMap::new())
         .await
         .or_page(&layout)?;
     Ok(render(&InstallPage { layout, view }))
@@ -97,10 +113,11 @@ async fn form_json(
     Path(app): Path<String>,
     Query(query): Query<FormQuery>,
 ) -> Result<Json<InstallFormView>, ApiError> {
+    let raw = query.raw(&state.service).await?;
     Ok(Json(
         state
             .service
-            .install_form(&app, &query.raw(), &BTreeMap::new())
+            .install_form(&app, &raw, &BTreeMap::new())
             .await?,
     ))
 }
