@@ -284,6 +284,13 @@ async fn on_a_simulated_s3_session_a_savepoint_completes_and_jobs_start_from_it(
     );
     let (_, page) = portal.get(&format!("/instances/{id}/jobs/etl")).await;
     assert!(page.contains(&path), "the job page lists it");
+    // The session's jobs table names it as the job's last savepoint.
+    portal
+        .wait_for_page_containing(
+            &format!("/instances/{id}"),
+            &format!("<code data-job-savepoint>{path}</code>"),
+        )
+        .await;
 
     // A new savepointTriggerNonce (the operator's older way, e.g. by kubectl)
     // becomes a manual snapshot the operator creates itself, with no owner,

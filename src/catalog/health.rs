@@ -39,7 +39,9 @@ pub struct ObservedJob {
     /// The message of `status.error`.
     pub error: Option<String>,
     /// The last savepoint the operator reports: `savepointInfo.lastSavepoint`,
-    /// else `upgradeSavepointPath` (newer operators keep only that one).
+    /// else `upgradeSavepointPath` (newer operators keep only that one); for
+    /// a session job, the newest completed savepoint FlinkStateSnapshot of
+    /// it when there is one (the watches add it).
     pub savepoint: Option<String>,
 }
 

@@ -19,7 +19,7 @@ use super::Cluster;
 use crate::catalog::health::{Observed, ObservedJob};
 use crate::catalog::jobs::JOB_LABEL;
 use crate::catalog::render::labels;
-use crate::crd::{FlinkDeployment, FlinkSessionJob};
+use crate::crd::{FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot, JobKind, SnapshotState};
 
 /// An instance, by namespace and name, whose objects changed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +37,9 @@ pub struct Watches {
     stateful_sets: Store<StatefulSet>,
     flink_deployments: Store<FlinkDeployment>,
     flink_session_jobs: Store<FlinkSessionJob>,
+    /// Every FlinkStateSnapshot, dataport's or not: the operator makes the
+    /// periodic and upgrade ones without dataport's labels.
+    flink_state_snapshots: Store<FlinkStateSnapshot>,
     interrupted: Interruptions,
 }
 
@@ -81,17 +84,59 @@ impl Cluster {
     /// key of the instance whose object changed.
     pub fn watch_instances(&self, changes: UnboundedSender<InstanceKey>) -> Watches {
         let interrupted = Interruptions::default();
+        let dataports = Some(format!("{}=dataport", labels::MANAGED_BY));
+        let flink_session_jobs: Store<FlinkSessionJob> = self.watch_kind(
+            dataports.clone(),
+            key_of,
+            changes.clone(),
+            interrupted.clone(),
+        );
+        // A snapshot changes the instance of the session job it is of.
+        let jobs = flink_session_jobs.clone();
+        let snapshot_key = move |snapshot: &FlinkStateSnapshot| {
+            let namespace = snapshot.namespace()?;
+            let job = session_job_of(snapshot)?;
+            jobs.state()
+                .iter()
+                .find(|j| j.namespace().as_deref() == Some(&namespace) && j.name_any() == job)
+                .and_then(|j| key_of(j.as_ref()))
+        };
         Watches {
-            deployments: self.watch_kind(changes.clone(), interrupted.clone()),
-            stateful_sets: self.watch_kind(changes.clone(), interrupted.clone()),
-            flink_deployments: self.watch_kind(changes.clone(), interrupted.clone()),
-            flink_session_jobs: self.watch_kind(changes, interrupted.clone()),
+            deployments: self.watch_kind(
+                dataports.clone(),
+                key_of,
+                changes.clone(),
+                interrupted.clone(),
+            ),
+            stateful_sets: self.watch_kind(
+                dataports.clone(),
+                key_of,
+                changes.clone(),
+                interrupted.clone(),
+            ),
+            flink_deployments: self.watch_kind(
+                dataports,
+                key_of,
+                changes.clone(),
+                interrupted.clone(),
+            ),
+            flink_session_jobs,
+            flink_state_snapshots: self.watch_kind(
+                None,
+                snapshot_key,
+                changes,
+                interrupted.clone(),
+            ),
             interrupted,
         }
     }
 
+    /// Watches kind `K` (objects matching `labels`, if given) into a store;
+    /// each change is sent as the key of the instance `key` finds for it.
     fn watch_kind<K>(
         &self,
+        labels: Option<String>,
+        key: impl Fn(&K) -> Option<InstanceKey> + Send + 'static,
         changes: UnboundedSender<InstanceKey>,
         interrupted: Interruptions,
     ) -> Store<K>
@@ -106,7 +151,10 @@ impl Cluster {
     {
         let (reader, writer) = reflector::store();
         let api: Api<K> = Api::all(self.client().clone());
-        let config = watcher::Config::default().labels(&format!("{}=dataport", labels::MANAGED_BY));
+        let config = match labels {
+            Some(labels) => watcher::Config::default().labels(&labels),
+            None => watcher::Config::default(),
+        };
         let stream = watcher(api, config).default_backoff().reflect(writer);
         let store = reader.clone();
         tokio::spawn(async move {
@@ -115,13 +163,13 @@ impl Cluster {
                 interrupted.set(&K::kind(&()), event.as_ref().err().map(ToString::to_string));
                 let keys: Vec<InstanceKey> = match event {
                     Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
-                        key_of(&object).into_iter().collect()
+                        key(&object).into_iter().collect()
                     }
                     // The store holds the full list once it is complete.
                     Ok(watcher::Event::InitDone) => store
                         .state()
                         .iter()
-                        .filter_map(|o| key_of(o.as_ref()))
+                        .filter_map(|o| key(o.as_ref()))
                         .collect(),
                     Ok(_) => Vec::new(),
                     Err(error) => {
@@ -138,6 +186,39 @@ impl Cluster {
         });
         reader
     }
+}
+
+/// The FlinkSessionJob a snapshot is of, by name.
+fn session_job_of(snapshot: &FlinkStateSnapshot) -> Option<String> {
+    let reference = snapshot.spec.job_reference.as_ref()?;
+    (reference.kind == Some(JobKind::FlinkSessionJob))
+        .then(|| reference.name.clone())
+        .flatten()
+}
+
+/// The path of the newest completed savepoint among `snapshots` of session
+/// job `job` in `namespace`. With snapshot resources on (operator 1.10 and
+/// later, the default), the operator keeps manual and periodic savepoints
+/// only as FlinkStateSnapshots, not in the job's `savepointInfo`
+/// (flink-kubernetes-operator release-1.15.0, `SnapshotObserver`).
+fn newest_savepoint(
+    snapshots: &Store<FlinkStateSnapshot>,
+    namespace: &str,
+    job: &str,
+) -> Option<String> {
+    snapshots
+        .state()
+        .iter()
+        .filter(|s| s.namespace().as_deref() == Some(namespace))
+        .filter(|s| s.spec.savepoint.is_some() && session_job_of(s).as_deref() == Some(job))
+        .filter_map(|s| {
+            let status = s.status.as_ref()?;
+            let path = status.path.clone().filter(|p| !p.is_empty())?;
+            (status.state == Some(SnapshotState::Completed))
+                .then(|| (s.creation_timestamp().map(|t| t.0), path))
+        })
+        .max_by_key(|(created, _)| *created)
+        .map(|(_, path)| path)
 }
 
 fn key_of<K: Resource>(object: &K) -> Option<InstanceKey> {
@@ -264,11 +345,16 @@ impl Watches {
             .filter_map(|job| {
                 let name = job.labels().get(JOB_LABEL)?.clone();
                 let status = job.status.clone().unwrap_or_default();
-                let observed = ObservedJob::from_status(
+                let mut observed = ObservedJob::from_status(
                     status.job_status.as_ref(),
                     word(status.lifecycle_state),
                     status.error.as_deref(),
                 );
+                if let Some(path) =
+                    newest_savepoint(&self.flink_state_snapshots, &key.namespace, &job.name_any())
+                {
+                    observed.savepoint = Some(path);
+                }
                 Some((name, observed))
             })
             .collect()
