@@ -152,7 +152,11 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         )
         .await
         .unwrap();
-    portal.wait_until_uninstalled(&ids["zk"]).await;
+    let uninstalled = portal.wait_until_uninstalled(&ids["zk"]).await;
+    assert_eq!(
+        uninstalled["operations"][0]["progress"], "All its objects are gone",
+        "the finished uninstall no longer says it waits"
+    );
     let sets: Api<StatefulSet> = Api::namespaced(client, &namespace);
     assert!(
         sets.list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))

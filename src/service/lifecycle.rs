@@ -162,6 +162,8 @@ impl Service {
         loop {
             let remaining = cluster.delete_instance(&scope).await?;
             let Some(first) = remaining.first() else {
+                // The last progress line is what the operation ends with.
+                let mut done = "All its objects are gone".to_owned();
                 if matches!(instance.app.as_str(), "flink" | "flink-application") {
                     // What Flink's Kubernetes HA keeps would make a new
                     // cluster of this name resume the old jobs.
@@ -171,8 +173,13 @@ impl Service {
                     if !gone.is_empty() {
                         tracing::info!(instance = %instance.target(), config_maps = ?gone,
                             "deleted Flink's HA ConfigMaps");
+                        done = format!(
+                            "{done}, and Flink's high-availability ConfigMaps too ({})",
+                            gone.join(", ")
+                        );
                     }
                 }
+                self.store.set_progress(operation.id, &done).await?;
                 // Its session jobs went first, with its other objects.
                 self.store.delete_jobs_of(instance.id).await?;
                 self.store
