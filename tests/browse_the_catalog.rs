@@ -80,6 +80,11 @@ async fn the_api_lists_the_apps_as_json() {
         "the form notes it"
     );
     assert!(html.contains("1.19 (unmaintained)</option>"));
+    // A field that applies only sometimes says when in the form's words.
+    assert!(
+        html.contains("Only when High availability is on and HA type is ZooKeeper."),
+        "the ZooKeeper field's hint"
+    );
 }
 
 #[tokio::test]
@@ -140,7 +145,7 @@ async fn the_app_page_lists_the_install_parameters() {
     assert!(html.contains("<h2>Parameters</h2>"));
     assert!(html.contains("High availability"));
     assert!(html.contains("one of kubernetes, zookeeper"));
-    assert!(html.contains("(when highAvailability is on and haType is zookeeper)"));
+    assert!(html.contains("(when High availability is on and HA type is ZooKeeper)"));
     assert!(html.contains("size, 768Mi to 128Gi"));
     let (_, html) = portal.get("/catalog/mysql").await;
     assert!(

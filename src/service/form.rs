@@ -38,6 +38,8 @@ pub struct FieldView {
     pub empty_hint: String,
     /// When it applies, as a JSON object (`{"key": "value"}`) for the page script.
     pub shown_when_json: String,
+    /// When it applies, in the form's words (empty when always).
+    pub condition: String,
     /// A note the app has for the value (Flink's memory breakdown).
     pub note: Option<String>,
     /// Whether the page script asks the server for the field's error or
@@ -230,7 +232,7 @@ impl Service {
         let fields = app
             .params
             .iter()
-            .map(|param| field_view(param, raw, errors, &instances))
+            .map(|param| field_view(param, app.params, raw, errors, &instances))
             .map(|field| with_note(app, field))
             .collect();
         Ok(InstallFormView {
@@ -289,6 +291,7 @@ fn suggested_name(app: &str, namespace: &str, instances: &[crate::store::Instanc
 /// while no namespace is given).
 pub(super) fn field_view(
     param: &'static Param,
+    all: &[Param],
     raw: &BTreeMap<String, String>,
     errors: &FieldErrors,
     instances: &[crate::store::Instance],
@@ -332,6 +335,7 @@ pub(super) fn field_view(
         namespace: namespace.map(str::to_owned),
         empty_hint: target.map(|t| empty_hint(t, namespace)).unwrap_or_default(),
         shown_when_json: serde_json::Value::Object(shown_when).to_string(),
+        condition: param.condition(all),
         note: None,
         live_feedback: false,
     }

@@ -279,7 +279,7 @@ impl Service {
             fields: SESSION_JOB_PARAMS
                 .iter()
                 .map(|param| {
-                    let mut field = field_view(param, raw, errors, &[]);
+                    let mut field = field_view(param, SESSION_JOB_PARAMS, raw, errors, &[]);
                     if param.key == "jarURI" {
                         field.help = jar_help.clone();
                     }

@@ -254,13 +254,26 @@ impl Param {
         }
     }
 
-    /// When the field applies, in words (empty when always).
-    pub fn condition(&self) -> String {
+    /// When the field applies, in the form's words (empty when always):
+    /// the labels of the fields of `all` it depends on, and a choice's
+    /// label, e.g. "High availability is on and HA type is ZooKeeper".
+    pub fn condition(&self, all: &[Param]) -> String {
         self.shown_when
             .iter()
-            .map(|(key, value)| match *value {
-                "true" => format!("{key} is on"),
-                value => format!("{key} is {value}"),
+            .map(|(key, value)| {
+                let other = all.iter().find(|p| p.key == *key);
+                let label = other.map_or(*key, |p| p.label);
+                let choice = match other.map(|p| p.kind) {
+                    Some(ParamKind::Choice { options }) => {
+                        options.iter().find(|c| c.value == *value).map(|c| c.label)
+                    }
+                    _ => None,
+                };
+                match (*value, choice) {
+                    ("true", _) => format!("{label} is on"),
+                    (_, Some(choice)) => format!("{label} is {choice}"),
+                    (value, None) => format!("{label} is {value}"),
+                }
             })
             .collect::<Vec<_>>()
             .join(" and ")
