@@ -172,9 +172,9 @@ impl Browser {
 
     /// Whether the page was Chromium's "network changed" error, loaded again.
     /// Chromium abandons a load when the host's addresses change
-    /// (`ERR_NETWORK_CHANGED`), and the local cluster's process node adds
-    /// and removes pod addresses on `lo` as pods come and go: the browser of
-    /// a real cluster's user never shares a node's addresses.
+    /// (`ERR_NETWORK_CHANGED`). The local node no longer changes them per pod
+    /// (one `local` route for all its pod IPs), but anything else on a
+    /// shared test machine may; a real cluster's user would load again too.
     async fn reloaded_after_a_network_change(&self) -> bool {
         let changed = self
             .client

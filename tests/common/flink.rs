@@ -91,8 +91,9 @@ pub async fn restored_from(job_manager: &str, job_id: &str) -> Value {
     checkpoints["latest"]["restored"].clone()
 }
 
-/// Whether `ip` is a pod IP the process node gives: of 198.18.0.0/15 on
-/// `lo`, or, where it may not add addresses, of 127.0.0.0/8 (not 127.0.0.1).
+/// Whether `ip` is a pod IP the process node gives: of 198.18.0.0/15 (a
+/// local route on `lo`), or, where it may not add one, of 127.0.0.0/8 (not
+/// 127.0.0.1).
 pub fn is_a_process_node_pod_ip(ip: &str) -> bool {
     match ip.parse::<std::net::Ipv4Addr>() {
         Ok(ip) => {

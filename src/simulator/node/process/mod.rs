@@ -5,8 +5,9 @@
 //! S3Proxy and mc-standin run in their place; Prometheus's image, a real
 //! Prometheus built from its Go module, [`prometheus`]) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
-//! ([`env`]), an address of its own on `lo` as the pod IP ([`network`]: of
-//! 198.18.0.0/15 where the node may add addresses, else of 127.0.0.0/8), so
+//! ([`env`]), an address of its own as the pod IP ([`network`]: of
+//! 198.18.0.0/15, local through one route on `lo`, where the node may add
+//! it, else of 127.0.0.0/8), so
 //! every pod binds its own ports, cluster DNS as a
 //! hosts file per pod ([`dns`]), the API server reachable as
 //! `KUBERNETES_SERVICE_HOST`/`PORT` with the pod's own ServiceAccount token
@@ -156,7 +157,8 @@ impl ProcessNode {
                 Err(_) => "not built".to_owned(),
             },
             match self.network.kind() {
-                network::AddressKind::TestNetwork => "pod IPs of 198.18.0.0/15 on lo",
+                network::AddressKind::TestNetwork =>
+                    "pod IPs of 198.18.0.0/15 (a local route on lo)",
                 network::AddressKind::Loopback =>
                     "loopback pod IPs (not root: no Service endpoints, no API server proxy)",
             },

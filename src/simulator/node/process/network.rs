@@ -6,12 +6,17 @@
 //! (`ValidateEndpointIP`, kubernetes `pkg/apis/core/validation`), and the API
 //! server's pod and service proxy dial only addresses that are not loopback
 //! (`proxyutil.IsProxyableIP`). So, where the node may configure the host's
-//! network (root, as on CI and the README's fresh machine), each pod gets an
-//! address of 198.18.0.0/15 (RFC 2544, reserved for network tests and never
-//! routed) added to `lo` with iproute2's `ip`: local to the machine like a
-//! loopback address, every process can bind it, and Kubernetes takes it as a
-//! pod IP. Elsewhere the node falls back to 127.0.0.0/8 and says what that
-//! costs (no Service endpoints, no API server proxy).
+//! network (root, as on CI and the README's fresh machine), it takes a /23 of
+//! 198.18.0.0/15 (RFC 2544, reserved for network tests and never routed) as
+//! one `local` route on `lo` (Linux's "AnyIP": every address of the block is
+//! the machine's own, every process can bind one, and Kubernetes takes it as
+//! a pod IP), added once when the node starts. No address is added or
+//! removed per pod: programs watching the host's addresses (Chromium drops a
+//! page load with `ERR_NETWORK_CHANGED` when they change) see nothing. The
+//! route stays when the node stops (a host-scoped route of an unrouted
+//! range; a later node of the same block reuses it). Elsewhere the node
+//! falls back to 127.0.0.0/8 and says what that costs (no Service endpoints,
+//! no API server proxy).
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -23,7 +28,7 @@ const BLOCK: u32 = 512;
 /// Where the node's pod IPs come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressKind {
-    /// 198.18.0.0/15 addresses added to `lo` one per pod.
+    /// 198.18.0.0/15 addresses, local through the node's `local` route.
     TestNetwork,
     /// 127.0.0.0/8 addresses, which Linux routes to `lo` whole.
     Loopback,
@@ -40,28 +45,30 @@ pub struct PodNetwork {
 
 impl PodNetwork {
     /// A block at random for this node (so that two local clusters on one
-    /// machine rarely share one), of the test network when `ip addr add`
-    /// works here, else of loopback.
+    /// machine rarely share one), of the test network when its `local`
+    /// route can be added here, else of loopback.
     pub async fn new() -> PodNetwork {
-        let kind = if ip(&["addr", "add", "198.19.255.255/32", "dev", "lo"])
-            .await
-            .is_ok()
-        {
-            let _ = ip(&["addr", "del", "198.19.255.255/32", "dev", "lo"]).await;
-            AddressKind::TestNetwork
-        } else {
-            tracing::warn!(
-                "the process node cannot add addresses to lo (needs root): pods get loopback \
-                 IPs, which Kubernetes keeps out of Service endpoints and the API server's proxy"
-            );
-            AddressKind::Loopback
+        let block = rand::random_range(0..256u32);
+        let test_network = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + block * BLOCK;
+        let route = format!("{}/23", Ipv4Addr::from(test_network));
+        let added = match ip(&["route", "add", "local", &route, "dev", "lo"]).await {
+            // Left by an earlier node of this block: local all the same.
+            Err(message) if !message.contains("File exists") => Err(message),
+            _ => Ok(()),
         };
-        let block = rand::random_range(0..255u32);
-        let base = match kind {
-            // 198.18.0.0/15 holds 256 blocks; the last ends in the probe address.
-            AddressKind::TestNetwork => u32::from(Ipv4Addr::new(198, 18, 0, 0)) + block * BLOCK,
-            // 127.0.0.0/16 is left to the machine.
-            AddressKind::Loopback => u32::from(Ipv4Addr::new(127, 1, 0, 0)) + block * BLOCK,
+        let (kind, base) = match added {
+            Ok(()) => (AddressKind::TestNetwork, test_network),
+            Err(message) => {
+                tracing::warn!(
+                    message,
+                    "the process node cannot add a local route to lo (needs root): pods get \
+                     loopback IPs, which Kubernetes keeps out of Service endpoints and the API \
+                     server's proxy"
+                );
+                // 127.0.0.0/16 is left to the machine.
+                let loopback = u32::from(Ipv4Addr::new(127, 1, 0, 0)) + (block % 255) * BLOCK;
+                (AddressKind::Loopback, loopback)
+            }
         };
         PodNetwork {
             kind,
@@ -76,49 +83,27 @@ impl PodNetwork {
     }
 
     /// The next free address of the block (its first two and last are
-    /// skipped, as a subnet's network, gateway and broadcast), configured on
-    /// `lo` for the test network.
+    /// skipped, as a subnet's network, gateway and broadcast).
     ///
     /// # Errors
-    /// `ip`'s message when the address cannot be added.
-    pub async fn allocate(&self) -> Result<Ipv4Addr, String> {
-        let address = {
-            let mut guard = self.in_use.lock().unwrap_or_else(PoisonError::into_inner);
-            let (next, used) = &mut *guard;
-            let free = (0..BLOCK)
-                .map(|step| 2 + (*next + step) % (BLOCK - 3))
-                .find(|offset| !used.contains(offset))
-                .ok_or("every address of the node's block is in use")?;
-            used.insert(free);
-            *next = free - 1;
-            Ipv4Addr::from(self.base + free)
-        };
-        if self.kind == AddressKind::TestNetwork {
-            let cidr = format!("{address}/32");
-            match ip(&["addr", "add", &cidr, "dev", "lo"]).await {
-                // Left over from a node that was killed: local all the same.
-                Err(message) if !message.contains("File exists") => {
-                    self.forget(address);
-                    return Err(message);
-                }
-                _ => {}
-            }
-        }
-        Ok(address)
+    /// When every address of the block is in use.
+    pub fn allocate(&self) -> Result<Ipv4Addr, String> {
+        let mut guard = self.in_use.lock().unwrap_or_else(PoisonError::into_inner);
+        let (next, used) = &mut *guard;
+        let free = (0..BLOCK)
+            .map(|step| 2 + (*next + step) % (BLOCK - 3))
+            .find(|offset| !used.contains(offset))
+            .ok_or("every address of the node's block is in use")?;
+        used.insert(free);
+        *next = free - 1;
+        Ok(Ipv4Addr::from(self.base + free))
     }
 
-    /// Gives `address` back (and takes it off `lo`).
-    pub async fn release(&self, address: Ipv4Addr) {
-        if !self.owns(address) {
-            return;
+    /// Gives `address` back.
+    pub fn release(&self, address: Ipv4Addr) {
+        if self.owns(address) {
+            self.forget(address);
         }
-        if self.kind == AddressKind::TestNetwork {
-            let cidr = format!("{address}/32");
-            if let Err(message) = ip(&["addr", "del", &cidr, "dev", "lo"]).await {
-                tracing::debug!(%address, message, "pod IP not removed from lo");
-            }
-        }
-        self.forget(address);
     }
 
     fn owns(&self, address: Ipv4Addr) -> bool {
@@ -163,30 +148,30 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn addresses_are_not_given_twice_and_come_back_when_released() {
+    #[test]
+    fn addresses_are_not_given_twice_and_come_back_when_released() {
         let network = loopback();
-        let first = network.allocate().await.expect("first");
-        let second = network.allocate().await.expect("second");
+        let first = network.allocate().expect("first");
+        let second = network.allocate().expect("second");
         assert_eq!(first, Ipv4Addr::new(127, 1, 2, 2));
         assert_eq!(second, Ipv4Addr::new(127, 1, 2, 3));
-        network.release(first).await;
+        network.release(first);
         // Round robin: a released address waits until the others were used.
-        let third = network.allocate().await.expect("third");
+        let third = network.allocate().expect("third");
         assert_eq!(third, Ipv4Addr::new(127, 1, 2, 4));
     }
 
-    #[tokio::test]
-    async fn a_full_block_says_so() {
+    #[test]
+    fn a_full_block_says_so() {
         let network = loopback();
         for _ in 0..(BLOCK - 3) {
-            network.allocate().await.expect("an address");
+            network.allocate().expect("an address");
         }
-        let error = network.allocate().await.expect_err("full");
+        let error = network.allocate().expect_err("full");
         assert!(error.contains("in use"), "{error}");
-        network.release(Ipv4Addr::new(127, 1, 2, 9)).await;
+        network.release(Ipv4Addr::new(127, 1, 2, 9));
         assert_eq!(
-            network.allocate().await.expect("the released one"),
+            network.allocate().expect("the released one"),
             Ipv4Addr::new(127, 1, 2, 9)
         );
     }

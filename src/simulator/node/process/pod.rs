@@ -82,7 +82,7 @@ pub(super) async fn supervise(
     let ip = match ip {
         Some(ip) => ip,
         None => loop {
-            match node.network.allocate().await {
+            match node.network.allocate() {
                 Ok(ip) => break ip,
                 Err(message) => {
                     // The kubelet's reason when the pod's network cannot be set up.
@@ -250,7 +250,7 @@ async fn finish(
         tracing::debug!(pod = %run.name, %error, "final delete of a stopped pod");
     }
     let _ = std::fs::remove_dir_all(run.dir.join("volumes"));
-    run.node.network.release(run.ip).await;
+    run.node.network.release(run.ip);
 }
 
 /// Writes the pod's status whenever it changed.
