@@ -246,3 +246,57 @@ async fn a_web_interface_opens_through_the_api_servers_service_proxy() {
         .await
         .expect("remove the node");
 }
+
+/// Grafana cannot run here (AGPL): on the local cluster that runs processes
+/// (the README's), its pod is simulated with an address of the node's own
+/// where nothing listens, as when a pod's server is down. Through the API
+/// server the link answers 502 naming Grafana, never what the machine's
+/// network would answer for an unknown address.
+#[tokio::test]
+async fn a_simulated_pods_interface_answers_502_saying_it_cannot_be_reached() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("webuidown").await;
+    let monitoring = portal
+        .install(json!({"app": "monitoring", "name": "grafana", "namespace": namespace}))
+        .await;
+    let id = monitoring["instance"]["id"].as_str().unwrap().to_owned();
+    portal
+        .wait_for_instance(&id, "Running", |i| i["instance"]["status"] == "Running")
+        .await;
+    // The endpoint controller publishes the simulated pod's address.
+    let client = common::cluster::real_flink().client().await;
+    let endpoints: Api<Endpoints> = Api::namespaced(client, &namespace);
+    let address = common::operator::eventually(
+        std::time::Duration::from_secs(30),
+        "Grafana's endpoint",
+        || async {
+            let found = endpoints.get("grafana").await.ok()?;
+            found
+                .subsets?
+                .first()?
+                .addresses
+                .as_ref()?
+                .first()
+                .map(|a| a.ip.clone())
+        },
+    )
+    .await;
+    assert!(
+        common::flink::is_a_process_node_pod_ip(&address),
+        "a simulated pod gets an address of the node's own: {address}"
+    );
+
+    let answer = portal
+        .http
+        .get(format!("{}/instances/{id}/ui/grafana/", portal.base))
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    let body: Value = answer.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Grafana of grafana cannot be reached: "),
+        "{body}"
+    );
+}

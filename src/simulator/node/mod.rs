@@ -176,6 +176,7 @@ async fn run_pods(
                 // Deleted without a grace period (or while the node was away).
                 if let Some(node) = &processes {
                     node.forget(&pod);
+                    node.release_simulated_pod_ip(&pod);
                 }
                 continue;
             }
@@ -203,7 +204,11 @@ async fn run_pods(
                         .await
                         .map(|_| ())
                 } else if !simulated::is_running(&pod) {
-                    simulated::report_running(&api, &pod, &name, simulated_ips.next()).await
+                    let ip = processes
+                        .as_ref()
+                        .and_then(|node| node.simulated_pod_ip())
+                        .unwrap_or_else(|| simulated_ips.next());
+                    simulated::report_running(&api, &pod, &name, ip).await
                 } else {
                     Ok(())
                 }

@@ -1,20 +1,24 @@
 //! The simulated run of a pod: reported running and ready at once, nothing
 //! runs. Every pod the process node does not run gets this.
 
+use std::net::Ipv4Addr;
+
 use chrono::Utc;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-/// Pod IPs for simulated pods (10.244.0.0/16, like a pod network's; nothing
-/// listens on them).
+/// Pod IPs for simulated pods where the node has no pod network of its own
+/// (10.244.0.0/16, like a pod network's; nothing listens on them, and what
+/// the machine's network does with them is its own).
 #[derive(Default)]
 pub(super) struct PodIps(u32);
 
 impl PodIps {
-    pub(super) fn next(&mut self) -> u32 {
+    pub(super) fn next(&mut self) -> Ipv4Addr {
         self.0 += 1;
-        self.0 + 1
+        let n = self.0 + 1;
+        Ipv4Addr::new(10, 244, ((n >> 8) & 0xff) as u8, (n & 0xff) as u8)
     }
 }
 
@@ -29,7 +33,7 @@ pub(super) async fn report_running(
     api: &Api<Pod>,
     pod: &Pod,
     name: &str,
-    ip: u32,
+    pod_ip: Ipv4Addr,
 ) -> Result<(), kube::Error> {
     let now = Utc::now().to_rfc3339();
     let containers = pod
@@ -52,7 +56,7 @@ pub(super) async fn report_running(
         })
         .collect();
     let condition = |kind: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now});
-    let pod_ip = format!("10.244.{}.{}", (ip >> 8) & 0xff, ip & 0xff);
+    let pod_ip = pod_ip.to_string();
     let status = json!({
         "status": {
             "phase": "Running",

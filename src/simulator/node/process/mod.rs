@@ -118,6 +118,31 @@ impl ProcessNode {
         })
     }
 
+    /// An address of the node's pod network for a pod it only simulates,
+    /// when that network is the test network: nothing listens there, so
+    /// whoever dials the pod (the API server's service proxy to a simulated
+    /// Grafana) is refused at once, as by a pod whose server is down, rather
+    /// than reaching whatever the machine's network does with an unknown
+    /// address. `None` on loopback addresses, which Kubernetes keeps out of
+    /// endpoints, or when the block is full.
+    pub fn simulated_pod_ip(&self) -> Option<Ipv4Addr> {
+        (self.network.kind() == network::AddressKind::TestNetwork)
+            .then(|| self.network.allocate().ok())
+            .flatten()
+    }
+
+    /// Gives back the address a simulated pod had (none of the node's: nothing;
+    /// a pod the node runs gives its own back when its processes have ended).
+    pub fn release_simulated_pod_ip(&self, pod: &Pod) {
+        if self.runs(pod) {
+            return;
+        }
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref());
+        if let Some(ip) = ip.and_then(|ip| ip.parse().ok()) {
+            self.network.release(ip);
+        }
+    }
+
     /// The cluster DNS of the node's pods (for the stand-in operator's calls).
     pub fn dns(&self) -> Arc<ClusterDns> {
         self.dns.clone()
