@@ -27,9 +27,10 @@
 
 use uuid::Uuid;
 
-use super::{SnapshotView, snapshot_view};
+use super::SnapshotView;
 use crate::catalog::jobs::session_job_object_name;
 use crate::service::{Service, ServiceError};
+use crate::store::Instance;
 
 /// The form field a refused deletion is shown next to (the Delete button).
 pub const DELETE_FIELD: &str = "delete";
@@ -93,6 +94,24 @@ pub fn delete_refusal(
 }
 
 impl Service {
+    /// Savepoint `snapshot` of job `name` of session cluster `id` as its
+    /// deletion would find it, and why it may not be deleted now (a
+    /// conflict of its state; the start-savepoint agreement aside), for the
+    /// confirmation page.
+    pub async fn savepoint_to_delete(
+        &self,
+        id: Uuid,
+        name: &str,
+        snapshot: &str,
+    ) -> Result<(SnapshotView, Option<String>), ServiceError> {
+        let (_, view, running) = self.deletion_facts(id, name, snapshot).await?;
+        let refusal = match delete_refusal(&view, name, running, true) {
+            Some(ServiceError::Conflict(why)) => Some(why),
+            _ => None,
+        };
+        Ok((view, refusal))
+    }
+
     /// Deletes savepoint `snapshot` of job `name` of session cluster `id`:
     /// `disposeOnDelete` set, then the FlinkStateSnapshot deleted, so that
     /// the operator disposes of a completed savepoint's files before it lets
@@ -108,36 +127,11 @@ impl Service {
         actor: &str,
     ) -> Result<SnapshotView, ServiceError> {
         let result = async {
-            let session = self.session(id).await?;
-            let job = self.stored_job(id, name).await?;
-            let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
-            let object = session_job_object_name(&session.name, name);
-            let found = cluster
-                .job_snapshots(&session.namespace, &object)
-                .await?
-                .into_iter()
-                .find(|s| s.metadata.name.as_deref() == Some(snapshot))
-                .ok_or_else(|| ServiceError::SnapshotNotFound(snapshot.to_owned()))?;
-            let mut view = snapshot_view(&found);
-            let start = job
-                .params
-                .get(crate::catalog::jobs::savepoints::INITIAL_SAVEPOINT)
-                .and_then(serde_json::Value::as_str);
-            view.start_point = view
-                .path
-                .as_deref()
-                .zip(start)
-                .is_some_and(|(path, start)| super::same_path(path, start));
-            let running = cluster
-                .flink_session_job(&session.namespace, &object)
-                .await?
-                .and_then(|j| j.status)
-                .and_then(|s| s.job_status)
-                .and_then(|j| j.state)
-                .is_some_and(|state| state == "RUNNING");
+            let (session, view, running) = self.deletion_facts(id, name, snapshot).await?;
             if let Some(refusal) = delete_refusal(&view, name, running, start_point_agreed) {
                 return Err(refusal);
             }
+            let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
             cluster
                 .delete_savepoint(&session.namespace, snapshot)
                 .await?;
@@ -153,6 +147,33 @@ impl Service {
         };
         self.audit_job(actor, "delete savepoint", id, name, detail, result)
             .await
+    }
+
+    /// The session, the snapshot as listed (start point and size filled
+    /// in) and whether its job runs now.
+    async fn deletion_facts(
+        &self,
+        id: Uuid,
+        name: &str,
+        snapshot: &str,
+    ) -> Result<(Instance, SnapshotView, bool), ServiceError> {
+        let session = self.session(id).await?;
+        let view = self
+            .job_snapshots(id, name)
+            .await?
+            .into_iter()
+            .find(|s| s.name == snapshot)
+            .ok_or_else(|| ServiceError::SnapshotNotFound(snapshot.to_owned()))?;
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let object = session_job_object_name(&session.name, name);
+        let running = cluster
+            .flink_session_job(&session.namespace, &object)
+            .await?
+            .and_then(|j| j.status)
+            .and_then(|s| s.job_status)
+            .and_then(|j| j.state)
+            .is_some_and(|state| state == "RUNNING");
+        Ok((session, view, running))
     }
 }
 
