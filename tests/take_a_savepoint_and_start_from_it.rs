@@ -9,8 +9,10 @@
 //! the explicit `allowNonRestoredState`.
 //!
 //! On real Flink: the savepoint is Flink's, its `_metadata` is an object in
-//! the bucket, and a new job started from it reports (Flink's REST API) the
-//! restore from exactly that path.
+//! the bucket, the list shows its size as the JobManager reports it, a new
+//! job started from it reports (Flink's REST API) the restore from exactly
+//! that path, and deleting it through the portal has Flink dispose of it:
+//! its `_metadata` leaves the bucket.
 
 mod common;
 
@@ -20,7 +22,7 @@ use common::Portal;
 use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
 use common::flink::{install_session_with_state_on_s3, pod_ip, rest, running_job_manager};
 use common::operator::eventually;
-use common::s3::list_in_bucket;
+use common::s3::{list_in_bucket, list_in_bucket_recursively};
 use dataport::crd::{FlinkSessionJob, FlinkStateSnapshot};
 use dataport::service::Role;
 use k8s_openapi::api::core::v1::Pod;
@@ -428,6 +430,32 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
     let (_, page) = portal.get(&format!("/instances/{id}/jobs/counting")).await;
     assert!(page.contains(&path), "the job page lists it");
 
+    // Its size, as the running job's JobManager reports it (Flink's
+    // checkpoint history holds the savepoints of this run of the job).
+    let sized = wait_for_snapshots(
+        &portal,
+        &id,
+        "counting",
+        Duration::from_secs(60),
+        "the savepoint's size listed",
+        |list| {
+            list.iter()
+                .any(|s| s["path"] == path.as_str() && s["size"].as_u64().is_some_and(|n| n > 0))
+        },
+    )
+    .await;
+    let size = sized.iter().find(|s| s["path"] == path.as_str()).unwrap()["size"]
+        .as_u64()
+        .unwrap();
+    let (_, page) = portal.get(&format!("/instances/{id}/jobs/counting")).await;
+    assert!(
+        page.contains(&format!(
+            "<td data-snapshot-size>{}</td>",
+            dataport::service::readable_size(size)
+        )),
+        "the page shows {size} bytes as people read it"
+    );
+
     // Flink's savepoint: its metadata is an object in the bucket, and the
     // job kept running (a savepoint, not a stop).
     let listed = list_in_bucket(&client, &namespace, "store", &path).await;
@@ -533,6 +561,47 @@ async fn a_savepoint_of_the_running_test_job_lands_in_the_bucket_and_a_new_job_r
         path.trim_end_matches('/'),
         "{restored}"
     );
+
+    // Deleted through the portal (the form; counting started from it, so
+    // the tick): the operator has Flink dispose of it, and its files go.
+    let snapshot = taken["name"].as_str().unwrap().to_owned();
+    let bucket = format!("s3://flink/{namespace}");
+    let metadata = format!(
+        "{}/_metadata",
+        path.trim_end_matches('/').rsplit('/').next().unwrap()
+    );
+    let before = list_in_bucket_recursively(&client, &namespace, "store", &bucket).await;
+    assert!(before.contains(&metadata), "{metadata} not in {before}");
+    let (status, location, html) = portal
+        .post_form(
+            &format!("/instances/{id}/jobs/counting/savepoints/{snapshot}/delete"),
+            &[("deleteStartSavepoint", "true")],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    assert!(location.unwrap().contains("#savepoints"));
+    let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client.clone(), &namespace);
+    eventually(
+        Duration::from_secs(120),
+        "the snapshot released by the operator",
+        || async {
+            snapshots
+                .get_opt(&snapshot)
+                .await
+                .ok()
+                .and_then(|found| found.is_none().then_some(()))
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(120),
+        "the savepoint's _metadata gone from the bucket",
+        || async {
+            let listed = list_in_bucket_recursively(&client, &namespace, "store", &bucket).await;
+            (!listed.contains(&metadata)).then_some(())
+        },
+    )
+    .await;
 
     for job in ["copy", "counting"] {
         let response = portal

@@ -1,6 +1,7 @@
 //! The cluster: everything dataport says to the Kubernetes API server.
 
 mod apply;
+mod checkpoints;
 pub mod crds;
 mod flink;
 pub mod instances;

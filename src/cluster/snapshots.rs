@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -105,6 +105,35 @@ impl Cluster {
                 source,
             })?;
         Ok(name)
+    }
+
+    /// Deletes savepoint FlinkStateSnapshot `name` in `namespace` and,
+    /// through the operator, its files: sets `spec.savepoint.disposeOnDelete`
+    /// first, so that the operator's finalizer
+    /// (`flinkstatesnapshots.flink.apache.org/finalizer`) disposes of a
+    /// completed savepoint through its job's cluster (`POST
+    /// /savepoint-disposal`) before it lets the object go
+    /// (`StateSnapshotReconciler.cleanup`, flink-kubernetes-operator
+    /// release-1.15.0). Returns at once: the object stays, with its
+    /// `deletionTimestamp`, until the operator released it.
+    pub async fn delete_savepoint(&self, namespace: &str, name: &str) -> Result<(), ClusterError> {
+        let api: Api<FlinkStateSnapshot> = Api::namespaced(self.client().clone(), namespace);
+        let object = format!("FlinkStateSnapshot {namespace}/{name}");
+        let refused = |source| ClusterError::Refused {
+            object: object.clone(),
+            source,
+        };
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"savepoint": {"disposeOnDelete": true}}})),
+        )
+        .await
+        .map_err(refused)?;
+        api.delete(name, &DeleteParams::default())
+            .await
+            .map_err(refused)?;
+        Ok(())
     }
 
     /// Where session cluster `session` in `namespace` keeps savepoints, as

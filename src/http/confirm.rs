@@ -19,24 +19,25 @@ pub(super) type Crumb = (String, Option<String>);
 #[derive(Template)]
 #[template(path = "confirm.html")]
 pub(super) struct ConfirmPage {
-    layout: Layout,
-    crumbs: Vec<Crumb>,
+    pub(super) layout: Layout,
+    pub(super) crumbs: Vec<Crumb>,
     /// The question, e.g. "Restart analytics?".
-    title: String,
+    pub(super) title: String,
     /// What will happen, in sentences.
-    what: Vec<String>,
+    pub(super) what: Vec<String>,
     /// Where the form posts.
-    action: String,
+    pub(super) action: String,
     /// Hidden fields the action needs.
-    hidden: Vec<(String, String)>,
+    pub(super) hidden: Vec<(String, String)>,
     /// A checkbox the user must tick for the action to go ahead (name, label).
-    agree: Option<(String, String)>,
-    /// Why the last try was refused, next to the checkbox.
-    error: Option<String>,
+    pub(super) agree: Option<(String, String)>,
+    /// Why the last try was refused: next to the checkbox, or next to the
+    /// button when there is none.
+    pub(super) error: Option<String>,
     /// The confirming button's text.
-    button: String,
+    pub(super) button: String,
     /// Where Cancel leads.
-    cancel: String,
+    pub(super) cancel: String,
 }
 
 /// The trail of an instance's pages: Instances › NAME.

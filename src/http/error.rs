@@ -41,6 +41,7 @@ impl HttpError {
                 ServiceError::AppNotFound(_)
                 | ServiceError::InstanceNotFound(_)
                 | ServiceError::JobNotFound(_)
+                | ServiceError::SnapshotNotFound(_)
                 | ServiceError::PodNotFound(_)
                 | ServiceError::UserNotFound(_)
                 | ServiceError::TokenNotFound(_)

@@ -18,6 +18,7 @@ mod live;
 mod metrics;
 mod page;
 mod pods;
+mod savepoint_delete;
 mod savepoints;
 mod sessions;
 mod update;

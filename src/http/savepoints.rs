@@ -29,6 +29,8 @@ const SAVEPOINTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2
 pub(super) struct SnapshotList {
     /// The session cluster, for links.
     pub instance_id: uuid::Uuid,
+    /// The job's name, for links.
+    pub job: String,
     /// Newest first.
     pub snapshots: Vec<SnapshotView>,
     /// Why they could not be read.
@@ -50,6 +52,7 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid, name: &str) 
         .ok();
     SnapshotList {
         instance_id: id,
+        job: name.to_owned(),
         snapshots,
         error,
         schedule,
@@ -107,6 +110,7 @@ pub(super) fn router() -> Router<AppState> {
             "/api/v1/instances/{id}/jobs/{job}/redeploy",
             post(redeploy_json),
         )
+        .merge(super::savepoint_delete::router())
 }
 
 async fn take_form(

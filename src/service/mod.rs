@@ -45,7 +45,10 @@ pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
-pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView};
+pub use savepoints::{
+    DELETE_FIELD, SAVEPOINT_FIELD, START_FIELD, START_POINT_FIELD, SavepointSchedule, SnapshotView,
+    delete_refusal, readable_size,
+};
 pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
@@ -66,6 +69,9 @@ pub enum ServiceError {
     /// The session cluster has no (existing) job by this name.
     #[error("no job named {0:?} on this session cluster")]
     JobNotFound(String),
+    /// The job has no savepoint or checkpoint by this name.
+    #[error("no savepoint or checkpoint named {0:?} of this job")]
+    SnapshotNotFound(String),
     /// The instance has no pod (or container, `pod/container`) by this name.
     #[error("no pod {0:?} in this instance")]
     PodNotFound(String),

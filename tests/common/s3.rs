@@ -37,6 +37,26 @@ pub async fn list_in_bucket(
     minio: &str,
     s3_path: &str,
 ) -> String {
+    mc_ls(client, namespace, minio, s3_path, false).await
+}
+
+/// Every object under `s3_path` (`mc ls --recursive`), keys relative to it.
+pub async fn list_in_bucket_recursively(
+    client: &kube::Client,
+    namespace: &str,
+    minio: &str,
+    s3_path: &str,
+) -> String {
+    mc_ls(client, namespace, minio, s3_path, true).await
+}
+
+async fn mc_ls(
+    client: &kube::Client,
+    namespace: &str,
+    minio: &str,
+    s3_path: &str,
+    recursive: bool,
+) -> String {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::Api;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -61,7 +81,13 @@ pub async fn list_in_bucket(
     );
     assert!(ok, "{said}");
     let key = s3_path.trim_start_matches("s3://");
-    let (ok, listed) = mc(config.path(), &["ls", &format!("{minio}/{key}")]);
+    let target = format!("{minio}/{key}");
+    let mut args = vec!["ls"];
+    if recursive {
+        args.push("--recursive");
+    }
+    args.push(&target);
+    let (ok, listed) = mc(config.path(), &args);
     assert!(ok, "mc ls {key}: {listed}");
     listed
 }

@@ -15,10 +15,14 @@ use crate::catalog::jobs::session_job_object_name;
 use crate::crd::{FlinkStateSnapshot, SnapshotState};
 use crate::store::{Instance, JobWish};
 
+mod delete;
 mod schedule;
+mod size;
 
+pub use delete::{DELETE_FIELD, START_POINT_FIELD, delete_refusal};
 use schedule::parse_time;
 pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
+pub use size::readable_size;
 
 /// The form field a savepoint refusal is shown next to.
 pub const SAVEPOINT_FIELD: &str = "savepoint";
@@ -47,12 +51,30 @@ pub struct SnapshotView {
     pub time: Option<String>,
     /// When it completed, failed or was abandoned (RFC 3339).
     pub finished: Option<String>,
+    /// Its size in bytes, when the job's running cluster reports it (Flink's
+    /// checkpoint history: the savepoints of the job's current run).
+    pub size: Option<u64>,
+    /// Whether the job's `initialSavepointPath` points at it: the job
+    /// started (or starts) from it.
+    pub start_point: bool,
 }
 
 impl SnapshotView {
     /// Whether a job can start from it: a completed savepoint with a path.
     pub fn restorable(&self) -> bool {
         self.state == "completed" && self.path.as_deref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// Whether the list offers to delete it: a savepoint that is not
+    /// pending, in progress or being deleted already (the service refuses
+    /// the rest, see [`delete_refusal`]).
+    pub fn deletable(&self) -> bool {
+        self.kind == "savepoint" && matches!(self.state, "completed" | "failed" | "abandoned")
+    }
+
+    /// Its size as people read it (`3.4 KiB`), blank when not known.
+    pub fn size_text(&self) -> String {
+        self.size.map(readable_size).unwrap_or_default()
     }
 
     /// When it was asked for, as people read it: `2026-12-01 03:10:05 UTC`.
@@ -70,6 +92,11 @@ impl SnapshotView {
     }
 }
 
+/// Whether two savepoint paths name the same place (a trailing `/` aside).
+pub(super) fn same_path(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 /// The operator's error text in words: the `message` of its JSON when it is
 /// one, else the text.
 fn error_words(error: &str) -> String {
@@ -82,7 +109,9 @@ fn error_words(error: &str) -> String {
 /// A FlinkStateSnapshot as the job page shows it.
 pub fn snapshot_view(snapshot: &FlinkStateSnapshot) -> SnapshotView {
     let status = snapshot.status.clone().unwrap_or_default();
+    let deleting = snapshot.metadata.deletion_timestamp.is_some();
     let state = match status.state.unwrap_or(SnapshotState::TriggerPending) {
+        _ if deleting => "deleting",
         SnapshotState::TriggerPending => "pending",
         SnapshotState::InProgress => "in progress",
         SnapshotState::Completed => "completed",
@@ -113,6 +142,8 @@ pub fn snapshot_view(snapshot: &FlinkStateSnapshot) -> SnapshotView {
             .map(|t| t.0.to_string())
             .or(status.trigger_timestamp),
         finished: status.result_timestamp,
+        size: None,
+        start_point: false,
     }
 }
 
@@ -148,11 +179,21 @@ impl Service {
         name: &str,
     ) -> Result<Vec<SnapshotView>, ServiceError> {
         let session = self.instance_record(id).await?;
-        self.stored_job(id, name).await?;
+        let job = self.stored_job(id, name).await?;
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let object = session_job_object_name(&session.name, name);
         let snapshots = cluster.job_snapshots(&session.namespace, &object).await?;
-        Ok(snapshots.iter().map(snapshot_view).collect())
+        let mut views: Vec<SnapshotView> = snapshots.iter().map(snapshot_view).collect();
+        let start = job.params.get(INITIAL_SAVEPOINT).and_then(Value::as_str);
+        for view in &mut views {
+            view.start_point = view
+                .path
+                .as_deref()
+                .zip(start)
+                .is_some_and(|(path, start)| same_path(path, start));
+        }
+        self.fill_sizes(&session, &object, &mut views).await;
+        Ok(views)
     }
 
     /// Where session cluster `session` keeps savepoints, read live.

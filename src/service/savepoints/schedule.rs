@@ -139,6 +139,8 @@ mod tests {
             error: None,
             time: Some("2026-12-01T03:01:00Z".into()),
             finished: None,
+            size: None,
+            start_point: false,
         };
         let params = json!({"periodicSavepointInterval": "30 s", "savepointHistoryMaxCount": "2"});
         let cluster = std::collections::BTreeMap::from([(

@@ -4,7 +4,8 @@
 //! `cancelSessionJob` → `stopWithSavepoint` / `cancel`), against the
 //! endpoints of Flink's `flink-runtime-web` (`/jars/upload`,
 //! `/jars/:jarid/run`, `/jobs/:jobid`, `/jobs/:jobid/stop`, `/jobs/:jobid/savepoints`,
-//! `/jobs/:jobid/savepoints/:triggerid`, `PATCH /jobs/:jobid?mode=cancel`).
+//! `/jobs/:jobid/savepoints/:triggerid`, `PATCH /jobs/:jobid?mode=cancel`,
+//! `/savepoint-disposal` for `disposeSavepoint`).
 //!
 //! Errors are the message the operator would record: Flink's own `errors`
 //! array when the REST API answered with one.
@@ -227,6 +228,28 @@ impl SessionRest {
             .unwrap_or("the savepoint failed without a cause")
             .to_owned();
         Ok(SavepointProgress::Failed(cause))
+    }
+
+    /// Asks the cluster to dispose of the savepoint at `path` (`POST
+    /// /savepoint-disposal`, `SavepointDisposalRequest` with
+    /// `savepoint-path`, as `AbstractFlinkService.disposeSavepoint` sends
+    /// it); returns the trigger id. Flink disposes of it asynchronously;
+    /// the operator does not wait for the outcome.
+    pub async fn dispose_savepoint(&self, path: &str) -> Result<String, String> {
+        let answer = self
+            .send(
+                self.http
+                    .post(format!("{}/savepoint-disposal", self.base))
+                    .json(&json!({"savepoint-path": path})),
+            )
+            .await?;
+        answer
+            .get("request-id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!("the savepoint disposal answered without a request-id: {answer}")
+            })
     }
 
     /// Cancels the job (`PATCH /jobs/:jobid?mode=cancel`); `Ok(false)` when

@@ -21,7 +21,7 @@
 //!   except the newest completed one and always at least one. The files are
 //!   disposed of only when the snapshot says `disposeOnDelete`
 //!   (`kubernetes.operator.savepoint.dispose-on-delete`, default false), by
-//!   the snapshot's own cleanup, which the stand-in does not imitate.
+//!   the snapshot's own cleanup (the stand-in's [`super::super::snapshot::cleanup`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

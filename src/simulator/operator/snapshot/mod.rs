@@ -35,9 +35,11 @@
 //! simulated session or an application cluster (no Flink process) the trigger
 //! id is made up and the next observation completes it at the path Flink
 //! would choose (`<dir>/savepoint-<first 6 of the job id>-<12 hex>`); no file
-//! is written there. Not imitated: checkpoints (`spec.checkpoint` fails with a
-//! message saying so), disposal on delete (the finalizer is released without
-//! disposing of the files).
+//! is written there. On delete the finalizer follows the operator's
+//! `cleanup` ([`cleanup`]): on a session that runs for real Flink disposes
+//! of the savepoint's files; on a simulated one only the REST call is left
+//! out. Not imitated: checkpoints (`spec.checkpoint` fails with a message
+//! saying so).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,8 +64,11 @@ use crate::crd::{
 use crate::simulator::SimulationError;
 use crate::simulator::jobs::status_change;
 
+mod cleanup;
 mod rules;
 mod steps;
+
+pub use cleanup::{Cleanup, being_deleted, cleanup};
 
 pub use rules::{backoff_left, failed, snapshot_error, snapshot_labels, validate};
 use rules::{now_text, parse_duration};
@@ -126,16 +131,66 @@ async fn reconcile(
 ) -> Result<Action, SimulationError> {
     let namespace = snapshot.namespace().unwrap_or_default();
     let api: Api<FlinkStateSnapshot> = Api::namespaced(operator.client.clone(), &namespace);
+    if being_deleted(&snapshot)
+        && let Some(action) = hold(&operator, &snapshot).await?
+    {
+        return Ok(action);
+    }
     finalizer(&api, SNAPSHOT_FINALIZER, snapshot, |event| async {
         match event {
             Event::Apply(snapshot) => step(&operator, &api, &snapshot).await,
-            // `StateSnapshotReconciler.cleanup` would dispose of a completed
-            // savepoint with `disposeOnDelete`; the stand-in keeps the files.
+            // `hold` let it go: the finalizer is removed.
             Event::Cleanup(_) => Ok(Action::await_change()),
         }
     })
     .await
     .map_err(|error| SimulationError::Finalizer(Box::new(error)))
+}
+
+/// The finalizer's cleanup of a snapshot being deleted: the action to
+/// return while it holds the snapshot, `None` once it lets it go.
+async fn hold(
+    operator: &Operator,
+    snapshot: &FlinkStateSnapshot,
+) -> Result<Option<Action>, SimulationError> {
+    let target = target(operator, snapshot)
+        .await
+        .map_err(SimulationError::from)?;
+    let mut decision = cleanup(snapshot, target.as_ref().map(|t| t.running));
+    if let Cleanup::Dispose(path) = &decision {
+        decision = cleanup::dispose(path, target.as_ref()).await;
+    }
+    match decision {
+        Cleanup::Release | Cleanup::Dispose(_) => Ok(None),
+        Cleanup::Hold(message) => {
+            if let Some(message) = message {
+                let object = reference(snapshot);
+                let recorded = record(
+                    &operator.client,
+                    &object,
+                    "Warning",
+                    "CleanupFailed",
+                    &message,
+                    "Snapshot",
+                )
+                .await;
+                if let Err(error) = recorded {
+                    tracing::debug!(%error, "CleanupFailed Event not recorded");
+                }
+            }
+            Ok(Some(Action::requeue(reconcile_interval(operator))))
+        }
+    }
+}
+
+/// The operator's `kubernetes.operator.reconcile.interval`.
+fn reconcile_interval(operator: &Operator) -> Duration {
+    operator
+        .config
+        .values
+        .get("kubernetes.operator.reconcile.interval")
+        .and_then(|text| parse_duration(text))
+        .unwrap_or(DEFAULT_RECONCILE_INTERVAL)
 }
 
 /// The job a snapshot is of, as the controller finds it.
@@ -149,8 +204,12 @@ struct Target {
     running: bool,
     /// The observe configuration of its cluster's FlinkDeployment.
     configuration: BTreeMap<String, String>,
-    /// The REST API of a session that runs for real.
+    /// The REST API of a session that runs for real, while its JobManager
+    /// is ready.
     rest: Option<SessionRest>,
+    /// Whether its cluster runs for real (a session with a Flink process),
+    /// so that Flink's REST API is what answers.
+    real: bool,
 }
 
 async fn target(
@@ -185,6 +244,7 @@ async fn target(
     };
     let mut configuration = BTreeMap::new();
     let mut rest = None;
+    let mut real = false;
     if let Some(deployment) = &deployment {
         let spec = serde_json::to_value(&deployment.spec).map_err(kube::Error::SerdeError)?;
         let version = spec
@@ -200,6 +260,7 @@ async fn target(
             == Some(&JobManagerDeploymentStatus::Ready);
         // Only sessions run for real (application clusters are simulated).
         let session = deployment.spec.job.is_none();
+        real = operator.native.is_some() && session;
         if let (Some(native), true, true) = (&operator.native, ready, session) {
             rest = native.session_rest(&deployment.name_any(), &namespace, &configuration);
         }
@@ -211,6 +272,7 @@ async fn target(
         job_id: job_status.and_then(|j| j.job_id),
         configuration,
         rest,
+        real,
     }))
 }
 
@@ -294,12 +356,7 @@ async fn step(
         )
         .await?;
     }
-    let interval = operator
-        .config
-        .values
-        .get("kubernetes.operator.reconcile.interval")
-        .and_then(|text| parse_duration(text))
-        .unwrap_or(DEFAULT_RECONCILE_INTERVAL);
+    let interval = reconcile_interval(operator);
     Ok(match (step.retry_after, next_state) {
         (Some(after), _) => Action::requeue(after),
         (None, SnapshotState::Completed | SnapshotState::Abandoned) => Action::await_change(),

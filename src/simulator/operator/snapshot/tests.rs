@@ -146,3 +146,85 @@ fn a_retry_waits_for_its_backoff_after_the_failure() {
     };
     assert_eq!(backoff_left(&first, at("2026-01-01T00:00:05Z")), None);
 }
+
+fn deleted(spec: Value, status: Value) -> FlinkStateSnapshot {
+    serde_json::from_value(json!({
+        "apiVersion": "flink.apache.org/v1beta1",
+        "kind": "FlinkStateSnapshot",
+        "metadata": {"name": "etl-sp", "namespace": "data",
+            "deletionTimestamp": "2026-12-01T06:00:00Z", "finalizers": [SNAPSHOT_FINALIZER]},
+        "spec": spec,
+        "status": status,
+    }))
+    .expect("a snapshot")
+}
+
+fn disposing() -> Value {
+    json!({"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"},
+        "savepoint": {"disposeOnDelete": true}})
+}
+
+#[test]
+fn a_completed_savepoint_is_disposed_of_through_its_running_job() {
+    let completed = json!({"state": "COMPLETED", "path": "s3://b/sp/savepoint-1"});
+    let snapshot = deleted(disposing(), completed.clone());
+    assert!(being_deleted(&snapshot));
+    assert_eq!(
+        cleanup(&snapshot, Some(true)),
+        Cleanup::Dispose("s3://b/sp/savepoint-1".into())
+    );
+    // The job gone or stopped: held, with the operator's CleanupFailed words.
+    assert_eq!(
+        cleanup(&snapshot, None),
+        Cleanup::Hold(Some(
+            "Cannot dispose of snapshot because referenced Flink job cannot be found!".into()
+        ))
+    );
+    assert_eq!(
+        cleanup(&snapshot, Some(false)),
+        Cleanup::Hold(Some(
+            "Cannot dispose of snapshot because referenced Flink job is not running!".into()
+        ))
+    );
+    // No path recorded: nothing to dispose of.
+    let no_path = deleted(disposing(), json!({"state": "COMPLETED"}));
+    assert_eq!(cleanup(&no_path, Some(true)), Cleanup::Release);
+    // disposeOnDelete is true unless said otherwise (the API's default).
+    let unsaid = deleted(
+        json!({"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"}, "savepoint": {}}),
+        completed.clone(),
+    );
+    assert!(matches!(cleanup(&unsaid, Some(true)), Cleanup::Dispose(_)));
+    let kept = deleted(
+        json!({"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"},
+            "savepoint": {"disposeOnDelete": false}}),
+        completed,
+    );
+    assert_eq!(cleanup(&kept, None), Cleanup::Release);
+}
+
+#[test]
+fn only_an_in_progress_savepoint_waits_and_checkpoints_are_never_disposed_of() {
+    let in_progress = deleted(
+        disposing(),
+        json!({"state": "IN_PROGRESS", "triggerId": "t"}),
+    );
+    assert_eq!(cleanup(&in_progress, Some(true)), Cleanup::Hold(None));
+    for state in ["FAILED", "ABANDONED", "TRIGGER_PENDING"] {
+        let snapshot = deleted(disposing(), json!({"state": state, "path": "s3://b/x"}));
+        assert_eq!(cleanup(&snapshot, None), Cleanup::Release, "{state}");
+    }
+    let checkpoint = deleted(
+        json!({"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"},
+            "checkpoint": {}}),
+        json!({"state": "COMPLETED", "path": "s3://b/cp/chk-1"}),
+    );
+    assert_eq!(cleanup(&checkpoint, Some(true)), Cleanup::Release);
+    let unreferenced = deleted(
+        json!({"savepoint": {"disposeOnDelete": true, "path": "s3://b/sp", "alreadyExists": true}}),
+        json!({"state": "COMPLETED", "path": "s3://b/sp"}),
+    );
+    assert_eq!(cleanup(&unreferenced, None), Cleanup::Release);
+    let alive = snapshot(disposing());
+    assert!(!being_deleted(&alive));
+}
