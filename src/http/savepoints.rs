@@ -35,6 +35,9 @@ pub(super) struct SnapshotList {
     pub error: Option<String>,
     /// Its periodic savepoints, when they could be read.
     pub schedule: Option<SavepointSchedule>,
+    /// Whether each completed savepoint links to a new session job from it
+    /// (a session's jobs; an application has its one job).
+    pub new_job_links: bool,
 }
 
 /// The list of job `name` of session cluster `id`, read now.
@@ -53,14 +56,15 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid, name: &str) 
         snapshots,
         error,
         schedule,
+        new_job_links: true,
     }
 }
 
-/// The live part of the job page's savepoints.
+/// The live part of a page's savepoints (a session job's, an application's).
 #[derive(askama::Template)]
 #[template(path = "savepoints_live.html")]
-struct SavepointsFragment {
-    list: SnapshotList,
+pub(super) struct SavepointsFragment {
+    pub list: SnapshotList,
 }
 
 /// Server-sent events of the job page's savepoints: the list's HTML
@@ -134,9 +138,9 @@ async fn take_form(
 
 /// The savepoint asked for.
 #[derive(Debug, Serialize)]
-struct Taken {
+pub(super) struct Taken {
     /// The FlinkStateSnapshot's name.
-    name: String,
+    pub name: String,
 }
 
 async fn take_json(
@@ -164,15 +168,23 @@ async fn list_json(
 /// typed path, and the explicit "allow non-restored state".
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct RedeployFields {
+pub(super) struct RedeployFields {
     chosen: String,
     initial_savepoint_path: String,
     allow_non_restored_state: Option<String>,
 }
 
 impl RedeployFields {
+    /// Whether "allow non-restored state" is ticked.
+    pub(super) fn allow(&self) -> bool {
+        matches!(
+            self.allow_non_restored_state.as_deref(),
+            Some("true" | "on")
+        )
+    }
+
     /// The chosen savepoint, else the typed one.
-    fn path(&self) -> &str {
+    pub(super) fn path(&self) -> &str {
         if self.chosen.trim().is_empty() {
             self.initial_savepoint_path.trim()
         } else {
@@ -189,10 +201,7 @@ async fn redeploy_form(
     Form(fields): Form<RedeployFields>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
-    let allow = matches!(
-        fields.allow_non_restored_state.as_deref(),
-        Some("true" | "on")
-    );
+    let allow = fields.allow();
     let result = state
         .service
         .redeploy_from_savepoint(id, &name, fields.path(), allow, &caller.user.name)
@@ -204,11 +213,11 @@ async fn redeploy_form(
 /// `{"initialSavepointPath": "s3://…", "allowNonRestoredState": false}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RedeployBody {
+pub(super) struct RedeployBody {
     #[serde(default)]
-    initial_savepoint_path: String,
+    pub initial_savepoint_path: String,
     /// Required: the choice is the caller's to make.
-    allow_non_restored_state: bool,
+    pub allow_non_restored_state: bool,
 }
 
 async fn redeploy_json(

@@ -45,7 +45,9 @@ pub use job_views::{JobFormView, JobView};
 pub use lifecycle::Dependant;
 pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
-pub use savepoints::{SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView};
+pub use savepoints::{
+    APPLICATION_APP, SAVEPOINT_FIELD, START_FIELD, SavepointSchedule, SnapshotView,
+};
 pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
