@@ -217,6 +217,25 @@ async fn an_application_takes_a_savepoint_and_is_redeployed_from_it() {
         "and offers it to redeploy from"
     );
     assert!(!page.contains("data-new-job-from"), "no session job links");
+    // With JavaScript on, the list follows the cluster live.
+    let mut live = portal
+        .http
+        .get(format!("{}/instances/{id}/live/savepoints", portal.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    let first = tokio::time::timeout(Duration::from_secs(10), live.chunk())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+        .unwrap();
+    let first = String::from_utf8_lossy(&first);
+    assert!(
+        first.starts_with("event: savepoints") && first.contains(&path),
+        "{first}"
+    );
+    drop(live);
 
     // A typed path off the cluster's storage is refused next to its field, kept.
     let (status, _, html) = portal

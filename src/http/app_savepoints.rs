@@ -15,12 +15,9 @@ use super::auth::Caller;
 use super::error::{ApiError, OrPage, PageError, json_body};
 use super::instances::{instance_page_with, parse_id};
 use super::page::{Layout, render};
-use super::savepoints::{RedeployBody, RedeployFields, SavepointsFragment, SnapshotList, Taken};
+use super::savepoints::{RedeployBody, RedeployFields, SnapshotList, Taken, live_fragments};
 use crate::service::{ServiceError, SnapshotView};
 use crate::store::Operation;
-
-/// How often an open instance page's savepoints are read again.
-const SAVEPOINTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -63,17 +60,10 @@ async fn live_list(
     let id = parse_id(&id)?;
     // Not an application (and no cluster) answers before the stream starts.
     state.service.application_snapshots(id).await?;
-    Ok(super::live::changes(
-        "savepoints",
-        SAVEPOINTS_REFRESH,
-        move || {
-            let state = state.clone();
-            async move {
-                let list = snapshot_list(&state, id).await;
-                askama::Template::render(&SavepointsFragment { list }).ok()
-            }
-        },
-    ))
+    Ok(live_fragments(move || {
+        let state = state.clone();
+        async move { snapshot_list(&state, id).await }
+    }))
 }
 
 /// The instance page again after a form: to its savepoints when done, with

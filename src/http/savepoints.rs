@@ -22,7 +22,7 @@ use super::jobs::after_action;
 use super::page::{Layout, render};
 use crate::service::{JobView, START_FIELD, SavepointSchedule, ServiceError, SnapshotView};
 
-/// How often an open job page's savepoints are read again.
+/// How often an open page's savepoints are read again.
 const SAVEPOINTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A job's savepoints and checkpoints as its page shows them.
@@ -63,8 +63,8 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid, name: &str) 
 /// The live part of a page's savepoints (a session job's, an application's).
 #[derive(askama::Template)]
 #[template(path = "savepoints_live.html")]
-pub(super) struct SavepointsFragment {
-    pub list: SnapshotList,
+struct SavepointsFragment {
+    list: SnapshotList,
 }
 
 /// Server-sent events of the job page's savepoints: the list's HTML
@@ -81,18 +81,29 @@ async fn live_list(
     let id = parse_id(&id)?;
     // Unknown jobs (and no cluster) answer before the stream starts.
     state.service.job_snapshots(id, &name).await?;
-    Ok(super::live::changes(
-        "savepoints",
-        SAVEPOINTS_REFRESH,
-        move || {
-            let state = state.clone();
-            let name = name.clone();
-            async move {
-                let list = snapshot_list(&state, id, &name).await;
-                askama::Template::render(&SavepointsFragment { list }).ok()
-            }
-        },
-    ))
+    Ok(live_fragments(move || {
+        let state = state.clone();
+        let name = name.clone();
+        async move { snapshot_list(&state, id, &name).await }
+    }))
+}
+
+/// Server-sent events of a page's savepoints (a session job's, an
+/// application's): the HTML of the list `read` gives, whenever it changed
+/// (read every 2 s).
+pub(super) fn live_fragments<F, Fut>(
+    read: F,
+) -> axum::response::sse::Sse<
+    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = SnapshotList> + Send,
+{
+    super::live::changes("savepoints", SAVEPOINTS_REFRESH, move || {
+        let list = read();
+        async move { askama::Template::render(&SavepointsFragment { list: list.await }).ok() }
+    })
 }
 
 pub(super) fn router() -> Router<AppState> {
