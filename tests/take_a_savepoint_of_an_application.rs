@@ -8,7 +8,8 @@
 //! by the FlinkDeployment) to completed, an upgrade's savepoint is listed as
 //! an `upgrade` one, and a redeploy is a new revision that writes
 //! `initialSavepointPath`, `savepointRedeployNonce` and the explicit
-//! `allowNonRestoredState`, after which the job runs again from it.
+//! `allowNonRestoredState`, after which the job runs again from it; later
+//! updates and a rollback keep those fields (no second redeploy).
 
 mod common;
 
@@ -323,4 +324,33 @@ async fn an_application_takes_a_savepoint_and_is_redeployed_from_it() {
     let spec_job = deployment.spec.job.unwrap();
     assert_eq!(spec_job.savepoint_redeploy_nonce, Some(1));
     assert_eq!(spec_job.parallelism, Some(2));
+
+    // The redeploy is in the history: rolling back to the install's revision
+    // restores its parameters and keeps the start fields (no second redeploy).
+    portal
+        .wait_for_instance(&id, "the update applied", |instance| {
+            instance["instance"]["current_revision"] == 3
+                && instance["operations"][0]["state"] == "succeeded"
+        })
+        .await;
+    let (status, operation) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/rollback"),
+            &json!({"revision": 1}),
+        )
+        .await;
+    assert_eq!(status, 202, "{operation}");
+    portal
+        .wait_for_instance(&id, "rolled back", |instance| {
+            instance["instance"]["current_revision"] == 4
+                && instance["operations"][0]["state"] == "succeeded"
+        })
+        .await;
+    let spec_job = deployments.get("orders").await.unwrap().spec.job.unwrap();
+    assert_eq!(spec_job.parallelism, Some(1));
+    assert_eq!(spec_job.savepoint_redeploy_nonce, Some(1));
+    assert_eq!(
+        spec_job.initial_savepoint_path.as_deref(),
+        Some(path.as_str())
+    );
 }
