@@ -264,7 +264,7 @@ document.addEventListener("DOMContentLoaded", () => {
   refresh();
 });
 
-// Job page: its savepoints and checkpoints follow the cluster live
+// A session job's page and an application's: its savepoints and checkpoints follow the cluster live
 // (server-sent events carrying the list's server-rendered HTML).
 document.addEventListener("DOMContentLoaded", () => {
   const panel = document.querySelector("[data-savepoints-live]");

@@ -132,14 +132,28 @@ async fn a_completed_savepoint_leaves_the_list_and_one_in_progress_is_refused() 
         .create(&Default::default(), &running)
         .await
         .unwrap();
-    snapshots
-        .patch_status(
-            "etl-in-flight",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"state": "IN_PROGRESS"}})),
-        )
-        .await
-        .unwrap();
+    // The stand-in may have triggered it (a trigger id, then completed)
+    // before the patch: without a trigger id it is left in progress, so the
+    // patch is made until the state holds.
+    common::operator::eventually(
+        std::time::Duration::from_secs(30),
+        "the snapshot stays in progress",
+        || async {
+            snapshots
+                .patch_status(
+                    "etl-in-flight",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": {"state": "IN_PROGRESS",
+                        "triggerId": null, "path": null, "resultTimestamp": null}})),
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let now = snapshots.get("etl-in-flight").await.ok()?;
+            (now.status?.state == Some(dataport::crd::SnapshotState::InProgress)).then_some(())
+        },
+    )
+    .await;
     listed(&portal, &id, "the one in progress listed", |list| {
         list.iter()
             .find(|s| s["name"] == "etl-in-flight" && s["state"] == "in progress")

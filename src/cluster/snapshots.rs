@@ -33,12 +33,14 @@ const SAVEPOINT_DIR_KEYS: [&str; 3] = [
 const BACKOFF_LIMIT: i32 = 2;
 
 impl Cluster {
-    /// The FlinkStateSnapshots of FlinkSessionJob `job` in `namespace`
-    /// (by `spec.jobReference`, so that those the operator has not labelled
+    /// The FlinkStateSnapshots of the job of resource `kind` `job` in
+    /// `namespace` (a FlinkSessionJob, or an application's FlinkDeployment;
+    /// by `spec.jobReference`, so that those the operator has not labelled
     /// yet count too), newest first.
     pub async fn job_snapshots(
         &self,
         namespace: &str,
+        kind: JobKind,
         job: &str,
     ) -> Result<Vec<FlinkStateSnapshot>, ClusterError> {
         let api: Api<FlinkStateSnapshot> = Api::namespaced(self.client().clone(), namespace);
@@ -48,34 +50,34 @@ impl Cluster {
             .items
             .into_iter()
             .filter(|snapshot| {
-                snapshot.spec.job_reference.as_ref().is_some_and(|r| {
-                    r.kind == Some(JobKind::FlinkSessionJob) && r.name.as_deref() == Some(job)
-                })
+                snapshot
+                    .spec
+                    .job_reference
+                    .as_ref()
+                    .is_some_and(|r| r.kind == Some(kind) && r.name.as_deref() == Some(job))
             })
             .collect();
         found.sort_by_key(|s| std::cmp::Reverse(s.creation_timestamp().map(|t| t.0)));
         Ok(found)
     }
 
-    /// Asks for a savepoint of FlinkSessionJob `job` in `namespace`: a
-    /// FlinkStateSnapshot named as the operator names a manual one, owned by
-    /// the job (it goes when the job goes; its files stay:
+    /// Asks for a savepoint of the job of resource `kind` `job` in
+    /// `namespace` (a FlinkSessionJob, or an application's FlinkDeployment):
+    /// a FlinkStateSnapshot named as the operator names a manual one, owned
+    /// by that resource (it goes when the resource goes; its files stay:
     /// `disposeOnDelete: false`), into the cluster's savepoint directory.
     /// Returns its name.
     pub async fn create_savepoint(
         &self,
         namespace: &str,
+        kind: JobKind,
         job: &str,
     ) -> Result<String, ClusterError> {
-        let jobs: Api<FlinkSessionJob> = Api::namespaced(self.client().clone(), namespace);
-        let owner = jobs.get(job).await?;
-        let owner_reference = OwnerReference {
-            api_version: FlinkSessionJob::api_version(&()).into_owned(),
-            kind: FlinkSessionJob::kind(&()).into_owned(),
-            name: owner.name_any(),
-            uid: owner.uid().unwrap_or_default(),
-            ..OwnerReference::default()
+        let owner_reference = match kind {
+            JobKind::FlinkSessionJob => self.owner::<FlinkSessionJob>(namespace, job).await?,
+            JobKind::FlinkDeployment => self.owner::<FlinkDeployment>(namespace, job).await?,
         };
+        let kind_name = owner_reference.kind.clone();
         let name = format!(
             "{job}-savepoint-manual-{}",
             chrono::Utc::now().timestamp_millis()
@@ -90,7 +92,7 @@ impl Cluster {
                 "ownerReferences": [owner_reference],
             },
             "spec": {
-                "jobReference": {"kind": "FlinkSessionJob", "name": job},
+                "jobReference": {"kind": kind_name, "name": job},
                 "savepoint": {"formatType": "CANONICAL", "disposeOnDelete": false,
                     "alreadyExists": false},
                 "backoffLimit": BACKOFF_LIMIT,
@@ -136,7 +138,26 @@ impl Cluster {
         Ok(())
     }
 
-    /// Where session cluster `session` in `namespace` keeps savepoints, as
+    /// An owner reference to resource `name` of kind `K` in `namespace`.
+    async fn owner<K>(&self, namespace: &str, name: &str) -> Result<OwnerReference, ClusterError>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client().clone(), namespace);
+        let owner = api.get(name).await?;
+        Ok(OwnerReference {
+            api_version: K::api_version(&()).into_owned(),
+            kind: K::kind(&()).into_owned(),
+            name: owner.name_any(),
+            uid: owner.uid().unwrap_or_default(),
+            ..OwnerReference::default()
+        })
+    }
+
+    /// Where Flink cluster `session` (session or application) in `namespace` keeps savepoints, as
     /// its FlinkDeployment's `flinkConfiguration` says; `None` when it says
     /// nothing (or the FlinkDeployment is gone).
     pub async fn savepoint_dir(

@@ -13,7 +13,11 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::page::{Layout, Page};
-use crate::service::{Dependant, InstanceView, InstancesView, ServiceError};
+use crate::catalog::FieldErrors;
+use crate::service::{
+    APPLICATION_APP, Dependant, InstanceView, InstancesView, SAVEPOINT_FIELD, START_FIELD,
+    ServiceError,
+};
 use crate::store::InstanceFilter;
 
 pub(super) fn router() -> Router<AppState> {
@@ -49,7 +53,7 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Template)]
 #[template(path = "instance.html")]
-struct InstancePage {
+pub(super) struct InstancePage {
     layout: Layout,
     view: std::sync::Arc<InstanceView>,
     /// A session job just deleted from this page's jobs, to say so.
@@ -60,6 +64,13 @@ struct InstancePage {
     /// Its numbers from Prometheus, or why they could not be read; `None`
     /// when no Prometheus scrapes it (or its app has no key figures).
     figures: Option<Result<super::figures::FiguresPanel, String>>,
+    /// An application's savepoints and checkpoints; `None` for other apps.
+    list: Option<super::savepoints::SnapshotList>,
+    /// Why Take savepoint was refused.
+    savepoint_error: Option<String>,
+    /// Why Redeploy from savepoint was refused, and the path typed.
+    start_error: Option<String>,
+    start_path: String,
 }
 
 /// `?deleted_job=NAME`: where a job's Delete lands.
@@ -130,10 +141,31 @@ async fn instance_page(
     Query(query): Query<InstanceQuery>,
 ) -> Result<Page<InstancePage>, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
+    let page = instance_page_with(
+        &state,
+        layout,
+        id,
+        query.deleted_job,
+        &FieldErrors::new(),
+        "",
+    )
+    .await?;
+    Ok(Page(page))
+}
+
+/// The instance page, with the refusals of an application's savepoint forms
+/// (`errors`, and the path typed into Redeploy from savepoint).
+pub(super) async fn instance_page_with(
+    state: &AppState,
+    layout: Layout,
+    id: Uuid,
+    deleted_job: Option<String>,
+    errors: &FieldErrors,
+    typed_path: &str,
+) -> Result<InstancePage, PageError> {
     let view = state.service.instance(id).await.or_page(&layout)?;
     // Only a job this session really had: the text is not taken from the address as is.
-    let deleted_job = query
-        .deleted_job
+    let deleted_job = deleted_job
         .filter(|name| view.jobs.is_some() && crate::catalog::params::is_dns_label(name, 63));
     let pods = if view.is_gone() {
         None
@@ -158,13 +190,26 @@ async fn instance_page(
             Err(error) => Some(Err(error.to_string())),
         }
     };
-    Ok(Page(InstancePage {
+    let list = if view.instance.app == APPLICATION_APP && !view.is_gone() {
+        Some(super::app_savepoints::snapshot_list(state, id).await)
+    } else {
+        None
+    };
+    let start_error = errors.get(START_FIELD).cloned();
+    Ok(InstancePage {
         layout,
         view,
         deleted_job,
         pods,
         figures,
-    }))
+        list,
+        savepoint_error: errors.get(SAVEPOINT_FIELD).cloned(),
+        start_path: start_error
+            .as_ref()
+            .map(|_| typed_path.to_owned())
+            .unwrap_or_default(),
+        start_error,
+    })
 }
 
 async fn instance_json(

@@ -3,6 +3,7 @@
 //! Knows the service layer only: no sqlx, no kube.
 
 mod account;
+mod app_savepoints;
 mod assets;
 mod auth;
 mod catalog;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(install::router())
         .merge(instances::router())
+        .merge(app_savepoints::router())
         .merge(figures::router())
         .merge(jobs::router())
         .merge(pods::router())

@@ -22,21 +22,24 @@ use super::jobs::after_action;
 use super::page::{Layout, render};
 use crate::service::{JobView, START_FIELD, SavepointSchedule, ServiceError, SnapshotView};
 
-/// How often an open job page's savepoints are read again.
+/// How often an open page's savepoints are read again.
 const SAVEPOINTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A job's savepoints and checkpoints as its page shows them.
 pub(super) struct SnapshotList {
     /// The session cluster, for links.
     pub instance_id: uuid::Uuid,
-    /// The job's name, for links.
-    pub job: String,
     /// Newest first.
     pub snapshots: Vec<SnapshotView>,
     /// Why they could not be read.
     pub error: Option<String>,
     /// Its periodic savepoints, when they could be read.
     pub schedule: Option<SavepointSchedule>,
+    /// The session job's name when it is one's: each completed savepoint
+    /// then links to a new session job from it (an application has its one
+    /// job), and each savepoint to its deletion (offered for session jobs
+    /// only).
+    pub session_job: Option<String>,
 }
 
 /// The list of job `name` of session cluster `id`, read now.
@@ -52,14 +55,14 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid, name: &str) 
         .ok();
     SnapshotList {
         instance_id: id,
-        job: name.to_owned(),
         snapshots,
         error,
         schedule,
+        session_job: Some(name.to_owned()),
     }
 }
 
-/// The live part of the job page's savepoints.
+/// The live part of a page's savepoints (a session job's, an application's).
 #[derive(askama::Template)]
 #[template(path = "savepoints_live.html")]
 struct SavepointsFragment {
@@ -80,18 +83,29 @@ async fn live_list(
     let id = parse_id(&id)?;
     // Unknown jobs (and no cluster) answer before the stream starts.
     state.service.job_snapshots(id, &name).await?;
-    Ok(super::live::changes(
-        "savepoints",
-        SAVEPOINTS_REFRESH,
-        move || {
-            let state = state.clone();
-            let name = name.clone();
-            async move {
-                let list = snapshot_list(&state, id, &name).await;
-                askama::Template::render(&SavepointsFragment { list }).ok()
-            }
-        },
-    ))
+    Ok(live_fragments(move || {
+        let state = state.clone();
+        let name = name.clone();
+        async move { snapshot_list(&state, id, &name).await }
+    }))
+}
+
+/// Server-sent events of a page's savepoints (a session job's, an
+/// application's): the HTML of the list `read` gives, whenever it changed
+/// (read every 2 s).
+pub(super) fn live_fragments<F, Fut>(
+    read: F,
+) -> axum::response::sse::Sse<
+    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = SnapshotList> + Send,
+{
+    super::live::changes("savepoints", SAVEPOINTS_REFRESH, move || {
+        let list = read();
+        async move { askama::Template::render(&SavepointsFragment { list: list.await }).ok() }
+    })
 }
 
 pub(super) fn router() -> Router<AppState> {
@@ -138,9 +152,9 @@ async fn take_form(
 
 /// The savepoint asked for.
 #[derive(Debug, Serialize)]
-struct Taken {
+pub(super) struct Taken {
     /// The FlinkStateSnapshot's name.
-    name: String,
+    pub name: String,
 }
 
 async fn take_json(
@@ -168,15 +182,23 @@ async fn list_json(
 /// typed path, and the explicit "allow non-restored state".
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct RedeployFields {
+pub(super) struct RedeployFields {
     chosen: String,
     initial_savepoint_path: String,
     allow_non_restored_state: Option<String>,
 }
 
 impl RedeployFields {
+    /// Whether "allow non-restored state" is ticked.
+    pub(super) fn allow(&self) -> bool {
+        matches!(
+            self.allow_non_restored_state.as_deref(),
+            Some("true" | "on")
+        )
+    }
+
     /// The chosen savepoint, else the typed one.
-    fn path(&self) -> &str {
+    pub(super) fn path(&self) -> &str {
         if self.chosen.trim().is_empty() {
             self.initial_savepoint_path.trim()
         } else {
@@ -193,10 +215,7 @@ async fn redeploy_form(
     Form(fields): Form<RedeployFields>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
-    let allow = matches!(
-        fields.allow_non_restored_state.as_deref(),
-        Some("true" | "on")
-    );
+    let allow = fields.allow();
     let result = state
         .service
         .redeploy_from_savepoint(id, &name, fields.path(), allow, &caller.user.name)
@@ -208,11 +227,11 @@ async fn redeploy_form(
 /// `{"initialSavepointPath": "s3://…", "allowNonRestoredState": false}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RedeployBody {
+pub(super) struct RedeployBody {
     #[serde(default)]
-    initial_savepoint_path: String,
+    pub initial_savepoint_path: String,
     /// Required: the choice is the caller's to make.
-    allow_non_restored_state: bool,
+    pub allow_non_restored_state: bool,
 }
 
 async fn redeploy_json(

@@ -131,7 +131,7 @@ impl Service {
         };
         // Field errors first (400), then a taken name (409).
         let rendered = self
-            .validate_and_render(app, target, &request.params, errors)
+            .validate_and_render(app, target, &request.params, errors, Values::new())
             .await;
         if rendered.is_ok() && taken.is_some() {
             return Err(StoreError::NameTaken {
@@ -145,12 +145,15 @@ impl Service {
 
     /// Validates `params` for `target`'s version (adding to `errors`),
     /// resolves the references, and renders: the core of install and update.
+    /// `carried` are stored values outside the form (an application's
+    /// savepoint to start from), added to the valid ones as they are.
     pub(super) async fn validate_and_render(
         &self,
         app: &'static AppDefinition,
         target: Target,
         params: &BTreeMap<String, String>,
         mut errors: FieldErrors,
+        carried: Values,
     ) -> Result<Prepared, ServiceError> {
         let mut values = match app.validate(&target.version, params) {
             Ok(values) => values,
@@ -168,6 +171,7 @@ impl Service {
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
         }
+        values.extend(carried);
         let secrets = take_secrets(app, &target.name, &mut values);
         let input = RenderInput {
             target: target.clone(),

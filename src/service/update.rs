@@ -13,8 +13,9 @@ use super::diff::{ObjectChange, ObjectDiff, object_diffs, unified_text};
 use super::session_upgrade::InterruptedJob;
 use super::views::param_texts;
 use super::{Prepared, Service, ServiceError};
+use crate::catalog::jobs::savepoints::{START_KEYS, start_fields};
 use crate::catalog::render::{Object, Target};
-use crate::catalog::{self, FieldErrors};
+use crate::catalog::{self, FieldErrors, Values};
 use crate::store::{InstanceStatus, Operation, OperationKind, RevisionChange};
 
 /// What an update would change, before anything is written.
@@ -76,7 +77,8 @@ impl Service {
         version: Option<String>,
         params: &BTreeMap<String, String>,
     ) -> Result<UpdatePlan, ServiceError> {
-        let (from_revision, prepared, current) = self.render_update(id, version, params).await?;
+        let (from_revision, prepared, current) =
+            self.render_update(id, version, params, None).await?;
         self.plan(id, from_revision, prepared, current).await
     }
 
@@ -124,7 +126,9 @@ impl Service {
     ) -> Result<Operation, ServiceError> {
         let before = self.instance_record(id).await?;
         let result = async {
-            let (_, prepared, _) = self.render_update(id, version.clone(), params).await?;
+            let (_, prepared, _) = self
+                .render_update(id, version.clone(), params, None)
+                .await?;
             self.add_revision(
                 id,
                 expected_revision,
@@ -197,17 +201,21 @@ impl Service {
         let params = param_texts(&old.params);
         // The version in force at that revision is the one its FlinkDeployment or images carry;
         // the record keeps the current one, so the old parameters render at the current version.
-        self.render_update(id, Some(instance.version.clone()), &params)
+        self.render_update(id, Some(instance.version.clone()), &params, None)
             .await
     }
 
     /// Renders `params` for the existing instance; returns the current
-    /// revision number, the rendered change and the current objects.
-    async fn render_update(
+    /// revision number, the rendered change and the current objects. An
+    /// application's savepoint to start from is not a form field: `start`
+    /// gives new start fields, else the current ones are kept (a later update
+    /// or rollback does not redeploy from a savepoint again).
+    pub(super) async fn render_update(
         &self,
         id: Uuid,
         version: Option<String>,
         params: &BTreeMap<String, String>,
+        start: Option<Values>,
     ) -> Result<(i64, Prepared, Vec<Object>), ServiceError> {
         let instance = self.instance_record(id).await?;
         if matches!(
@@ -229,15 +237,20 @@ impl Service {
             namespace: instance.namespace.clone(),
             version,
         };
+        let mut params = params.clone();
+        for key in START_KEYS {
+            params.remove(key);
+        }
+        let start = start.unwrap_or_else(|| start_fields(&instance.params));
         let prepared = self
-            .validate_and_render(app, target, params, FieldErrors::new())
+            .validate_and_render(app, target, &params, FieldErrors::new(), start)
             .await?;
         let current = self.store.revision(id, instance.current_revision).await?;
         let current_objects = current.objects.as_array().cloned().unwrap_or_default();
         Ok((instance.current_revision, prepared, current_objects))
     }
 
-    async fn add_revision(
+    pub(super) async fn add_revision(
         &self,
         id: Uuid,
         expected: i64,

@@ -25,14 +25,15 @@ pub const REDEPLOY_NONCE: &str = "savepointRedeployNonce";
 /// The keys that say where a job starts from.
 pub const START_KEYS: [&str; 3] = [INITIAL_SAVEPOINT, ALLOW_NON_RESTORED, REDEPLOY_NONCE];
 
-/// Why `path` cannot be a savepoint of a session whose savepoints go to
+/// Why `path` cannot be a savepoint of a Flink cluster (session or
+/// application) whose savepoints go to
 /// `savepoint_dir` (`None`: it keeps none), or `None` when it can: it must be
 /// a URI of the same scheme as the directory, with a host (the bucket, the
 /// NameNode) and a path.
 pub fn savepoint_path_refusal(path: &str, savepoint_dir: Option<&str>) -> Option<String> {
     let Some(dir) = savepoint_dir else {
         return Some(
-            "The session cluster keeps no savepoints (no execution.checkpointing.savepoint-dir): \
+            "The cluster keeps no savepoints (no execution.checkpointing.savepoint-dir): \
              turn high availability on in its update to start jobs from savepoints"
                 .to_owned(),
         );
@@ -72,6 +73,22 @@ pub fn take_start_fields(raw: &mut BTreeMap<String, String>) -> Values {
     values
 }
 
+/// The start fields of a redeploy from `path` of a job whose stored
+/// parameters are `params`: the path, the explicit choice, and the next nonce
+/// (one more than the stored one, 1 at first).
+pub fn redeploy_fields(params: &Value, path: &str, allow_non_restored: bool) -> Values {
+    let nonce = params
+        .get(REDEPLOY_NONCE)
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        + 1;
+    Values::from([
+        (INITIAL_SAVEPOINT.to_owned(), json!(path)),
+        (ALLOW_NON_RESTORED.to_owned(), json!(allow_non_restored)),
+        (REDEPLOY_NONCE.to_owned(), json!(nonce)),
+    ])
+}
+
 /// The start fields of stored `params`.
 pub fn start_fields(params: &Value) -> Values {
     START_KEYS
@@ -109,6 +126,24 @@ mod tests {
                 .unwrap()
                 .contains("keeps no savepoints")
         );
+    }
+
+    #[test]
+    fn a_redeploy_counts_its_nonce_up_and_keeps_the_choice() {
+        let first = redeploy_fields(&json!({"jarURI": "x"}), "s3://b/sp-1", false);
+        assert_eq!(first[REDEPLOY_NONCE], 1);
+        assert_eq!(first[ALLOW_NON_RESTORED], false);
+        let stored = Value::Object(first.into_iter().collect());
+        let second = redeploy_fields(&stored, "s3://b/sp-2", true);
+        assert_eq!(
+            (
+                &second[INITIAL_SAVEPOINT],
+                &second[ALLOW_NON_RESTORED],
+                &second[REDEPLOY_NONCE]
+            ),
+            (&json!("s3://b/sp-2"), &json!(true), &json!(2))
+        );
+        assert_eq!(start_fields(&stored).len(), 3);
     }
 
     #[test]

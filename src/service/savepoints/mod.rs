@@ -3,23 +3,26 @@
 //! job again from one.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::job_views::JobView;
 use super::{Service, ServiceError};
 use crate::catalog::jobs::savepoints::{
-    ALLOW_NON_RESTORED, INITIAL_SAVEPOINT, REDEPLOY_NONCE, savepoint_path_refusal,
+    INITIAL_SAVEPOINT, redeploy_fields, savepoint_path_refusal,
 };
 use crate::catalog::jobs::session_job_object_name;
-use crate::crd::{FlinkStateSnapshot, SnapshotState};
+use crate::crd::{FlinkStateSnapshot, JobKind, SnapshotState};
 use crate::store::{Instance, JobWish};
 
+mod application;
 mod delete;
 mod schedule;
 mod size;
 
+pub use application::APPLICATION_APP;
 pub use delete::{DELETE_FIELD, START_POINT_FIELD, delete_refusal};
+
 use schedule::parse_time;
 pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
 pub use size::readable_size;
@@ -182,7 +185,9 @@ impl Service {
         let job = self.stored_job(id, name).await?;
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let object = session_job_object_name(&session.name, name);
-        let snapshots = cluster.job_snapshots(&session.namespace, &object).await?;
+        let snapshots = cluster
+            .job_snapshots(&session.namespace, JobKind::FlinkSessionJob, &object)
+            .await?;
         let mut views: Vec<SnapshotView> = snapshots.iter().map(snapshot_view).collect();
         let start = job.params.get(INITIAL_SAVEPOINT).and_then(Value::as_str);
         for view in &mut views {
@@ -196,7 +201,7 @@ impl Service {
         Ok(views)
     }
 
-    /// Where session cluster `session` keeps savepoints, read live.
+    /// Where Flink cluster `session` (session or application) keeps savepoints, read live.
     async fn savepoint_dir(&self, session: &Instance) -> Result<Option<String>, ServiceError> {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         Ok(cluster
@@ -217,27 +222,12 @@ impl Service {
         let result = async {
             let session = self.session(id).await?;
             let job = self.stored_job(id, name).await?;
-            if job.state != JobWish::Running {
-                return Err(ServiceError::invalid(
-                    SAVEPOINT_FIELD,
-                    format!("{name} is suspended: resume it to take a savepoint"),
-                ));
-            }
-            if self.savepoint_dir(&session).await?.is_none() {
-                return Err(ServiceError::invalid(
-                    SAVEPOINT_FIELD,
-                    format!(
-                        "{} keeps no savepoints: it has no savepoint directory \
-                         (execution.checkpointing.savepoint-dir). Turn high availability on in \
-                         its update to give it one",
-                        session.name
-                    ),
-                ));
-            }
+            self.refuse_savepoint(&session, name, job.state == JobWish::Running)
+                .await?;
             let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
             let object = session_job_object_name(&session.name, name);
             Ok(cluster
-                .create_savepoint(&session.namespace, &object)
+                .create_savepoint(&session.namespace, JobKind::FlinkSessionJob, &object)
                 .await?)
         }
         .await;
@@ -263,15 +253,8 @@ impl Service {
             let job = self.stored_job(id, name).await?;
             self.check_start_path(&session, path).await?;
             let mut params = job.params.clone();
-            let nonce = params
-                .get(REDEPLOY_NONCE)
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-                + 1;
             if let Some(map) = params.as_object_mut() {
-                map.insert(INITIAL_SAVEPOINT.into(), json!(path));
-                map.insert(ALLOW_NON_RESTORED.into(), json!(allow_non_restored));
-                map.insert(REDEPLOY_NONCE.into(), json!(nonce));
+                map.extend(redeploy_fields(&job.params, path, allow_non_restored));
             }
             self.change_job(&session, job, params, Some(JobWish::Running))
                 .await
@@ -280,6 +263,35 @@ impl Service {
         let detail = format!("from {path}, allow non-restored state: {allow_non_restored}");
         self.audit_job(actor, "start job from savepoint", id, name, detail, result)
             .await
+    }
+
+    /// Refuses (field [`SAVEPOINT_FIELD`]) a savepoint of job `job` of Flink
+    /// cluster `cluster` (a session, or the application itself) when the job
+    /// is not asked to run or the cluster keeps no savepoints.
+    pub(super) async fn refuse_savepoint(
+        &self,
+        cluster: &Instance,
+        job: &str,
+        running: bool,
+    ) -> Result<(), ServiceError> {
+        if !running {
+            return Err(ServiceError::invalid(
+                SAVEPOINT_FIELD,
+                format!("{job} is suspended: resume it to take a savepoint"),
+            ));
+        }
+        if self.savepoint_dir(cluster).await?.is_none() {
+            return Err(ServiceError::invalid(
+                SAVEPOINT_FIELD,
+                format!(
+                    "{} keeps no savepoints: it has no savepoint directory \
+                     (execution.checkpointing.savepoint-dir). Turn high availability on in \
+                     its update to give it one",
+                    cluster.name
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Refuses a start path that is not a savepoint of `session`'s storage.
@@ -304,6 +316,8 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

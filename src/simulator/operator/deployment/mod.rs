@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::config::OperatorConfig;
 use super::events::{record, reference};
 use super::instance::Operator;
+use super::session_job::savepoints::{create_savepoint_resource, snapshot_resources};
 use super::status::reconciliation_error;
 use super::validator::flat_configuration;
 use crate::crd::{
@@ -30,6 +31,7 @@ use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
 mod objects;
 mod observe;
+mod savepoints;
 mod step;
 
 use objects::{create_cluster_objects, tear_down};
@@ -134,6 +136,34 @@ async fn apply(
                     ),
                 )
                 .await;
+        }
+    }
+    if let Some(location) = step.upgrade_savepoint.take() {
+        let configuration = effective_configuration(&operator.config, &spec);
+        if snapshot_resources(operator, &configuration) {
+            match create_savepoint_resource(
+                operator,
+                deployment,
+                Some(&location),
+                "UPGRADE",
+                &configuration,
+            )
+            .await
+            {
+                // Recorded as a FlinkStateSnapshot, not in the deprecated
+                // savepointInfo as well (`setUpgradeSavepointPath`).
+                Ok(()) => {
+                    if let Some(job) = step.status.job_status.as_mut() {
+                        job.savepoint_info = current
+                            .job_status
+                            .as_ref()
+                            .and_then(|j| j.savepoint_info.clone());
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "no FlinkStateSnapshot for the upgrade savepoint");
+                }
+            }
         }
     }
     let mut deploy_failed = false;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::savepoints::{new_upgrade_savepoint, redeploy};
 use super::{effective_configuration, first_deployment_flag, has_job};
 use crate::crd::{
     FlinkDeploymentStatus, JobManagerDeploymentStatus as Jm, JobSpec, ReconciliationState,
@@ -14,6 +15,7 @@ use crate::crd::{
 };
 use crate::simulator::jobs::{JobWorld, next_job, now_ms};
 use crate::simulator::operator::config::OperatorConfig;
+use crate::simulator::operator::session_job::savepoints::redeploy_requested;
 use crate::simulator::operator::status::{
     LifecycleInputs, cluster_info, deployment_failed_error, first_deployment_spec, job_state,
     last_reconciled, lifecycle, reconciliation_error, running_condition, same_deployment,
@@ -60,6 +62,9 @@ pub(super) struct Step {
     pub events: Vec<(&'static str, &'static str, String)>,
     /// The spec whose cluster objects are (re)created now.
     pub deploy: Option<Value>,
+    /// Where the savepoint an upgrade or suspend took now is (to record as
+    /// a FlinkStateSnapshot, [`super::savepoints`]).
+    pub upgrade_savepoint: Option<String>,
 }
 
 /// One reconcile of a FlinkDeployment: pure, from what it sees to the next status.
@@ -78,6 +83,7 @@ pub(super) fn step(seen: &Seen, current: &FlinkDeploymentStatus, config: &Operat
             status: next,
             events,
             deploy: None,
+            upgrade_savepoint: None,
         };
     }
     let recorded = last_reconciled(current.reconciliation_status.as_ref());
@@ -99,6 +105,7 @@ pub(super) fn step(seen: &Seen, current: &FlinkDeploymentStatus, config: &Operat
                         status: next,
                         events,
                         deploy: None,
+                        upgrade_savepoint: None,
                     };
                 }
                 // The last valid spec keeps being reconciled.
@@ -129,6 +136,16 @@ pub(super) fn step(seen: &Seen, current: &FlinkDeploymentStatus, config: &Operat
     let reconciliation = next.reconciliation_status.get_or_insert_default();
     let recorded_text = reconciliation.last_reconciled_spec.clone();
     match &recorded {
+        // A new savepointRedeployNonce: cancel and deploy from the savepoint.
+        Some(last)
+            if application
+                && target_valid
+                && state != Some(ReconciliationState::Upgrading)
+                && redeploy_requested(&target, last) =>
+        {
+            let tms = task_managers(&target, &configuration);
+            deploy = redeploy(seen.name, &mut next, &target, tms);
+        }
         // The deploy attempt recorded before: submit now.
         Some(last)
             if state == Some(ReconciliationState::Upgrading)
@@ -204,6 +221,7 @@ pub(super) fn step(seen: &Seen, current: &FlinkDeploymentStatus, config: &Operat
                             status: next,
                             events,
                             deploy: None,
+                            upgrade_savepoint: None,
                         };
                     }
                 }
@@ -229,10 +247,13 @@ pub(super) fn step(seen: &Seen, current: &FlinkDeploymentStatus, config: &Operat
         next.observed_generation = Some(seen.generation);
     }
     finish(&mut next, current, application, seen.fail);
+    let upgrade_savepoint =
+        new_upgrade_savepoint(current.job_status.as_ref(), next.job_status.as_ref());
     Step {
         status: next,
         events,
         deploy,
+        upgrade_savepoint,
     }
 }
 

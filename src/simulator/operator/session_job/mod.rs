@@ -34,7 +34,7 @@ use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
 mod periodic;
 mod real;
-mod savepoints;
+pub(super) mod savepoints;
 
 /// The operator's finalizer on FlinkSessionJobs (JOSDK's `<plural>.<group>/finalizer`).
 pub const SESSION_JOB_FINALIZER: &str = "flinksessionjobs.flink.apache.org/finalizer";

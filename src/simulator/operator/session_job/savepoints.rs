@@ -23,13 +23,13 @@
 
 use std::collections::BTreeMap;
 
-use kube::ResourceExt;
 use kube::api::{Api, PostParams};
+use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::super::instance::Operator;
 use super::super::snapshot::TRIGGER_TYPE_LABEL;
-use crate::crd::{FlinkSessionJob, FlinkStateSnapshot};
+use crate::crd::FlinkStateSnapshot;
 use crate::simulator::jobs::now_ms;
 
 /// A nonce of the job spec (`/job/<key>`), when set.
@@ -97,19 +97,22 @@ pub fn snapshot_resources(operator: &Operator, configuration: &BTreeMap<String, 
             .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
 }
 
-/// Creates the FlinkStateSnapshot of a savepoint of `job`
+/// Creates the FlinkStateSnapshot of a savepoint of the job of `job` (a
+/// FlinkSessionJob, or an application's FlinkDeployment: its `jobReference`
+/// is the resource, `JobReference.fromFlinkResource`)
 /// (`createSavepointResource`): `trigger` is `MANUAL`, `PERIODIC` or
 /// `UPGRADE` (an upgrade's exists already at `path`); no owner reference, as
 /// the operator sets none.
-pub async fn create_savepoint_resource(
+pub async fn create_savepoint_resource<K: Resource<DynamicType = ()>>(
     operator: &Operator,
-    job: &FlinkSessionJob,
+    job: &K,
     path: Option<&str>,
     trigger: &str,
     configuration: &BTreeMap<String, String>,
 ) -> Result<(), String> {
     let namespace = job.namespace().unwrap_or_default();
     let name = job.name_any();
+    let kind = K::kind(&());
     let dispose = configuration
         .get("kubernetes.operator.savepoint.dispose-on-delete")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
@@ -125,7 +128,7 @@ pub async fn create_savepoint_resource(
             "labels": {TRIGGER_TYPE_LABEL: trigger},
         },
         "spec": {
-            "jobReference": {"kind": "FlinkSessionJob", "name": name},
+            "jobReference": {"kind": kind, "name": name},
             "savepoint": {"path": path, "formatType": format,
                 "disposeOnDelete": dispose, "alreadyExists": trigger == "UPGRADE"},
         },

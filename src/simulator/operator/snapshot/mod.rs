@@ -34,7 +34,8 @@
 //! On a session that runs for real the savepoint is Flink's own. On a
 //! simulated session or an application cluster (no Flink process) the trigger
 //! id is made up and the next observation completes it at the path Flink
-//! would choose (`<dir>/savepoint-<first 6 of the job id>-<12 hex>`); no file
+//! would choose (`<dir>/savepoint-<first 6 of the job id>-<12 hex>`, the hex
+//! taken from the made-up trigger id so that it is the same each time); no file
 //! is written there. On delete the finalizer follows the operator's
 //! `cleanup` ([`cleanup`]): on a session that runs for real Flink disposes
 //! of the savepoint's files; on a simulated one only the REST call is left

@@ -83,11 +83,19 @@ pub(super) async fn observe(
                 .and_then(|s| s.path.clone())
                 .or_else(|| savepoint_dir(&target.configuration).map(str::to_owned))
                 .unwrap_or_default();
+            // Named after the trigger (Flink's own suffix is random): a
+            // second observation of the same trigger, e.g. from a watch event
+            // that still shows it in progress, completes it at the same path.
+            let suffix: String = trigger
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .chain(std::iter::repeat('0'))
+                .take(12)
+                .collect();
             format!(
-                "{}/savepoint-{}-{:012x}",
+                "{}/savepoint-{}-{suffix}",
                 directory.trim_end_matches('/'),
                 &job_id[..6.min(job_id.len())],
-                rand::random::<u64>() & 0xffff_ffff_ffff
             )
         }
     };
