@@ -16,12 +16,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::StreamExt;
-use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use super::webui::{ServiceTarget, UpstreamRequest};
+use super::webui::ServiceTarget;
 use super::{Cluster, ClusterError};
 
 /// Largest answer read (a history of 10 entries is a few KiB).
@@ -48,39 +45,11 @@ impl Cluster {
             service: format!("{session}-rest"),
             port: FLINK_REST_PORT,
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
-        let request = UpstreamRequest {
-            method: Method::GET,
-            path_and_query: format!("/jobs/{job_id}/checkpoints"),
-            headers,
-            body: Bytes::new(),
-        };
-        let read = async {
-            let answer = self.service_request(&target, request).await?;
-            let status = answer.status;
-            let mut body = Vec::new();
-            let mut chunks = answer.body;
-            while let Some(chunk) = chunks.next().await {
-                let chunk = chunk?;
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(ClusterError::Upstream(
-                        "Flink's checkpoint statistics are larger than 1 MiB".into(),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body))
-        };
-        let (status, body) = tokio::time::timeout(within, read).await.map_err(|_| {
-            ClusterError::Upstream(format!(
-                "{session}'s JobManager did not answer within {} ms",
-                within.as_millis()
-            ))
-        })??;
+        let what = format!("{session}'s JobManager");
+        let path = format!("/jobs/{job_id}/checkpoints");
+        let (status, body) = self
+            .get_json_answer(&target, path, &what, MAX_ANSWER_BYTES, within)
+            .await?;
         if !status.is_success() {
             return Err(ClusterError::Upstream(format!(
                 "{session}'s JobManager answered {status} for the checkpoints of job {job_id}"

@@ -13,13 +13,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use http::{HeaderMap, Method};
 use serde::Deserialize;
 
-use super::webui::{ServiceTarget, UpstreamRequest};
+use super::webui::ServiceTarget;
 use super::{Cluster, ClusterError};
 
 /// Largest answer read from Prometheus.
@@ -136,42 +133,15 @@ impl Cluster {
         prometheus: &ServiceTarget,
         path_and_query: &str,
     ) -> Result<T, ClusterError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
-        let request = UpstreamRequest {
-            method: Method::GET,
-            path_and_query: path_and_query.to_owned(),
-            headers,
-            body: Bytes::new(),
-        };
-        let read = async {
-            let answer = self.service_request(prometheus, request).await?;
-            let status = answer.status;
-            let mut body = Vec::new();
-            let mut chunks = answer.body;
-            while let Some(chunk) = chunks.next().await {
-                let chunk = chunk?;
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(ClusterError::Upstream(format!(
-                        "Prometheus answered more than {} MiB",
-                        MAX_ANSWER_BYTES / 1024 / 1024
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body))
-        };
-        let (status, body) = tokio::time::timeout(PROMETHEUS_TIMEOUT, read)
-            .await
-            .map_err(|_| {
-                ClusterError::Upstream(format!(
-                    "Prometheus did not answer within {} s",
-                    PROMETHEUS_TIMEOUT.as_secs()
-                ))
-            })??;
+        let (status, body) = self
+            .get_json_answer(
+                prometheus,
+                path_and_query.to_owned(),
+                "Prometheus",
+                MAX_ANSWER_BYTES,
+                PROMETHEUS_TIMEOUT,
+            )
+            .await?;
         answer_data(status, &body)
     }
 }

@@ -164,6 +164,54 @@ impl Cluster {
             })?
     }
 
+    /// A `GET` of `path_and_query` at `target` asking for JSON, its status
+    /// and whole body: at most `max_bytes`, all read within `within`.
+    /// `what` names the upstream in errors, e.g. "Prometheus". Errors:
+    /// [`ClusterError::Upstream`] when it cannot be reached, answers more,
+    /// or not in time.
+    pub(super) async fn get_json_answer(
+        &self,
+        target: &ServiceTarget,
+        path_and_query: String,
+        what: &str,
+        max_bytes: usize,
+        within: Duration,
+    ) -> Result<(StatusCode, Vec<u8>), ClusterError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let request = UpstreamRequest {
+            method: Method::GET,
+            path_and_query,
+            headers,
+            body: Bytes::new(),
+        };
+        let read = async {
+            let answer = self.service_request(target, request).await?;
+            let mut body = Vec::new();
+            let mut chunks = answer.body;
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk?;
+                if body.len() + chunk.len() > max_bytes {
+                    return Err(ClusterError::Upstream(format!(
+                        "{what} answered more than {} MiB",
+                        max_bytes as f64 / (1024.0 * 1024.0)
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((answer.status, body))
+        };
+        tokio::time::timeout(within, read).await.map_err(|_| {
+            ClusterError::Upstream(format!(
+                "{what} did not answer within {} s",
+                within.as_secs_f64()
+            ))
+        })?
+    }
+
     fn through_api_server(
         &self,
         target: &ServiceTarget,
