@@ -51,9 +51,10 @@ async fn a_task_manager_flink_would_refuse_is_refused_with_its_breakdown() {
         let message = fields["taskManagerMemory"].as_str().unwrap();
         assert!(
             message.starts_with(
-                "900Mi leaves Flink no task heap (49 MiB short): JVM overhead 192 MiB, \
-                 metaspace 256 MiB, framework 256 MiB, network 64 MiB, managed 181 MiB. \
-                 A TaskManager needs at least 982Mi."
+                "900Mi leaves Flink no task heap: the other parts take 949 MiB (JVM overhead \
+                 192 MiB, metaspace 256 MiB, framework 256 MiB, network 64 MiB, managed 181 \
+                 MiB). A TaskManager needs at least 982Mi (managed memory and JVM overhead \
+                 grow with it)."
             ),
             "{message}"
         );
@@ -104,7 +105,9 @@ async fn a_task_manager_flink_would_refuse_is_refused_with_its_breakdown() {
         .and_then(|rest| rest.split("</span>").next())
         .unwrap_or_else(|| panic!("no error next to the TaskManager memory: {html}"));
     assert!(
-        error.starts_with("900Mi leaves Flink no task heap (49 MiB short): JVM overhead 192 MiB"),
+        error.starts_with(
+            "900Mi leaves Flink no task heap: the other parts take 949 MiB (JVM overhead 192 MiB"
+        ),
         "{error}"
     );
     assert!(html.contains("value=\"900Mi\""));

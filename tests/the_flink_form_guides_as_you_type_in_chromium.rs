@@ -25,7 +25,7 @@ async fn the_memory_fields_answer_as_they_are_typed_with_javascript() {
     browser.fill("f-taskManagerMemory", "900Mi").await;
     let refusal = browser
         .wait_for_text("#e-taskManagerMemory", "refused 900Mi", |t| {
-            t.starts_with("900Mi leaves Flink no task heap (49 MiB short)")
+            t.starts_with("900Mi leaves Flink no task heap: the other parts take 949 MiB")
         })
         .await;
     assert!(

@@ -57,7 +57,8 @@ mod tests {
             refused
                 .error
                 .as_deref()
-                .is_some_and(|e| e.starts_with("900Mi leaves Flink no task heap (49 MiB short)")),
+                .is_some_and(|e| e
+                    .starts_with("900Mi leaves Flink no task heap: the other parts take 949 MiB")),
             "{refused:?}"
         );
         assert_eq!(refused.note, None);

@@ -50,8 +50,9 @@ fn split(key: &str, text: &str) -> Option<Split> {
 }
 
 /// Errors for the memory fields Flink would refuse, keyed by field, e.g.
-/// `taskManagerMemory`: "900Mi leaves Flink no task heap (49 MiB short):
-/// JVM overhead 192 MiB, … A TaskManager needs at least 982Mi. Flink says:
+/// `taskManagerMemory`: "900Mi leaves Flink no task heap: the other parts
+/// take 949 MiB (JVM overhead 192 MiB, …). A TaskManager needs at least
+/// 982Mi (managed memory and JVM overhead grow with it). Flink says:
 /// TaskManager memory configuration failed: Sum of configured …".
 pub fn memory_errors(values: &Values) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -100,46 +101,56 @@ fn refusal(text: &str, split: Split) -> Option<String> {
         ),
         _ => return None,
     };
-    let (short, parts) = match error {
+    let (detail, growth) = match error {
         MemoryModelError::JvmExceedsProcess {
             metaspace,
             overhead,
             ..
         } => (
-            String::new(),
             format!(
                 "JVM overhead {}, metaspace {}",
                 mib(overhead),
                 mib(metaspace)
             ),
+            "",
         ),
         MemoryModelError::NoTaskHeap {
             memory,
             total_flink,
-        } => (
-            format!(
-                " ({} MiB short)",
-                (memory.total_flink() - total_flink).div_ceil(MIB)
-            ),
-            memory.others(),
-        ),
+        } => {
+            // What the other parts take, so that the reader's sum matches:
+            // the process less Flink's total, plus Flink's parts.
+            let taken = process_size(text)
+                .unwrap_or_default()
+                .saturating_sub(total_flink)
+                + memory.total_flink();
+            (
+                format!(
+                    "the other parts take {} MiB ({})",
+                    taken.div_ceil(MIB),
+                    memory.others()
+                ),
+                // Why the minimum is more than that sum.
+                " (managed memory and JVM overhead grow with it)",
+            )
+        }
         MemoryModelError::NoJobManagerHeap {
             off_heap,
             jvm_overhead,
             jvm_metaspace,
             ..
         } => (
-            String::new(),
             format!(
                 "JVM overhead {}, metaspace {}, off-heap {}",
                 mib(jvm_overhead),
                 mib(jvm_metaspace),
                 mib(off_heap)
             ),
+            "",
         ),
     };
     Some(format!(
-        "{text} leaves Flink no {heap}{short}: {parts}. A {what} needs at least {}Mi. \
+        "{text} leaves Flink no {heap}: {detail}. A {what} needs at least {}Mi{growth}. \
          Flink says: {what} memory configuration failed: {error}",
         minimum / MIB
     ))
@@ -166,9 +177,10 @@ mod tests {
         assert_eq!(errors.keys().collect::<Vec<_>>(), [TASK_MANAGER_MEMORY]);
         assert_eq!(
             errors[TASK_MANAGER_MEMORY],
-            "900Mi leaves Flink no task heap (49 MiB short): JVM overhead 192 MiB, metaspace \
-             256 MiB, framework 256 MiB, network 64 MiB, managed 181 MiB. A TaskManager needs \
-             at least 982Mi. Flink says: TaskManager memory configuration failed: Sum of \
+            "900Mi leaves Flink no task heap: the other parts take 949 MiB (JVM overhead 192 \
+             MiB, metaspace 256 MiB, framework 256 MiB, network 64 MiB, managed 181 MiB). A \
+             TaskManager needs at least 982Mi (managed memory and JVM overhead grow with it). \
+             Flink says: TaskManager memory configuration failed: Sum of \
              configured Framework Heap Memory (128.000mb (134217728 bytes)), Framework Off-Heap \
              Memory (128.000mb (134217728 bytes)), Task Off-Heap Memory (0 bytes), Managed \
              Memory (180.800mb (189582543 bytes)) and Network Memory (64.000mb (67108864 bytes)) \
