@@ -3,6 +3,7 @@
 mod apply;
 mod checkpoints;
 pub mod crds;
+pub mod events;
 mod flink;
 pub mod instances;
 pub mod leader;

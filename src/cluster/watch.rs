@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Cluster;
+use super::pods::PodStores;
 use crate::catalog::health::{Observed, ObservedJob};
 use crate::catalog::jobs::JOB_LABEL;
 use crate::catalog::render::labels;
@@ -40,13 +41,15 @@ pub struct Watches {
     /// Every FlinkStateSnapshot, dataport's or not: the operator makes the
     /// periodic and upgrade ones without dataport's labels.
     flink_state_snapshots: Store<FlinkStateSnapshot>,
+    /// The pods of dataport's workloads and of Flink's clusters.
+    pub(in crate::cluster) pods: PodStores,
     interrupted: Interruptions,
 }
 
 /// Which watches are interrupted now, and the last error each saw: how pages
 /// learn that the API server is unreachable without asking it themselves.
 #[derive(Clone, Default)]
-struct Interruptions(Arc<Mutex<BTreeMap<String, String>>>);
+pub(in crate::cluster) struct Interruptions(Arc<Mutex<BTreeMap<String, String>>>);
 
 impl Interruptions {
     fn set(&self, kind: &str, error: Option<String>) {
@@ -101,7 +104,18 @@ impl Cluster {
                 .find(|j| j.namespace().as_deref() == Some(&namespace) && j.name_any() == job)
                 .and_then(|j| key_of(j.as_ref()))
         };
+        let flink_deployments: Store<FlinkDeployment> = self.watch_kind(
+            dataports.clone(),
+            key_of,
+            changes.clone(),
+            interrupted.clone(),
+        );
         Watches {
+            pods: self.watch_pods(
+                flink_deployments.clone(),
+                changes.clone(),
+                interrupted.clone(),
+            ),
             deployments: self.watch_kind(
                 dataports.clone(),
                 key_of,
@@ -114,12 +128,7 @@ impl Cluster {
                 changes.clone(),
                 interrupted.clone(),
             ),
-            flink_deployments: self.watch_kind(
-                dataports,
-                key_of,
-                changes.clone(),
-                interrupted.clone(),
-            ),
+            flink_deployments,
             flink_session_jobs,
             flink_state_snapshots: self.watch_kind(
                 None,
@@ -133,7 +142,7 @@ impl Cluster {
 
     /// Watches kind `K` (objects matching `labels`, if given) into a store;
     /// each change is sent as the key of the instance `key` finds for it.
-    fn watch_kind<K>(
+    pub(in crate::cluster) fn watch_kind<K>(
         &self,
         labels: Option<String>,
         key: impl Fn(&K) -> Option<InstanceKey> + Send + 'static,
@@ -155,7 +164,11 @@ impl Cluster {
             Some(labels) => watcher::Config::default().labels(&labels),
             None => watcher::Config::default(),
         };
-        let stream = watcher(api, config).default_backoff().reflect(writer);
+        // Nothing reads who wrote which field: the stores keep less without.
+        let stream = watcher(api, config)
+            .default_backoff()
+            .modify(|object| object.managed_fields_mut().clear())
+            .reflect(writer);
         let store = reader.clone();
         tokio::spawn(async move {
             futures::pin_mut!(stream);
@@ -221,7 +234,8 @@ fn newest_savepoint(
         .map(|(_, path)| path)
 }
 
-fn key_of<K: Resource>(object: &K) -> Option<InstanceKey> {
+/// The instance `object` is of, by its namespace and instance label.
+pub(in crate::cluster) fn key_of<K: Resource>(object: &K) -> Option<InstanceKey> {
     Some(InstanceKey {
         namespace: object.meta().namespace.clone()?,
         name: object.labels().get(labels::INSTANCE)?.clone(),
@@ -358,85 +372,5 @@ impl Watches {
                 Some((name, observed))
             })
             .collect()
-    }
-}
-
-/// A Kubernetes event about one of an instance's objects.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EventView {
-    /// When it last happened (RFC 3339), if the event says.
-    pub at: String,
-    /// `Normal` or `Warning`.
-    pub kind: String,
-    /// The short reason, e.g. `SuccessfulCreate`.
-    pub reason: String,
-    /// `Kind/name` of the object.
-    pub object: String,
-    /// What happened.
-    pub message: String,
-}
-
-/// Whether `object` is named after instance `name` (`name` or `name-…`)
-/// rather than after a neighbour with a longer name that `name` starts
-/// (`flink` and `flink-kubernetes-operator` in one namespace).
-fn named_after(object: &str, name: &str, neighbours: &[String]) -> bool {
-    let of = |instance: &str| object == instance || object.starts_with(&format!("{instance}-"));
-    of(name)
-        && !neighbours
-            .iter()
-            .any(|other| other.len() > name.len() && of(other))
-}
-
-impl Cluster {
-    /// The latest events (at most `limit`, newest first) about the objects
-    /// of instance `name`: the objects themselves and their pods (named
-    /// after the instance), but not those of `neighbours` (the other
-    /// instances of the namespace) whose names start the same way. One list
-    /// call per page view.
-    pub async fn instance_events(
-        &self,
-        namespace: &str,
-        name: &str,
-        neighbours: &[String],
-        limit: usize,
-    ) -> Result<Vec<EventView>, super::ClusterError> {
-        use k8s_openapi::api::core::v1::Event;
-        let events: Api<Event> = Api::namespaced(self.client().clone(), namespace);
-        let mut found: Vec<EventView> = events
-            .list(&kube::api::ListParams::default())
-            .await?
-            .into_iter()
-            .filter(|event| {
-                let object = event.involved_object.name.as_deref().unwrap_or_default();
-                named_after(object, name, neighbours)
-            })
-            .map(EventView::of)
-            .collect();
-        found.sort_by(|a, b| b.at.cmp(&a.at));
-        found.truncate(limit);
-        Ok(found)
-    }
-}
-
-#[cfg(test)]
-mod named_after_tests {
-    use super::named_after;
-
-    #[test]
-    fn an_event_belongs_to_the_instance_with_the_longest_matching_name() {
-        let neighbours = vec!["flink-kubernetes-operator".to_owned()];
-        assert!(named_after("flink", "flink", &neighbours));
-        assert!(named_after("flink-5755d6857d-g5wzx", "flink", &neighbours));
-        assert!(!named_after(
-            "flink-kubernetes-operator-cf8cbd84d",
-            "flink",
-            &neighbours
-        ));
-        assert!(named_after(
-            "flink-kubernetes-operator-cf8cbd84d",
-            "flink-kubernetes-operator",
-            &["flink".to_owned()]
-        ));
-        assert!(!named_after("flinkx", "flink", &[]));
     }
 }

@@ -51,12 +51,7 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid) -> SnapshotL
 async fn live_list(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<
-    axum::response::sse::Sse<
-        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
-    >,
-    ApiError,
-> {
+) -> Result<super::live::LiveEvents, ApiError> {
     let id = parse_id(&id)?;
     // Not an application (and no cluster) answers before the stream starts.
     state.service.application_snapshots(id).await?;

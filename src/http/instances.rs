@@ -378,12 +378,7 @@ impl Queued {
 async fn live(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<
-    axum::response::sse::Sse<
-        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
-    >,
-    ApiError,
-> {
+) -> Result<super::live::LiveEvents, ApiError> {
     let id = parse_id(&id)?;
     // Unknown ids answer 404 before the stream starts.
     state.service.live_status(id).await?;

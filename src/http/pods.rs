@@ -7,14 +7,15 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 
 use super::AppState;
 use super::error::{ApiError, HttpError, OrPage, PageError};
 use super::instances::parse_id;
+use super::live::{LiveEvents, changes_on, stream_of};
 use super::page::{Layout, Page};
 use crate::service::{
     LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogRequest, LogView, PodDetail, PodView,
@@ -72,8 +73,9 @@ struct PodsFragment {
     instance_id: uuid::Uuid,
 }
 
-/// How often an open instance page's pods are read again.
-const PODS_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often an open instance page's pods are read again when nothing
+/// changed (their ages move on).
+const PODS_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Template)]
 #[template(path = "logs.html")]
@@ -201,7 +203,7 @@ async fn download(
 async fn follow(
     State(state): State<AppState>,
     Path((id, pod, container)): Path<(String, String, String)>,
-) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+) -> Result<LiveEvents, ApiError> {
     let id = parse_id(&id)?;
     let lines = state
         .service
@@ -216,23 +218,24 @@ async fn follow(
         })
         .chain(futures::stream::once(async {
             Event::default().event("end").data("")
-        }))
-        .map(Ok);
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+        }));
+    Ok(stream_of(events))
 }
 
 /// The instance's pods panel as server-sent events: a `pods` event with the
-/// panel's HTML whenever it changed (read every [`PODS_REFRESH`]), so the
-/// open page follows pods that come, go, restart or crash-loop. A failed read
-/// sends nothing and is tried again.
+/// panel's HTML whenever it changed, read again when the watches see the
+/// instance's objects (its pods among them) change and every
+/// [`PODS_REFRESH`] (ages), so the open page follows pods that come, go,
+/// restart or crash-loop. A failed read sends nothing and is tried again.
 async fn live_pods(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+) -> Result<LiveEvents, ApiError> {
     let id = parse_id(&id)?;
     // Unknown ids (and no cluster) answer before the stream starts.
     state.service.instance_pods(id).await?;
-    Ok(super::live::changes("pods", PODS_REFRESH, move || {
+    let changed = state.service.instance_changes(id).await?;
+    Ok(changes_on("pods", changed, PODS_REFRESH, move || {
         let state = state.clone();
         async move {
             let pods = state.service.instance_pods(id).await.ok()?;

@@ -74,12 +74,7 @@ struct SavepointsFragment {
 async fn live_list(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
-) -> Result<
-    axum::response::sse::Sse<
-        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
-    >,
-    ApiError,
-> {
+) -> Result<super::live::LiveEvents, ApiError> {
     let id = parse_id(&id)?;
     // Unknown jobs (and no cluster) answer before the stream starts.
     state.service.job_snapshots(id, &name).await?;
@@ -93,11 +88,7 @@ async fn live_list(
 /// Server-sent events of a page's savepoints (a session job's, an
 /// application's): the HTML of the list `read` gives, whenever it changed
 /// (read every 2 s).
-pub(super) fn live_fragments<F, Fut>(
-    read: F,
-) -> axum::response::sse::Sse<
-    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
->
+pub(super) fn live_fragments<F, Fut>(read: F) -> super::live::LiveEvents
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = SnapshotList> + Send,

@@ -151,6 +151,8 @@ pub struct Service {
     grafana_url: Option<String>,
     /// The watched objects, once the status sync has started.
     watches: std::sync::OnceLock<crate::cluster::watch::Watches>,
+    /// Every instance whose watched objects changed, for open pages.
+    changed: tokio::sync::broadcast::Sender<crate::cluster::watch::InstanceKey>,
     /// Whether this replica leads: runs the worker and writes statuses.
     leadership: tokio::sync::watch::Receiver<bool>,
     /// Recent API token lookups.
@@ -168,6 +170,7 @@ impl Service {
             views: cache::ViewCaches::new(),
             work: tokio::sync::Notify::new(),
             watches: std::sync::OnceLock::new(),
+            changed: tokio::sync::broadcast::channel(status::CHANGES_KEPT).0,
             grafana_url: None,
             // A lone replica always leads.
             leadership: tokio::sync::watch::channel(true).1,

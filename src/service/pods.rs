@@ -10,8 +10,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Service, ServiceError};
+use crate::cluster::events::EventView;
 use crate::cluster::pods::{LogRequest, LogText, PodScope, PodView};
-use crate::cluster::watch::EventView;
 use crate::store::Instance;
 
 /// Lines a logs page shows: the last ones.
@@ -123,13 +123,23 @@ impl Service {
         })
     }
 
-    /// The pods of instance `id` now. Errors: no such instance, or no
-    /// cluster; an unreachable API server is the cluster error.
+    /// The pods of instance `id` now: from the watches once they run and
+    /// follow the cluster (see [`Service::spawn_status_sync`]), else listed. Errors: no such
+    /// instance, or no cluster; an unreachable API server is the cluster error.
     pub async fn instance_pods(&self, id: Uuid) -> Result<Vec<PodView>, ServiceError> {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let instance = self.instance_record(id).await?;
         let scope = self.pod_scope(&instance).await?;
-        let pods = cluster.instance_pods(&scope).await?;
+        // While a watch is interrupted its store may be stale: a list then
+        // says what is there, or that the API server cannot be reached.
+        let watched = match self.watches.get() {
+            Some(watches) if watches.interrupted().is_none() => watches.pods(&scope).await,
+            _ => None,
+        };
+        let pods = match watched {
+            Some(pods) => pods,
+            None => cluster.instance_pods(&scope).await?,
+        };
         let mut views: Vec<PodView> = pods.iter().map(PodView::of).collect();
         for view in views.iter_mut().filter(|view| view.is_failing()) {
             view.crash_cause = self.crash_cause(&instance.namespace, view).await;

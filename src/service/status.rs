@@ -4,7 +4,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use futures::StreamExt;
+use tokio::sync::{broadcast, mpsc};
+
+/// How many instance changes an open page may fall behind by before it
+/// hears "something changed" instead of each one.
+pub(super) const CHANGES_KEPT: usize = 256;
 
 use super::{Service, ServiceError};
 use crate::catalog::health::{Health, health};
@@ -38,6 +43,10 @@ impl Service {
                 // Pages show what the stores hold: their cached views go as
                 // the objects change, on every replica.
                 service.views.clear();
+                for key in &keys {
+                    // Nobody may be listening: that is no error.
+                    let _ = service.changed.send(key.clone());
+                }
                 // Every replica watches; only the leader writes statuses.
                 if !service.is_leader() {
                     continue;
@@ -49,6 +58,37 @@ impl Service {
                 }
             }
         }))
+    }
+
+    /// The changes of instance `id`'s watched objects (its workloads, its
+    /// Flink resources and snapshots, its pods), one `()` per burst of
+    /// them, for a page that follows them. It yields nothing when no
+    /// cluster is watched. Errors: no such instance.
+    pub async fn instance_changes(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<futures::stream::BoxStream<'static, ()>, ServiceError> {
+        let instance = self.instance_record(id).await?;
+        let key = InstanceKey {
+            namespace: instance.namespace,
+            name: instance.name,
+        };
+        let receiver = self.changed.subscribe();
+        Ok(futures::stream::unfold(receiver, move |mut receiver| {
+            let key = key.clone();
+            async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(changed) if changed == key => return Some(((), receiver)),
+                        Ok(_) => {}
+                        // Missed some: one of them may have been this one.
+                        Err(broadcast::error::RecvError::Lagged(_)) => return Some(((), receiver)),
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        })
+        .boxed())
     }
 
     async fn sync_status(&self, watches: &Watches, key: &InstanceKey) -> Result<(), ServiceError> {

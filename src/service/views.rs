@@ -238,7 +238,7 @@ pub struct InstanceView {
     /// What the watches report of its workloads (empty without a cluster).
     pub observed: Vec<crate::catalog::health::Observed>,
     /// Recent Kubernetes events of its objects, or why they could not be read.
-    pub events: Result<Vec<crate::cluster::watch::EventView>, String>,
+    pub events: Result<Vec<crate::cluster::events::EventView>, String>,
     /// How to reach its web interface, if its app has one.
     pub access: Option<crate::catalog::Access>,
     /// Its Grafana dashboard; `None` for apps without one.

@@ -7,13 +7,15 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams};
 use serde::Serialize;
 
-use super::watch::EventView;
+use super::events::EventView;
 use super::{Cluster, ClusterError};
 use crate::catalog::render::labels;
 
 mod view;
+mod watched;
 
 pub use view::{ContainerView, PodView, Termination};
+pub(in crate::cluster) use watched::PodStores;
 
 /// Labels Flink's native Kubernetes mode puts on the JobManager and
 /// TaskManager pods of cluster `app` (apache/flink release-1.20,
