@@ -90,13 +90,14 @@ async fn an_application_runs_its_job_and_upgrades_and_suspends_through_savepoint
             job(instance)["state"] == "SUSPENDED"
                 && job(instance)["savepoint"].as_str() != Some(savepoint.as_str())
                 && instance["operations"][0]["state"] == "succeeded"
-                // Suspended as asked is healthy (once the status sync has
+                // Suspended as asked, not Running (once the status sync has
                 // seen the update rolled out: it may lag a loaded machine).
-                && instance["instance"]["status"] == "Running"
+                && instance["instance"]["status"] == "Suspended"
         })
         .await;
-    assert_eq!(suspended["instance"]["status"], "Running");
+    assert_eq!(suspended["instance"]["status"], "Suspended");
     let (_, page) = portal.get(&format!("/instances/{id}")).await;
     assert!(page.contains("job SUSPENDED"));
+    assert!(page.contains(r#"<span class="status status-suspended" data-status>Suspended</span>"#));
     assert!(page.contains(job(&suspended)["savepoint"].as_str().unwrap()));
 }

@@ -151,24 +151,30 @@ pub enum Health {
     Progressing,
     /// An object reports a failure, with its words.
     Failed(String),
+    /// An application's job is suspended as asked (lifecycle `SUSPENDED`:
+    /// its JobManager is gone until it resumes), and nothing else is amiss.
+    Suspended,
 }
 
 /// The health of an instance whose objects are `observed`: failed when any
-/// object failed, ready when every one is ready, else progressing. An
-/// instance with no workload yet is progressing.
+/// object failed, progressing when one is not ready yet, suspended when a
+/// job is suspended and the rest ready, else ready. An instance with no
+/// workload yet is progressing.
 pub fn health(observed: &[Observed]) -> Health {
     let mut ready = !observed.is_empty();
+    let mut suspended = false;
     for object in observed {
         match object_health(object) {
             Health::Failed(message) => return Health::Failed(message),
             Health::Progressing => ready = false,
+            Health::Suspended => suspended = true,
             Health::Ready => {}
         }
     }
-    if ready {
-        Health::Ready
-    } else {
-        Health::Progressing
+    match (ready, suspended) {
+        (false, _) => Health::Progressing,
+        (true, true) => Health::Suspended,
+        (true, false) => Health::Ready,
     }
 }
 
@@ -208,7 +214,7 @@ fn object_health(object: &Observed) -> Health {
                 Health::Ready
             } else if lifecycle == Some("SUSPENDED") {
                 // Suspended as asked: an application without its cluster.
-                Health::Ready
+                Health::Suspended
             } else {
                 Health::Progressing
             }
@@ -323,10 +329,15 @@ mod tests {
             health(&[with_job("READY", "STABLE", "FAILED")]),
             Health::Failed("FlinkDeployment f: job FAILED".into())
         );
-        assert_eq!(
-            health(&[with_job("MISSING", "SUSPENDED", "SUSPENDED")]),
-            Health::Ready
-        );
+        let suspended = with_job("MISSING", "SUSPENDED", "SUSPENDED");
+        assert_eq!(health(std::slice::from_ref(&suspended)), Health::Suspended);
+        // A suspended job does not hide a workload that is not ready yet.
+        let starting = Observed::Workload {
+            name: "w".into(),
+            desired: 1,
+            ready: 0,
+        };
+        assert_eq!(health(&[suspended, starting]), Health::Progressing);
     }
 
     #[test]

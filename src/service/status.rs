@@ -168,6 +168,7 @@ impl Service {
 fn rolled_out_status(health: &Health) -> Option<InstanceStatus> {
     match health {
         Health::Ready => Some(InstanceStatus::Running),
+        Health::Suspended => Some(InstanceStatus::Suspended),
         Health::Failed(_) => Some(InstanceStatus::Failed),
         Health::Progressing => None,
     }
@@ -180,8 +181,11 @@ fn next_status(current: InstanceStatus, health: &Health) -> Option<InstanceStatu
     match (current, health) {
         (Updating | Uninstalling | Uninstalled, _) => None,
         (_, Health::Ready) => Some(Running),
+        (_, Health::Suspended) => Some(Suspended),
         (_, Health::Failed(_)) => Some(Failed),
         (Running | Degraded, Health::Progressing) => Some(Degraded),
+        // Resuming: the job's cluster starts again.
+        (Suspended, Health::Progressing) => None,
         (Installing | Failed, Health::Progressing) => None,
     }
 }
@@ -197,6 +201,9 @@ mod tests {
         assert_eq!(next_status(Installing, &Health::Ready), Some(Running));
         assert_eq!(next_status(Running, &Health::Progressing), Some(Degraded));
         assert_eq!(next_status(Degraded, &Health::Ready), Some(Running));
+        assert_eq!(next_status(Running, &Health::Suspended), Some(Suspended));
+        assert_eq!(next_status(Suspended, &Health::Progressing), None);
+        assert_eq!(next_status(Suspended, &Health::Ready), Some(Running));
         assert_eq!(
             next_status(Running, &Health::Failed("x".into())),
             Some(Failed)

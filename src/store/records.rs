@@ -190,6 +190,9 @@ text_enum! {
         Running => "Running",
         /// It ran, and some objects are no longer ready.
         Degraded => "Degraded",
+        /// An application whose job is suspended as asked: its JobManager
+        /// is gone until Resume starts the job again.
+        Suspended => "Suspended",
         /// The last operation failed or the app reports an error.
         Failed => "Failed",
         /// An update or rollback is being applied.
@@ -240,6 +243,7 @@ mod tests {
         for status in [
             InstanceStatus::Installing,
             InstanceStatus::Running,
+            InstanceStatus::Suspended,
             InstanceStatus::Uninstalled,
         ] {
             assert_eq!(status.as_str().parse::<InstanceStatus>(), Ok(status));
