@@ -74,6 +74,17 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
             .contains("analytics")
     );
 
+    // The confirm page says what stays: the savepoints, at their path.
+    let (_, confirm) = portal
+        .get(&format!("/instances/{}/uninstall", ids["analytics"]))
+        .await;
+    let savepoints = format!("<code>s3://flink/{namespace}/analytics/savepoints</code> are kept");
+    assert!(confirm.contains(&savepoints), "{confirm}");
+    assert!(
+        confirm.contains("data-uninstall-zookeeper")
+            && confirm.contains(&format!("/flink/{namespace}/analytics"))
+    );
+
     let client = cluster.client().await;
     let (status, location, _) = portal
         .post_form(

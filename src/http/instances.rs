@@ -15,8 +15,8 @@ use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::page::{Layout, Page};
 use crate::catalog::FieldErrors;
 use crate::service::{
-    APPLICATION_APP, Dependant, InstanceView, InstancesView, SAVEPOINT_FIELD, START_FIELD,
-    ServiceError,
+    APPLICATION_APP, Dependant, FlinkLeftovers, InstanceView, InstancesView, SAVEPOINT_FIELD,
+    START_FIELD, ServiceError,
 };
 use crate::store::InstanceFilter;
 
@@ -226,6 +226,8 @@ struct UninstallPage {
     layout: Layout,
     crumbs: Vec<super::confirm::Crumb>,
     view: std::sync::Arc<InstanceView>,
+    /// For a Flink cluster, what its uninstall leaves.
+    leftovers: Option<FlinkLeftovers>,
     dependants: Vec<Dependant>,
     typed: String,
     error: Option<String>,
@@ -246,10 +248,12 @@ async fn uninstall_page(
         .or_page(&layout)?;
     let mut crumbs = super::confirm::instance_crumbs(&id, &view.instance.name);
     crumbs.push(("Uninstall".into(), None));
+    let leftovers = state.service.uninstall_leftovers(&view).await;
     Ok(Page(UninstallPage {
         layout,
         crumbs,
         view,
+        leftovers,
         dependants,
         typed: String::new(),
         error: None,
@@ -291,10 +295,12 @@ async fn uninstall_form(
         .or_page(&layout)?;
     let mut crumbs = super::confirm::instance_crumbs(&id, &view.instance.name);
     crumbs.push(("Uninstall".into(), None));
+    let leftovers = state.service.uninstall_leftovers(&view).await;
     let page = UninstallPage {
         layout,
         crumbs,
         view,
+        leftovers,
         dependants,
         typed: form.confirm,
         error,

@@ -53,8 +53,9 @@ pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;
 pub use update::UpdatePlan;
 pub use views::{
-    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, GrafanaLink,
-    InstanceSummary, InstanceView, InstancesView, LiveJob, LiveStatus, OwnedObject, Readiness,
+    AppCard, AppView, CatalogQuery, CatalogView, Check, DependencyView, FlinkLeftovers,
+    GrafanaLink, InstanceSummary, InstanceView, InstancesView, LiveJob, LiveStatus, OwnedObject,
+    Readiness,
 };
 
 /// Errors of the service layer.

@@ -270,6 +270,10 @@ pub struct FlinkLeftovers {
     pub zookeeper_path: Option<String>,
     /// Where its checkpoints and savepoints go (`s3`, `hdfs`), with HA: kept.
     pub storage: Option<String>,
+    /// Its savepoint directory as its FlinkDeployment names it (e.g.
+    /// `s3://flink/streaming/flink-main/savepoints`), when it could be read:
+    /// kept. Filled by [`super::Service::uninstall_leftovers`].
+    pub savepoint_dir: Option<String>,
 }
 
 impl InstanceView {
@@ -289,6 +293,7 @@ impl InstanceView {
             storage: ha
                 .then(|| params["storage"].as_str().map(str::to_owned))
                 .flatten(),
+            savepoint_dir: None,
         })
     }
 }

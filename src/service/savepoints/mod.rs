@@ -201,6 +201,19 @@ impl Service {
         Ok(views)
     }
 
+    /// What instance `view`'s uninstall leaves (see
+    /// [`super::views::InstanceView::flink_leftovers`]), with its savepoint
+    /// directory read live: `None` for other apps. A directory that cannot
+    /// be read (the cluster away, the FlinkDeployment gone) is left out.
+    pub async fn uninstall_leftovers(
+        &self,
+        view: &super::views::InstanceView,
+    ) -> Option<super::views::FlinkLeftovers> {
+        let mut leftovers = view.flink_leftovers()?;
+        leftovers.savepoint_dir = self.savepoint_dir(&view.instance).await.ok().flatten();
+        Some(leftovers)
+    }
+
     /// Where Flink cluster `session` (session or application) keeps savepoints, read live.
     async fn savepoint_dir(&self, session: &Instance) -> Result<Option<String>, ServiceError> {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
