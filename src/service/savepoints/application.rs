@@ -36,7 +36,7 @@ fn asked_to_run(params: &serde_json::Value) -> bool {
 
 impl Service {
     /// Instance `id`, when it is an application that is not (being) uninstalled.
-    async fn application(&self, id: Uuid) -> Result<Instance, ServiceError> {
+    pub(super) async fn application(&self, id: Uuid) -> Result<Instance, ServiceError> {
         let instance = self.instance_record(id).await?;
         if instance.app != APPLICATION_APP {
             return Err(ServiceError::Conflict(format!(

@@ -21,7 +21,7 @@ mod schedule;
 mod size;
 
 pub use application::APPLICATION_APP;
-pub use delete::{DELETE_FIELD, START_POINT_FIELD, delete_refusal};
+pub use delete::{DELETE_FIELD, START_POINT_FIELD, SavepointsOf, delete_refusal};
 
 use schedule::parse_time;
 pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
