@@ -293,6 +293,50 @@ async fn an_applications_periodic_savepoints_keep_the_configured_number() {
         },
     )
     .await;
+
+    // Keeping fewer is an update the operator applies without a redeploy
+    // (its own options are `DiffType.IGNORE`): the job runs on, no upgrade
+    // savepoint is taken, and the history shrinks to one.
+    let job_id = |deployment: FlinkDeployment| deployment.status?.job_status?.job_id;
+    let running_job = job_id(deployments.get("orders").await.unwrap());
+    let params = json!({"operator": "flink-operator", "jarURI": common::application::JAR,
+        "parallelism": 1, "upgradeMode": "savepoint", "highAvailability": true,
+        "haType": "kubernetes", "storage": "s3", "minio": "minio",
+        "periodicSavepointInterval": "30 s", "savepointHistoryMaxCount": "1"});
+    let (status, operation) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/update"),
+            &json!({"revision": 1, "params": params}),
+        )
+        .await;
+    assert_eq!(status, 202, "{operation}");
+    portal
+        .wait_for_instance(&id, "the update applied", |instance| {
+            instance["instance"]["current_revision"] == 2
+                && instance["operations"][0]["state"] == "succeeded"
+        })
+        .await;
+    let list = common::application::wait_for_snapshots(
+        &portal,
+        &id,
+        "one periodic savepoint kept",
+        Duration::from_secs(60),
+        |list| named(list, "periodic").len() == 1,
+    )
+    .await;
+    assert!(named(&list, "upgrade").is_empty(), "no upgrade: {list:?}");
+    let deployment = deployments.get("orders").await.unwrap();
+    let recorded = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.reconciliation_status.as_ref())
+        .and_then(|r| r.last_reconciled_spec.clone())
+        .unwrap();
+    assert!(
+        recorded.contains(r#""kubernetes.operator.savepoint.history.max.count":"1""#),
+        "the change is recorded: {recorded}"
+    );
+    assert_eq!(job_id(deployment), running_job, "the job ran on");
 }
 
 /// The path of snapshot `name` once it completed.
