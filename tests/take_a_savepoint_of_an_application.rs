@@ -16,48 +16,12 @@ mod common;
 use std::time::Duration;
 
 use common::Portal;
+use common::application::{self, JAR, install_application};
 use common::operator::eventually;
 use dataport::crd::{FlinkDeployment, FlinkStateSnapshot};
 use dataport::service::Role;
 use kube::api::Api;
 use serde_json::{Value, json};
-
-const JAR: &str = "local:///opt/flink/examples/streaming/StateMachineExample.jar";
-
-/// Installs the operator (and MinIO with `storage`) and application
-/// `orders` running its job; returns its id.
-async fn install_application(portal: &Portal, namespace: &str, storage: bool) -> String {
-    portal
-        .install(json!({"app": "flink-kubernetes-operator", "name": "flink-operator", "namespace": namespace, "params": {}}))
-        .await;
-    let mut params = json!({"operator": "flink-operator", "jarURI": JAR, "parallelism": 1});
-    if storage {
-        portal
-            .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
-            .await;
-        params = json!({"operator": "flink-operator", "jarURI": JAR, "parallelism": 1,
-            "upgradeMode": "savepoint", "highAvailability": true, "haType": "kubernetes",
-            "storage": "s3", "minio": "minio"});
-    }
-    let installed = portal
-        .install(json!({"app": "flink-application", "name": "orders", "namespace": namespace, "params": params}))
-        .await;
-    let id = installed["instance"]["id"].as_str().unwrap().to_owned();
-    portal
-        .wait_for_instance(&id, "running its job", |instance| {
-            instance["instance"]["status"] == "Running" && job(instance)["state"] == "RUNNING"
-        })
-        .await;
-    id
-}
-
-/// The application's job as the instance JSON reports it.
-fn job(instance: &Value) -> &Value {
-    instance["observed"]
-        .as_array()
-        .and_then(|observed| observed.iter().find_map(|o| o.get("Flink")))
-        .map_or(&Value::Null, |flink| &flink["job"])
-}
 
 /// The application's savepoints list once `done` holds for it (90 s at most).
 async fn wait_for_snapshots(
@@ -66,21 +30,13 @@ async fn wait_for_snapshots(
     what: &str,
     done: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let answer = portal
-        .wait_for_json_within(
-            &format!("/api/v1/instances/{id}/savepoints"),
-            what,
-            Duration::from_secs(90),
-            |list| list.as_array().is_some_and(|list| done(list)),
-        )
-        .await;
-    answer.as_array().cloned().unwrap_or_default()
+    application::wait_for_snapshots(portal, id, what, Duration::from_secs(90), done).await
 }
 
 #[tokio::test]
 async fn an_application_without_a_savepoint_directory_refuses_and_viewers_may_not_take_one() {
     let (portal, database, namespace) = Portal::on_test_cluster("app-savepoint-none").await;
-    let id = install_application(&portal, &namespace, false).await;
+    let id = install_application(&portal, &namespace, false, json!({})).await;
 
     let take = format!("/api/v1/instances/{id}/savepoints");
     let (status, refused) = portal.post_json(&take, &json!({})).await;
@@ -165,7 +121,7 @@ async fn an_application_without_a_savepoint_directory_refuses_and_viewers_may_no
 #[tokio::test]
 async fn an_application_takes_a_savepoint_and_is_redeployed_from_it() {
     let (portal, _database, namespace) = Portal::on_test_cluster("app-savepoint").await;
-    let id = install_application(&portal, &namespace, true).await;
+    let id = install_application(&portal, &namespace, true, json!({})).await;
 
     // Take one: a FlinkStateSnapshot of the FlinkDeployment, owned by it.
     let (status, taken) = portal

@@ -37,11 +37,16 @@ pub(super) async fn snapshot_list(state: &AppState, id: uuid::Uuid) -> SnapshotL
         Ok(snapshots) => (snapshots, None),
         Err(error) => (Vec::new(), Some(error.to_string())),
     };
+    let schedule = state
+        .service
+        .application_savepoint_schedule(id, &snapshots)
+        .await
+        .ok();
     SnapshotList {
         instance_id: id,
         snapshots,
         error,
-        schedule: None,
+        schedule,
         session_job: None,
     }
 }

@@ -450,6 +450,10 @@ mod tests {
             required_role(&Method::DELETE, "/api/v1/instances/x/jobs/y/savepoints/z"),
             Some(Role::Operator)
         );
+        assert_eq!(
+            required_role(&Method::DELETE, "/api/v1/instances/x/savepoints/z"),
+            Some(Role::Operator)
+        );
         assert_eq!(required_role(&get, "/audit"), Some(Role::Admin));
         assert_eq!(required_role(&get, "/api/v1/audit"), Some(Role::Admin));
         assert_eq!(required_role(&post, "/users"), Some(Role::Admin));

@@ -1,5 +1,7 @@
-//! Deleting one savepoint of a session job: the confirmation (GET), the
-//! form (POST, the same without scripts) and the JSON API (`DELETE`). What
+//! Deleting one savepoint of a session job or of an application's job: the
+//! confirmation (GET), the form (POST, the same without scripts) and the
+//! JSON API (`DELETE`), under the job's page (`/instances/{id}/jobs/{job}`)
+//! or the application's (`/instances/{id}`). What
 //! is refused and why is the service's ([`crate::service::delete_refusal`]):
 //! a refusal of the savepoint's state is shown next to the confirming
 //! button (409), the missing tick for the job's start savepoint next to its
@@ -14,22 +16,99 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::auth::Caller;
-use super::confirm::{ConfirmPage, job_crumbs};
+use super::confirm::{ConfirmPage, instance_crumbs, job_crumbs};
 use super::error::{ApiError, OrPage, PageError};
 use super::instances::parse_id;
 use super::page::{Layout, render};
-use crate::service::{START_POINT_FIELD, ServiceError, SnapshotView};
+use crate::service::{START_POINT_FIELD, SavepointsOf, ServiceError, SnapshotView};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/instances/{id}/jobs/{job}/savepoints/{snapshot}/delete",
-            get(confirm_page).post(delete_form),
+            get(job_confirm_page).post(job_delete_form),
         )
         .route(
             "/api/v1/instances/{id}/jobs/{job}/savepoints/{snapshot}",
-            axum::routing::delete(delete_json),
+            axum::routing::delete(job_delete_json),
         )
+        .route(
+            "/instances/{id}/savepoints/{snapshot}/delete",
+            get(app_confirm_page).post(app_delete_form),
+        )
+        .route(
+            "/api/v1/instances/{id}/savepoints/{snapshot}",
+            axum::routing::delete(app_delete_json),
+        )
+}
+
+/// The page that lists the savepoints of `of` on instance `id`.
+pub(super) fn list_page(id: uuid::Uuid, of: &SavepointsOf) -> String {
+    match of {
+        SavepointsOf::SessionJob(job) => format!("/instances/{id}/jobs/{job}"),
+        SavepointsOf::Application => format!("/instances/{id}"),
+    }
+}
+
+async fn job_confirm_page(
+    State(state): State<AppState>,
+    layout: Layout,
+    Path((id, job, snapshot)): Path<(String, String, String)>,
+) -> Result<Response, PageError> {
+    confirm_page(state, layout, &id, SavepointsOf::SessionJob(job), &snapshot).await
+}
+
+async fn app_confirm_page(
+    State(state): State<AppState>,
+    layout: Layout,
+    Path((id, snapshot)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    confirm_page(state, layout, &id, SavepointsOf::Application, &snapshot).await
+}
+
+async fn job_delete_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
+    Path((id, job, snapshot)): Path<(String, String, String)>,
+    Form(agreement): Form<Agreement>,
+) -> Result<Response, PageError> {
+    let of = SavepointsOf::SessionJob(job);
+    delete_form(state, caller, layout, &id, of, &snapshot, agreement).await
+}
+
+async fn app_delete_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    layout: Layout,
+    Path((id, snapshot)): Path<(String, String)>,
+    Form(agreement): Form<Agreement>,
+) -> Result<Response, PageError> {
+    let of = SavepointsOf::Application;
+    delete_form(state, caller, layout, &id, of, &snapshot, agreement).await
+}
+
+/// `DELETE /api/v1/instances/{id}/jobs/{job}/savepoints/{snapshot}`: see [`delete_json`].
+async fn job_delete_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, job, snapshot)): Path<(String, String, String)>,
+    Query(agreement): Query<Agreement>,
+) -> Result<(StatusCode, Json<SnapshotView>), ApiError> {
+    let of = SavepointsOf::SessionJob(job);
+    delete_json(state, caller, &id, of, &snapshot, agreement).await
+}
+
+/// `DELETE /api/v1/instances/{id}/savepoints/{snapshot}` (an application's):
+/// see [`delete_json`].
+async fn app_delete_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, snapshot)): Path<(String, String)>,
+    Query(agreement): Query<Agreement>,
+) -> Result<(StatusCode, Json<SnapshotView>), ApiError> {
+    let of = SavepointsOf::Application;
+    delete_json(state, caller, &id, of, &snapshot, agreement).await
 }
 
 /// The tick that agrees to delete the job's start savepoint (form field and
@@ -48,34 +127,40 @@ impl Agreement {
 }
 
 async fn confirm_page(
-    State(state): State<AppState>,
+    state: AppState,
     layout: Layout,
-    Path((id, job, snapshot)): Path<(String, String, String)>,
+    id: &str,
+    of: SavepointsOf,
+    snapshot: &str,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
-    let page = confirmation(&state, layout, id, &job, &snapshot, None).await?;
+    let id = parse_id(id).or_page(&layout)?;
+    let page = confirmation(&state, layout, id, &of, snapshot, None).await?;
     Ok(render(&page))
 }
 
-/// The confirmation of deleting `snapshot` of job `job` on session `id`,
-/// with why the last try was refused (`refused`: the service's error).
+/// The confirmation of deleting `snapshot` of `of` on instance `id`, with
+/// why the last try was refused (`refused`: the service's error).
 async fn confirmation(
     state: &AppState,
     layout: Layout,
     id: uuid::Uuid,
-    job: &str,
+    of: &SavepointsOf,
     snapshot: &str,
     refused: Option<&ServiceError>,
 ) -> Result<ConfirmPage, PageError> {
     let view = state.service.instance(id).await.or_page(&layout)?;
     let (savepoint, conflict) = state
         .service
-        .savepoint_to_delete(id, job, snapshot)
+        .savepoint_to_delete(id, of, snapshot)
         .await
         .or_page(&layout)?;
-    let session = &view.instance.name;
-    let mut crumbs = job_crumbs(&id, session, job);
+    let instance = &view.instance.name;
+    let (mut crumbs, job) = match of {
+        SavepointsOf::SessionJob(job) => (job_crumbs(&id, instance, job), job.as_str()),
+        SavepointsOf::Application => (instance_crumbs(&id, instance), instance.as_str()),
+    };
     crumbs.push(("Delete savepoint".into(), None));
+    let page = list_page(id, of);
     let mut what = vec![what_happens(&savepoint)];
     let agree = savepoint.start_point.then(|| {
         what.push(format!(
@@ -101,12 +186,12 @@ async fn confirmation(
         crumbs,
         title: format!("Delete savepoint {snapshot}?"),
         what,
-        action: format!("/instances/{id}/jobs/{job}/savepoints/{snapshot}/delete"),
+        action: format!("{page}/savepoints/{snapshot}/delete"),
         hidden: Vec::new(),
         agree,
         error,
         button: "Delete savepoint and its files".into(),
-        cancel: format!("/instances/{id}/jobs/{job}#savepoints"),
+        cancel: format!("{page}#savepoints"),
     })
 }
 
@@ -132,20 +217,23 @@ fn what_happens(savepoint: &SnapshotView) -> String {
 }
 
 async fn delete_form(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     layout: Layout,
-    Path((id, job, snapshot)): Path<(String, String, String)>,
-    Form(agreement): Form<Agreement>,
+    id: &str,
+    of: SavepointsOf,
+    snapshot: &str,
+    agreement: Agreement,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id).or_page(&layout)?;
+    let id = parse_id(id).or_page(&layout)?;
     let result = state
         .service
-        .delete_savepoint(id, &job, &snapshot, agreement.agreed(), &caller.user.name)
+        .delete_savepoint(id, &of, snapshot, agreement.agreed(), &caller.user.name)
         .await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!(
-            "/instances/{id}/jobs/{job}?deleted_savepoint={snapshot}#savepoints"
+            "{}?deleted_savepoint={snapshot}#savepoints",
+            list_page(id, &of)
         ))
         .into_response()),
         Err(error @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
@@ -153,27 +241,28 @@ async fn delete_form(
                 ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::CONFLICT,
             };
-            let page = confirmation(&state, layout, id, &job, &snapshot, Some(&error)).await?;
+            let page = confirmation(&state, layout, id, &of, snapshot, Some(&error)).await?;
             Ok((status, render(&page)).into_response())
         }
         Err(other) => Err(PageError::new(other, layout)),
     }
 }
 
-/// `DELETE /api/v1/instances/{id}/jobs/{job}/savepoints/{snapshot}`
-/// (`?deleteStartSavepoint=true` for the job's start savepoint): 202 with
-/// the savepoint as it was listed; the operator lets the FlinkStateSnapshot
-/// go once it has disposed of its files.
+/// The JSON deletion (`?deleteStartSavepoint=true` for the job's start
+/// savepoint): 202 with the savepoint as it was listed; the operator lets
+/// the FlinkStateSnapshot go once it has disposed of its files.
 async fn delete_json(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
-    Path((id, job, snapshot)): Path<(String, String, String)>,
-    Query(agreement): Query<Agreement>,
+    id: &str,
+    of: SavepointsOf,
+    snapshot: &str,
+    agreement: Agreement,
 ) -> Result<(StatusCode, Json<SnapshotView>), ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     let deleted = state
         .service
-        .delete_savepoint(id, &job, &snapshot, agreement.agreed(), &caller.user.name)
+        .delete_savepoint(id, &of, snapshot, agreement.agreed(), &caller.user.name)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(deleted)))
 }

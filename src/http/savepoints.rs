@@ -37,9 +37,20 @@ pub(super) struct SnapshotList {
     pub schedule: Option<SavepointSchedule>,
     /// The session job's name when it is one's: each completed savepoint
     /// then links to a new session job from it (an application has its one
-    /// job), and each savepoint to its deletion (offered for session jobs
-    /// only).
+    /// job).
     pub session_job: Option<String>,
+}
+
+impl SnapshotList {
+    /// The page the list is on (a session job's, an application's): its
+    /// savepoints' deletions are under it.
+    pub fn page(&self) -> String {
+        let of = match &self.session_job {
+            Some(job) => crate::service::SavepointsOf::SessionJob(job.clone()),
+            None => crate::service::SavepointsOf::Application,
+        };
+        super::savepoint_delete::list_page(self.instance_id, &of)
+    }
 }
 
 /// The list of job `name` of session cluster `id`, read now.

@@ -47,7 +47,7 @@ pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use savepoints::{
     APPLICATION_APP, DELETE_FIELD, SAVEPOINT_FIELD, START_FIELD, START_POINT_FIELD,
-    SavepointSchedule, SnapshotView, delete_refusal, readable_size,
+    SavepointSchedule, SavepointsOf, SnapshotView, delete_refusal, readable_size,
 };
 pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;

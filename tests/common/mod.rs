@@ -2,6 +2,7 @@
 //! loopback port, and the real Kubernetes control plane.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod application;
 pub mod browser;
 pub mod cluster;
 pub mod flink;

@@ -307,6 +307,11 @@ pub fn other_apps(namespace: &str) -> Vec<AppCase> {
             [("operator", "operator-main")]
                 .into_iter()
                 .chain(APPLICATION_FORM.iter().copied())
+                // Periodic savepoints: operator keys in its configuration.
+                .chain([
+                    ("periodicSavepointInterval", "1 h"),
+                    ("savepointHistoryMaxCount", "5"),
+                ])
                 .collect(),
             vec![flink_reference("operator"), flink_reference("minio")],
         ),

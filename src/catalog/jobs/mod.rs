@@ -205,7 +205,7 @@ pub fn validate_session_job(
     }
     let enable = "turn high availability on in the session cluster's update";
     let mut rule_errors = job_rules(&values, has_storage, enable);
-    rule_errors.extend(schedule::schedule_rules(&values, has_storage));
+    rule_errors.extend(schedule::schedule_rules(&values, has_storage, enable));
     params::with_rule_errors(values, errors, rule_errors)
 }
 

@@ -1,11 +1,13 @@
-//! Periodic savepoints of a session job: the fields that ask for them and
-//! how long their history is kept, checked and turned into the job's
-//! `spec.flinkConfiguration` overrides. Pure: no I/O.
+//! Periodic savepoints of a job (a session job's, or an application's): the
+//! fields that ask for them and how long their history is kept, checked and
+//! turned into `spec.flinkConfiguration` entries of the FlinkSessionJob or
+//! the application's FlinkDeployment. Pure: no I/O.
 //!
 //! The operator's options (flink-kubernetes-operator release-1.15.0,
 //! `config/KubernetesOperatorConfigOptions.java`), read per job from the
 //! session cluster's configuration with the FlinkSessionJob's
-//! `flinkConfiguration` over it (`FlinkConfigManager.getSessionJobConfig`):
+//! `flinkConfiguration` over it (`FlinkConfigManager.getSessionJobConfig`),
+//! or from the application's FlinkDeployment (`getObserveConfig`):
 //! - `kubernetes.operator.periodic.savepoint.interval`: a duration (or a
 //!   Quartz cron expression, not offered here); empty: none;
 //! - `kubernetes.operator.savepoint.history.max.count` (default 10, at
@@ -40,13 +42,13 @@ pub const OPERATOR_KEYS: [(&str, &str); 3] = [
 /// Shortest interval offered: a savepoint takes seconds to write.
 const MIN_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The fields (all optional: empty leaves the session cluster's setting).
+/// The fields (all optional: empty leaves the cluster's setting).
 pub const SCHEDULE_PARAMS: [Param; 3] = [
     Param {
         key: INTERVAL,
         label: "Periodic savepoint interval",
         help: "Take a savepoint this often while the job runs, e.g. 30 s, 10 min, 1 h \
-            (at least 10 s). Empty: no periodic savepoints. Needs the session's savepoint \
+            (at least 10 s). Empty: no periodic savepoints. Needs the cluster's savepoint \
             directory (high availability on).",
         kind: ParamKind::Text { max_len: 40 },
         default: Some(""),
@@ -103,8 +105,9 @@ fn text<'a>(values: &'a Values, key: &str) -> &'a str {
 }
 
 /// The errors of the schedule fields in `values`; `has_savepoint_dir` says
-/// whether the session keeps savepoints.
-pub fn schedule_rules(values: &Values, has_savepoint_dir: bool) -> FieldErrors {
+/// whether the cluster keeps savepoints, `enable` how to give it a savepoint
+/// directory (e.g. "turn high availability on").
+pub fn schedule_rules(values: &Values, has_savepoint_dir: bool, enable: &str) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let interval = text(values, INTERVAL);
     if !interval.is_empty() {
@@ -113,9 +116,10 @@ pub fn schedule_rules(values: &Values, has_savepoint_dir: bool) -> FieldErrors {
                 if !has_savepoint_dir {
                     errors.insert(
                         INTERVAL.into(),
-                        "Periodic savepoints need a savepoint directory: turn high \
-                         availability on in the session cluster's update, or leave this empty"
-                            .into(),
+                        format!(
+                            "Periodic savepoints need a savepoint directory: {enable}, or \
+                             leave this empty"
+                        ),
                     );
                 }
             }
@@ -193,16 +197,19 @@ mod tests {
     #[test]
     fn each_schedule_field_says_what_is_wrong_next_to_it() {
         let bad = values(&[(INTERVAL, "5 s"), (MAX_COUNT, "0"), (MAX_AGE, "forever")]);
-        let errors = schedule_rules(&bad, true);
+        let errors = schedule_rules(&bad, true, "turn it on");
         assert_eq!(
             errors.keys().map(String::as_str).collect::<Vec<_>>(),
             [INTERVAL, MAX_AGE, MAX_COUNT]
         );
         assert!(errors[INTERVAL].contains("at least 10 s"));
-        let no_dir = schedule_rules(&values(&[(INTERVAL, "30 s")]), false);
-        assert!(no_dir[INTERVAL].starts_with("Periodic savepoints need a savepoint directory"));
+        let no_dir = schedule_rules(&values(&[(INTERVAL, "30 s")]), false, "turn it on");
+        assert_eq!(
+            no_dir[INTERVAL],
+            "Periodic savepoints need a savepoint directory: turn it on, or leave this empty"
+        );
         let good = values(&[(INTERVAL, "30 s"), (MAX_COUNT, "2"), (MAX_AGE, "")]);
-        assert!(schedule_rules(&good, true).is_empty());
+        assert!(schedule_rules(&good, true, "").is_empty());
         assert_eq!(
             schedule_configuration(&good),
             Some(BTreeMap::from([

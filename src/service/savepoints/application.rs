@@ -15,7 +15,10 @@ use uuid::Uuid;
 
 use super::super::audit::Audited;
 use super::super::views::param_texts;
-use super::{Service, ServiceError, SnapshotView, snapshot_view};
+use super::{
+    SavepointSchedule, Service, ServiceError, SnapshotView, mark_start_points, savepoint_schedule,
+    snapshot_view,
+};
 use crate::catalog::jobs::savepoints::redeploy_fields;
 use crate::crd::JobKind;
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
@@ -33,7 +36,7 @@ fn asked_to_run(params: &serde_json::Value) -> bool {
 
 impl Service {
     /// Instance `id`, when it is an application that is not (being) uninstalled.
-    async fn application(&self, id: Uuid) -> Result<Instance, ServiceError> {
+    pub(super) async fn application(&self, id: Uuid) -> Result<Instance, ServiceError> {
         let instance = self.instance_record(id).await?;
         if instance.app != APPLICATION_APP {
             return Err(ServiceError::Conflict(format!(
@@ -67,7 +70,33 @@ impl Service {
                 &instance.name,
             )
             .await?;
-        Ok(snapshots.iter().map(snapshot_view).collect())
+        let mut views: Vec<SnapshotView> = snapshots.iter().map(snapshot_view).collect();
+        // Its start savepoint: the install's or the last redeploy's
+        // `initialSavepointPath`, kept in its parameters.
+        mark_start_points(&mut views, &instance.params);
+        Ok(views)
+    }
+
+    /// The periodic savepoints of application `id`, given its `snapshots`
+    /// (newest first): its own fields over its FlinkDeployment's
+    /// configuration, read live; the next one due counts from its install.
+    pub async fn application_savepoint_schedule(
+        &self,
+        id: Uuid,
+        snapshots: &[SnapshotView],
+    ) -> Result<SavepointSchedule, ServiceError> {
+        let instance = self.application(id).await?;
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let configuration = cluster
+            .session_configuration(&instance.namespace, &instance.name)
+            .await?;
+        Ok(savepoint_schedule(
+            &instance.params,
+            &configuration,
+            snapshots,
+            instance.created_at,
+            asked_to_run(&instance.params),
+        ))
     }
 
     /// Takes a savepoint of application `id`'s job: a FlinkStateSnapshot

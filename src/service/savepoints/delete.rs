@@ -1,5 +1,5 @@
-//! Deleting one savepoint of a job: the FlinkStateSnapshot and, through the
-//! operator, its files.
+//! Deleting one savepoint of a job (a session job's, or an application's):
+//! the FlinkStateSnapshot and, through the operator, its files.
 //!
 //! What the operator does on deletion (flink-kubernetes-operator
 //! release-1.15.0, `reconciler/snapshot/StateSnapshotReconciler.java`
@@ -17,20 +17,38 @@
 //! in progress, and a completed one while its job does not run. A checkpoint
 //! is refused too: Flink retains and removes its own checkpoints.
 //!
+//! The snapshot controller's cleanup is the same whether the snapshot's
+//! `jobReference` is a FlinkSessionJob or a FlinkDeployment
+//! (`StateSnapshotReconciler.cleanup` finds the job's cluster through
+//! `getFlinkDeployment` either way), so are the refusals.
+//!
 //! A savepoint the job's `initialSavepointPath` points at is deleted only
 //! when the caller says so ([`START_POINT_FIELD`]): the job has restored from
 //! it already and runs on its own checkpoints, but starting it from that
 //! savepoint again (a redeploy, a new job copied from it) would fail. The
 //! list marks such a savepoint and the confirmation asks for the tick; the
 //! portal does not clear `initialSavepointPath` itself (the job's spec is the
-//! user's).
+//! user's). An application's start savepoint is its install's or last
+//! redeploy's `initialSavepointPath`.
 
 use uuid::Uuid;
 
+use super::super::audit::Audited;
 use super::SnapshotView;
 use crate::catalog::jobs::session_job_object_name;
+use crate::crd::JobStatus;
 use crate::service::{Service, ServiceError};
 use crate::store::Instance;
+
+/// Whose savepoints: a session job of the instance (a session cluster), or
+/// the instance's own job (an application).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavepointsOf {
+    /// Job `name` of a session cluster.
+    SessionJob(String),
+    /// An application's job.
+    Application,
+}
 
 /// The form field a refused deletion is shown next to (the Delete button).
 pub const DELETE_FIELD: &str = "delete";
@@ -94,48 +112,51 @@ pub fn delete_refusal(
 }
 
 impl Service {
-    /// Savepoint `snapshot` of job `name` of session cluster `id` as its
-    /// deletion would find it, and why it may not be deleted now (a
-    /// conflict of its state; the start-savepoint agreement aside), for the
-    /// confirmation page.
+    /// Savepoint `snapshot` of `of` (a job of session cluster `id`, or
+    /// application `id`'s job) as its deletion would find it, and why it may
+    /// not be deleted now (a conflict of its state; the start-savepoint
+    /// agreement aside), for the confirmation page.
     pub async fn savepoint_to_delete(
         &self,
         id: Uuid,
-        name: &str,
+        of: &SavepointsOf,
         snapshot: &str,
     ) -> Result<(SnapshotView, Option<String>), ServiceError> {
-        let (_, view, running) = self.deletion_facts(id, name, snapshot).await?;
-        let refusal = match delete_refusal(&view, name, running, true) {
+        let facts = self.deletion_facts(id, of, snapshot).await?;
+        let refusal = match delete_refusal(&facts.view, &facts.job, facts.running, true) {
             Some(ServiceError::Conflict(why)) => Some(why),
             _ => None,
         };
-        Ok((view, refusal))
+        Ok((facts.view, refusal))
     }
 
-    /// Deletes savepoint `snapshot` of job `name` of session cluster `id`:
-    /// `disposeOnDelete` set, then the FlinkStateSnapshot deleted, so that
-    /// the operator disposes of a completed savepoint's files before it lets
-    /// the object go. Refused as [`delete_refusal`] says; unknown snapshots
-    /// are [`ServiceError::SnapshotNotFound`]. Returns the snapshot as it
-    /// was listed. Audited as "delete savepoint".
+    /// Deletes savepoint `snapshot` of `of` (a job of session cluster `id`,
+    /// or application `id`'s job): `disposeOnDelete` set, then the
+    /// FlinkStateSnapshot deleted, so that the operator disposes of a
+    /// completed savepoint's files before it lets the object go. Refused as
+    /// [`delete_refusal`] says; unknown snapshots are
+    /// [`ServiceError::SnapshotNotFound`]. Returns the snapshot as it was
+    /// listed. Audited as "delete savepoint".
     pub async fn delete_savepoint(
         &self,
         id: Uuid,
-        name: &str,
+        of: &SavepointsOf,
         snapshot: &str,
         start_point_agreed: bool,
         actor: &str,
     ) -> Result<SnapshotView, ServiceError> {
         let result = async {
-            let (session, view, running) = self.deletion_facts(id, name, snapshot).await?;
-            if let Some(refusal) = delete_refusal(&view, name, running, start_point_agreed) {
+            let facts = self.deletion_facts(id, of, snapshot).await?;
+            let refusal =
+                delete_refusal(&facts.view, &facts.job, facts.running, start_point_agreed);
+            if let Some(refusal) = refusal {
                 return Err(refusal);
             }
             let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
             cluster
-                .delete_savepoint(&session.namespace, snapshot)
+                .delete_savepoint(&facts.instance.namespace, snapshot)
                 .await?;
-            Ok(view)
+            Ok(facts.view)
         }
         .await;
         let detail = match &result {
@@ -145,36 +166,85 @@ impl Service {
             },
             Err(_) => snapshot.to_owned(),
         };
-        self.audit_job(actor, "delete savepoint", id, name, detail, result)
-            .await
+        match of {
+            SavepointsOf::SessionJob(name) => {
+                self.audit_job(actor, "delete savepoint", id, name, detail, result)
+                    .await
+            }
+            SavepointsOf::Application => {
+                let target = match self.store.instance(id).await {
+                    Ok(instance) => instance.target(),
+                    Err(_) => id.to_string(),
+                };
+                let entry = Audited::new("delete savepoint", target)
+                    .instance(Some(id))
+                    .detail(detail);
+                self.audited(actor, entry, result).await
+            }
+        }
     }
 
-    /// The session, the snapshot as listed (start point and size filled
-    /// in) and whether its job runs now.
+    /// What a deletion of `snapshot` of `of` goes by.
     async fn deletion_facts(
         &self,
         id: Uuid,
-        name: &str,
+        of: &SavepointsOf,
         snapshot: &str,
-    ) -> Result<(Instance, SnapshotView, bool), ServiceError> {
-        let session = self.session(id).await?;
-        let view = self
-            .job_snapshots(id, name)
-            .await?
+    ) -> Result<DeletionFacts, ServiceError> {
+        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let (instance, job, views, status) = match of {
+            SavepointsOf::SessionJob(name) => {
+                let session = self.session(id).await?;
+                let views = self.job_snapshots(id, name).await?;
+                let object = session_job_object_name(&session.name, name);
+                let status = cluster
+                    .flink_session_job(&session.namespace, &object)
+                    .await?
+                    .and_then(|j| j.status)
+                    .and_then(|s| s.job_status);
+                (session, name.clone(), views, status)
+            }
+            SavepointsOf::Application => {
+                let application = self.application(id).await?;
+                let views = self.application_snapshots(id).await?;
+                let status = cluster
+                    .flink_deployment(&application.namespace, &application.name)
+                    .await?
+                    .and_then(|d| d.status)
+                    .and_then(|s| s.job_status);
+                let job = application.name.clone();
+                (application, job, views, status)
+            }
+        };
+        let view = views
             .into_iter()
             .find(|s| s.name == snapshot)
             .ok_or_else(|| ServiceError::SnapshotNotFound(snapshot.to_owned()))?;
-        let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
-        let object = session_job_object_name(&session.name, name);
-        let running = cluster
-            .flink_session_job(&session.namespace, &object)
-            .await?
-            .and_then(|j| j.status)
-            .and_then(|s| s.job_status)
-            .and_then(|j| j.state)
-            .is_some_and(|state| state == "RUNNING");
-        Ok((session, view, running))
+        Ok(DeletionFacts {
+            instance,
+            job,
+            view,
+            running: job_running(status.as_ref()),
+        })
     }
+}
+
+/// What a deletion goes by.
+struct DeletionFacts {
+    /// The session cluster, or the application.
+    instance: Instance,
+    /// The job's name, for messages.
+    job: String,
+    /// The snapshot as listed (start point and size filled in).
+    view: SnapshotView,
+    /// Whether its job runs now.
+    running: bool,
+}
+
+/// Whether a job whose status is `status` runs (`ReconciliationUtils.isJobRunning`:
+/// `jobStatus.state` is `RUNNING`), as the operator's cleanup asks.
+fn job_running(status: Option<&JobStatus>) -> bool {
+    status.and_then(|j| j.state.as_deref()) == Some("RUNNING")
 }
 
 #[cfg(test)]

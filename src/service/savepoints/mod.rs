@@ -21,7 +21,7 @@ mod schedule;
 mod size;
 
 pub use application::APPLICATION_APP;
-pub use delete::{DELETE_FIELD, START_POINT_FIELD, delete_refusal};
+pub use delete::{DELETE_FIELD, START_POINT_FIELD, SavepointsOf, delete_refusal};
 
 use schedule::parse_time;
 pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
@@ -98,6 +98,19 @@ impl SnapshotView {
 /// Whether two savepoint paths name the same place (a trailing `/` aside).
 pub(super) fn same_path(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Marks the savepoints of `views` that the `initialSavepointPath` of a
+/// job's stored `params` (a session job's, an application's) points at.
+fn mark_start_points(views: &mut [SnapshotView], params: &Value) {
+    let start = params.get(INITIAL_SAVEPOINT).and_then(Value::as_str);
+    for view in views {
+        view.start_point = view
+            .path
+            .as_deref()
+            .zip(start)
+            .is_some_and(|(path, start)| same_path(path, start));
+    }
 }
 
 /// The operator's error text in words: the `message` of its JSON when it is
@@ -189,14 +202,7 @@ impl Service {
             .job_snapshots(&session.namespace, JobKind::FlinkSessionJob, &object)
             .await?;
         let mut views: Vec<SnapshotView> = snapshots.iter().map(snapshot_view).collect();
-        let start = job.params.get(INITIAL_SAVEPOINT).and_then(Value::as_str);
-        for view in &mut views {
-            view.start_point = view
-                .path
-                .as_deref()
-                .zip(start)
-                .is_some_and(|(path, start)| same_path(path, start));
-        }
+        mark_start_points(&mut views, &job.params);
         self.fill_sizes(&session, &object, &mut views).await;
         Ok(views)
     }

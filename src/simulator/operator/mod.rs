@@ -41,6 +41,7 @@ pub mod events;
 mod flink_rest;
 mod instance;
 pub mod native;
+mod periodic;
 mod session_job;
 pub mod snapshot;
 pub mod status;

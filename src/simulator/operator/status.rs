@@ -31,6 +31,18 @@ const IGNORED_JOB_FIELDS: [&str; 5] = [
     "allowNonRestoredState",
 ];
 
+/// Prefixes of `flinkConfiguration` keys whose change the operator applies
+/// without a redeploy (the `DiffType.IGNORE` entries of `@SpecDiff.Config`
+/// on `AbstractFlinkSpec.flinkConfiguration`): the operator's own options,
+/// such as the periodic savepoint interval and the savepoint history, reach
+/// the observe configuration from the current spec
+/// (`FlinkConfigManager.addOperatorConfigsFromSpec`).
+const IGNORED_CONFIGURATION_PREFIXES: [&str; 3] = [
+    "job.autoscaler",
+    "parallelism.default",
+    "kubernetes.operator",
+];
+
 /// `{"spec":{...},"resource_metadata":{"apiVersion":"flink.apache.org/v1beta1","firstDeployment":…}}`.
 pub fn spec_with_meta(spec: &Value, first_deployment: bool) -> String {
     json!({
@@ -110,6 +122,22 @@ fn significant(spec: &Value) -> Value {
         job.remove("savepointRedeployNonce");
         for field in IGNORED_JOB_FIELDS {
             job.remove(field);
+        }
+    }
+    if let Some(map) = spec.as_object_mut() {
+        let configuration: BTreeMap<String, String> =
+            super::validator::flat_configuration(&json!({
+                "flinkConfiguration": map.remove("flinkConfiguration").unwrap_or(Value::Null)
+            }))
+            .into_iter()
+            .filter(|(key, _)| {
+                !IGNORED_CONFIGURATION_PREFIXES
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix))
+            })
+            .collect();
+        if !configuration.is_empty() {
+            map.insert("flinkConfiguration".into(), json!(configuration));
         }
     }
     strip_nulls(&mut spec);

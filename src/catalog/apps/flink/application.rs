@@ -6,6 +6,7 @@ use super::{
     CLUSTER, DEFINITION as SESSION, FEATURE_GROUPS, HA_INGRESS_HIVE, IMAGE_AND_LIBRARIES, contract,
     is_on, render, rules,
 };
+use crate::catalog::jobs::schedule::{SCHEDULE_PARAMS, schedule_rules};
 use crate::catalog::jobs::{JOB_PARAMS, JOB_STATE, job_rules};
 use crate::catalog::params::{Param, ParamGroup, concat};
 use crate::catalog::{AppDefinition, FieldErrors, Values};
@@ -48,22 +49,24 @@ const APPLICATION_GROUPS: &[ParamGroup] = &[
     FEATURE_GROUPS[3],
 ];
 
-/// The cluster's fields, then the job's, then HA, ingress and Hive, then the image.
-static APPLICATION_PARAMS: [Param; 27] = concat(&[
+/// The cluster's fields, then the job's with its periodic savepoints, then
+/// HA, ingress and Hive, then the image.
+static APPLICATION_PARAMS: [Param; 30] = concat(&[
     CLUSTER,
     JOB_PARAMS,
     &[JOB_STATE],
+    &SCHEDULE_PARAMS,
     HA_INGRESS_HIVE,
     IMAGE_AND_LIBRARIES,
 ]);
 
-/// The session cluster's rules, and a job that keeps state needs HA storage.
+/// The session cluster's rules, and a job that keeps state or takes
+/// periodic savepoints needs HA storage (its savepoint directory).
 fn application_rules(version: &str, values: &Values) -> FieldErrors {
-    let mut errors = job_rules(
-        values,
-        is_on(values, "highAvailability"),
-        "turn high availability on",
-    );
+    let storage = is_on(values, "highAvailability");
+    let enable = "turn high availability on";
+    let mut errors = job_rules(values, storage, enable);
+    errors.extend(schedule_rules(values, storage, enable));
     errors.extend(rules(version, values));
     errors
 }
@@ -93,5 +96,29 @@ mod tests {
         let values = DEFINITION.validate("1.20", &with_ha).unwrap();
         assert_eq!(values["jobState"], "running");
         assert!(!values.contains_key("taskManagerReplicas"));
+    }
+
+    #[test]
+    fn periodic_savepoints_without_ha_are_refused_next_to_the_interval() {
+        let form = raw(&[
+            ("operator", "op"),
+            ("jarURI", EXAMPLE_JAR),
+            ("periodicSavepointInterval", "30 s"),
+            ("savepointHistoryMaxCount", "2"),
+        ]);
+        let errors = DEFINITION.validate("1.20", &form).unwrap_err();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["periodicSavepointInterval"]
+        );
+        assert_eq!(
+            errors["periodicSavepointInterval"],
+            "Periodic savepoints need a savepoint directory: turn high availability on, or \
+             leave this empty"
+        );
+        let mut with_ha = form.clone();
+        with_ha.extend(raw(&[("highAvailability", "on"), ("minio", "minio")]));
+        let values = DEFINITION.validate("1.20", &with_ha).unwrap();
+        assert_eq!(values["periodicSavepointInterval"], "30 s");
     }
 }

@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
 use crate::catalog::jobs::job_spec;
+use crate::catalog::jobs::schedule::schedule_configuration;
 use crate::catalog::libraries;
 use crate::catalog::quantity::{Quantity, QuantityKind};
 use crate::catalog::render::{Object, RenderError, RenderInput, Resolved, in_apply_order, object};
@@ -56,6 +57,11 @@ pub(in crate::catalog::apps) fn render(input: &RenderInput) -> Result<Vec<Object
         // JobManager start the TaskManagers the form asked for and keep them.
         let slots = input.int("taskSlots")? * input.int("taskManagerReplicas")?;
         configuration.insert("slotmanager.number-of-slots.min".into(), slots.to_string());
+    }
+    if input.values.contains_key("jarURI") {
+        // An application's periodic savepoints: the operator reads them from
+        // the FlinkDeployment's configuration (`FlinkConfigManager.getObserveConfig`).
+        configuration.extend(schedule_configuration(&input.values).unwrap_or_default());
     }
     let mut env: Vec<Value> = Vec::new();
     let mut volumes: Vec<Value> = Vec::new();

@@ -20,11 +20,13 @@ use serde_json::Value;
 use super::config::OperatorConfig;
 use super::events::{record, reference};
 use super::instance::Operator;
+use super::periodic;
 use super::session_job::savepoints::{create_savepoint_resource, snapshot_resources};
 use super::status::reconciliation_error;
 use super::validator::flat_configuration;
 use crate::crd::{
-    FlinkDeployment, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER, ReconciliationState,
+    FlinkDeployment, FlinkStateSnapshot, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER,
+    ReconciliationState,
 };
 use crate::simulator::jobs::status_change;
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
@@ -51,8 +53,16 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
         ),
         None => (Api::all(client.clone()), Api::all(client)),
     };
-    Controller::new(deployments, watcher::Config::default())
-        .owns(services, watcher::Config::default())
+    let mut controller = Controller::new(deployments, watcher::Config::default())
+        .owns(services, watcher::Config::default());
+    if operator.snapshots {
+        let snapshots: Api<FlinkStateSnapshot> = match &namespace {
+            Some(ns) => Api::namespaced(operator.client.clone(), ns),
+            None => Api::all(operator.client.clone()),
+        };
+        controller = controller.watches(snapshots, watcher::Config::default(), periodic::job_of);
+    }
+    controller
         .run(reconcile, error_policy, operator)
         .for_each(|result| async {
             if let Err(error) = result {
@@ -197,11 +207,32 @@ async fn apply(
             _ => create_cluster_objects(operator, deployment, deployed).await?,
         }
     }
+    // An application's periodic savepoints and its history's retention, once
+    // deployed (`triggerSnapshotIfNeeded`, `SnapshotObserver`), as a session
+    // job's; checked again when the next one is due, at the latest.
+    let periodic_due = match &step.status.reconciliation_status {
+        Some(r) if has_job(&spec) && r.last_reconciled_spec.is_some() => {
+            let configuration = effective_configuration(&operator.config, &spec);
+            let running = step
+                .status
+                .job_status
+                .as_ref()
+                .and_then(|j| j.state.as_deref())
+                == Some("RUNNING");
+            periodic::step(operator, deployment, &configuration, running).await
+        }
+        _ => None,
+    };
+    let requeue = |after: Duration| {
+        Action::requeue(
+            periodic_due.map_or(after, |due| after.min(due.max(Duration::from_secs(1)))),
+        )
+    };
     if step.status == current {
         return Ok(if step.events.is_empty() {
-            Action::requeue(Duration::from_secs(60))
+            requeue(Duration::from_secs(60))
         } else {
-            Action::requeue(Duration::from_secs(15))
+            requeue(Duration::from_secs(15))
         });
     }
     api.patch_status(
@@ -210,11 +241,7 @@ async fn apply(
         &Patch::Merge(&status_change(&current, &step.status)),
     )
     .await?;
-    Ok(Action::requeue(if deploy_failed {
-        DEPLOY_RETRY
-    } else {
-        STEP
-    }))
+    Ok(requeue(if deploy_failed { DEPLOY_RETRY } else { STEP }))
 }
 
 /// Time before a failed deploy is tried again.

@@ -14,12 +14,12 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event, finalizer};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::Value;
 
 use super::events::{record, reference};
 use super::instance::Operator;
+use super::periodic;
 use super::status::{
     LifecycleInputs, first_deployment_spec, job_state, last_reconciled, lifecycle,
     reconciliation_error, same_deployment, spec_with_meta, validation_error,
@@ -32,7 +32,6 @@ use crate::crd::{
 use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_change};
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
 
-mod periodic;
 mod real;
 pub(super) mod savepoints;
 
@@ -55,17 +54,7 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
             Some(ns) => Api::namespaced(operator.client.clone(), ns),
             None => Api::all(operator.client.clone()),
         };
-        // A snapshot's change reconciles its job, as the operator's
-        // FlinkStateSnapshot informer does (`EventSourceUtils`): a completed
-        // periodic savepoint lets the history's retention run at once.
-        controller = controller.watches(snapshots, watcher::Config::default(), |snapshot| {
-            let reference = snapshot.spec.job_reference.as_ref()?;
-            if reference.kind != Some(crate::crd::JobKind::FlinkSessionJob) {
-                return None;
-            }
-            let name = reference.name.as_deref()?;
-            Some(ObjectRef::<FlinkSessionJob>::new(name).within(&snapshot.namespace()?))
-        });
+        controller = controller.watches(snapshots, watcher::Config::default(), periodic::job_of);
     }
     controller
         .run(reconcile, error_policy, operator)

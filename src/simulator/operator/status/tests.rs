@@ -156,3 +156,20 @@ fn task_managers_follow_parallelism_and_slots() {
     assert_eq!(info["total-cpu"], "2.0");
     assert_eq!(info["total-memory"], (5u64 << 30).to_string());
 }
+
+#[test]
+fn the_operators_own_options_change_without_a_redeploy() {
+    let with = |configuration: Value| json!({"job": {"parallelism": 1}, "flinkConfiguration": configuration});
+    assert!(same_deployment(
+        &with(json!({"kubernetes.operator.periodic.savepoint.interval": "30 s"})),
+        &json!({"job": {"parallelism": 1}})
+    ));
+    assert!(same_deployment(
+        &with(json!({"kubernetes.operator.savepoint.history.max.count": "2", "a": "1"})),
+        &with(json!({"a": "1"}))
+    ));
+    assert!(!same_deployment(
+        &with(json!({"taskmanager.numberOfTaskSlots": "2"})),
+        &with(json!({"taskmanager.numberOfTaskSlots": "4"}))
+    ));
+}

@@ -1,16 +1,20 @@
-//! Periodic savepoints of a session job and the retention of its savepoint
-//! history, as operator 1.15 does them (flink-kubernetes-operator
-//! release-1.15.0):
+//! Periodic savepoints of a job and the retention of its savepoint history,
+//! as operator 1.15 does them for a FlinkSessionJob and for an application's
+//! FlinkDeployment alike (flink-kubernetes-operator release-1.15.0: both
+//! reconcilers extend `AbstractJobReconciler`, and `SnapshotObserver` serves
+//! both observers):
 //! - **trigger** (`AbstractJobReconciler.triggerSnapshotIfNeeded`,
 //!   `SnapshotUtils.shouldTriggerSnapshot` / `shouldTriggerIntervalBasedSnapshot`):
 //!   while the job is `RUNNING` and `kubernetes.operator.periodic.savepoint.interval`
 //!   is a non-zero duration, a savepoint is due once the last periodic trigger
 //!   plus the interval is past; it becomes a FlinkStateSnapshot
-//!   `<job>-savepoint-periodic-<epoch ms>` labelled `snapshot.trigger-type:
-//!   PERIODIC` (`FlinkStateSnapshotUtils.createSavepointResource`). The last
-//!   trigger is the newest PERIODIC snapshot's creation time, else the job's own
-//!   (`SnapshotTriggerTimestampStore.getLastPeriodicTriggerInstant`; the operator
-//!   keeps it in memory and counts only completed snapshots after a restart).
+//!   `<resource>-savepoint-periodic-<epoch ms>` labelled `snapshot.trigger-type:
+//!   PERIODIC`, whose `jobReference` is the resource
+//!   (`FlinkStateSnapshotUtils.createSavepointResource`, `JobReference.fromFlinkResource`).
+//!   The last trigger is the newest PERIODIC snapshot's creation time, else the
+//!   resource's creation (`SnapshotTriggerTimestampStore.getLastPeriodicTriggerInstant`;
+//!   the operator keeps it in memory and counts only completed snapshots after
+//!   a restart).
 //!   The option also takes a Quartz cron expression: not imitated here.
 //! - **retention** (`SnapshotObserver.getFlinkStateSnapshotsToCleanUp`, while
 //!   `kubernetes.operator.savepoint.cleanup.enabled`, default true): among the
@@ -21,19 +25,20 @@
 //!   except the newest completed one and always at least one. The files are
 //!   disposed of only when the snapshot says `disposeOnDelete`
 //!   (`kubernetes.operator.savepoint.dispose-on-delete`, default false), by
-//!   the snapshot's own cleanup (the stand-in's [`super::super::snapshot::cleanup`]).
+//!   the snapshot's own cleanup (the stand-in's [`super::snapshot::cleanup`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
-use super::super::instance::Operator;
-use super::super::snapshot::TRIGGER_TYPE_LABEL;
-use super::savepoints;
-use crate::crd::{FlinkSessionJob, FlinkStateSnapshot, JobKind, SnapshotState};
+use super::instance::Operator;
+use super::session_job::savepoints;
+use super::snapshot::TRIGGER_TYPE_LABEL;
+use crate::crd::{FlinkStateSnapshot, JobKind, SnapshotState};
 
 /// `kubernetes.operator.periodic.savepoint.interval`.
 pub const INTERVAL_KEY: &str = "kubernetes.operator.periodic.savepoint.interval";
@@ -132,12 +137,45 @@ pub fn to_clean_up(
     result
 }
 
-/// One periodic step of a session job: its old savepoints cleaned up, a
-/// periodic one created when due while it runs. Returns the time until the
-/// next one is due, when periodic savepoints are on.
-pub async fn step(
+/// The kind a snapshot's `jobReference` names for a resource of kind `K`.
+fn job_kind<K: Resource<DynamicType = ()>>() -> Option<JobKind> {
+    match K::kind(&()).as_ref() {
+        "FlinkSessionJob" => Some(JobKind::FlinkSessionJob),
+        "FlinkDeployment" => Some(JobKind::FlinkDeployment),
+        _ => None,
+    }
+}
+
+/// Whether `snapshot` refers to the job of resource `name` of kind `K`.
+fn refers_to<K: Resource<DynamicType = ()>>(snapshot: &FlinkStateSnapshot, name: &str) -> bool {
+    snapshot.spec.job_reference.as_ref().is_some_and(|r| {
+        r.kind.is_some() && r.kind == job_kind::<K>() && r.name.as_deref() == Some(name)
+    })
+}
+
+/// The resource of kind `K` whose job `snapshot` is of: a snapshot's change
+/// reconciles its job, as the informer both job controllers add does
+/// (`EventSourceUtils.getStateSnapshotForFlinkResourceInformerEventSource`,
+/// in `FlinkDeploymentController` and `FlinkSessionJobController`), so that
+/// a completed periodic savepoint lets the retention run at once. (The
+/// operator's informer sees PERIODIC and UPGRADE snapshots only; a manual
+/// one's change reconciling the job too changes nothing the job does.)
+pub fn job_of<K: Resource<DynamicType = ()>>(snapshot: FlinkStateSnapshot) -> Option<ObjectRef<K>> {
+    let reference = snapshot.spec.job_reference.as_ref()?;
+    if reference.kind.is_none() || reference.kind != job_kind::<K>() {
+        return None;
+    }
+    let name = reference.name.as_deref()?;
+    Some(ObjectRef::<K>::new(name).within(&snapshot.namespace()?))
+}
+
+/// One periodic step of `job` (a FlinkSessionJob, or an application's
+/// FlinkDeployment): its old savepoints cleaned up, a periodic one created
+/// when due while it runs. Returns the time until the next one is due, when
+/// periodic savepoints are on.
+pub async fn step<K: Resource<DynamicType = ()>>(
     operator: &Operator,
-    job: &FlinkSessionJob,
+    job: &K,
     configuration: &BTreeMap<String, String>,
     running: bool,
 ) -> Option<Duration> {
@@ -151,11 +189,7 @@ pub async fn step(
         Ok(list) => list
             .items
             .into_iter()
-            .filter(|s| {
-                s.spec.job_reference.as_ref().is_some_and(|r| {
-                    r.kind == Some(JobKind::FlinkSessionJob) && r.name.as_deref() == Some(&name)
-                })
-            })
+            .filter(|s| refers_to::<K>(s, &name))
             .collect(),
         Err(error) => {
             tracing::debug!(%error, "snapshots not listed");
@@ -181,7 +215,7 @@ pub async fn step(
     let due = last_periodic(&snapshots, job_created)
         + chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX);
     if running && due < now {
-        let directory = super::super::validator::savepoint_dir(configuration);
+        let directory = super::validator::savepoint_dir(configuration);
         if let Err(error) = savepoints::create_savepoint_resource(
             operator,
             job,
@@ -244,6 +278,29 @@ mod tests {
             ["p1", "p2", "p3"],
             "the newest complete one (u1) is kept"
         );
+    }
+
+    #[test]
+    fn a_snapshot_reconciles_the_job_of_the_kind_it_refers_to() {
+        let mut of_application = snapshot("p1", "PERIODIC", "2026-12-01T03:00:00Z", "COMPLETED");
+        of_application.metadata.namespace = Some("team".into());
+        of_application.spec.job_reference = Some(crate::crd::JobReference {
+            kind: Some(JobKind::FlinkDeployment),
+            name: Some("orders".into()),
+        });
+        assert!(refers_to::<crate::crd::FlinkDeployment>(
+            &of_application,
+            "orders"
+        ));
+        assert!(!refers_to::<crate::crd::FlinkSessionJob>(
+            &of_application,
+            "orders"
+        ));
+        assert_eq!(
+            job_of::<crate::crd::FlinkDeployment>(of_application.clone()),
+            Some(ObjectRef::new("orders").within("team"))
+        );
+        assert_eq!(job_of::<crate::crd::FlinkSessionJob>(of_application), None);
     }
 
     #[test]

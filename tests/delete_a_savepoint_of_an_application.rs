@@ -1,0 +1,261 @@
+//! A user deletes a savepoint of a Flink application's job from the list on
+//! its instance page, on the simulated cluster: the portal sets
+//! `disposeOnDelete` and deletes the FlinkStateSnapshot (whose
+//! `jobReference` is the FlinkDeployment), the stand-in operator's finalizer
+//! lets it go, it leaves the list and the audit log says who did it. A
+//! checkpoint is refused next to the button (409 in the API), the savepoint
+//! the application was redeployed from (its `initialSavepointPath`) asks for
+//! the tick, and a viewer may not delete one.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Portal;
+use common::application::{install_application, wait_for_snapshots};
+use common::operator::eventually;
+use dataport::crd::{FlinkDeployment, FlinkStateSnapshot};
+use dataport::service::Role;
+use kube::api::Api;
+use serde_json::{Value, json};
+
+/// Takes a savepoint of application `id` and waits until the list shows it
+/// completed; returns its listing.
+async fn completed_savepoint(portal: &Portal, id: &str) -> Value {
+    let (status, taken) = portal
+        .post_json(&format!("/api/v1/instances/{id}/savepoints"), &json!({}))
+        .await;
+    assert_eq!(status, 201, "{taken}");
+    let name = taken["name"].as_str().unwrap().to_owned();
+    let list = wait_for_snapshots(
+        portal,
+        id,
+        "the savepoint completed",
+        Duration::from_secs(60),
+        |list| {
+            list.iter()
+                .any(|s| s["name"] == name.as_str() && s["state"] == "completed")
+        },
+    )
+    .await;
+    list.into_iter()
+        .find(|s| s["name"] == name.as_str())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_applications_savepoint_leaves_the_list_and_a_checkpoint_is_refused() {
+    let (portal, database, namespace) = Portal::on_test_cluster("app-savepoint-delete").await;
+    let id = install_application(&portal, &namespace, true, json!({})).await;
+    let savepoint = completed_savepoint(&portal, &id).await;
+    let name = savepoint["name"].as_str().unwrap().to_owned();
+    let path = savepoint["path"].as_str().unwrap().to_owned();
+
+    // The row offers it; the confirmation says what goes.
+    let (_, page) = portal.get(&format!("/instances/{id}")).await;
+    let delete = format!("/instances/{id}/savepoints/{name}/delete");
+    assert!(
+        page.contains(&format!(r#"href="{delete}" data-delete-savepoint"#)),
+        "the row links to its deletion"
+    );
+    let (status, confirm) = portal.get(&delete).await;
+    assert_eq!(status, 200);
+    assert!(
+        confirm.contains("Delete savepoint and its files")
+            && confirm.contains(&path)
+            && confirm.contains(&format!(r#"href="/instances/{id}#savepoints""#)),
+        "{confirm}"
+    );
+
+    // A viewer may not.
+    let viewer = portal.client_as(&database.url, "vera", Role::Viewer).await;
+    let api = format!("/api/v1/instances/{id}/savepoints/{name}");
+    let answer = viewer
+        .delete(format!("{}{api}", portal.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+
+    // A checkpoint of the application is refused: Flink removes its own.
+    let client = common::cluster::shared().client().await;
+    let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client.clone(), &namespace);
+    let checkpoint: FlinkStateSnapshot = serde_json::from_value(json!({
+        "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+        "metadata": {"name": "orders-checkpoint", "namespace": namespace},
+        "spec": {"jobReference": {"kind": "FlinkDeployment", "name": "orders"},
+            "checkpoint": {}},
+    }))
+    .unwrap();
+    snapshots
+        .create(&Default::default(), &checkpoint)
+        .await
+        .unwrap();
+    wait_for_snapshots(
+        &portal,
+        &id,
+        "the checkpoint listed",
+        Duration::from_secs(30),
+        |list| {
+            list.iter()
+                .any(|s| s["name"] == "orders-checkpoint" && s["kind"] == "checkpoint")
+        },
+    )
+    .await;
+    let answer = portal
+        .http
+        .delete(format!(
+            "{}/api/v1/instances/{id}/savepoints/orders-checkpoint",
+            portal.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 409);
+    let refused: Value = answer.json().await.unwrap();
+    assert!(refused.to_string().contains("is a checkpoint"), "{refused}");
+    let (status, _, html) = portal
+        .post_form(
+            &format!("/instances/{id}/savepoints/orders-checkpoint/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        html.contains(r#"id="e-confirm""#) && html.contains("is a checkpoint"),
+        "the refusal is next to the button"
+    );
+    assert!(
+        snapshots
+            .get_opt("orders-checkpoint")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Deleted through the API: the stand-in's finalizer lets the object go.
+    let answer = portal
+        .http
+        .delete(format!("{}{api}", portal.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let deleted: Value = answer.json().await.unwrap();
+    assert_eq!(deleted["name"], name.as_str());
+    eventually(Duration::from_secs(60), "the snapshot gone", || async {
+        snapshots
+            .get_opt(&name)
+            .await
+            .ok()
+            .and_then(|found| found.is_none().then_some(()))
+    })
+    .await;
+    wait_for_snapshots(
+        &portal,
+        &id,
+        "the savepoint off the list",
+        Duration::from_secs(30),
+        |list| !list.iter().any(|s| s["name"] == name.as_str()),
+    )
+    .await;
+
+    let (status, audit) = portal.get_json("/api/v1/audit").await;
+    assert_eq!(status, 200);
+    let entries = audit["entries"].as_array().unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e["action"] == "delete savepoint" && e["result"] == "ok")
+        .unwrap_or_else(|| panic!("no deletion in {audit}"));
+    assert!(
+        entry["target"].as_str().unwrap().ends_with("orders")
+            && entry["detail"].as_str().unwrap().contains(&path),
+        "{entry}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "delete savepoint" && e["result"] != "ok"),
+        "the refusal is audited too"
+    );
+}
+
+#[tokio::test]
+async fn the_savepoint_an_application_was_redeployed_from_needs_the_tick() {
+    let (portal, _database, namespace) =
+        Portal::on_test_cluster("app-savepoint-delete-start").await;
+    let id = install_application(&portal, &namespace, true, json!({})).await;
+    let savepoint = completed_savepoint(&portal, &id).await;
+    let name = savepoint["name"].as_str().unwrap().to_owned();
+    let path = savepoint["path"].as_str().unwrap().to_owned();
+    let client = common::cluster::shared().client().await;
+    let deployments: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
+    let job_id = |deployment: FlinkDeployment| deployment.status?.job_status?.job_id;
+    let old_job = job_id(deployments.get("orders").await.unwrap());
+    let (status, redeployed) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/redeploy"),
+            &json!({"initialSavepointPath": path, "allowNonRestoredState": false}),
+        )
+        .await;
+    assert_eq!(status, 202, "{redeployed}");
+    wait_for_snapshots(
+        &portal,
+        &id,
+        "the start savepoint marked",
+        Duration::from_secs(60),
+        |list| {
+            list.iter()
+                .any(|s| s["name"] == name.as_str() && s["start_point"] == true)
+        },
+    )
+    .await;
+    let delete = format!("/instances/{id}/savepoints/{name}/delete");
+    let (_, confirm) = portal.get(&delete).await;
+    assert!(
+        confirm.contains(r#"name="deleteStartSavepoint""#)
+            && confirm.contains("initialSavepointPath points here"),
+        "the confirmation asks for the tick"
+    );
+    // Once the job runs again from it, only the tick is missing.
+    eventually(Duration::from_secs(90), "the job running again", || async {
+        let job = deployments.get("orders").await.ok()?.status?.job_status?;
+        (job.state.as_deref() == Some("RUNNING") && job.job_id != old_job).then_some(())
+    })
+    .await;
+    let api = format!("{}/api/v1/instances/{id}/savepoints/{name}", portal.base);
+    let answer = portal.http.delete(&api).send().await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let refused: Value = answer.json().await.unwrap();
+    assert!(
+        refused["error"]["fields"]["deleteStartSavepoint"]
+            .as_str()
+            .is_some_and(|why| why.contains("tick the box")),
+        "{refused}"
+    );
+    let (status, _, html) = portal.post_form(&delete, &[]).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains(r#"id="e-deleteStartSavepoint""#),
+        "next to the box"
+    );
+    let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client, &namespace);
+    assert!(snapshots.get_opt(&name).await.unwrap().is_some());
+
+    // Ticked, it goes.
+    let answer = portal
+        .http
+        .delete(format!("{api}?deleteStartSavepoint=true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    eventually(Duration::from_secs(60), "the snapshot gone", || async {
+        snapshots
+            .get_opt(&name)
+            .await
+            .ok()
+            .and_then(|found| found.is_none().then_some(()))
+    })
+    .await;
+}
