@@ -120,6 +120,25 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// Instance page: the figures panel follows Prometheus (server-sent events
+// carrying the panel's server-rendered HTML, read every 15 s). Without JS it
+// is as loaded.
+document.addEventListener("DOMContentLoaded", () => {
+  const panel = document.querySelector("[data-figures-live]");
+  if (!panel || !window.EventSource) return;
+  const say = (text) => {
+    const note = panel.querySelector("[data-figures-note]");
+    if (note) note.textContent = text;
+  };
+  const source = new EventSource(panel.dataset.figuresLive);
+  source.addEventListener("open", () => say(", and again every 15 s while it is open"));
+  source.addEventListener("error", () => say("; live updates interrupted, retrying"));
+  source.addEventListener("figures", (message) => {
+    panel.innerHTML = message.data;
+    say(", and again every 15 s while it is open");
+  });
+});
+
 // Install form: the reference pickers follow the namespace typed. They offer
 // only instances that can serve it, as the server would check; without JS the
 // server's error names the right choices. So does the suggested name.

@@ -3,7 +3,8 @@
 //! server) with the pod's credentials and port, the bucket Job's own
 //! `mc alias set ...; mc mb ...` script runs with mc-standin as `mc` and
 //! completes, and the bucket exists on that server for anyone holding the
-//! Secret's credentials. Uninstalling stops every process.
+//! Secret's credentials. The instance page says that there is no MinIO
+//! console here. Uninstalling stops every process.
 
 mod common;
 
@@ -71,6 +72,14 @@ async fn minio_runs_a_real_s3_server_and_its_job_makes_the_bucket() {
     )
     .await;
     let server_up = started.elapsed();
+    // The page says there is no console here, rather than offering one.
+    let (_, page) = portal.get(&format!("/instances/{id}")).await;
+    assert!(
+        page.contains("data-access-stand-in")
+            && page.contains("no MinIO console to open here")
+            && !page.contains("data-webui"),
+        "{page}"
+    );
     let pod_ip = server
         .status
         .as_ref()

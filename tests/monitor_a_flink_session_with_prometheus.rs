@@ -280,7 +280,8 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         )
         .expect("copy the screenshot to docs/");
     }
-    browser.close().await;
+    // A mark on the open page: a reload would lose it.
+    browser.mark_page().await;
 
     // Suspended, the job restarts no more: the alert clears, and the job
     // that went away is missed.
@@ -314,6 +315,18 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
             |figures| !has_alert(figures, "FlinkJobRestarting"),
         )
         .await;
+    // The open page follows: the alert leaves it within a read of the
+    // figures (every 15 s), without a reload.
+    browser
+        .wait_for_text("[data-figures-note]", "said it follows live", |note| {
+            note.contains("every 15 s")
+        })
+        .await;
+    browser
+        .wait_for_displayed(r#"[data-alert="FlinkJobRestarting"]"#, 0)
+        .await;
+    browser.assert_not_reloaded().await;
+    browser.close().await;
 
     // Uninstalling leaves neither Flink nor Prometheus running.
     let prometheus_id = prometheus["instance"]["id"]

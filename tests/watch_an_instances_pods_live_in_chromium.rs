@@ -57,11 +57,7 @@ async fn the_pods_panel_follows_a_replaced_pod_without_a_reload() {
         })
         .await;
     // A mark on the page: a reload would lose it.
-    browser
-        .client
-        .execute("window.dataportMark = 'kept'; return null;", vec![])
-        .await
-        .expect("mark the page");
+    browser.mark_page().await;
 
     let pods: Api<Pod> = Api::namespaced(common::cluster::shared().client().await, &namespace);
     pods.delete(&first, &DeleteParams::default())
@@ -79,12 +75,7 @@ async fn the_pods_panel_follows_a_replaced_pod_without_a_reload() {
     )
     .await;
     assert_eq!(shown.len(), 1, "{shown:?}");
-    let mark = browser
-        .client
-        .execute("return window.dataportMark || null;", vec![])
-        .await
-        .expect("read the mark");
-    assert_eq!(mark, json!("kept"), "the page was not reloaded");
+    browser.assert_not_reloaded().await;
     browser.screenshot("pods-followed-live").await;
     browser.close().await;
 

@@ -2,6 +2,10 @@
 //! hour of its key figures as small server-drawn SVG charts, so they show
 //! with JS off, and the alerts firing for it) and its JSON twin.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,11 +13,69 @@ use axum::{Json, Router};
 use super::AppState;
 use super::error::ApiError;
 use super::instances::parse_id;
+use super::live::LiveEvents;
 use crate::catalog::prometheus::FigureUnit;
-use crate::service::{FIGURES_WINDOW, FigureView, InstanceFigures};
+use crate::service::{FIGURES_WINDOW, FigureView, InstanceFigures, InstanceView, ServiceError};
+
+/// How often an open page's figures are read again: the scrape and rule
+/// evaluation interval of dataport's Prometheus (`catalog::apps::prometheus`),
+/// so each read may bring new samples and alert states.
+const FIGURES_REFRESH: Duration = Duration::from_secs(15);
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/instances/{id}/figures", get(figures_json))
+    Router::new()
+        .route("/api/v1/instances/{id}/figures", get(figures_json))
+        .route("/instances/{id}/live/figures", get(live_figures))
+}
+
+/// The figures panel of instance `view` now: `None` when it has none (it is
+/// gone, no cluster is configured, no Prometheus scrapes it, or its app has
+/// no key figures); `Err` with why they could not be read.
+pub(super) async fn figures_panel(
+    state: &AppState,
+    view: &InstanceView,
+) -> Option<Result<FiguresPanel, String>> {
+    if view.is_gone() {
+        return None;
+    }
+    match state.service.instance_figures(view.instance.id).await {
+        Ok(figures) => figures.map(|figures| Ok(FiguresPanel::of(figures, chrono::Utc::now()))),
+        Err(ServiceError::NoCluster) => None,
+        Err(error) => Some(Err(error.to_string())),
+    }
+}
+
+/// The instance page's figures panel, as the live stream sends it.
+#[derive(Template)]
+#[template(path = "figures_live.html")]
+struct FiguresFragment {
+    figures: Option<Result<FiguresPanel, String>>,
+    view: Arc<InstanceView>,
+}
+
+/// The instance page's figures panel as server-sent events: a `figures`
+/// event with the panel's HTML whenever it changed, read every
+/// [`FIGURES_REFRESH`], so the open page's charts and alerts move on with
+/// Prometheus. A failed read sends nothing and is tried again.
+async fn live_figures(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<LiveEvents, ApiError> {
+    let id = parse_id(&id)?;
+    // Unknown ids answer 404 before the stream starts.
+    state.service.instance(id).await?;
+    Ok(super::live::changes(
+        "figures",
+        FIGURES_REFRESH,
+        move || {
+            let state = state.clone();
+            async move {
+                let view = state.service.instance(id).await.ok()?;
+                let figures = figures_panel(&state, &view).await;
+                FiguresFragment { figures, view }.render().ok()
+            }
+        },
+    ))
 }
 
 /// `null` when no Prometheus scrapes the instance or its app has no figures.

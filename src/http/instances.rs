@@ -176,20 +176,7 @@ pub(super) async fn instance_page_with(
             Err(error) => Some(Err(error.to_string())),
         }
     };
-    let figures = if view.is_gone() {
-        None
-    } else {
-        match state.service.instance_figures(id).await {
-            Ok(figures) => figures.map(|figures| {
-                Ok(super::figures::FiguresPanel::of(
-                    figures,
-                    chrono::Utc::now(),
-                ))
-            }),
-            Err(ServiceError::NoCluster) => None,
-            Err(error) => Some(Err(error.to_string())),
-        }
-    };
+    let figures = super::figures::figures_panel(state, &view).await;
     let list = if view.instance.app == APPLICATION_APP && !view.is_gone() {
         Some(super::app_savepoints::snapshot_list(state, id).await)
     } else {

@@ -99,6 +99,25 @@ impl Browser {
         }
     }
 
+    /// Marks the open page, so that [`Browser::assert_not_reloaded`] can
+    /// tell it was updated in place rather than loaded again.
+    pub async fn mark_page(&self) {
+        self.client
+            .execute("window.dataportMark = 'kept'; return null;", vec![])
+            .await
+            .expect("mark the page");
+    }
+
+    /// Fails unless the page marked by [`Browser::mark_page`] is still open.
+    pub async fn assert_not_reloaded(&self) {
+        let mark = self
+            .client
+            .execute("return window.dataportMark || null;", vec![])
+            .await
+            .expect("read the mark");
+        assert_eq!(mark, serde_json::json!("kept"), "the page was reloaded");
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");

@@ -204,15 +204,21 @@ impl Portal {
     }
 
     /// A portal on the control plane whose node runs Flink for real
-    /// ([`cluster::real_flink`]), and a fresh namespace on it.
+    /// ([`cluster::real_flink`]), and a fresh namespace on it; its pages
+    /// say so, as `dataport serve --local-cluster real-flink` does.
     pub async fn on_real_flink_cluster(prefix: &str) -> (Portal, TestDatabase, String) {
         let cluster = cluster::real_flink();
         let namespace = cluster.namespace(prefix).await;
         let database = TestDatabase::new(Backend::Sqlite).await;
+        let layout = Layout {
+            local_cluster: true,
+            real_flink: true,
+            ..Layout::default()
+        };
         let portal = Portal::start(
             database.store().await,
             Some(cluster.cluster().await),
-            Layout::default(),
+            layout,
         )
         .await;
         (portal, database, namespace)
