@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::Portal;
-use common::operator::eventually;
+use common::savepoints::{assert_deletion_audited, until_snapshot_gone};
 use dataport::crd::FlinkStateSnapshot;
 use dataport::service::Role;
 use kube::api::{Api, Patch, PatchParams};
@@ -196,37 +196,13 @@ async fn a_completed_savepoint_leaves_the_list_and_one_in_progress_is_refused() 
         location.as_deref(),
         Some(format!("/instances/{id}/jobs/etl?deleted_savepoint={name}#savepoints").as_str())
     );
-    eventually(Duration::from_secs(60), "the snapshot gone", || async {
-        snapshots
-            .get_opt(&name)
-            .await
-            .ok()
-            .and_then(|found| found.is_none().then_some(()))
-    })
-    .await;
+    until_snapshot_gone(&snapshots, &name).await;
     listed(&portal, &id, "the savepoint off the list", |list| {
         (!list.iter().any(|s| s["name"] == name.as_str())).then_some(())
     })
     .await;
 
-    let (status, audit) = portal.get_json("/api/v1/audit").await;
-    assert_eq!(status, 200);
-    let entries = audit["entries"].as_array().unwrap();
-    let deleted = entries
-        .iter()
-        .find(|e| e["action"] == "delete savepoint" && e["result"] == "ok")
-        .unwrap_or_else(|| panic!("no deletion in {audit}"));
-    assert!(
-        deleted["target"].as_str().unwrap().ends_with("job etl")
-            && deleted["detail"].as_str().unwrap().contains(&path),
-        "{deleted}"
-    );
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["action"] == "delete savepoint" && e["result"] != "ok"),
-        "the refusal is audited too"
-    );
+    assert_deletion_audited(&portal, "job etl", &path).await;
 }
 
 #[tokio::test]
@@ -311,12 +287,5 @@ async fn the_savepoint_a_job_started_from_is_deleted_only_when_the_user_says_so(
     assert_eq!(answer.status(), 202);
     let client = common::cluster::shared().client().await;
     let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client, &namespace);
-    eventually(Duration::from_secs(60), "the snapshot gone", || async {
-        snapshots
-            .get_opt(&name)
-            .await
-            .ok()
-            .and_then(|found| found.is_none().then_some(()))
-    })
-    .await;
+    until_snapshot_gone(&snapshots, &name).await;
 }

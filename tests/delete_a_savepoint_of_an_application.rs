@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::Portal;
 use common::application::{install_application, wait_for_snapshots};
 use common::operator::eventually;
+use common::savepoints::{assert_deletion_audited, until_snapshot_gone};
 use dataport::crd::{FlinkDeployment, FlinkStateSnapshot};
 use dataport::service::Role;
 use kube::api::Api;
@@ -143,14 +144,7 @@ async fn an_applications_savepoint_leaves_the_list_and_a_checkpoint_is_refused()
     assert_eq!(answer.status(), 202);
     let deleted: Value = answer.json().await.unwrap();
     assert_eq!(deleted["name"], name.as_str());
-    eventually(Duration::from_secs(60), "the snapshot gone", || async {
-        snapshots
-            .get_opt(&name)
-            .await
-            .ok()
-            .and_then(|found| found.is_none().then_some(()))
-    })
-    .await;
+    until_snapshot_gone(&snapshots, &name).await;
     wait_for_snapshots(
         &portal,
         &id,
@@ -160,24 +154,7 @@ async fn an_applications_savepoint_leaves_the_list_and_a_checkpoint_is_refused()
     )
     .await;
 
-    let (status, audit) = portal.get_json("/api/v1/audit").await;
-    assert_eq!(status, 200);
-    let entries = audit["entries"].as_array().unwrap();
-    let entry = entries
-        .iter()
-        .find(|e| e["action"] == "delete savepoint" && e["result"] == "ok")
-        .unwrap_or_else(|| panic!("no deletion in {audit}"));
-    assert!(
-        entry["target"].as_str().unwrap().ends_with("orders")
-            && entry["detail"].as_str().unwrap().contains(&path),
-        "{entry}"
-    );
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["action"] == "delete savepoint" && e["result"] != "ok"),
-        "the refusal is audited too"
-    );
+    assert_deletion_audited(&portal, "orders", &path).await;
 }
 
 #[tokio::test]
@@ -210,19 +187,20 @@ async fn the_savepoint_an_application_was_redeployed_from_needs_the_tick() {
         },
     )
     .await;
-    let delete = format!("/instances/{id}/savepoints/{name}/delete");
-    let (_, confirm) = portal.get(&delete).await;
-    assert!(
-        confirm.contains(r#"name="deleteStartSavepoint""#)
-            && confirm.contains("initialSavepointPath points here"),
-        "the confirmation asks for the tick"
-    );
-    // Once the job runs again from it, only the tick is missing.
+    // Once the job runs again from it (while it redeploys, the page says it
+    // must run first), only the tick is missing.
     eventually(Duration::from_secs(90), "the job running again", || async {
         let job = deployments.get("orders").await.ok()?.status?.job_status?;
         (job.state.as_deref() == Some("RUNNING") && job.job_id != old_job).then_some(())
     })
     .await;
+    let delete = format!("/instances/{id}/savepoints/{name}/delete");
+    let (_, confirm) = portal.get(&delete).await;
+    assert!(
+        confirm.contains(r#"name="deleteStartSavepoint""#)
+            && confirm.contains("initialSavepointPath points here"),
+        "the confirmation asks for the tick: {confirm}"
+    );
     let api = format!("{}/api/v1/instances/{id}/savepoints/{name}", portal.base);
     let answer = portal.http.delete(&api).send().await.unwrap();
     assert_eq!(answer.status(), 400);
@@ -250,12 +228,5 @@ async fn the_savepoint_an_application_was_redeployed_from_needs_the_tick() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 202);
-    eventually(Duration::from_secs(60), "the snapshot gone", || async {
-        snapshots
-            .get_opt(&name)
-            .await
-            .ok()
-            .and_then(|found| found.is_none().then_some(()))
-    })
-    .await;
+    until_snapshot_gone(&snapshots, &name).await;
 }

@@ -12,6 +12,7 @@ pub mod process;
 pub mod prometheus;
 pub mod render;
 pub mod s3;
+pub mod savepoints;
 pub mod session;
 
 use std::sync::Arc;

@@ -33,7 +33,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
 use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 
 use super::instance::Operator;
 use super::session_job::savepoints;
@@ -167,6 +169,33 @@ pub fn job_of<K: Resource<DynamicType = ()>>(snapshot: FlinkStateSnapshot) -> Op
     }
     let name = reference.name.as_deref()?;
     Some(ObjectRef::<K>::new(name).within(&snapshot.namespace()?))
+}
+
+/// `controller` woken also by the FlinkStateSnapshots (of `namespace`,
+/// else of all) of its jobs, when the operator keeps snapshots as resources:
+/// a snapshot that completes or goes lets the job's periodic step run.
+pub fn woken_by_snapshots<K>(
+    controller: Controller<K>,
+    operator: &Operator,
+    namespace: Option<&str>,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    if !operator.snapshots {
+        return controller;
+    }
+    let snapshots: Api<FlinkStateSnapshot> = match namespace {
+        Some(ns) => Api::namespaced(operator.client.clone(), ns),
+        None => Api::all(operator.client.clone()),
+    };
+    controller.watches(snapshots, watcher::Config::default(), job_of)
 }
 
 /// One periodic step of `job` (a FlinkSessionJob, or an application's

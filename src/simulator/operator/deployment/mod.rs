@@ -25,8 +25,7 @@ use super::session_job::savepoints::{create_savepoint_resource, snapshot_resourc
 use super::status::reconciliation_error;
 use super::validator::flat_configuration;
 use crate::crd::{
-    FlinkDeployment, FlinkStateSnapshot, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER,
-    ReconciliationState,
+    FlinkDeployment, JobManagerDeploymentStatus as Jm, OPERATOR_FINALIZER, ReconciliationState,
 };
 use crate::simulator::jobs::status_change;
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
@@ -55,13 +54,7 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
     };
     let mut controller = Controller::new(deployments, watcher::Config::default())
         .owns(services, watcher::Config::default());
-    if operator.snapshots {
-        let snapshots: Api<FlinkStateSnapshot> = match &namespace {
-            Some(ns) => Api::namespaced(operator.client.clone(), ns),
-            None => Api::all(operator.client.clone()),
-        };
-        controller = controller.watches(snapshots, watcher::Config::default(), periodic::job_of);
-    }
+    controller = periodic::woken_by_snapshots(controller, &operator, namespace.as_deref());
     controller
         .run(reconcile, error_policy, operator)
         .for_each(|result| async {

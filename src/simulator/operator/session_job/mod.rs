@@ -26,8 +26,8 @@ use super::status::{
 };
 use super::validator::{flat_configuration, savepoint_dir, validate_session_job};
 use crate::crd::{
-    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, FlinkStateSnapshot,
-    JobManagerDeploymentStatus, JobSpec, ReconciliationState, ResourceLifecycleState as Lifecycle,
+    FlinkDeployment, FlinkSessionJob, FlinkSessionJobStatus, JobManagerDeploymentStatus, JobSpec,
+    ReconciliationState, ResourceLifecycleState as Lifecycle,
 };
 use crate::simulator::jobs::{JobWorld, next_job, now_ms, status_change};
 use crate::simulator::{FAIL_ANNOTATION, FINISH_ANNOTATION, SimulationError};
@@ -49,13 +49,7 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
         None => Api::all(client),
     };
     let mut controller = Controller::new(jobs, watcher::Config::default());
-    if operator.snapshots {
-        let snapshots: Api<FlinkStateSnapshot> = match &namespace {
-            Some(ns) => Api::namespaced(operator.client.clone(), ns),
-            None => Api::all(operator.client.clone()),
-        };
-        controller = controller.watches(snapshots, watcher::Config::default(), periodic::job_of);
-    }
+    controller = periodic::woken_by_snapshots(controller, &operator, namespace.as_deref());
     controller
         .run(reconcile, error_policy, operator)
         .for_each(|result| async {
