@@ -25,6 +25,39 @@ phase() {
   current_phase=""
 }
 phase_started=$SECONDS
+
+# `background_phase NAME CMD...` starts CMD in a subshell in the background, its output
+# in a log: on a fresh machine the Go and Maven builds wait on downloads for minutes, while
+# the Rust code compiles. `await_background` waits for every one started, records how long
+# each took, and fails (printing the end of its log) when one failed.
+background_names=() background_pids=() background_logs=() background_started=()
+background_phase() {
+  local name=$1 log
+  shift
+  log=$(mktemp -t dataport-phase.XXXXXX)
+  say "$name (in the background; log: $log)"
+  # A script that ends early (a failed lint) leaves no build behind.
+  ((${#background_pids[@]})) || at_exit 'kill "${background_pids[@]}" 2>/dev/null || true'
+  ("$@") >"$log" 2>&1 &
+  background_names+=("$name") background_pids+=("$!") background_logs+=("$log")
+  background_started+=("$SECONDS")
+}
+await_background() {
+  local i status
+  for i in "${!background_pids[@]}"; do
+    status=0
+    wait "${background_pids[$i]}" || status=$?
+    if ((status)); then
+      tail -40 "${background_logs[$i]}" >&2
+      current_phase=${background_names[$i]} phase_started=${background_started[$i]}
+      return "$status"
+    fi
+    phases+=("$(printf '  %-34s %6d s  (background, ended at %d s)' "${background_names[$i]}" \
+      $((SECONDS - background_started[i])) "$SECONDS")")
+  done
+  background_names=() background_pids=() background_logs=() background_started=()
+}
+
 print_phases() {
   ((${#phases[@]})) || [[ -n $current_phase ]] || return 0
   printf '\nphases\n' >&2
