@@ -14,9 +14,10 @@ mod common;
 use std::time::Duration;
 
 use common::Portal;
-use common::savepoints::{assert_deletion_audited, until_snapshot_gone};
+use common::savepoints::{
+    assert_a_viewer_may_not_delete, assert_deletion_audited, create_snapshot, until_snapshot_gone,
+};
 use dataport::crd::FlinkStateSnapshot;
-use dataport::service::Role;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -108,30 +109,23 @@ async fn a_completed_savepoint_leaves_the_list_and_one_in_progress_is_refused() 
     );
 
     // A viewer may not.
-    let viewer = portal.client_as(&database.url, "vera", Role::Viewer).await;
     let api = format!("/api/v1/instances/{id}/jobs/etl/savepoints/{name}");
-    let answer = viewer
-        .delete(format!("{}{api}", portal.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 403);
+    assert_a_viewer_may_not_delete(&portal, &database.url, &api).await;
 
     // One in progress (as the operator records a triggered savepoint; the
     // stand-in leaves one without a trigger id as it is) is refused.
     let client = common::cluster::shared().client().await;
     let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client.clone(), &namespace);
-    let running: FlinkStateSnapshot = serde_json::from_value(json!({
-        "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
-        "metadata": {"name": "etl-in-flight", "namespace": namespace},
-        "spec": {"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"},
-            "savepoint": {"disposeOnDelete": false}},
-    }))
-    .unwrap();
-    snapshots
-        .create(&Default::default(), &running)
-        .await
-        .unwrap();
+    create_snapshot(
+        &snapshots,
+        json!({
+            "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+            "metadata": {"name": "etl-in-flight", "namespace": namespace},
+            "spec": {"jobReference": {"kind": "FlinkSessionJob", "name": "analytics-etl"},
+                "savepoint": {"disposeOnDelete": false}},
+        }),
+    )
+    .await;
     // The stand-in may have triggered it (a trigger id, then completed)
     // before the patch: without a trigger id it is left in progress, so the
     // patch is made until the state holds.

@@ -14,9 +14,10 @@ use std::time::Duration;
 use common::Portal;
 use common::application::{install_application, wait_for_snapshots};
 use common::operator::eventually;
-use common::savepoints::{assert_deletion_audited, until_snapshot_gone};
+use common::savepoints::{
+    assert_a_viewer_may_not_delete, assert_deletion_audited, create_snapshot, until_snapshot_gone,
+};
 use dataport::crd::{FlinkDeployment, FlinkStateSnapshot};
-use dataport::service::Role;
 use kube::api::Api;
 use serde_json::{Value, json};
 
@@ -69,29 +70,22 @@ async fn an_applications_savepoint_leaves_the_list_and_a_checkpoint_is_refused()
     );
 
     // A viewer may not.
-    let viewer = portal.client_as(&database.url, "vera", Role::Viewer).await;
     let api = format!("/api/v1/instances/{id}/savepoints/{name}");
-    let answer = viewer
-        .delete(format!("{}{api}", portal.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 403);
+    assert_a_viewer_may_not_delete(&portal, &database.url, &api).await;
 
     // A checkpoint of the application is refused: Flink removes its own.
     let client = common::cluster::shared().client().await;
     let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client.clone(), &namespace);
-    let checkpoint: FlinkStateSnapshot = serde_json::from_value(json!({
-        "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
-        "metadata": {"name": "orders-checkpoint", "namespace": namespace},
-        "spec": {"jobReference": {"kind": "FlinkDeployment", "name": "orders"},
-            "checkpoint": {}},
-    }))
-    .unwrap();
-    snapshots
-        .create(&Default::default(), &checkpoint)
-        .await
-        .unwrap();
+    create_snapshot(
+        &snapshots,
+        json!({
+            "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+            "metadata": {"name": "orders-checkpoint", "namespace": namespace},
+            "spec": {"jobReference": {"kind": "FlinkDeployment", "name": "orders"},
+                "checkpoint": {}},
+        }),
+    )
+    .await;
     wait_for_snapshots(
         &portal,
         &id,

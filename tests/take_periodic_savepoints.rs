@@ -120,15 +120,8 @@ async fn a_periodic_savepoint_every_30_s_keeps_the_configured_number() {
     let client = common::cluster::shared().client().await;
     let session_jobs: Api<FlinkSessionJob> = Api::namespaced(client.clone(), &namespace);
     let spec = session_jobs.get("analytics-etl").await.unwrap().spec;
-    let configuration = spec.flink_configuration.unwrap();
-    assert_eq!(
-        configuration["kubernetes.operator.periodic.savepoint.interval"],
-        "30 s"
-    );
-    assert_eq!(
-        configuration["kubernetes.operator.savepoint.history.max.count"],
-        "2"
-    );
+    let configuration = serde_json::to_value(spec.flink_configuration.unwrap()).unwrap();
+    assert_schedule_of_30s_keeping_2(&configuration);
     portal
         .wait_for_job(&id, "etl", "running", Duration::from_secs(60), |job| {
             job["state"] == "RUNNING"
@@ -248,14 +241,7 @@ async fn an_applications_periodic_savepoints_keep_the_configured_number() {
     let deployments: Api<FlinkDeployment> = Api::namespaced(client.clone(), &namespace);
     let spec = deployments.get("orders").await.unwrap().spec;
     let configuration = serde_json::to_value(spec.flink_configuration).unwrap();
-    assert_eq!(
-        configuration["kubernetes.operator.periodic.savepoint.interval"],
-        "30 s"
-    );
-    assert_eq!(
-        configuration["kubernetes.operator.savepoint.history.max.count"],
-        "2"
-    );
+    assert_schedule_of_30s_keeping_2(&configuration);
     let (_, page) = portal.get(&format!("/instances/{id}")).await;
     assert!(
         page.contains("data-periodic-interval>30 s<") && page.contains("data-next-savepoint"),
@@ -357,4 +343,17 @@ async fn eventually_completed(portal: &Portal, id: &str, name: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Asserts that `configuration` (a resource's `flinkConfiguration`) asks the
+/// operator for a periodic savepoint every 30 s, keeping 2.
+fn assert_schedule_of_30s_keeping_2(configuration: &serde_json::Value) {
+    assert_eq!(
+        configuration["kubernetes.operator.periodic.savepoint.interval"],
+        "30 s"
+    );
+    assert_eq!(
+        configuration["kubernetes.operator.savepoint.history.max.count"],
+        "2"
+    );
 }

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use dataport::crd::FlinkStateSnapshot;
+use dataport::service::Role;
 use kube::api::Api;
+use serde_json::Value;
 
 use super::Portal;
 use super::operator::eventually;
@@ -50,4 +52,27 @@ pub async fn assert_deletion_audited(portal: &Portal, target: &str, path: &str) 
             .any(|e| e["action"] == "delete savepoint" && e["result"] != "ok"),
         "the refusal is audited too"
     );
+}
+
+/// Asserts that a viewer (made as `vera` in the database at `database_url`)
+/// is refused the deletion at `api` (a path) with 403.
+pub async fn assert_a_viewer_may_not_delete(portal: &Portal, database_url: &str, api: &str) {
+    let viewer = portal.client_as(database_url, "vera", Role::Viewer).await;
+    let answer = viewer
+        .delete(format!("{}{api}", portal.base))
+        .send()
+        .await
+        .expect("DELETE as a viewer");
+    assert_eq!(answer.status(), 403);
+}
+
+/// Creates FlinkStateSnapshot `object` (its JSON) in `snapshots`, as the
+/// operator or a user would.
+pub async fn create_snapshot(snapshots: &Api<FlinkStateSnapshot>, object: Value) {
+    let snapshot: FlinkStateSnapshot =
+        serde_json::from_value(object).expect("a FlinkStateSnapshot");
+    snapshots
+        .create(&Default::default(), &snapshot)
+        .await
+        .expect("create the snapshot");
 }
