@@ -38,12 +38,13 @@ background_phase() {
   say "$name (in the background; log: $log)"
   # A script that ends early (a failed lint) leaves no build behind.
   ((${#background_pids[@]})) || at_exit 'kill "${background_pids[@]}" 2>/dev/null || true'
-  ("$@") >"$log" 2>&1 &
+  # The subshell notes when it ended: the wait may come later.
+  ("$@"; echo "$SECONDS" >"$log.ended") >"$log" 2>&1 &
   background_names+=("$name") background_pids+=("$!") background_logs+=("$log")
   background_started+=("$SECONDS")
 }
 await_background() {
-  local i status
+  local i status ended
   for i in "${!background_pids[@]}"; do
     status=0
     wait "${background_pids[$i]}" || status=$?
@@ -52,8 +53,9 @@ await_background() {
       current_phase=${background_names[$i]} phase_started=${background_started[$i]}
       return "$status"
     fi
-    phases+=("$(printf '  %-34s %6d s  (background, ended at %d s)' "${background_names[$i]}" \
-      $((SECONDS - background_started[i])) "$SECONDS")")
+    ended=$(cat "${background_logs[$i]}.ended" 2>/dev/null || echo "$SECONDS")
+    phases+=("$(printf '  %-34s %6d s  (in the background)' "${background_names[$i]}" \
+      $((ended - background_started[i])))")
   done
   background_names=() background_pids=() background_logs=() background_started=()
 }

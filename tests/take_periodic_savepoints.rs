@@ -244,7 +244,9 @@ async fn an_applications_periodic_savepoints_keep_the_configured_number() {
     assert_schedule_of_30s_keeping_2(&configuration);
     let (_, page) = portal.get(&format!("/instances/{id}")).await;
     assert!(
-        page.contains("data-periodic-interval>30 s<") && page.contains("data-next-savepoint"),
+        page.contains("data-periodic-interval>30 s<")
+            && page.contains("(set on the application)")
+            && page.contains("data-next-savepoint"),
         "the instance page shows the setting and the next one due"
     );
 

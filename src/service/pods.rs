@@ -124,8 +124,9 @@ impl Service {
     }
 
     /// The pods of instance `id` now: from the watches once they run and
-    /// follow the cluster (see [`Service::spawn_status_sync`]), else listed. Errors: no such
-    /// instance, or no cluster; an unreachable API server is the cluster error.
+    /// follow the cluster (see [`Service::spawn_status_sync`]), else listed.
+    /// Errors: no such instance, or no cluster; an unreachable API server is
+    /// the cluster error.
     pub async fn instance_pods(&self, id: Uuid) -> Result<Vec<PodView>, ServiceError> {
         let cluster = self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
         let instance = self.instance_record(id).await?;

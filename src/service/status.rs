@@ -7,14 +7,14 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::sync::{broadcast, mpsc};
 
-/// How many instance changes an open page may fall behind by before it
-/// hears "something changed" instead of each one.
-pub(super) const CHANGES_KEPT: usize = 256;
-
 use super::{Service, ServiceError};
 use crate::catalog::health::{Health, health};
 use crate::cluster::watch::{InstanceKey, Watches};
 use crate::store::{InstanceStatus, OperationState};
+
+/// How many instance changes an open page may fall behind by before it
+/// hears "something changed" instead of each one.
+pub(super) const CHANGES_KEPT: usize = 256;
 
 impl Service {
     /// Starts the watches and the task that keeps instance statuses in step

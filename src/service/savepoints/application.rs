@@ -90,13 +90,18 @@ impl Service {
         let configuration = cluster
             .session_configuration(&instance.namespace, &instance.name)
             .await?;
-        Ok(savepoint_schedule(
+        let mut schedule = savepoint_schedule(
             &instance.params,
             &configuration,
             snapshots,
             instance.created_at,
             asked_to_run(&instance.params),
-        ))
+        );
+        // An application's own form is where its job's fields are.
+        if schedule.set_on == "job" {
+            schedule.set_on = "application";
+        }
+        Ok(schedule)
     }
 
     /// Takes a savepoint of application `id`'s job: a FlinkStateSnapshot

@@ -43,8 +43,9 @@ pub fn time_ago(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chron
 pub struct SavepointSchedule {
     /// The interval as configured (e.g. `30 s`); `None`: no periodic savepoints.
     pub interval: Option<String>,
-    /// Where the interval is set: `job` (its own form) or `cluster` (the
-    /// session's configuration).
+    /// Where the interval is set: `job` (a session job's own form),
+    /// `application` (an application's form) or `cluster` (the session's
+    /// configuration).
     pub set_on: &'static str,
     /// How many periodic and upgrade savepoints are kept (as configured, or
     /// the operator's default 10).
