@@ -52,7 +52,17 @@ pub struct Watches {
 pub(in crate::cluster) struct Interruptions(Arc<Mutex<BTreeMap<String, String>>>);
 
 impl Interruptions {
-    fn set(&self, kind: &str, error: Option<String>) {
+    /// The slot of the watch of `kind` on objects with `labels`: one per
+    /// watch, so that one watch going well does not clear the error of
+    /// another of the same kind (the pods are watched twice).
+    fn slot(kind: &str, labels: Option<&str>) -> String {
+        match labels {
+            Some(labels) => format!("{kind} ({labels})"),
+            None => kind.to_owned(),
+        }
+    }
+
+    fn set(&self, slot: &str, error: Option<String>) {
         // A poisoned lock only means a panic elsewhere: the map is still whole.
         let mut map = self
             .0
@@ -60,10 +70,10 @@ impl Interruptions {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match error {
             Some(error) => {
-                map.insert(kind.to_owned(), error);
+                map.insert(slot.to_owned(), error);
             }
             None => {
-                map.remove(kind);
+                map.remove(slot);
             }
         }
     }
@@ -160,6 +170,7 @@ impl Cluster {
     {
         let (reader, writer) = reflector::store();
         let api: Api<K> = Api::all(self.client().clone());
+        let slot = Interruptions::slot(&K::kind(&()), labels.as_deref());
         let config = match labels {
             Some(labels) => watcher::Config::default().labels(&labels),
             None => watcher::Config::default(),
@@ -173,7 +184,7 @@ impl Cluster {
         tokio::spawn(async move {
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
-                interrupted.set(&K::kind(&()), event.as_ref().err().map(ToString::to_string));
+                interrupted.set(&slot, event.as_ref().err().map(ToString::to_string));
                 let keys: Vec<InstanceKey> = match event {
                     Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
                         key(&object).into_iter().collect()
@@ -372,5 +383,25 @@ impl Watches {
                 Some((name, observed))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_watch_going_well_leaves_another_of_its_kind_interrupted() {
+        let watches = Interruptions::default();
+        let flink_pods = Interruptions::slot("Pod", Some("type=flink-native-kubernetes"));
+        let dataport_pods =
+            Interruptions::slot("Pod", Some("app.kubernetes.io/managed-by=dataport"));
+        watches.set(&flink_pods, Some("connection refused".into()));
+        watches.set(&dataport_pods, None);
+        let map = watches.0.lock().unwrap();
+        assert_eq!(
+            map.get(&flink_pods).map(String::as_str),
+            Some("connection refused")
+        );
     }
 }
