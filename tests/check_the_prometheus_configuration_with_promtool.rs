@@ -94,7 +94,7 @@ fn promtool_accepts_the_rendered_scrape_configuration() {
         assert!(passed, "promtool refused {form:?}:\n{said}\n{text}");
         assert!(said.contains("SUCCESS"), "{said}");
         // It found and checked the rules file the configuration names.
-        assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
+        assert!(said.contains("SUCCESS: 12 rules found"), "{said}");
     }
 }
 
@@ -108,7 +108,7 @@ fn promtool_accepts_the_rendered_alerting_rules() {
         "promtool refused the rules:\n{said}\n{}",
         files["alerts.yml"]
     );
-    assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
+    assert!(said.contains("SUCCESS: 12 rules found"), "{said}");
     // And refuses them once broken: a rule whose query does not parse.
     let mut broken = files.clone();
     let text = files["alerts.yml"].replace("increase(", "increase((");
@@ -122,7 +122,10 @@ fn promtool_accepts_the_rendered_alerting_rules() {
 /// them (after the scrape's relabelling): a job of cluster `analytics` in
 /// `data` restarting every minute from minute 5, a job whose checkpoints are
 /// triggered but stop completing, a cluster losing one of its two
-/// TaskManagers, and a job that goes away.
+/// TaskManagers, and a job that goes away; and an operator `flink-operator`
+/// in `data` that stops answering, fails on a FlinkDeployment of
+/// namespace `analytics-ns` (`analytics_ns` in its labels), counts a failed
+/// session job there and a JobManager deployment in ERROR.
 const UNIT_TESTS: &str = r#"
 rule_files: [alerts.yml]
 evaluation_interval: 1m
@@ -190,6 +193,60 @@ tests:
             exp_annotations:
               summary: 'Flink cluster analytics in data lost 1 TaskManagers'
               description: 'Fewer TaskManagers are registered than in the last 10 minutes, for 2 minutes: jobs may lack task slots. Look at the TaskManager pods (evicted, out of memory, not scheduled). A cluster scaled down on purpose shows here too.'
+  - interval: 1m
+    input_series:
+      - series: 'up{namespace="data", instance="flink-operator", component="flink-kubernetes-operator", pod="flink-operator-7c9-x"}'
+        values: '1x5 0x6'
+      - series: 'flink_k8soperator_namespace_resource_JOSDK_Reconciliation_failed_Count{namespace="data", instance="flink-operator", pod="p", resourcens="analytics_ns", resourcetype="FlinkDeployment", resourcename="analytics"}'
+        values: '0x5 1 2 3 4 5 6x12'
+      - series: 'flink_k8soperator_namespace_Lifecycle_State_FAILED_Count{namespace="data", instance="flink-operator", pod="p", resourcens="analytics_ns", resourcetype="FlinkSessionJob"}'
+        values: '0x5 1x5'
+      - series: 'flink_k8soperator_namespace_JmDeploymentStatus_ERROR_Count{namespace="data", instance="flink-operator", pod="p", resourcens="analytics_ns", resourcetype="FlinkDeployment"}'
+        values: '0x2 1x10'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: FlinkOperatorDown
+        exp_alerts: []
+      - eval_time: 9m
+        alertname: FlinkOperatorDown
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: data, instance: flink-operator}
+            exp_annotations:
+              summary: 'Flink operator flink-operator in data does not answer'
+              description: 'Prometheus has not reached the operator''s metrics port for 2 minutes: nothing deploys, upgrades or savepoints the Flink resources it watches. Look at the operator pod''s state and log.'
+      - eval_time: 5m
+        alertname: FlinkOperatorReconcileFailing
+        exp_alerts: []
+      - eval_time: 9m
+        alertname: FlinkOperatorReconcileFailing
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: data, instance: flink-operator, resourcens: analytics_ns, resourcetype: FlinkDeployment, resourcename: analytics}
+            exp_annotations:
+              summary: 'Flink operator flink-operator keeps failing on FlinkDeployment analytics in analytics_ns'
+              description: 'Its reconciliations of this resource failed more than twice in 10 minutes and are retried. Look at the resource''s events and the operator''s log.'
+      - eval_time: 22m
+        alertname: FlinkOperatorReconcileFailing
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: FlinkResourceFailed
+        exp_alerts: []
+      - eval_time: 7m
+        alertname: FlinkResourceFailed
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: data, instance: flink-operator, resourcens: analytics_ns, resourcetype: FlinkSessionJob}
+            exp_annotations:
+              summary: 'analytics_ns: 1 FlinkSessionJob(s) failed'
+              description: 'A Flink resource''s job failed terminally (lifecycle state FAILED). Look at the resource''s status error and its job''s exceptions, then upgrade or resume it.'
+      - eval_time: 6m
+        alertname: FlinkJobManagerDeploymentError
+        exp_alerts: []
+      - eval_time: 9m
+        alertname: FlinkJobManagerDeploymentError
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: data, instance: flink-operator, resourcens: analytics_ns}
+            exp_annotations:
+              summary: 'analytics_ns: 1 Flink cluster(s) cannot start their JobManager'
+              description: 'A FlinkDeployment''s JobManager deployment has been in ERROR for 5 minutes (an image that cannot be pulled, resources that cannot be scheduled, a crash at start). Look at the FlinkDeployment''s status error and the JobManager pod.'
 "#;
 
 #[test]

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
     let (portal, _database, namespace) = Portal::on_real_flink_cluster("promflink").await;
     let jar = serve_file(&test_job_jar(REAL_FLINK_RELEASE)).await;
-    let flink = install_session_taking_jars_over_http(&portal, &namespace).await;
+    let (operator, flink) = install_session_taking_jars_over_http(&portal, &namespace).await;
     let prometheus = portal
         .install(json!({"app": "prometheus", "name": "prometheus", "namespace": namespace, "params": {"retentionDays": 2, "storage": "2Gi"}}))
         .await;
@@ -208,7 +208,62 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         |value| value != "0",
     )
     .await;
-    every_panel_answers(&base, &namespace).await;
+    every_panel_answers(
+        &base,
+        include_str!("../src/catalog/apps/dashboards/flink.json"),
+        &[("namespace", &namespace), ("cluster", "analytics")],
+        16,
+    )
+    .await;
+
+    // The operator's own metrics, from its pod's metrics port: it is up and
+    // counts the session (its JobManager READY) and the job in this
+    // namespace, which its labels write as Flink's reporter writes label
+    // values (`-` as `_`); every panel of its dashboard answers.
+    let of_the_operator = |metric: &str, kind: &str| {
+        format!(
+            "{metric}{{namespace=\"{namespace}\",instance=\"flink-operator\",resourcens=\"{}\",resourcetype=\"{kind}\"}}",
+            namespace.replace('-', "_")
+        )
+    };
+    let operator_up = format!("up{{namespace=\"{namespace}\",instance=\"flink-operator\"}}");
+    query_until(&base, &operator_up, |value| value == "1").await;
+    for (metric, kind) in [
+        ("flink_k8soperator_namespace_Count", "FlinkDeployment"),
+        (
+            "flink_k8soperator_namespace_JmDeploymentStatus_READY_Count",
+            "FlinkDeployment",
+        ),
+        (
+            "flink_k8soperator_namespace_Lifecycle_State_STABLE_Count",
+            "FlinkDeployment",
+        ),
+        ("flink_k8soperator_namespace_Count", "FlinkSessionJob"),
+    ] {
+        query_until(&base, &of_the_operator(metric, kind), |value| value == "1").await;
+    }
+    // The operator's page charts the same: one cluster, one job, its
+    // reconciliations.
+    portal
+        .wait_for_json_within(
+            &format!("/api/v1/instances/{operator}/figures"),
+            "the operator page's figures",
+            Duration::from_secs(120),
+            |figures| {
+                latest(figures, "flink_deployments") == Some(1.0)
+                    && latest(figures, "flink_session_jobs") == Some(1.0)
+                    && latest(figures, "job_managers_in_error") == Some(0.0)
+                    && latest(figures, "reconciliations").is_some_and(|rate| rate > 0.0)
+            },
+        )
+        .await;
+    every_panel_answers(
+        &base,
+        include_str!("../src/catalog/apps/dashboards/flink-operator.json"),
+        &[("namespace", &namespace), ("cluster", "flink-operator")],
+        14,
+    )
+    .await;
 
     // The user upgrades the job to one that fails 3 s into every run: its
     // restarts rise and the alert fires, tied to this cluster.
@@ -355,8 +410,12 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
 
 /// Installs the operator (taking jars over http from private hosts, as the
 /// test job is served here) and session `analytics` of Flink 1.20 with two
-/// TaskManagers of one slot; returns the session's instance id.
-async fn install_session_taking_jars_over_http(portal: &Portal, namespace: &str) -> String {
+/// TaskManagers of one slot; returns the operator's and the session's
+/// instance ids.
+async fn install_session_taking_jars_over_http(
+    portal: &Portal,
+    namespace: &str,
+) -> (String, String) {
     let operator = portal
         .install(
             json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
@@ -379,10 +438,13 @@ async fn install_session_taking_jars_over_http(portal: &Portal, namespace: &str)
             }}),
         )
         .await;
-    session["instance"]["id"]
-        .as_str()
-        .expect("instance id")
-        .to_owned()
+    let id = |installed: &Value| {
+        installed["instance"]["id"]
+            .as_str()
+            .expect("instance id")
+            .to_owned()
+    };
+    (id(&operator), id(&session))
 }
 
 /// The active targets of session `analytics` on the Prometheus at `base`,
@@ -437,18 +499,18 @@ async fn query_until(base: &str, promql: &str, wanted: impl Fn(&str) -> bool) ->
     panic!("{promql} never answered the value wanted; last answer: {last:?}");
 }
 
-/// Checks that every panel query of the shipped Flink dashboard, with its
-/// variables set to session `analytics` in `namespace` as Grafana sets them,
-/// answers at least one series on the Prometheus at `base`, and that its
-/// variables offer that namespace and cluster (120 s at most for all: a
-/// rate needs two scrapes; the failure names each panel without data).
-async fn every_panel_answers(base: &str, namespace: &str) {
-    let dashboard: Value =
-        serde_json::from_str(include_str!("../src/catalog/apps/dashboards/flink.json"))
-            .expect("the Flink dashboard");
-    let chosen = [("namespace", namespace), ("cluster", "analytics")];
+/// Checks that every panel query of `dashboard` (a shipped dashboard's
+/// JSON; at least `queries` of them), with its variables set to `chosen`
+/// as Grafana sets them, answers at least one series on the Prometheus at
+/// `base`, and that its variables offer the values chosen (120 s at most
+/// for all: a rate needs two scrapes; the failure names each panel without
+/// data).
+async fn every_panel_answers(base: &str, dashboard: &str, chosen: &[(&str, &str)], queries: usize) {
+    let dashboard: Value = serde_json::from_str(dashboard).expect("a dashboard");
+    let chosen = chosen.to_vec();
+    let count = queries;
     let queries = panel_queries(&dashboard, &chosen);
-    assert!(queries.len() >= 16, "{queries:#?}");
+    assert!(queries.len() >= count, "{queries:#?}");
     let variables = label_value_variables(&dashboard, &chosen);
     assert_eq!(variables.len(), 2, "{variables:?}");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);

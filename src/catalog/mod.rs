@@ -363,10 +363,10 @@ impl AppDefinition {
 /// The Grafana dashboard that shows instances of `app`, if the monitoring app
 /// provisions one, as a deep link filtered to instance `name` in `namespace`.
 pub fn dashboard_link(grafana: &str, app: &str, namespace: &str, name: &str) -> Option<String> {
-    use apps::monitoring::{FLINK_DASHBOARD, STREAMPARK_DASHBOARD, dashboard_link};
+    use apps::monitoring::{FLINK_DASHBOARD, OPERATOR_DASHBOARD, dashboard_link};
     let dashboard = match app {
         "flink" | "flink-application" => FLINK_DASHBOARD,
-        "streampark" => STREAMPARK_DASHBOARD,
+        "flink-kubernetes-operator" => OPERATOR_DASHBOARD,
         _ => return None,
     };
     Some(dashboard_link(grafana, dashboard, namespace, name))

@@ -12,6 +12,7 @@ use kube::{Client, Config, ResourceExt};
 
 use super::config::{ConfigError, OperatorConfig, Watched};
 use super::events::Reporter;
+use super::metrics::{self, OperatorMetrics};
 use super::native::NativeClient;
 use super::{deployment, impersonating, session_job, snapshot};
 
@@ -35,6 +36,10 @@ pub(super) struct Operator {
     /// Whether snapshot resources are on: the FlinkStateSnapshot CRD could
     /// be listed at start (`FlinkOperator.run`, `KubernetesClientUtils.isCrdInstalled`).
     pub snapshots: bool,
+    /// The namespaces it serves (`None`: all of them).
+    pub scopes: Vec<Option<String>>,
+    /// What it counts for its metrics endpoint.
+    pub metrics: OperatorMetrics,
 }
 
 /// Runs the operator of `deployment` until aborted.
@@ -46,7 +51,7 @@ pub(super) async fn run(
     config: Result<OperatorConfig, ConfigError>,
     native: Option<Arc<NativeClient>>,
 ) {
-    let reporter = Reporter::new(admin, &deployment);
+    let reporter = Reporter::new(admin.clone(), &deployment);
     let namespace = deployment.namespace().unwrap_or_default();
     let config = match config {
         Ok(config) => config,
@@ -85,6 +90,10 @@ pub(super) async fn run(
         }
     };
     reporter.clear();
+    let scopes: Vec<Option<String>> = match watched {
+        Watched::All => vec![None],
+        Watched::Some(namespaces) => namespaces.into_iter().map(Some).collect(),
+    };
     let operator = Arc::new(Operator {
         client: client.clone(),
         config,
@@ -93,12 +102,14 @@ pub(super) async fn run(
         service_account: (namespace.clone(), service_account.clone()),
         native,
         snapshots,
+        scopes: scopes.clone(),
+        metrics: OperatorMetrics::default(),
     });
-    let scopes: Vec<Option<String>> = match watched {
-        Watched::All => vec![None],
-        Watched::Some(namespaces) => namespaces.into_iter().map(Some).collect(),
-    };
-    let mut controllers = Vec::new();
+    let mut controllers = vec![tokio::spawn(metrics::serve(
+        admin,
+        deployment,
+        operator.clone(),
+    ))];
     for scope in scopes {
         controllers.push(tokio::spawn(deployment::run(
             operator.clone(),
@@ -128,7 +139,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// A Flink kind by name, for listing without a typed struct.
-fn flink_kind(kind: &str) -> ApiResource {
+pub(super) fn flink_kind(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("flink.apache.org", "v1beta1", kind))
 }
 

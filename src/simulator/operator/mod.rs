@@ -28,8 +28,9 @@
 //! ([`flink_rest`], `session_job::real`).
 //!
 //! What it does not: application clusters (and session jobs of a simulated
-//! session) run no Flink process and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe,
-//! metrics or blue/green. Savepoints asked for as FlinkStateSnapshots are
+//! session) run no Flink process and their statuses walk on a timer; no webhook, leader election, autoscaler, rollback, health probe
+//! or blue/green. Its metrics are its own counts, in the real one's names
+//! ([`metrics`]), without the JVM's. Savepoints asked for as FlinkStateSnapshots are
 //! taken ([`snapshot`]): for real on a real session, walked elsewhere.
 //!
 //! Facts: docs/flink-operator-facts.md, read from flink-kubernetes-operator
@@ -40,6 +41,7 @@ mod deployment;
 pub mod events;
 mod flink_rest;
 mod instance;
+pub mod metrics;
 pub mod native;
 mod periodic;
 mod session_job;

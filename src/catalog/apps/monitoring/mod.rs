@@ -1,6 +1,13 @@
-//! Grafana with the dashboards dataport provisions for Flink and StreamPark,
-//! and its Prometheus data source (dataport's `prometheus` app, or one the
-//! cluster has).
+//! Grafana with the dashboards dataport provisions for Flink and the
+//! flink-kubernetes-operator, and its Prometheus data source (dataport's
+//! `prometheus` app, or one the cluster has).
+//!
+//! Every panel queries a metric its app really exports: Flink's reporter
+//! (`flink.json`) and the operator's (`flink-operator.json`, the names of
+//! `simulator::operator::metrics`). No StreamPark dashboard: StreamPark's
+//! console exports no Prometheus metrics, and one built on
+//! kube-state-metrics and the kubelet's cAdvisor would stay empty on a
+//! cluster whose Prometheus is dataport's, which scrapes neither.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +27,12 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     display_name: "Grafana monitoring",
     icon: "Gr",
     category: Category::Monitoring,
-    summary: "Grafana (port 3000) with Flink and StreamPark dashboards provisioned.",
+    summary: "Grafana (port 3000) with Flink and Flink operator dashboards provisioned.",
     description: "A Grafana server, its Prometheus data source and the dashboards dataport \
         provisions for it (ConfigMaps labelled grafana_dashboard). Install dataport's \
         Prometheus app first (or name a Prometheus the cluster has) for the dashboards to \
-        show numbers. Each Flink instance page deep-links its dashboard, filtered to that \
-        cluster, from More operations.",
+        show numbers. Each Flink instance page (and the operator's) deep-links its dashboard, \
+        filtered to that cluster, from More operations.",
     versions: &["12.0.0", "11.6.0"],
     version_notes: &[],
     dependencies: &[],
@@ -91,9 +98,11 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
 
 /// The Flink dashboard: its uid and slug make the deep links.
 pub(crate) const FLINK_DASHBOARD: (&str, &str) = ("dataport-flink", "flink-dataport");
-/// The StreamPark dashboard.
-pub(crate) const STREAMPARK_DASHBOARD: (&str, &str) =
-    ("dataport-streampark", "streampark-dataport");
+/// The flink-kubernetes-operator dashboard.
+pub(crate) const OPERATOR_DASHBOARD: (&str, &str) = (
+    "dataport-flink-operator",
+    "flink-kubernetes-operator-dataport",
+);
 
 const DASHBOARDS_DIR: &str = "/var/lib/grafana/dashboards/dataport";
 
@@ -220,8 +229,8 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
                 include_str!("../dashboards/flink.json").to_owned(),
             ),
             (
-                "streampark.json".to_owned(),
-                include_str!("../dashboards/streampark.json").to_owned(),
+                "flink-operator.json".to_owned(),
+                include_str!("../dashboards/flink-operator.json").to_owned(),
             ),
         ])),
         ..ConfigMap::default()

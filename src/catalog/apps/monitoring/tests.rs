@@ -59,8 +59,8 @@ fn every_dashboard_queries_the_provisioned_data_source() {
     for (file, text) in [
         ("flink.json", include_str!("../dashboards/flink.json")),
         (
-            "streampark.json",
-            include_str!("../dashboards/streampark.json"),
+            "flink-operator.json",
+            include_str!("../dashboards/flink-operator.json"),
         ),
     ] {
         let dashboard: serde_json::Value = serde_json::from_str(text).unwrap();

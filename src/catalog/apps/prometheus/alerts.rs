@@ -14,7 +14,7 @@
 //!
 //! | label | value |
 //! |---|---|
-//! | `alertname` | one of the rules of [`alerting_rules`]: `FlinkJobManagerDown`, `FlinkJobNotRunning`, `FlinkJobGone`, `FlinkJobRestarting`, `FlinkCheckpointsFailing`, `FlinkCheckpointTooOld`, `FlinkTaskManagersLost`, `FlinkBackPressureHigh` |
+//! | `alertname` | one of the rules of [`alerting_rules`]: `FlinkJobManagerDown`, `FlinkJobNotRunning`, `FlinkJobGone`, `FlinkJobRestarting`, `FlinkCheckpointsFailing`, `FlinkCheckpointTooOld`, `FlinkTaskManagersLost`, `FlinkBackPressureHigh`; of the operator: `FlinkOperatorDown`, `FlinkOperatorReconcileFailing`, `FlinkResourceFailed`, `FlinkJobManagerDeploymentError` |
 //! | `severity` | `critical` (data is not flowing) or `warning` (degraded) |
 //! | `namespace` | the Flink cluster's namespace |
 //! | `flink_cluster` | the FlinkDeployment's name (Flink's pod label `app`), the dataport instance's name |
@@ -24,9 +24,14 @@
 //! and the annotations `summary` (one line) and `description` (what it
 //! means and where to look).
 //!
-//! The flink-kubernetes-operator's own metrics (its errors) are not alerted
-//! on: dataport's local cluster runs a simulated operator that exports
-//! none, so no rule of theirs could be proven against a real run.
+//! A second group alerts on the flink-kubernetes-operator, from its own
+//! metrics as release-1.15.0 exports them through the same reporter
+//! (`flink_k8soperator_…`, listed in `simulator::operator::metrics`, whose
+//! stand-in serves them on the local cluster) and its target's `up`. Those
+//! alerts carry the operator's `namespace` and `instance` (its dataport
+//! instance), so they show on the operator's page, and `resourcens` (the
+//! namespace of the Flink resources concerned, written as Flink's reporter
+//! writes label values: `-` becomes `_`).
 
 use serde_json::{Value, json};
 
@@ -103,6 +108,23 @@ fn alert(
 ///   than half of the time (`backPressuredTimeMsPerSecond` above 500,
 ///   averaged over 5 minutes) for 10 minutes: the job falls behind its
 ///   input. Short peaks (a checkpoint, a burst) do not count.
+///
+/// And of the operator ([`operator_rules`]):
+///
+/// - **FlinkOperatorDown** (critical): the operator's metrics target (its
+///   pod's `metrics` port; `component` is `flink-kubernetes-operator`, its
+///   `app.kubernetes.io/name`) has failed its scrapes for 2 minutes: nothing
+///   deploys, upgrades or savepoints the Flink resources it watches.
+/// - **FlinkOperatorReconcileFailing** (warning): more than 2 failed
+///   reconciliations of one resource in 10 minutes (JOSDK's
+///   `Reconciliation.failed` counter): the operator keeps failing on it and
+///   retrying. One failure retried (a conflicting write) is routine.
+/// - **FlinkResourceFailed** (critical): a FlinkDeployment or
+///   FlinkSessionJob is in lifecycle state FAILED (its job failed
+///   terminally) in a namespace.
+/// - **FlinkJobManagerDeploymentError** (critical): a FlinkDeployment's
+///   JobManager deployment status has been ERROR for 5 minutes (it cannot
+///   start: image, resources, configuration).
 pub(super) fn alerting_rules() -> Result<String, RenderError> {
     let rules = vec![
         alert(
@@ -202,12 +224,72 @@ pub(super) fn alerting_rules() -> Result<String, RenderError> {
              task downstream of it cannot keep up, and the job falls behind its input.",
         ),
     ];
-    let file = json!({"groups": [{"name": "dataport-flink", "rules": rules}]});
+    let file = json!({"groups": [
+        {"name": "dataport-flink", "rules": rules},
+        {"name": "dataport-flink-operator", "rules": operator_rules()},
+    ]});
     let text = serde_yaml_ng::to_string(&file).map_err(|e| RenderError::Encode {
         kind: "ConfigMap",
         message: e.to_string(),
     })?;
     Ok(format!(
-        "# Written by dataport: alerts on what breaks Flink's streaming jobs.\n{text}"
+        "# Written by dataport: alerts on what breaks Flink's streaming jobs and their operator.\n{text}"
     ))
+}
+
+/// The labels an operator alert about a namespace's resources keeps.
+const OPERATOR: &str = "namespace, instance, resourcens";
+
+/// The operator's rules (see [`alerting_rules`]).
+fn operator_rules() -> Vec<Value> {
+    vec![
+        alert(
+            "FlinkOperatorDown",
+            "max by (namespace, instance) (up{component=\"flink-kubernetes-operator\"}) == 0"
+                .into(),
+            "2m",
+            "critical",
+            "Flink operator {{ $labels.instance }} in {{ $labels.namespace }} does not answer",
+            "Prometheus has not reached the operator's metrics port for 2 minutes: nothing \
+             deploys, upgrades or savepoints the Flink resources it watches. Look at the \
+             operator pod's state and log.",
+        ),
+        alert(
+            "FlinkOperatorReconcileFailing",
+            format!(
+                "max by ({OPERATOR}, resourcetype, resourcename) \
+                 (increase(flink_k8soperator_namespace_resource_JOSDK_Reconciliation_failed_Count[10m])) > 2"
+            ),
+            "0s",
+            "warning",
+            "Flink operator {{ $labels.instance }} keeps failing on {{ $labels.resourcetype }} {{ $labels.resourcename }} in {{ $labels.resourcens }}",
+            "Its reconciliations of this resource failed more than twice in 10 minutes and \
+             are retried. Look at the resource's events and the operator's log.",
+        ),
+        alert(
+            "FlinkResourceFailed",
+            format!(
+                "max by ({OPERATOR}, resourcetype) \
+                 (flink_k8soperator_namespace_Lifecycle_State_FAILED_Count) > 0"
+            ),
+            "0s",
+            "critical",
+            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} {{ $labels.resourcetype }}(s) failed",
+            "A Flink resource's job failed terminally (lifecycle state FAILED). Look at the \
+             resource's status error and its job's exceptions, then upgrade or resume it.",
+        ),
+        alert(
+            "FlinkJobManagerDeploymentError",
+            format!(
+                "max by ({OPERATOR}) \
+                 (flink_k8soperator_namespace_JmDeploymentStatus_ERROR_Count) > 0"
+            ),
+            "5m",
+            "critical",
+            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} Flink cluster(s) cannot start their JobManager",
+            "A FlinkDeployment's JobManager deployment has been in ERROR for 5 minutes \
+             (an image that cannot be pulled, resources that cannot be scheduled, a crash at \
+             start). Look at the FlinkDeployment's status error and the JobManager pod.",
+        ),
+    ]
 }

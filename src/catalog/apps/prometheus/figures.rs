@@ -34,8 +34,12 @@ pub struct KeyFigure {
     pub label: &'static str,
     /// How its values read.
     pub unit: FigureUnit,
-    /// The expression, `{selector}` standing for the instance's label matchers.
+    /// The expression, `{selector}` standing for the instance's label
+    /// matchers (inside a selector's braces: `metric{{selector}}`).
     expression: &'static str,
+    /// The label naming the instance in its series: `flink_cluster` on
+    /// Flink's pods, `instance` on others.
+    instance_label: &'static str,
 }
 
 impl KeyFigure {
@@ -44,7 +48,10 @@ impl KeyFigure {
     pub fn query(&self, namespace: &str, name: &str) -> String {
         self.expression.replace(
             "{selector}",
-            &format!("{{namespace=\"{namespace}\",flink_cluster=\"{name}\"}}"),
+            &format!(
+                "namespace=\"{namespace}\",{}=\"{name}\"",
+                self.instance_label
+            ),
         )
     }
 }
@@ -62,25 +69,65 @@ pub const FLINK_FIGURES: &[KeyFigure] = &[
         key: "running_jobs",
         label: "Running jobs",
         unit: FigureUnit::Count,
-        expression: "sum(flink_jobmanager_numRunningJobs{selector})",
+        expression: "sum(flink_jobmanager_numRunningJobs{{selector}})",
+        instance_label: "flink_cluster",
     },
     KeyFigure {
         key: "restarts",
         label: "Job restarts",
         unit: FigureUnit::Count,
-        expression: "sum(flink_jobmanager_job_numRestarts{selector})",
+        expression: "sum(flink_jobmanager_job_numRestarts{{selector}})",
+        instance_label: "flink_cluster",
     },
     KeyFigure {
         key: "checkpoint_duration",
         label: "Last checkpoint duration",
         unit: FigureUnit::Milliseconds,
-        expression: "max(flink_jobmanager_job_lastCheckpointDuration{selector})",
+        expression: "max(flink_jobmanager_job_lastCheckpointDuration{{selector}})",
+        instance_label: "flink_cluster",
     },
     KeyFigure {
         key: "records_in",
         label: "Records in, all tasks",
         unit: FigureUnit::PerSecond,
-        expression: "sum(rate(flink_taskmanager_job_task_numRecordsIn{selector}[1m]))",
+        expression: "sum(rate(flink_taskmanager_job_task_numRecordsIn{{selector}}[1m]))",
+        instance_label: "flink_cluster",
+    },
+];
+
+/// The figures of a flink-kubernetes-operator, from the metrics its
+/// release 1.15.0 exports through Flink's reporter (its
+/// `FlinkDeploymentMetrics`, `FlinkSessionJobMetrics` and JOSDK's
+/// reconciliation counter, named as `simulator::operator::metrics` lists
+/// them), over every namespace it watches.
+pub const OPERATOR_FIGURES: &[KeyFigure] = &[
+    KeyFigure {
+        key: "flink_deployments",
+        label: "FlinkDeployments managed",
+        unit: FigureUnit::Count,
+        expression: "sum(flink_k8soperator_namespace_Count{{selector},resourcetype=\"FlinkDeployment\"})",
+        instance_label: "instance",
+    },
+    KeyFigure {
+        key: "flink_session_jobs",
+        label: "FlinkSessionJobs managed",
+        unit: FigureUnit::Count,
+        expression: "sum(flink_k8soperator_namespace_Count{{selector},resourcetype=\"FlinkSessionJob\"})",
+        instance_label: "instance",
+    },
+    KeyFigure {
+        key: "job_managers_in_error",
+        label: "JobManager deployments in ERROR",
+        unit: FigureUnit::Count,
+        expression: "sum(flink_k8soperator_namespace_JmDeploymentStatus_ERROR_Count{{selector}})",
+        instance_label: "instance",
+    },
+    KeyFigure {
+        key: "reconciliations",
+        label: "Reconciliations",
+        unit: FigureUnit::PerSecond,
+        expression: "sum(rate(flink_k8soperator_namespace_resource_JOSDK_Reconciliation_Count{{selector}}[1m]))",
+        instance_label: "instance",
     },
 ];
 
@@ -88,6 +135,7 @@ pub const FLINK_FIGURES: &[KeyFigure] = &[
 pub fn key_figures(app: &str) -> &'static [KeyFigure] {
     match app {
         "flink" | "flink-application" => FLINK_FIGURES,
+        "flink-kubernetes-operator" => OPERATOR_FIGURES,
         _ => &[],
     }
 }
@@ -131,6 +179,11 @@ mod tests {
             r#"sum(flink_jobmanager_numRunningJobs{namespace="data",flink_cluster="analytics"})"#
         );
         assert!(key_figures("minio").is_empty());
+        let managed = &key_figures("flink-kubernetes-operator")[0];
+        assert_eq!(
+            managed.query("data", "flink-operator"),
+            r#"sum(flink_k8soperator_namespace_Count{namespace="data",instance="flink-operator",resourcetype="FlinkDeployment"})"#
+        );
         assert_eq!(key_figures("flink-application").len(), FLINK_FIGURES.len());
     }
 

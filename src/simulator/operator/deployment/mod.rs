@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::config::OperatorConfig;
 use super::events::{record, reference};
 use super::instance::Operator;
+use super::metrics::counted;
 use super::periodic;
 use super::session_job::savepoints::{create_savepoint_resource, snapshot_resources};
 use super::status::reconciliation_error;
@@ -56,7 +57,11 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
         .owns(services, watcher::Config::default());
     controller = periodic::woken_by_snapshots(controller, &operator, namespace.as_deref());
     controller
-        .run(reconcile, error_policy, operator)
+        .run(
+            |object, operator| counted(object, operator, reconcile),
+            error_policy,
+            operator,
+        )
         .for_each(|result| async {
             if let Err(error) = result {
                 tracing::debug!(%error, "simulated FlinkDeployment controller step failed");

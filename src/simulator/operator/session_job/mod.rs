@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::events::{record, reference};
 use super::instance::Operator;
+use super::metrics::counted;
 use super::periodic;
 use super::status::{
     LifecycleInputs, first_deployment_spec, job_state, last_reconciled, lifecycle,
@@ -51,7 +52,11 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
     let mut controller = Controller::new(jobs, watcher::Config::default());
     controller = periodic::woken_by_snapshots(controller, &operator, namespace.as_deref());
     controller
-        .run(reconcile, error_policy, operator)
+        .run(
+            |object, operator| counted(object, operator, reconcile),
+            error_policy,
+            operator,
+        )
         .for_each(|result| async {
             if let Err(error) = result {
                 tracing::debug!(%error, "simulated FlinkSessionJob controller step failed");

@@ -57,6 +57,7 @@ use serde_json::{Value, json};
 use super::events::{record, reference};
 use super::flink_rest::SessionRest;
 use super::instance::Operator;
+use super::metrics::counted;
 use super::validator::flat_configuration;
 use crate::crd::{
     FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot, FlinkStateSnapshotStatus, JobKind,
@@ -102,7 +103,11 @@ pub(super) async fn run(operator: Arc<Operator>, namespace: Option<String>) {
         None => Api::all(client),
     };
     Controller::new(snapshots, watcher::Config::default())
-        .run(reconcile, error_policy, operator)
+        .run(
+            |object, operator| counted(object, operator, reconcile),
+            error_policy,
+            operator,
+        )
         .for_each(|result| async {
             if let Err(error) = result {
                 tracing::debug!(%error, "simulated FlinkStateSnapshot controller step failed");
