@@ -156,6 +156,19 @@ pub enum Health {
     Suspended,
 }
 
+/// The kinds an instance's health is observed from (the workloads and
+/// Flink clusters the watches follow).
+pub const OBSERVED_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "FlinkDeployment"];
+
+/// Whether rendered `objects` run anything whose health is observed: an
+/// instance of none (a PodMonitor and its rules, say) is ready once its
+/// objects are applied, with nothing to wait for.
+pub fn runs_workloads(objects: &[serde_json::Value]) -> bool {
+    objects
+        .iter()
+        .any(|object| OBSERVED_KINDS.iter().any(|kind| object["kind"] == *kind))
+}
+
 /// The health of an instance whose objects are `observed`: failed when any
 /// object failed, progressing when one is not ready yet, suspended when a
 /// job is suspended and the rest ready, else ready. An instance with no
@@ -338,6 +351,20 @@ mod tests {
             ready: 0,
         };
         assert_eq!(health(&[suspended, starting]), Health::Progressing);
+    }
+
+    #[test]
+    fn an_instance_of_no_workload_has_nothing_to_wait_for() {
+        let rules = [
+            serde_json::json!({"kind": "PodMonitor"}),
+            serde_json::json!({"kind": "PrometheusRule"}),
+        ];
+        assert!(!runs_workloads(&rules));
+        let server = [
+            serde_json::json!({"kind": "ConfigMap"}),
+            serde_json::json!({"kind": "StatefulSet"}),
+        ];
+        assert!(runs_workloads(&server));
     }
 
     #[test]

@@ -120,6 +120,21 @@ pub struct WebUi {
     /// path), so that dataport's proxy forwards the whole path instead of
     /// the part under it.
     pub serves_proxy_path: bool,
+    /// A parameter that, when the instance has it, names the Service
+    /// serving this interface instead of the instance's own, as
+    /// `namespace/name:port` (the cluster's Prometheus, say).
+    pub service_param: Option<&'static str>,
+}
+
+/// Where one instance's web interface is served: a Service and its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebUiService {
+    /// The Service's namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its port.
+    pub port: u16,
 }
 
 /// How to reach one instance's web interface.
@@ -147,18 +162,42 @@ impl WebUi {
     /// How to reach this interface of the instance `name` in `namespace`
     /// whose parameters are `params`.
     pub fn access(&self, name: &str, namespace: &str, params: &serde_json::Value) -> Access {
-        let service = format!("{name}{}", self.service_suffix);
+        let WebUiService {
+            namespace: at,
+            name: service,
+            port,
+        } = self.service(name, namespace, params);
         Access {
             label: self.label,
-            url: format!("http://{service}.{namespace}.svc:{}/", self.port),
-            port_forward: format!(
-                "kubectl -n {namespace} port-forward svc/{service} {0}:{0}",
-                self.port
-            ),
-            local_url: format!("http://localhost:{}/", self.port),
+            url: format!("http://{service}.{at}.svc:{port}/"),
+            port_forward: format!("kubectl -n {at} port-forward svc/{service} {port}:{port}"),
+            local_url: format!("http://localhost:{port}/"),
             public_url: self.public_url(name, namespace, params),
             proxy_url: None,
             note: self.note.map(|note| note.replace("<name>", name)),
+        }
+    }
+
+    /// The Service serving this interface of instance `name` in
+    /// `namespace` with `params`: the one its [`WebUi::service_param`]
+    /// names, else its own (`<name><suffix>` on [`WebUi::port`]).
+    pub fn service(&self, name: &str, namespace: &str, params: &serde_json::Value) -> WebUiService {
+        let named = self
+            .service_param
+            .and_then(|key| params.get(key))
+            .and_then(|value| value.as_str())
+            .and_then(|raw| prometheus::parse_service(raw).ok());
+        match named {
+            Some(address) => WebUiService {
+                namespace: address.namespace,
+                name: address.name,
+                port: address.port,
+            },
+            None => WebUiService {
+                namespace: namespace.to_owned(),
+                name: format!("{name}{}", self.service_suffix),
+                port: self.port,
+            },
         }
     }
 
@@ -370,6 +409,21 @@ pub fn dashboard_link(grafana: &str, app: &str, namespace: &str, name: &str) -> 
         _ => return None,
     };
     Some(dashboard_link(grafana, dashboard, namespace, name))
+}
+
+/// The CRDs an instance of `app` with `values` needs the cluster to have
+/// (an app's objects of kinds the cluster does not serve cannot be
+/// applied), with the form field that asked for them; `None` for most.
+pub fn required_crds(
+    app: &str,
+    values: &Values,
+) -> Option<(&'static str, &'static [&'static str])> {
+    match app {
+        prometheus::APP if prometheus::uses_prometheus_operator(values) => {
+            Some(("server", &prometheus::REQUIRED_CRDS))
+        }
+        _ => None,
+    }
 }
 
 /// Every app in the catalog, in display order.

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::Value;
 
 use super::crds::FIELD_MANAGER;
@@ -15,7 +15,7 @@ use crate::crd::{FlinkDeployment, FlinkSessionJob};
 
 /// The kinds the catalog renders, all namespaced. Known up front, they need
 /// no discovery round trips before an apply.
-fn known_resources() -> [ApiResource; 12] {
+fn known_resources() -> [ApiResource; 14] {
     [
         ApiResource::erase::<ConfigMap>(&()),
         ApiResource::erase::<Secret>(&()),
@@ -29,7 +29,16 @@ fn known_resources() -> [ApiResource; 12] {
         ApiResource::erase::<RoleBinding>(&()),
         ApiResource::erase::<FlinkDeployment>(&()),
         ApiResource::erase::<FlinkSessionJob>(&()),
+        prometheus_operator_kind("PodMonitor"),
+        prometheus_operator_kind("PrometheusRule"),
     ]
+}
+
+/// A kind of the Prometheus Operator's (`monitoring.coreos.com/v1`, its
+/// plural the lowercase kind and `s`, as its CRDs name them).
+pub(super) fn prometheus_operator_kind(kind: &str) -> ApiResource {
+    let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", kind);
+    ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_ascii_lowercase()))
 }
 
 impl Cluster {

@@ -83,6 +83,8 @@ fn teardown_order() -> Vec<ApiResource> {
         ApiResource::erase::<Deployment>(&()),
         ApiResource::erase::<StatefulSet>(&()),
         ApiResource::erase::<Job>(&()),
+        super::apply::prometheus_operator_kind("PodMonitor"),
+        super::apply::prometheus_operator_kind("PrometheusRule"),
         ApiResource::erase::<Service>(&()),
         ApiResource::erase::<ConfigMap>(&()),
         ApiResource::erase::<Secret>(&()),

@@ -167,6 +167,7 @@ impl Service {
             .await?;
         if !values.is_empty() {
             self.check_scope(app, &target, &values, &mut errors).await?;
+            self.check_kinds_served(app, &values, &mut errors).await?;
         }
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
@@ -374,6 +375,35 @@ impl Service {
     /// must be one this portal installs into, none may be served by another
     /// operator already (two operators would both run its clusters), and
     /// none that an instance there relies on may be dropped.
+    /// Refuses, on the field that asked for them, the objects of kinds
+    /// the cluster has no CRD for ([`catalog::required_crds`]): the apply
+    /// would fail there, after writing the objects before them.
+    async fn check_kinds_served(
+        &self,
+        app: &AppDefinition,
+        values: &Values,
+        errors: &mut FieldErrors,
+    ) -> Result<(), ServiceError> {
+        let (Some((field, crds)), Some(cluster)) = (
+            catalog::required_crds(app.name, values),
+            self.cluster.as_ref(),
+        ) else {
+            return Ok(());
+        };
+        let missing = cluster.missing_crds(crds).await?;
+        if !missing.is_empty() {
+            errors.insert(
+                field.into(),
+                format!(
+                    "This cluster has no CRD {}: install what provides it (the Prometheus \
+                     Operator) first, or choose another option",
+                    missing.join(" nor ")
+                ),
+            );
+        }
+        Ok(())
+    }
+
     async fn check_scope(
         &self,
         app: &AppDefinition,

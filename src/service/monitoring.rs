@@ -279,12 +279,15 @@ fn serving<'a>(servers: &'a [Instance], instance: &Instance) -> Option<&'a Insta
         .min_by_key(|p| p.namespace != instance.namespace)
 }
 
-/// Where `prometheus`'s HTTP API is: its Service's port.
+/// Where `prometheus`'s HTTP API is: its own Service's port, or the
+/// Service of the cluster's Prometheus its form names.
 fn target_of(prometheus: &Instance) -> ServiceTarget {
+    let served =
+        figures::WEB_UI.service(&prometheus.name, &prometheus.namespace, &prometheus.params);
     ServiceTarget {
-        namespace: prometheus.namespace.clone(),
-        service: prometheus.name.clone(),
-        port: figures::PORT as u16,
+        namespace: served.namespace,
+        service: served.name,
+        port: served.port,
     }
 }
 

@@ -58,10 +58,11 @@ impl Service {
         if let Some(path) = &own_path {
             request.path_and_query = format!("{path}{}", request.path_and_query);
         }
+        let served = web_ui.service(&instance.name, &instance.namespace, &instance.params);
         let target = ServiceTarget {
-            namespace: instance.namespace.clone(),
-            service: format!("{}{}", instance.name, web_ui.service_suffix),
-            port: web_ui.port,
+            namespace: served.namespace,
+            service: served.name,
+            port: served.port,
         };
         let mut answer = cluster
             .service_request(&target, request)

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Service, ServiceError};
+use crate::catalog::health::runs_workloads;
 use crate::cluster::Cluster;
 use crate::cluster::instances::ObjectScope;
 use crate::store::{Instance, InstanceStatus, Operation, OperationKind};
@@ -62,10 +63,18 @@ impl Service {
             if error.is_none()
                 && matches!(
                     operation.kind,
-                    OperationKind::Update | OperationKind::Rollback
+                    OperationKind::Install | OperationKind::Update | OperationKind::Rollback
                 )
             {
-                self.settle_update(operation.instance_id).await?;
+                let (instance, objects) = self.revision_objects(&operation).await?;
+                if !runs_workloads(&objects) {
+                    // No watched object will ever report on it: applied is running.
+                    self.store
+                        .set_status(instance.id, InstanceStatus::Running)
+                        .await?;
+                } else if operation.kind != OperationKind::Install {
+                    self.settle_update(operation.instance_id).await?;
+                }
             }
             self.views.clear();
         }

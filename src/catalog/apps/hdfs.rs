@@ -30,6 +30,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: None,
         public_url_param: None,
         serves_proxy_path: false,
+        service_param: None,
     }),
     homepage: "https://hadoop.apache.org/",
     groups: &[],

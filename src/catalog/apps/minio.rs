@@ -36,6 +36,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: Some("Log in with the Secret <name>-credentials (keys root-user, root-password)."),
         public_url_param: None,
         serves_proxy_path: false,
+        service_param: None,
     }),
     homepage: "https://min.io/",
     groups: &[],

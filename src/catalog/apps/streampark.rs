@@ -40,6 +40,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: Some("Default login admin / streampark: change this password at first login."),
         public_url_param: None,
         serves_proxy_path: false,
+        service_param: None,
     }),
     homepage: "https://streampark.apache.org/",
     groups: IMAGE_LAST,

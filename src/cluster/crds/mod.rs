@@ -51,6 +51,20 @@ impl Cluster {
     pub async fn ensure_flink_crds(&self) -> Result<Vec<CrdReport>, ClusterError> {
         install(self, &definitions()).await
     }
+
+    /// Which of the CRDs `names` (e.g. `podmonitors.monitoring.coreos.com`)
+    /// the cluster does not have, in the order given. Errors: the API
+    /// server's refusal or unavailability.
+    pub async fn missing_crds(&self, names: &[&str]) -> Result<Vec<String>, ClusterError> {
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client().clone());
+        let mut missing = Vec::new();
+        for name in names {
+            if crds.get_opt(name).await?.is_none() {
+                missing.push((*name).to_owned());
+            }
+        }
+        Ok(missing)
+    }
 }
 
 /// Installs each CRD as [`decide`] says: creates the missing ones (server-side

@@ -63,6 +63,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         note: None,
         public_url_param: Some("ingressTemplate"),
         serves_proxy_path: false,
+        service_param: None,
     }),
     homepage: "https://flink.apache.org/",
     groups: SESSION_GROUPS,

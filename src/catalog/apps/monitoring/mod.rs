@@ -46,6 +46,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         ),
         public_url_param: Some("externalUrl"),
         serves_proxy_path: true,
+        service_param: None,
     }),
     homepage: "https://grafana.com/oss/grafana/",
     groups: &[],

@@ -126,6 +126,76 @@ fn alert(
 ///   JobManager deployment status has been ERROR for 5 minutes (it cannot
 ///   start: image, resources, configuration).
 pub(super) fn alerting_rules() -> Result<String, RenderError> {
+    let file = json!({"groups": rule_groups()});
+    let text = serde_yaml_ng::to_string(&file).map_err(|e| RenderError::Encode {
+        kind: "ConfigMap",
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# Written by dataport: alerts on what breaks Flink's streaming jobs and their operator.\n{text}"
+    ))
+}
+
+/// The labels an operator alert about a namespace's resources keeps.
+const OPERATOR: &str = "namespace, instance, resourcens";
+
+/// The operator's rules (see [`alerting_rules`]).
+fn operator_rules() -> Vec<Value> {
+    vec![
+        alert(
+            "FlinkOperatorDown",
+            "max by (namespace, instance) (up{component=\"flink-kubernetes-operator\"}) == 0"
+                .into(),
+            "2m",
+            "critical",
+            "Flink operator {{ $labels.instance }} in {{ $labels.namespace }} does not answer",
+            "Prometheus has not reached the operator's metrics port for 2 minutes: nothing \
+             deploys, upgrades or savepoints the Flink resources it watches. Look at the \
+             operator pod's state and log.",
+        ),
+        alert(
+            "FlinkOperatorReconcileFailing",
+            format!(
+                "max by ({OPERATOR}, resourcetype, resourcename) \
+                 (increase(flink_k8soperator_namespace_resource_JOSDK_Reconciliation_failed_Count[10m])) > 2"
+            ),
+            "0s",
+            "warning",
+            "Flink operator {{ $labels.instance }} keeps failing on {{ $labels.resourcetype }} {{ $labels.resourcename }} in {{ $labels.resourcens }}",
+            "Its reconciliations of this resource failed more than twice in 10 minutes and \
+             are retried. Look at the resource's events and the operator's log.",
+        ),
+        alert(
+            "FlinkResourceFailed",
+            format!(
+                "max by ({OPERATOR}, resourcetype) \
+                 (flink_k8soperator_namespace_Lifecycle_State_FAILED_Count) > 0"
+            ),
+            "0s",
+            "critical",
+            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} {{ $labels.resourcetype }}(s) failed",
+            "A Flink resource's job failed terminally (lifecycle state FAILED). Look at the \
+             resource's status error and its job's exceptions, then upgrade or resume it.",
+        ),
+        alert(
+            "FlinkJobManagerDeploymentError",
+            format!(
+                "max by ({OPERATOR}) \
+                 (flink_k8soperator_namespace_JmDeploymentStatus_ERROR_Count) > 0"
+            ),
+            "5m",
+            "critical",
+            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} Flink cluster(s) cannot start their JobManager",
+            "A FlinkDeployment's JobManager deployment has been in ERROR for 5 minutes \
+             (an image that cannot be pulled, resources that cannot be scheduled, a crash at \
+             start). Look at the FlinkDeployment's status error and the JobManager pod.",
+        ),
+    ]
+}
+
+/// The rule groups of [`alerting_rules`]: `dataport-flink` and
+/// `dataport-flink-operator`, as a rules file's `groups`.
+pub(super) fn rule_groups() -> Value {
     let rules = vec![
         alert(
             "FlinkJobManagerDown",
@@ -224,72 +294,8 @@ pub(super) fn alerting_rules() -> Result<String, RenderError> {
              task downstream of it cannot keep up, and the job falls behind its input.",
         ),
     ];
-    let file = json!({"groups": [
+    json!([
         {"name": "dataport-flink", "rules": rules},
         {"name": "dataport-flink-operator", "rules": operator_rules()},
-    ]});
-    let text = serde_yaml_ng::to_string(&file).map_err(|e| RenderError::Encode {
-        kind: "ConfigMap",
-        message: e.to_string(),
-    })?;
-    Ok(format!(
-        "# Written by dataport: alerts on what breaks Flink's streaming jobs and their operator.\n{text}"
-    ))
-}
-
-/// The labels an operator alert about a namespace's resources keeps.
-const OPERATOR: &str = "namespace, instance, resourcens";
-
-/// The operator's rules (see [`alerting_rules`]).
-fn operator_rules() -> Vec<Value> {
-    vec![
-        alert(
-            "FlinkOperatorDown",
-            "max by (namespace, instance) (up{component=\"flink-kubernetes-operator\"}) == 0"
-                .into(),
-            "2m",
-            "critical",
-            "Flink operator {{ $labels.instance }} in {{ $labels.namespace }} does not answer",
-            "Prometheus has not reached the operator's metrics port for 2 minutes: nothing \
-             deploys, upgrades or savepoints the Flink resources it watches. Look at the \
-             operator pod's state and log.",
-        ),
-        alert(
-            "FlinkOperatorReconcileFailing",
-            format!(
-                "max by ({OPERATOR}, resourcetype, resourcename) \
-                 (increase(flink_k8soperator_namespace_resource_JOSDK_Reconciliation_failed_Count[10m])) > 2"
-            ),
-            "0s",
-            "warning",
-            "Flink operator {{ $labels.instance }} keeps failing on {{ $labels.resourcetype }} {{ $labels.resourcename }} in {{ $labels.resourcens }}",
-            "Its reconciliations of this resource failed more than twice in 10 minutes and \
-             are retried. Look at the resource's events and the operator's log.",
-        ),
-        alert(
-            "FlinkResourceFailed",
-            format!(
-                "max by ({OPERATOR}, resourcetype) \
-                 (flink_k8soperator_namespace_Lifecycle_State_FAILED_Count) > 0"
-            ),
-            "0s",
-            "critical",
-            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} {{ $labels.resourcetype }}(s) failed",
-            "A Flink resource's job failed terminally (lifecycle state FAILED). Look at the \
-             resource's status error and its job's exceptions, then upgrade or resume it.",
-        ),
-        alert(
-            "FlinkJobManagerDeploymentError",
-            format!(
-                "max by ({OPERATOR}) \
-                 (flink_k8soperator_namespace_JmDeploymentStatus_ERROR_Count) > 0"
-            ),
-            "5m",
-            "critical",
-            "{{ $labels.resourcens }}: {{ $value | printf \"%.0f\" }} Flink cluster(s) cannot start their JobManager",
-            "A FlinkDeployment's JobManager deployment has been in ERROR for 5 minutes \
-             (an image that cannot be pulled, resources that cannot be scheduled, a crash at \
-             start). Look at the FlinkDeployment's status error and the JobManager pod.",
-        ),
-    ]
+    ])
 }

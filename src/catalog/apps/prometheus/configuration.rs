@@ -1,7 +1,7 @@
 //! What Prometheus reads: its scrape configuration (`prometheus.yml`) and
 //! the retention size its flag takes.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::METRICS_PORT_NAME;
 use super::alerts::RULES_FILE;
@@ -34,6 +34,27 @@ pub(super) fn retention_size(storage: &str) -> Result<String, RenderError> {
 /// release-3.5) names them. It evaluates the alerting rules of
 /// [`super::alerts::alerting_rules`] from [`RULES_FILE`] next to it.
 pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
+    let config = json!({
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": [RULES_FILE],
+        "scrape_configs": [{
+            "job_name": "dataport-pods",
+            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
+            "relabel_configs": relabel_configs(),
+        }],
+    });
+    let text = serde_yaml_ng::to_string(&config).map_err(|e| RenderError::Encode {
+        kind: "ConfigMap",
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# Written by dataport: scrape every pod's container port named {METRICS_PORT_NAME} in the watched namespaces.\n{text}"
+    ))
+}
+
+/// The relabelling of [`configuration`]'s scrape job, in `prometheus.yml`'s
+/// spelling: which targets it keeps and the labels it gives them.
+pub(super) fn relabel_configs() -> Vec<Value> {
     let relabel = json!([
         {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "action": "keep", "regex": METRICS_PORT_NAME},
         {"source_labels": ["__meta_kubernetes_pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
@@ -61,20 +82,5 @@ pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
             "target_label": "flink_cluster",
         },
     ]);
-    let config = json!({
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-        "rule_files": [RULES_FILE],
-        "scrape_configs": [{
-            "job_name": "dataport-pods",
-            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
-            "relabel_configs": relabel,
-        }],
-    });
-    let text = serde_yaml_ng::to_string(&config).map_err(|e| RenderError::Encode {
-        kind: "ConfigMap",
-        message: e.to_string(),
-    })?;
-    Ok(format!(
-        "# Written by dataport: scrape every pod's container port named {METRICS_PORT_NAME} in the watched namespaces.\n{text}"
-    ))
+    relabel.as_array().cloned().unwrap_or_default()
 }

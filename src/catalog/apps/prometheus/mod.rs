@@ -23,7 +23,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
-use crate::catalog::params::{Param, ParamKind};
+use crate::catalog::params::{Choice, Param, ParamKind};
 use crate::catalog::render::{
     Object, RenderError, RenderInput, hashed_name, in_apply_order, object,
 };
@@ -33,11 +33,13 @@ use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Value
 mod alerts;
 mod configuration;
 mod figures;
+mod operator_mode;
 
 use alerts::{RULES_FILE, alerting_rules};
 pub use configuration::configuration;
 use configuration::retention_size;
 pub use figures::{FLINK_FIGURES, FigureUnit, KeyFigure, is_about, key_figures, watches};
+pub use operator_mode::{PROMETHEUS_OPERATOR, REQUIRED_CRDS, ServiceAddress, parse_service};
 
 use super::flink_operator::{grant_name, namespace_list_error, watched_namespaces};
 
@@ -61,6 +63,20 @@ const DATA_DIR: &str = "/prometheus";
 /// The image's entrypoint.
 const ENTRYPOINT: &str = "/bin/prometheus";
 
+/// Its web interface and HTTP API: its own Service on [`PORT`], or the
+/// cluster's Prometheus the form names (`prometheusService`), which is
+/// where the portal reads figures and alerts too.
+pub const WEB_UI: WebUi = WebUi {
+    name: "prometheus",
+    label: "Prometheus",
+    service_suffix: "",
+    port: 9090,
+    note: None,
+    public_url_param: None,
+    serves_proxy_path: false,
+    service_param: Some("prometheusService"),
+};
+
 pub(super) const DEFINITION: AppDefinition = AppDefinition {
     name: APP,
     display_name: "Prometheus",
@@ -79,15 +95,7 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
         "The 2.x line's long-term-support release; 3.5 is the current one.",
     )],
     dependencies: &[],
-    web_ui: Some(WebUi {
-        name: "prometheus",
-        label: "Prometheus",
-        service_suffix: "",
-        port: 9090,
-        note: None,
-        public_url_param: None,
-        serves_proxy_path: false,
-    }),
+    web_ui: Some(WEB_UI),
     homepage: "https://prometheus.io/",
     groups: &[],
     params: &[
@@ -101,21 +109,70 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
             default: Some(""),
             shown_when: &[],
         },
-        Param::int(
-            "retentionDays",
-            "Retention (days)",
-            "15",
-            (1, 3650),
-            "How long samples are kept (--storage.tsdb.retention.time).",
-        ),
-        Param::bytes(
-            "storage",
-            "Storage",
-            "10Gi",
-            ("1Gi", "1Ti"),
-            "Persistent volume of the time series. Prometheus deletes the oldest blocks \
-             before they fill 80 % of it (--storage.tsdb.retention.size).",
-        ),
+        Param {
+            key: "server",
+            label: "Prometheus server",
+            help: "Run a Prometheus server of this instance, or have the cluster's own \
+                Prometheus, run by the Prometheus Operator, scrape the same pods and evaluate \
+                the same alerts (a PodMonitor and a PrometheusRule; the cluster must have their \
+                CRDs).",
+            kind: ParamKind::Choice {
+                options: &[
+                    Choice {
+                        value: "dataport",
+                        label: "Run a Prometheus server",
+                    },
+                    Choice {
+                        value: PROMETHEUS_OPERATOR,
+                        label: "The cluster's Prometheus (Prometheus Operator)",
+                    },
+                ],
+            },
+            default: Some("dataport"),
+            shown_when: &[],
+        },
+        Param {
+            shown_when: OWN_SERVER,
+            ..Param::int(
+                "retentionDays",
+                "Retention (days)",
+                "15",
+                (1, 3650),
+                "How long samples are kept (--storage.tsdb.retention.time).",
+            )
+        },
+        Param {
+            shown_when: OWN_SERVER,
+            ..Param::bytes(
+                "storage",
+                "Storage",
+                "10Gi",
+                ("1Gi", "1Ti"),
+                "Persistent volume of the time series. Prometheus deletes the oldest blocks \
+                 before they fill 80 % of it (--storage.tsdb.retention.size).",
+            )
+        },
+        Param {
+            key: "prometheusService",
+            label: "The cluster's Prometheus",
+            help: "Its Service as namespace/name:port, where dataport reads the figures and \
+                alerts of instance pages (the Prometheus Operator's is prometheus-operated on \
+                9090 in the Prometheus's namespace).",
+            kind: ParamKind::Text { max_len: 140 },
+            default: Some("monitoring/prometheus-operated:9090"),
+            shown_when: CLUSTERS_SERVER,
+        },
+        Param {
+            key: "monitorLabels",
+            label: "Labels its Prometheus selects",
+            help: "Put on the PodMonitor and the PrometheusRule so that the Prometheus \
+                resource's podMonitorSelector and ruleSelector pick them: key=value separated \
+                by commas, e.g. release=kube-prometheus-stack (that chart's default selectors \
+                match its release name). Empty: none.",
+            kind: ParamKind::Text { max_len: 300 },
+            default: Some(""),
+            shown_when: CLUSTERS_SERVER,
+        },
     ],
     rules,
     scope: Some(NamespaceScope {
@@ -126,6 +183,17 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     contract: &CONTRACT,
 };
 
+/// Shown when this instance runs its own server.
+const OWN_SERVER: &[(&str, &str)] = &[("server", "dataport")];
+/// Shown when the cluster's Prometheus Operator serves.
+const CLUSTERS_SERVER: &[(&str, &str)] = &[("server", PROMETHEUS_OPERATOR)];
+
+/// Whether an instance with `values` uses the cluster's Prometheus
+/// Operator rather than a server of its own.
+pub fn uses_prometheus_operator(values: &Values) -> bool {
+    values.get("server").and_then(|v| v.as_str()) == Some(PROMETHEUS_OPERATOR)
+}
+
 fn rules(_version: &str, values: &Values) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let raw = values
@@ -135,10 +203,21 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
     if let Some(error) = namespace_list_error(raw) {
         errors.insert("watchedNamespaces".into(), error);
     }
+    if uses_prometheus_operator(values) {
+        let text = |key: &str| values.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        if let Err(error) = parse_service(text("prometheusService")) {
+            errors.insert("prometheusService".into(), error);
+        }
+        if let Err(error) = operator_mode::parse_labels(text("monitorLabels")) {
+            errors.insert("monitorLabels".into(), error);
+        }
+    }
     errors
 }
 
-/// The StatefulSet (one server, its time series on a persistent volume) and
+/// With the cluster's Prometheus Operator, a PodMonitor and a
+/// PrometheusRule ([`operator_mode`]). Else the StatefulSet (one server,
+/// its time series on a persistent volume) and
 /// its Service, the ConfigMap `<name>-config` with `prometheus.yml` and the
 /// alerting rules `alerts.yml` (their hash on the pod template), and the
 /// ServiceAccount `<name>` with a Role reading pods bound in each watched
@@ -148,6 +227,9 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
     let watched = watched_namespaces(&input.target.namespace, &input.values);
+    if uses_prometheus_operator(&input.values) {
+        return operator_mode::render(input, &watched);
+    }
     let storage = input.text("storage")?;
     let days = input.int("retentionDays")?;
     let server = Workload {

@@ -180,3 +180,121 @@ fn a_changed_configuration_restarts_prometheus() {
     assert_eq!(alone, hash(&[("retentionDays", "30")]), "same files");
     assert_ne!(alone, hash(&[("watchedNamespaces", "data, analytics")]));
 }
+
+#[test]
+fn on_the_clusters_prometheus_operator_it_renders_a_pod_monitor_and_a_rule_only() {
+    let objects = render(
+        &DEFINITION,
+        &[
+            ("server", PROMETHEUS_OPERATOR),
+            ("watchedNamespaces", "analytics, data"),
+            (
+                "monitorLabels",
+                "release=kube-prometheus-stack, team=streaming",
+            ),
+        ],
+        &[],
+    );
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["PodMonitor", "PrometheusRule"]);
+    for object in &objects {
+        assert_eq!(object["apiVersion"], "monitoring.coreos.com/v1");
+        assert_eq!(object["metadata"]["name"], "prometheus-main");
+        let labels = &object["metadata"]["labels"];
+        assert_eq!(labels["release"], "kube-prometheus-stack", "{labels}");
+        assert_eq!(labels["team"], "streaming");
+        assert_eq!(labels["app.kubernetes.io/managed-by"], "dataport");
+    }
+    let monitor = &objects[0]["spec"];
+    assert_eq!(monitor["selector"], json!({}));
+    assert_eq!(
+        monitor["namespaceSelector"]["matchNames"],
+        json!(["analytics", "data"])
+    );
+    let endpoint = &monitor["podMetricsEndpoints"][0];
+    assert_eq!(endpoint["port"], METRICS_PORT_NAME);
+    // The same relabelling as the own server's scrape job, in camelCase.
+    let own = configuration::relabel_configs();
+    let relabelings = endpoint["relabelings"].as_array().unwrap();
+    assert_eq!(relabelings.len(), own.len());
+    let flink_cluster = relabelings
+        .iter()
+        .find(|r| r["targetLabel"] == "flink_cluster")
+        .expect("the flink_cluster label");
+    assert_eq!(
+        flink_cluster["sourceLabels"],
+        json!([
+            "__meta_kubernetes_pod_label_type",
+            "__meta_kubernetes_pod_label_app"
+        ])
+    );
+    assert!(
+        !endpoint.to_string().contains("source_labels"),
+        "{endpoint}"
+    );
+    // The same alerts as alerts.yml.
+    assert_eq!(objects[1]["spec"]["groups"], alerts::rule_groups());
+}
+
+#[test]
+fn the_clusters_prometheus_is_named_as_a_service_and_its_labels_as_kubernetes_takes_them() {
+    let errors = (DEFINITION.rules)(
+        "3.5.0",
+        &Values::from([
+            ("server".into(), json!(PROMETHEUS_OPERATOR)),
+            ("prometheusService".into(), json!("http://prometheus:9090")),
+            ("monitorLabels".into(), json!("release")),
+        ]),
+    );
+    assert!(
+        errors["prometheusService"].contains("namespace/name:port"),
+        "{errors:?}"
+    );
+    assert!(errors["monitorLabels"].contains("key=value"), "{errors:?}");
+    assert_eq!(
+        parse_service(" monitoring/prometheus-operated:9090 "),
+        Ok(ServiceAddress {
+            namespace: "monitoring".into(),
+            name: "prometheus-operated".into(),
+            port: 9090
+        })
+    );
+    for wrong in [
+        "monitoring/p:0",
+        "monitoring/p",
+        "Monitoring/p:9090",
+        "p:9090",
+    ] {
+        assert!(parse_service(wrong).is_err(), "{wrong}");
+    }
+    assert_eq!(
+        operator_mode::parse_labels("example.com/tier=a.b-c, empty="),
+        Ok(vec![
+            ("example.com/tier".into(), "a.b-c".into()),
+            ("empty".into(), String::new())
+        ])
+    );
+    for wrong in ["-x=a", "x=a b", "bad_prefix!/x=a", "=a"] {
+        assert!(operator_mode::parse_labels(wrong).is_err(), "{wrong}");
+    }
+}
+
+#[test]
+fn the_portal_reads_the_server_it_runs_or_the_clusters() {
+    let own = WEB_UI.service("prometheus", "data", &json!({}));
+    assert_eq!((own.name.as_str(), own.port), ("prometheus", 9090));
+    let params = json!({"server": PROMETHEUS_OPERATOR, "prometheusService": "monitoring/prometheus-operated:9090"});
+    let clusters = WEB_UI.service("prometheus", "data", &params);
+    assert_eq!(
+        (clusters.namespace.as_str(), clusters.name.as_str()),
+        ("monitoring", "prometheus-operated")
+    );
+    let access = WEB_UI.access("prometheus", "data", &params);
+    assert_eq!(
+        access.port_forward,
+        "kubectl -n monitoring port-forward svc/prometheus-operated 9090:9090"
+    );
+}
