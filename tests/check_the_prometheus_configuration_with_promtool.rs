@@ -23,6 +23,11 @@ use dataport::catalog::{
 /// `data`; its Roles may be elsewhere, so the render is the catalog's own,
 /// without the one-namespace rule of `common::render`).
 fn rendered_files(form: &[(&str, &str)]) -> BTreeMap<String, String> {
+    rendered_config_map(form, "prometheus-main-config")
+}
+
+/// The files of ConfigMap `config_map` rendered from `form`, as [`rendered_files`].
+fn rendered_config_map(form: &[(&str, &str)], config_map: &str) -> BTreeMap<String, String> {
     let definition = catalog::find("prometheus").expect("the prometheus app");
     let raw: BTreeMap<String, String> = form
         .iter()
@@ -45,7 +50,7 @@ fn rendered_files(form: &[(&str, &str)]) -> BTreeMap<String, String> {
     let objects = (definition.render)(&input).expect("rendered");
     let config = objects
         .iter()
-        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "prometheus-main-config")
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == config_map)
         .expect("the configuration's ConfigMap");
     serde_json::from_value(config["data"].clone()).expect("the ConfigMap's files")
 }
@@ -257,6 +262,38 @@ fn promtools_unit_tests_see_the_alerts_fire_and_clear() {
     let (passed, said) = promtool_on(&promtool, &files, &["test", "rules", "alerts_test.yml"]);
     assert!(passed, "{said}");
     assert!(said.contains("SUCCESS"), "{said}");
+}
+
+/// The cluster's Prometheus configured by hand: its own configuration
+/// naming dataport's files (`scrape_config_files`, `rule_files`) passes
+/// `promtool check config`, which reads both.
+#[test]
+fn promtool_accepts_the_files_a_prometheus_configured_by_hand_includes() {
+    let promtool = common::prometheus::built().join("promtool");
+    let mut files = rendered_config_map(
+        &[
+            ("server", "existing"),
+            ("configuredBy", "file"),
+            ("watchedNamespaces", "analytics, data"),
+        ],
+        "prometheus-main-scrape-config",
+    );
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["alerts.yml", "dataport-scrape.yml"]
+    );
+    let own = "global:\n  scrape_interval: 30s\nscrape_config_files: [dataport-scrape.yml]\nrule_files: [alerts.yml]\n";
+    files.insert("prometheus.yml".into(), own.into());
+    let (passed, said) = promtool_on(&promtool, &files, &["check", "config", "prometheus.yml"]);
+    assert!(passed, "{said}");
+    assert!(said.contains("SUCCESS: 12 rules found"), "{said}");
+    // It reads the scrape file: a broken one fails the check.
+    files.insert(
+        "dataport-scrape.yml".into(),
+        files["dataport-scrape.yml"].replace("role: pod", "role: pods"),
+    );
+    let (passed, said) = promtool_on(&promtool, &files, &["check", "config", "prometheus.yml"]);
+    assert!(!passed, "promtool accepted a pods role:\n{said}");
 }
 
 #[test]

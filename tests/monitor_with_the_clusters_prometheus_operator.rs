@@ -20,15 +20,15 @@ use serde_json::{Value, json};
 async fn the_clusters_prometheus_operator_gets_a_pod_monitor_and_the_alerting_rules() {
     let (portal, _database, namespace) = Portal::on_test_cluster("promop").await;
     let form = json!({"app": "prometheus", "name": "prometheus", "namespace": namespace,
-        "params": {"server": "prometheus-operator",
+        "params": {"server": "existing", "configuredBy": "prometheus-operator",
             "prometheusService": "monitoring/prometheus-operated:9090",
             "monitorLabels": "release=kube-prometheus-stack"}});
 
-    // No CRDs yet: refused at the choice, naming what is missing, and
-    // nothing recorded.
+    // No CRDs yet: refused at the choice of the Prometheus Operator,
+    // naming what is missing, and nothing recorded.
     let (status, refused) = portal.post_json("/api/v1/instances", &form).await;
     assert_eq!(status, 400, "{refused}");
-    let said = refused["error"]["fields"]["server"]
+    let said = refused["error"]["fields"]["configuredBy"]
         .as_str()
         .unwrap_or_default();
     assert!(

@@ -413,17 +413,32 @@ pub fn dashboard_link(grafana: &str, app: &str, namespace: &str, name: &str) -> 
 
 /// The CRDs an instance of `app` with `values` needs the cluster to have
 /// (an app's objects of kinds the cluster does not serve cannot be
-/// applied), with the form field that asked for them; `None` for most.
-pub fn required_crds(
-    app: &str,
-    values: &Values,
-) -> Option<(&'static str, &'static [&'static str])> {
+/// applied): the form field that asked for them, their names, and what
+/// installs them; `None` for most.
+pub fn required_crds(app: &str, values: &Values) -> Option<RequiredCrds> {
     match app {
-        prometheus::APP if prometheus::uses_prometheus_operator(values) => {
-            Some(("server", &prometheus::REQUIRED_CRDS))
+        prometheus::APP
+            if prometheus::existing(values) == Some(prometheus::Existing::PrometheusOperator) =>
+        {
+            Some(RequiredCrds {
+                field: "configuredBy",
+                names: &prometheus::REQUIRED_CRDS,
+                installed_by: "the Prometheus Operator",
+            })
         }
         _ => None,
     }
+}
+
+/// CRDs an instance needs the cluster to have ([`required_crds`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RequiredCrds {
+    /// The form field whose choice needs them.
+    pub field: &'static str,
+    /// Their names, e.g. `podmonitors.monitoring.coreos.com`.
+    pub names: &'static [&'static str],
+    /// What installs them, for the message.
+    pub installed_by: &'static str,
 }
 
 /// Every app in the catalog, in display order.

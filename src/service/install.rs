@@ -384,20 +384,20 @@ impl Service {
         values: &Values,
         errors: &mut FieldErrors,
     ) -> Result<(), ServiceError> {
-        let (Some((field, crds)), Some(cluster)) = (
+        let (Some(required), Some(cluster)) = (
             catalog::required_crds(app.name, values),
             self.cluster.as_ref(),
         ) else {
             return Ok(());
         };
-        let missing = cluster.missing_crds(crds).await?;
+        let missing = cluster.missing_crds(required.names).await?;
         if !missing.is_empty() {
             errors.insert(
-                field.into(),
+                required.field.into(),
                 format!(
-                    "This cluster has no CRD {}: install what provides it (the Prometheus \
-                     Operator) first, or choose another option",
-                    missing.join(" nor ")
+                    "This cluster has no CRD {}: install {} first, or choose another option",
+                    missing.join(" nor "),
+                    required.installed_by
                 ),
             );
         }

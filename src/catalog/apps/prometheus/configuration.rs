@@ -37,13 +37,29 @@ pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
     let config = json!({
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": [RULES_FILE],
-        "scrape_configs": [{
-            "job_name": "dataport-pods",
-            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
-            "relabel_configs": relabel_configs(),
-        }],
+        "scrape_configs": [job(namespaces)],
     });
-    let text = serde_yaml_ng::to_string(&config).map_err(|e| RenderError::Encode {
+    written(&config)
+}
+
+/// The scrape job alone, as a file of `scrape_configs` that a Prometheus
+/// configured by hand names in its `scrape_config_files` (Prometheus 2.43
+/// and later); its discovery acts as that Prometheus's ServiceAccount.
+pub(super) fn scrape_job(namespaces: &[String]) -> Result<String, RenderError> {
+    written(&json!({"scrape_configs": [job(namespaces)]}))
+}
+
+/// The one scrape job, over the pods of `namespaces`.
+fn job(namespaces: &[String]) -> Value {
+    json!({
+        "job_name": "dataport-pods",
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": namespaces}}],
+        "relabel_configs": relabel_configs(),
+    })
+}
+
+fn written(config: &Value) -> Result<String, RenderError> {
+    let text = serde_yaml_ng::to_string(config).map_err(|e| RenderError::Encode {
         kind: "ConfigMap",
         message: e.to_string(),
     })?;

@@ -23,25 +23,26 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 
 use crate::catalog::contract::{Check, ContainerContract, Contract};
-use crate::catalog::params::{Choice, Param, ParamKind};
 use crate::catalog::render::{
     Object, RenderError, RenderInput, hashed_name, in_apply_order, object,
 };
 use crate::catalog::workload::{Workload, config_map_volume, http_probe, run_as, timed};
-use crate::catalog::{AppDefinition, Category, FieldErrors, NamespaceScope, Values, WebUi};
+use crate::catalog::{AppDefinition, Category, NamespaceScope, WebUi};
 
 mod alerts;
 mod configuration;
 mod figures;
+mod form;
 mod operator_mode;
 
 use alerts::{RULES_FILE, alerting_rules};
 pub use configuration::configuration;
 use configuration::retention_size;
 pub use figures::{FLINK_FIGURES, FigureUnit, KeyFigure, is_about, key_figures, watches};
+pub use form::{EXISTING, Existing, existing};
 pub use operator_mode::{PROMETHEUS_OPERATOR, REQUIRED_CRDS, ServiceAddress, parse_service};
 
-use super::flink_operator::{grant_name, namespace_list_error, watched_namespaces};
+use super::flink_operator::{grant_name, watched_namespaces};
 
 /// The app's name in the catalog.
 pub const APP: &str = "prometheus";
@@ -98,83 +99,8 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     web_ui: Some(WEB_UI),
     homepage: "https://prometheus.io/",
     groups: &[],
-    params: &[
-        Param {
-            key: "watchedNamespaces",
-            label: "Watched namespaces",
-            help: "Namespaces whose pods it scrapes, separated by commas, e.g. data,analytics \
-                (at most 20). Empty: this instance's namespace. It gets a role reading pods in \
-                each.",
-            kind: ParamKind::Text { max_len: 1300 },
-            default: Some(""),
-            shown_when: &[],
-        },
-        Param {
-            key: "server",
-            label: "Prometheus server",
-            help: "Run a Prometheus server of this instance, or have the cluster's own \
-                Prometheus, run by the Prometheus Operator, scrape the same pods and evaluate \
-                the same alerts (a PodMonitor and a PrometheusRule; the cluster must have their \
-                CRDs).",
-            kind: ParamKind::Choice {
-                options: &[
-                    Choice {
-                        value: "dataport",
-                        label: "Run a Prometheus server",
-                    },
-                    Choice {
-                        value: PROMETHEUS_OPERATOR,
-                        label: "The cluster's Prometheus (Prometheus Operator)",
-                    },
-                ],
-            },
-            default: Some("dataport"),
-            shown_when: &[],
-        },
-        Param {
-            shown_when: OWN_SERVER,
-            ..Param::int(
-                "retentionDays",
-                "Retention (days)",
-                "15",
-                (1, 3650),
-                "How long samples are kept (--storage.tsdb.retention.time).",
-            )
-        },
-        Param {
-            shown_when: OWN_SERVER,
-            ..Param::bytes(
-                "storage",
-                "Storage",
-                "10Gi",
-                ("1Gi", "1Ti"),
-                "Persistent volume of the time series. Prometheus deletes the oldest blocks \
-                 before they fill 80 % of it (--storage.tsdb.retention.size).",
-            )
-        },
-        Param {
-            key: "prometheusService",
-            label: "The cluster's Prometheus",
-            help: "Its Service as namespace/name:port, where dataport reads the figures and \
-                alerts of instance pages (the Prometheus Operator's is prometheus-operated on \
-                9090 in the Prometheus's namespace).",
-            kind: ParamKind::Text { max_len: 140 },
-            default: Some("monitoring/prometheus-operated:9090"),
-            shown_when: CLUSTERS_SERVER,
-        },
-        Param {
-            key: "monitorLabels",
-            label: "Labels its Prometheus selects",
-            help: "Put on the PodMonitor and the PrometheusRule so that the Prometheus \
-                resource's podMonitorSelector and ruleSelector pick them: key=value separated \
-                by commas, e.g. release=kube-prometheus-stack (that chart's default selectors \
-                match its release name). Empty: none.",
-            kind: ParamKind::Text { max_len: 300 },
-            default: Some(""),
-            shown_when: CLUSTERS_SERVER,
-        },
-    ],
-    rules,
+    params: form::PARAMS,
+    rules: form::rules,
     scope: Some(NamespaceScope {
         param: "watchedNamespaces",
         namespaces: watched_namespaces,
@@ -183,40 +109,10 @@ pub(super) const DEFINITION: AppDefinition = AppDefinition {
     contract: &CONTRACT,
 };
 
-/// Shown when this instance runs its own server.
-const OWN_SERVER: &[(&str, &str)] = &[("server", "dataport")];
-/// Shown when the cluster's Prometheus Operator serves.
-const CLUSTERS_SERVER: &[(&str, &str)] = &[("server", PROMETHEUS_OPERATOR)];
-
-/// Whether an instance with `values` uses the cluster's Prometheus
-/// Operator rather than a server of its own.
-pub fn uses_prometheus_operator(values: &Values) -> bool {
-    values.get("server").and_then(|v| v.as_str()) == Some(PROMETHEUS_OPERATOR)
-}
-
-fn rules(_version: &str, values: &Values) -> FieldErrors {
-    let mut errors = FieldErrors::new();
-    let raw = values
-        .get("watchedNamespaces")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    if let Some(error) = namespace_list_error(raw) {
-        errors.insert("watchedNamespaces".into(), error);
-    }
-    if uses_prometheus_operator(values) {
-        let text = |key: &str| values.get(key).and_then(|v| v.as_str()).unwrap_or("");
-        if let Err(error) = parse_service(text("prometheusService")) {
-            errors.insert("prometheusService".into(), error);
-        }
-        if let Err(error) = operator_mode::parse_labels(text("monitorLabels")) {
-            errors.insert("monitorLabels".into(), error);
-        }
-    }
-    errors
-}
-
-/// With the cluster's Prometheus Operator, a PodMonitor and a
-/// PrometheusRule ([`operator_mode`]). Else the StatefulSet (one server,
+/// With the cluster's Prometheus: through its Prometheus Operator, a
+/// PodMonitor and a PrometheusRule ([`operator_mode`]); by hand, the files
+/// to add to it and its pod-reading grants ([`by_hand`]). Else the
+/// StatefulSet (one server,
 /// its time series on a persistent volume) and
 /// its Service, the ConfigMap `<name>-config` with `prometheus.yml` and the
 /// alerting rules `alerts.yml` (their hash on the pod template), and the
@@ -227,8 +123,10 @@ fn rules(_version: &str, values: &Values) -> FieldErrors {
 fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     let name = &input.target.name;
     let watched = watched_namespaces(&input.target.namespace, &input.values);
-    if uses_prometheus_operator(&input.values) {
-        return operator_mode::render(input, &watched);
+    match existing(&input.values) {
+        Some(Existing::PrometheusOperator) => return operator_mode::render(input, &watched),
+        Some(Existing::ByHand) => return by_hand(input, &watched),
+        None => {}
     }
     let storage = input.text("storage")?;
     let days = input.int("retentionDays")?;
@@ -279,16 +177,28 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     Ok(in_apply_order(objects))
 }
 
-/// The ServiceAccount, and in each watched namespace a Role that may get,
-/// list and watch pods (all that `kubernetes_sd_configs` role `pod` reads)
-/// bound to it. Namespaced Roles, not a ClusterRole: discovery is limited to
-/// the named namespaces, so nothing cluster-wide is read.
+/// The ServiceAccount and its grants ([`pod_readers`]).
 fn rbac(input: &RenderInput, watched: &[String]) -> Result<Vec<Object>, RenderError> {
     let account = &input.target.name;
     let mut objects = vec![object(&ServiceAccount {
         metadata: input.metadata(account.clone()),
         ..ServiceAccount::default()
     })?];
+    let own = (input.target.namespace.clone(), account.clone());
+    objects.extend(pod_readers(input, watched, &own)?);
+    Ok(objects)
+}
+
+/// In each watched namespace a Role that may get, list and watch pods (all
+/// that `kubernetes_sd_configs` role `pod` reads), bound to ServiceAccount
+/// `(namespace, name)`. Namespaced Roles, not a ClusterRole: discovery is
+/// limited to the named namespaces, so nothing cluster-wide is read.
+fn pod_readers(
+    input: &RenderInput,
+    watched: &[String],
+    (account_namespace, account): &(String, String),
+) -> Result<Vec<Object>, RenderError> {
+    let mut objects = Vec::new();
     for namespace in watched {
         let grant = grant_name(input, namespace);
         let mut metadata = input.metadata(grant.clone());
@@ -312,13 +222,37 @@ fn rbac(input: &RenderInput, watched: &[String]) -> Result<Vec<Object>, RenderEr
             subjects: Some(vec![Subject {
                 kind: "ServiceAccount".into(),
                 name: account.clone(),
-                namespace: Some(input.target.namespace.clone()),
+                namespace: Some(account_namespace.clone()),
                 ..Subject::default()
             }]),
         })?);
     }
     Ok(objects)
 }
+
+/// The cluster's Prometheus configured by hand: the ConfigMap
+/// `<name>-scrape-config` holding [`SCRAPE_FILE`] (the scrape job of
+/// [`configuration`], for its `scrape_config_files`, Prometheus 2.43 and
+/// later) and [`RULES_FILE`] (for its `rule_files`), and grants for its
+/// ServiceAccount to read the watched namespaces' pods.
+fn by_hand(input: &RenderInput, watched: &[String]) -> Result<Vec<Object>, RenderError> {
+    let account = form::service_account(&input.values)?;
+    let files = BTreeMap::from([
+        (SCRAPE_FILE.to_owned(), configuration::scrape_job(watched)?),
+        (RULES_FILE.to_owned(), alerting_rules()?),
+    ]);
+    let config = ConfigMap {
+        metadata: input.metadata(format!("{}-scrape-config", input.target.name)),
+        data: Some(files),
+        ..ConfigMap::default()
+    };
+    let mut objects = vec![object(&config)?];
+    objects.extend(pod_readers(input, watched, &account)?);
+    Ok(in_apply_order(objects))
+}
+
+/// The scrape configuration file a Prometheus configured by hand includes.
+pub const SCRAPE_FILE: &str = "dataport-scrape.yml";
 
 /// Prometheus's contract with the `prom/prometheus` image.
 ///

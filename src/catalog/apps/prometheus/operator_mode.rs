@@ -22,7 +22,7 @@ use super::configuration::relabel_configs;
 use crate::catalog::params::is_dns_label;
 use crate::catalog::render::{Object, RenderError, RenderInput};
 
-/// The form's value of `server` that selects this mode.
+/// The form's value of `configuredBy` that selects this way.
 pub const PROMETHEUS_OPERATOR: &str = "prometheus-operator";
 
 /// The CRDs this mode's objects need, by name.
@@ -71,7 +71,7 @@ pub fn parse_service(raw: &str) -> Result<ServiceAddress, String> {
 /// a key is an optional DNS-subdomain prefix and `/`, then a name of 1 to
 /// 63 letters, digits, `-`, `_` and `.` starting and ending alphanumeric; a
 /// value the same, or empty.
-pub fn parse_labels(raw: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parse_labels(raw: &str) -> Result<Vec<(String, String)>, String> {
     let name_ok = |name: &str| {
         name.len() <= 63
             && name

@@ -1,6 +1,7 @@
 //! Unit checks of the Prometheus app's render against its contract and its rights.
 
 use super::*;
+use crate::catalog::Values;
 use crate::catalog::contract::testing::render;
 use crate::catalog::contract::{Coverage, violations};
 use serde_json::json;
@@ -186,7 +187,7 @@ fn on_the_clusters_prometheus_operator_it_renders_a_pod_monitor_and_a_rule_only(
     let objects = render(
         &DEFINITION,
         &[
-            ("server", PROMETHEUS_OPERATOR),
+            ("server", EXISTING),
             ("watchedNamespaces", "analytics, data"),
             (
                 "monitorLabels",
@@ -244,7 +245,8 @@ fn the_clusters_prometheus_is_named_as_a_service_and_its_labels_as_kubernetes_ta
     let errors = (DEFINITION.rules)(
         "3.5.0",
         &Values::from([
-            ("server".into(), json!(PROMETHEUS_OPERATOR)),
+            ("server".into(), json!(EXISTING)),
+            ("configuredBy".into(), json!(PROMETHEUS_OPERATOR)),
             ("prometheusService".into(), json!("http://prometheus:9090")),
             ("monitorLabels".into(), json!("release")),
         ]),
@@ -286,7 +288,8 @@ fn the_clusters_prometheus_is_named_as_a_service_and_its_labels_as_kubernetes_ta
 fn the_portal_reads_the_server_it_runs_or_the_clusters() {
     let own = WEB_UI.service("prometheus", "data", &json!({}));
     assert_eq!((own.name.as_str(), own.port), ("prometheus", 9090));
-    let params = json!({"server": PROMETHEUS_OPERATOR, "prometheusService": "monitoring/prometheus-operated:9090"});
+    let params =
+        json!({"server": EXISTING, "prometheusService": "monitoring/prometheus-operated:9090"});
     let clusters = WEB_UI.service("prometheus", "data", &params);
     assert_eq!(
         (clusters.namespace.as_str(), clusters.name.as_str()),
@@ -297,4 +300,63 @@ fn the_portal_reads_the_server_it_runs_or_the_clusters() {
         access.port_forward,
         "kubectl -n monitoring port-forward svc/prometheus-operated 9090:9090"
     );
+}
+
+#[test]
+fn configured_by_hand_it_writes_the_files_to_add_and_grants_its_service_account() {
+    let objects = render(
+        &DEFINITION,
+        &[
+            ("server", EXISTING),
+            ("configuredBy", "file"),
+            ("watchedNamespaces", "analytics, data"),
+            ("prometheusServiceAccount", "monitoring/kube-prometheus"),
+        ],
+        &[],
+    );
+    let mut kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "Role", "Role", "RoleBinding", "RoleBinding"]
+    );
+    let files = &named(&objects, "ConfigMap", "prometheus-main-scrape-config")[0]["data"];
+    let job = files[SCRAPE_FILE].as_str().unwrap();
+    assert!(
+        job.contains("scrape_configs:") && job.contains("job_name: dataport-pods"),
+        "{job}"
+    );
+    assert!(!job.contains("rule_files"), "{job}");
+    assert!(
+        files["alerts.yml"]
+            .as_str()
+            .unwrap()
+            .contains("FlinkJobRestarting")
+    );
+    for binding in objects.iter().filter(|o| o["kind"] == "RoleBinding") {
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "kube-prometheus", "namespace": "monitoring"}])
+        );
+    }
+    let errors = (DEFINITION.rules)(
+        "3.5.0",
+        &Values::from([
+            ("server".into(), json!(EXISTING)),
+            ("configuredBy".into(), json!("file")),
+            (
+                "prometheusService".into(),
+                json!("monitoring/prometheus:9090"),
+            ),
+            ("prometheusServiceAccount".into(), json!("prometheus")),
+        ]),
+    );
+    assert!(
+        errors["prometheusServiceAccount"].contains("namespace/name"),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
 }
