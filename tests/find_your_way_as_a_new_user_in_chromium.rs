@@ -224,14 +224,7 @@ async fn an_uninstalled_instance_says_what_is_left() {
     browser.wait_for("[data-rollback='1']").await;
     browser.wait_for("[data-webui]").await;
 
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/uninstall"),
-            &json!({"confirm": "minio"}),
-        )
-        .await;
-    assert_eq!(status, 202);
-    portal.wait_until_uninstalled(&id).await;
+    portal.uninstall(&id, "minio").await;
     open(&browser, &portal, &format!("/instances/{id}")).await;
     let left = browser.text("[data-left-behind]").await;
     assert!(
@@ -771,14 +764,7 @@ async fn an_uninstalled_instances_objects_read_as_deleted() {
     assert!(browser.all_now("[data-removed]").await.is_empty());
     assert!(browser.all_now("[data-objects-removed]").await.is_empty());
 
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/uninstall"),
-            &json!({"confirm": "minio"}),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let gone = portal.wait_until_uninstalled(&id).await;
+    let gone = portal.uninstall(&id, "minio").await;
     assert!(
         gone["objects"]
             .as_array()

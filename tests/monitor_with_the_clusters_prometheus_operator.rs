@@ -94,14 +94,7 @@ async fn the_clusters_prometheus_operator_gets_a_pod_monitor_and_the_alerting_ru
         "kubectl -n monitoring port-forward svc/prometheus-operated 9090:9090",
         "{running}"
     );
-    let (status, answer) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/uninstall"),
-            &json!({"confirm": "prometheus"}),
-        )
-        .await;
-    assert_eq!(status, 202, "{answer}");
-    portal.wait_until_uninstalled(id).await;
+    portal.uninstall(id, "prometheus").await;
     for kind in ["PodMonitor", "PrometheusRule"] {
         let api = api(&client, &namespace, kind);
         assert!(

@@ -200,14 +200,7 @@ async fn one_operator_serves_the_namespaces_it_watches() {
     );
 
     // Without the cluster, it may stop watching: its grants there go.
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{flink_id}/uninstall"),
-            &json!({"confirm": "analytics"}),
-        )
-        .await;
-    assert_eq!(status, 202);
-    portal.wait_until_uninstalled(&flink_id).await;
+    portal.uninstall(&flink_id, "analytics").await;
     let (status, updated) = portal
         .post_json(
             &format!("/api/v1/instances/{operator_id}/update"),
@@ -242,14 +235,7 @@ async fn one_operator_serves_the_namespaces_it_watches() {
     );
 
     // Uninstalled, nothing of it is left in any namespace.
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{operator_id}/uninstall"),
-            &json!({"confirm": "flink-operator"}),
-        )
-        .await;
-    assert_eq!(status, 202);
-    portal.wait_until_uninstalled(&operator_id).await;
+    portal.uninstall(&operator_id, "flink-operator").await;
     assert!(
         Api::<Role>::namespaced(client.clone(), &ops)
             .get_opt("flink-operator")

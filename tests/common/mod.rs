@@ -301,6 +301,19 @@ impl Portal {
         .await
     }
 
+    /// Uninstalls instance `id`, confirmed by its `name`, through the JSON
+    /// API (202), and waits until it is uninstalled; returns its JSON then.
+    pub async fn uninstall(&self, id: &str, name: &str) -> serde_json::Value {
+        let (status, answer) = self
+            .post_json(
+                &format!("/api/v1/instances/{id}/uninstall"),
+                &serde_json::json!({"confirm": name}),
+            )
+            .await;
+        assert_eq!(status, 202, "uninstall {name}: {answer}");
+        self.wait_until_uninstalled(id).await
+    }
+
     /// Polls `/api/v1/instances/{id}` until `done` holds (60 s at most);
     /// returns the instance's JSON.
     pub async fn wait_for_instance(
