@@ -205,13 +205,7 @@ async fn an_uninstalled_instance_says_what_is_left() {
         .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
         .await;
     let id = minio["instance"]["id"].as_str().unwrap().to_owned();
-    let (status, updated) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 1, "params": {"memory": "2Gi"}}),
-        )
-        .await;
-    assert_eq!(status, 202, "{updated}");
+    portal.update(&id, 1, &json!({"memory": "2Gi"})).await;
     portal
         .wait_for_instance(&id, "updated", |now| {
             now["operations"][0]["kind"] == "update" && now["operations"][0]["state"] == "succeeded"

@@ -302,13 +302,7 @@ async fn the_changes_name_each_object(javascript: JavaScript) {
         .map(|object| object["name"].as_str().unwrap())
         .collect();
     assert_eq!(changed, ["analytics"], "{plan}");
-    let (status, updated) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 2, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{updated}");
+    portal.update(&id, 2, &params).await;
     wait_for_success(&portal, &id, "update").await;
     let applied = revision_objects(&database, &id, 3).await;
     assert_eq!(

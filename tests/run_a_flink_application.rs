@@ -54,13 +54,7 @@ async fn an_application_runs_its_job_and_upgrades_and_suspends_through_savepoint
 
     // Upgrade: the operator takes a savepoint first; the page shows it.
     params["parallelism"] = json!(3);
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 1, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, 1, &params).await;
     let upgraded = portal
         .wait_for_instance(&id, "upgraded through a savepoint", |instance| {
             job(instance)["state"] == "RUNNING" && job(instance)["savepoint"].is_string()
@@ -78,13 +72,7 @@ async fn an_application_runs_its_job_and_upgrades_and_suspends_through_savepoint
 
     // Suspend: another savepoint; the instance rests as asked.
     params["jobState"] = json!("suspended");
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 2, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202);
+    portal.update(&id, 2, &params).await;
     let suspended = portal
         .wait_for_instance(&id, "suspended with its update done", |instance| {
             job(instance)["state"] == "SUSPENDED"

@@ -232,13 +232,13 @@ async fn typed_and_generated_passwords_stay_out_of_the_log_and_the_audit_log() {
         .install(json!({"app": "minio", "name": "minio", "namespace": namespace, "params": {}}))
         .await;
     let id = mysql["instance"]["id"].as_str().unwrap();
-    let (status, _) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 1, "params": {"rootPassword": "Another-Typed-Password-77", "cpu": "2"}}),
+    portal
+        .update(
+            id,
+            1,
+            &json!({"rootPassword": "Another-Typed-Password-77", "cpu": "2"}),
         )
         .await;
-    assert_eq!(status, 202);
     let mut tab = common::session::BrowserLike::new(&portal.base);
     tab.log_in(common::ADMIN, common::ADMIN_PASSWORD).await;
 

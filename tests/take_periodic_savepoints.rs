@@ -291,13 +291,7 @@ async fn an_applications_periodic_savepoints_keep_the_configured_number() {
         "parallelism": 1, "upgradeMode": "savepoint", "highAvailability": true,
         "haType": "kubernetes", "storage": "s3", "minio": "minio",
         "periodicSavepointInterval": "30 s", "savepointHistoryMaxCount": "1"});
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 1, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, 1, &params).await;
     portal
         .wait_for_instance(&id, "the update applied", |instance| {
             instance["instance"]["current_revision"] == 2

@@ -201,13 +201,9 @@ async fn change_the_minio_bucket_of_an_installed_instance() {
     assert!(before[0].0.starts_with("store-create-bucket"), "{before:?}");
     assert!(before[0].1.ends_with("dataport/flink"), "{before:?}");
 
-    let (status, answer) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": 1, "params": {"bucket": "checkpoints", "storage": "1Gi"}}),
-        )
+    portal
+        .update(&id, 1, &json!({"bucket": "checkpoints", "storage": "1Gi"}))
         .await;
-    assert_eq!(status, 202, "{answer}");
     let updated = wait_for_operation(&portal, &id, "update").await;
     assert_eq!(updated["instance"]["current_revision"], 2);
 

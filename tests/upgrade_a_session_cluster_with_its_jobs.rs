@@ -186,13 +186,7 @@ async fn on_the_simulated_cluster_both_jobs_go_through_their_savepoints() {
     assert_eq!(status, 200);
     assert_eq!(plan["interrupted_jobs"], json!([]), "{plan}");
 
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": revision, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, revision, &params).await;
     let update = finished(&portal, &id, "update", Duration::from_secs(120)).await;
     assert_eq!(update["state"], "succeeded", "{update}");
     let progress = update["progress"].as_str().unwrap_or_default().to_owned();
@@ -277,13 +271,7 @@ async fn on_the_simulated_cluster_both_jobs_go_through_their_savepoints() {
         .generation;
     let (revision, params) =
         changed_params(&portal, &id, &[("taskManagerMemory", json!("3Gi"))]).await;
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": revision, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, revision, &params).await;
     let instance = portal
         .wait_for_json_within(
             &format!("/api/v1/instances/{id}"),
@@ -352,13 +340,7 @@ async fn on_real_flink_both_jobs_restore_from_their_own_savepoints_and_a_failed_
     let (revision, params) =
         changed_params(&portal, &id, &[("taskManagerMemory", json!("1536Mi"))]).await;
     the_diff_names(&portal, &id, revision, &params, &["counting", "totals"]).await;
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": revision, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, revision, &params).await;
     let update = finished(&portal, &id, "update", Duration::from_secs(900)).await;
     assert_eq!(update["state"], "succeeded", "{update}");
     let progress = update["progress"].as_str().unwrap_or_default().to_owned();
@@ -417,13 +399,7 @@ async fn on_real_flink_both_jobs_restore_from_their_own_savepoints_and_a_failed_
     // the JobManager in ERROR, and the previous revision comes back.
     let (revision, params) =
         changed_params(&portal, &id, &[("image", json!("flink:1.19.3"))]).await;
-    let (status, operation) = portal
-        .post_json(
-            &format!("/api/v1/instances/{id}/update"),
-            &json!({"revision": revision, "params": params}),
-        )
-        .await;
-    assert_eq!(status, 202, "{operation}");
+    portal.update(&id, revision, &params).await;
     let instance = portal
         .wait_for_json_within(
             &format!("/api/v1/instances/{id}"),

@@ -301,6 +301,24 @@ impl Portal {
         .await
     }
 
+    /// Updates instance `id` from `revision` to `params` through the JSON
+    /// API, expecting it accepted (202); returns the answer (the operation).
+    pub async fn update(
+        &self,
+        id: &str,
+        revision: i64,
+        params: &serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, answer) = self
+            .post_json(
+                &format!("/api/v1/instances/{id}/update"),
+                &serde_json::json!({"revision": revision, "params": params}),
+            )
+            .await;
+        assert_eq!(status, 202, "update {id} to {params}: {answer}");
+        answer
+    }
+
     /// Uninstalls instance `id`, confirmed by its `name`, through the JSON
     /// API (202), and waits until it is uninstalled; returns its JSON then.
     pub async fn uninstall(&self, id: &str, name: &str) -> serde_json::Value {
