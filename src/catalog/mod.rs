@@ -24,7 +24,7 @@ pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
 pub use apps::prometheus;
 pub use feedback::FieldFeedback;
-pub use params::{FieldErrors, Param, ParamGroup, ParamKind, Values};
+pub use params::{FieldErrors, Param, ParamGroup, ParamKind, ServiceAddress, Values};
 
 /// The shelf an app sits on in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -126,17 +126,6 @@ pub struct WebUi {
     pub service_param: Option<&'static str>,
 }
 
-/// Where one instance's web interface is served: a Service and its port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebUiService {
-    /// The Service's namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-    /// Its port.
-    pub port: u16,
-}
-
 /// How to reach one instance's web interface.
 #[derive(Debug, Clone, Serialize)]
 pub struct Access {
@@ -162,7 +151,7 @@ impl WebUi {
     /// How to reach this interface of the instance `name` in `namespace`
     /// whose parameters are `params`.
     pub fn access(&self, name: &str, namespace: &str, params: &serde_json::Value) -> Access {
-        let WebUiService {
+        let ServiceAddress {
             namespace: at,
             name: service,
             port,
@@ -181,24 +170,21 @@ impl WebUi {
     /// The Service serving this interface of instance `name` in
     /// `namespace` with `params`: the one its [`WebUi::service_param`]
     /// names, else its own (`<name><suffix>` on [`WebUi::port`]).
-    pub fn service(&self, name: &str, namespace: &str, params: &serde_json::Value) -> WebUiService {
-        let named = self
-            .service_param
+    pub fn service(
+        &self,
+        name: &str,
+        namespace: &str,
+        params: &serde_json::Value,
+    ) -> ServiceAddress {
+        self.service_param
             .and_then(|key| params.get(key))
             .and_then(|value| value.as_str())
-            .and_then(|raw| prometheus::parse_service(raw).ok());
-        match named {
-            Some(address) => WebUiService {
-                namespace: address.namespace,
-                name: address.name,
-                port: address.port,
-            },
-            None => WebUiService {
+            .and_then(|raw| params::parse_service(raw).ok())
+            .unwrap_or_else(|| ServiceAddress {
                 namespace: namespace.to_owned(),
                 name: format!("{name}{}", self.service_suffix),
                 port: self.port,
-            },
-        }
+            })
     }
 
     /// Whether the instance with `params` serves this interface under

@@ -371,10 +371,6 @@ impl Service {
             .collect())
     }
 
-    /// For an app that serves other namespaces (an operator, Prometheus): each
-    /// must be one this portal installs into, none may be served by another
-    /// operator already (two operators would both run its clusters), and
-    /// none that an instance there relies on may be dropped.
     /// Refuses, on the field that asked for them, the objects of kinds
     /// the cluster has no CRD for ([`catalog::required_crds`]): the apply
     /// would fail there, after writing the objects before them.
@@ -395,8 +391,9 @@ impl Service {
             errors.insert(
                 required.field.into(),
                 format!(
-                    "This cluster has no CRD {}: install {} first, or choose another option",
-                    missing.join(" nor "),
+                    "This cluster lacks the {} {}: install {} first, or choose another option",
+                    if missing.len() == 1 { "CRD" } else { "CRDs" },
+                    missing.join(" and "),
                     required.installed_by
                 ),
             );
@@ -404,6 +401,10 @@ impl Service {
         Ok(())
     }
 
+    /// For an app that serves other namespaces (an operator, Prometheus): each
+    /// must be one this portal installs into, none may be served by another
+    /// operator already (two operators would both run its clusters), and
+    /// none that an instance there relies on may be dropped.
     async fn check_scope(
         &self,
         app: &AppDefinition,

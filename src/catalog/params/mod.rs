@@ -8,8 +8,10 @@ use serde_json::Value;
 
 use super::quantity::QuantityKind;
 
+mod service_address;
 mod validate;
 
+pub use service_address::{ServiceAddress, parse_service};
 pub use validate::{
     DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, SECRET_MAX_CHARS, is_dns_label, reference_target,
     reference_value, validate, with_rule_errors,

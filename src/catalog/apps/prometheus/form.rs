@@ -2,9 +2,9 @@
 //! this instance, or the cluster's own, told what to scrape through its
 //! Prometheus Operator or by hand) and what each way needs.
 
-use super::operator_mode::{PROMETHEUS_OPERATOR, parse_labels, parse_service};
+use super::operator_mode::{PROMETHEUS_OPERATOR, parse_labels};
 use crate::catalog::apps::flink_operator::namespace_list_error;
-use crate::catalog::params::{Choice, Param, ParamKind, is_dns_label};
+use crate::catalog::params::{Choice, Param, ParamKind, is_dns_label, parse_service};
 use crate::catalog::render::RenderError;
 use crate::catalog::{FieldErrors, Values};
 

@@ -40,7 +40,7 @@ pub use configuration::configuration;
 use configuration::retention_size;
 pub use figures::{FLINK_FIGURES, FigureUnit, KeyFigure, is_about, key_figures, watches};
 pub use form::{EXISTING, Existing, existing};
-pub use operator_mode::{PROMETHEUS_OPERATOR, REQUIRED_CRDS, ServiceAddress, parse_service};
+pub use operator_mode::{PROMETHEUS_OPERATOR, REQUIRED_CRDS};
 
 use super::flink_operator::{grant_name, watched_namespaces};
 

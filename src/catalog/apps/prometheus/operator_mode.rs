@@ -34,39 +34,6 @@ pub const REQUIRED_CRDS: [&str; 2] = [
 /// The API version of both kinds.
 const API_VERSION: &str = "monitoring.coreos.com/v1";
 
-/// A Service's address as `namespace/name:port`, its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceAddress {
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-    /// Its port.
-    pub port: u16,
-}
-
-/// Parses `namespace/name:port` (both DNS labels, the port 1 to 65535);
-/// the error says what is wrong, for the form.
-pub fn parse_service(raw: &str) -> Result<ServiceAddress, String> {
-    let wrong = || {
-        format!(
-            "{raw:?} is not a Service as namespace/name:port, e.g. \
-             monitoring/prometheus-operated:9090"
-        )
-    };
-    let (namespace, rest) = raw.trim().split_once('/').ok_or_else(wrong)?;
-    let (name, port) = rest.split_once(':').ok_or_else(wrong)?;
-    let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(wrong)?;
-    if !is_dns_label(namespace, 63) || !is_dns_label(name, 63) {
-        return Err(wrong());
-    }
-    Ok(ServiceAddress {
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-        port,
-    })
-}
-
 /// Parses labels `key=value, …` (empty: none) as Kubernetes accepts them:
 /// a key is an optional DNS-subdomain prefix and `/`, then a name of 1 to
 /// 63 letters, digits, `-`, `_` and `.` starting and ending alphanumeric; a

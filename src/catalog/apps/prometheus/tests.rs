@@ -4,6 +4,7 @@ use super::*;
 use crate::catalog::Values;
 use crate::catalog::contract::testing::render;
 use crate::catalog::contract::{Coverage, violations};
+use crate::catalog::params::{ServiceAddress, parse_service};
 use serde_json::json;
 
 fn named<'a>(
