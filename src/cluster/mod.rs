@@ -85,6 +85,11 @@ impl ClusterError {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// The same credentials without the kube client's retries of 503 and
+    /// 504 answers: through the API server's service proxy those mean the
+    /// app does not answer, and retrying them would hold a page for the
+    /// whole upstream timeout before saying so.
+    proxy_client: Client,
     requests: RequestCounter,
     /// How apps' web interfaces are reached.
     service_dial: webui::ServiceDial,
@@ -131,15 +136,22 @@ impl Cluster {
     pub fn from_config(config: Config) -> Result<Cluster, ClusterError> {
         install_crypto_provider();
         let requests = RequestCounter::default();
-        let counter = requests.clone();
-        let client = kube::client::ClientBuilder::try_from(config)?
-            .with_layer(&tower::util::MapRequestLayer::new(move |request| {
-                counter.inc();
-                request
-            }))
-            .build();
+        let counted = |config: Config| -> Result<Client, ClusterError> {
+            let counter = requests.clone();
+            Ok(kube::client::ClientBuilder::try_from(config)?
+                .with_layer(&tower::util::MapRequestLayer::new(move |request| {
+                    counter.inc();
+                    request
+                }))
+                .build())
+        };
+        let mut without_retries = config.clone();
+        without_retries.default_retry = false;
+        let proxy_client = counted(without_retries)?;
+        let client = counted(config)?;
         Ok(Cluster {
             client,
+            proxy_client,
             requests,
             service_dial: webui::ServiceDial::default(),
         })
@@ -166,6 +178,11 @@ impl Cluster {
     /// The kube client, for the simulator and the layers below `service`.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client for the API server's service proxy (no retries).
+    pub(crate) fn proxy_client(&self) -> &Client {
+        &self.proxy_client
     }
 }
 

@@ -217,7 +217,7 @@ impl Cluster {
         target: &ServiceTarget,
         request: UpstreamRequest,
     ) -> futures::future::BoxFuture<'static, Result<UpstreamResponse, ClusterError>> {
-        let client = self.client().clone();
+        let client = self.proxy_client().clone();
         let prefix = target.api_server_prefix();
         let service = target.service.clone();
         let uri = format!("{prefix}{}", request.path_and_query);

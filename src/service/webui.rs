@@ -64,16 +64,25 @@ impl Service {
             service: served.name,
             port: served.port,
         };
-        let mut answer = cluster
-            .service_request(&target, request)
-            .await
-            .map_err(|error| match error {
-                ClusterError::Upstream(message) => ServiceError::Upstream(format!(
-                    "{} of {} cannot be reached: {message}",
+        let mut answer = match cluster.service_request(&target, request).await {
+            Ok(answer) => answer,
+            Err(ClusterError::Upstream(message)) => {
+                // On the local cluster, say why rather than how it failed.
+                let pods = self.instance_pods(id).await.unwrap_or_default();
+                let why = if !pods.is_empty() && pods.iter().all(|pod| pod.is_simulated()) {
+                    "its pods are simulated by the local cluster's node (no container runs), \
+                     so it does not run here"
+                        .to_owned()
+                } else {
+                    message
+                };
+                return Err(ServiceError::Upstream(format!(
+                    "{} of {} cannot be reached: {why}",
                     web_ui.label, instance.name
-                )),
-                other => other.into(),
-            })?;
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
         if let Some(path) = own_path {
             answer.upstream_prefixes = answer
                 .upstream_prefixes

@@ -14,7 +14,7 @@ use crate::catalog::render::labels;
 mod view;
 mod watched;
 
-pub use view::{ContainerView, PodView, Termination};
+pub use view::{ContainerView, PodView, SIMULATED_RUNTIME, Termination};
 pub(in crate::cluster) use watched::PodStores;
 
 /// Labels Flink's native Kubernetes mode puts on the JobManager and

@@ -62,9 +62,20 @@ pub struct ContainerView {
     pub restarts: i32,
     /// Whether an earlier run ended (so `previous` has a log).
     pub has_previous: bool,
+    /// Whether no container runs: its runtime is the local cluster's
+    /// simulated node (container ID `simulated://…`).
+    pub simulated: bool,
 }
 
+/// The container ID prefix of the local cluster's simulated node.
+pub const SIMULATED_RUNTIME: &str = "simulated://";
+
 impl PodView {
+    /// Whether every container of it is simulated (no process runs).
+    pub fn is_simulated(&self) -> bool {
+        !self.containers.is_empty() && self.containers.iter().all(|c| c.simulated)
+    }
+
     /// The view of `pod`.
     pub fn of(pod: &Pod) -> PodView {
         let status = pod.status.clone().unwrap_or_default();
@@ -88,6 +99,9 @@ impl PodView {
                             .as_ref()
                             .is_some_and(|l| l.terminated.is_some())
                     }),
+                    simulated: found
+                        .and_then(|s| s.container_id.as_deref())
+                        .is_some_and(|id| id.starts_with(SIMULATED_RUNTIME)),
                 }
             })
             .collect();

@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
+use crate::cluster::pods::SIMULATED_RUNTIME;
+
 /// Pod IPs for simulated pods where the node has no pod network of its own
 /// (10.244.0.0/16, like a pod network's; nothing listens on them, and what
 /// the machine's network does with them is its own).
@@ -51,6 +53,9 @@ pub(super) async fn report_running(
                 "ready": true,
                 "started": true,
                 "restartCount": 0,
+                // The runtime says what it is, as a real one does
+                // (`containerd://…`): no container runs.
+                "containerID": format!("{SIMULATED_RUNTIME}{name}/{}", container.name),
                 "state": {"running": {"startedAt": now}},
             })
         })
