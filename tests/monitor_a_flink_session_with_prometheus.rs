@@ -88,6 +88,22 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
     .await;
     let base = format!("http://{}:9090", pod_ip(&server));
 
+    // This local Prometheus has no UI pages: its page offers its API
+    // instead, which answers through dataport.
+    let server_id = prometheus["instance"]["id"].as_str().expect("id");
+    let targets = format!("/instances/{server_id}/ui/prometheus/api/v1/targets");
+    let (_, page) = portal.get(&format!("/instances/{server_id}")).await;
+    assert!(
+        page.contains("without its web UI pages") && page.contains(&targets),
+        "the Prometheus page offers its API"
+    );
+    let (status, listed) = portal.get_json(&targets).await;
+    assert_eq!(
+        (status, &listed["status"]),
+        (200, &json!("success")),
+        "{listed}"
+    );
+
     let job_manager = running_job_manager(&pods, "analytics").await;
     let job_manager_ip = pod_ip(&job_manager);
     let overview = eventually(
@@ -293,7 +309,7 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
 
     // The portal shows the alert on the instance page, with the figures,
     // and counts it on the instances list.
-    portal
+    let figures = portal
         .wait_for_json_within(
             &figures_path,
             "the alert on the instance page",
@@ -301,6 +317,13 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
             |figures| has_alert(figures, "FlinkJobRestarting"),
         )
         .await;
+    // Named as the user named the job, not only as Flink does.
+    let alert = figures["alerts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["name"] == "FlinkJobRestarting"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(alert["job"], "counting", "{alert}");
     let (_, list) = portal.get("/instances").await;
     assert!(
         list.contains("alert firing") || list.contains("alerts firing"),
@@ -312,7 +335,7 @@ async fn prometheus_scrapes_the_real_flink_pods_and_answers_flinks_figures() {
         .open(&portal.base, &format!("/instances/{flink}"))
         .await;
     browser
-        .wait_for(r#"[data-alert="FlinkJobRestarting"][data-alert-state="firing"]"#)
+        .wait_for(r#"[data-alert="FlinkJobRestarting"][data-alert-state="firing"] [data-alert-job="counting"]"#)
         .await;
     browser
         .wait_for(r#"[data-figure="running_jobs"] polyline"#)

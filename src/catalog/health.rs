@@ -34,6 +34,9 @@ pub enum Observed {
 pub struct ObservedJob {
     /// Flink's job state (`status.jobStatus.state`): RUNNING, FINISHED, FAILED, SUSPENDED, ...
     pub state: Option<String>,
+    /// Flink's id of the job now (`status.jobStatus.jobId`, 32 hex digits),
+    /// as Flink's metrics label it (`job_id`).
+    pub job_id: Option<String>,
     /// `status.lifecycleState`.
     pub lifecycle: Option<String>,
     /// The message of `status.error`.
@@ -61,6 +64,7 @@ impl ObservedJob {
         });
         ObservedJob {
             state: job.and_then(|job| job.state.clone()),
+            job_id: job.and_then(|job| job.job_id.clone()),
             lifecycle,
             error: error.map(error_message),
             savepoint,
@@ -270,8 +274,7 @@ mod tests {
         let job = |state: &str, lifecycle: &str| ObservedJob {
             state: Some(state.into()),
             lifecycle: Some(lifecycle.into()),
-            error: None,
-            savepoint: None,
+            ..ObservedJob::default()
         };
         assert_eq!(job("FINISHED", "SUSPENDED").state_word(), "SUSPENDED");
         assert_eq!(job("FINISHED", "STABLE").state_word(), "FINISHED");

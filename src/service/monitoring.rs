@@ -70,6 +70,12 @@ pub struct AlertView {
     pub summary: Option<String>,
     /// Since when its condition has held.
     pub since: Option<DateTime<Utc>>,
+    /// The Flink job it is about (its `job_id` label), as Flink names it
+    /// (`job_name`, where `_` stands for other characters).
+    pub flink_job: Option<(String, String)>,
+    /// That job's name in dataport (a session job of the instance), when
+    /// it is one: several jobs of one jar share Flink's name.
+    pub job: Option<String>,
 }
 
 impl AlertView {
@@ -84,6 +90,11 @@ impl AlertView {
                 .remove("summary")
                 .or_else(|| annotations.remove("description")),
             since: alert.active_at,
+            flink_job: labels.remove("job_id").map(|id| {
+                let name = labels.remove("job_name").unwrap_or_default();
+                (id, name)
+            }),
+            job: None,
         }
     }
 
@@ -168,6 +179,15 @@ impl Service {
                 Vec::new()
             }
         };
+        // Name each job alert's job as the user named it.
+        let jobs = self.jobs_of(&instance).await?.unwrap_or_default();
+        for alert in &mut alerts {
+            alert.job = alert.flink_job.as_ref().and_then(|(id, _)| {
+                jobs.iter()
+                    .find(|job| job.observed.job_id.as_ref() == Some(id))
+                    .map(|job| job.name.clone())
+            });
+        }
         alerts.sort_by_key(|alert| (!alert.is_firing(), alert.since));
         Ok(Some(InstanceFigures {
             prometheus: (prometheus.id, prometheus.target()),

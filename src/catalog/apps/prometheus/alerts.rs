@@ -213,9 +213,9 @@ pub(super) fn rule_groups() -> Value {
             format!("max by ({JOB}) (flink_jobmanager_job_uptime) == 0"),
             "5m",
             "critical",
-            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }} has not been running for 5 minutes",
-            "The JobManager holds the job but it is not RUNNING (waiting for task slots, \
-             restarting or initializing). Look at the job's exceptions in the Flink WebUI \
+            "Flink job {{ $labels.job_name }} on {{ $labels.flink_cluster }} is not running",
+            "The JobManager has held the job for 5 minutes without it RUNNING (waiting for \
+             task slots, restarting or initializing). Look at the job's exceptions in the Flink WebUI \
              and at the TaskManagers.",
         ),
         alert(
