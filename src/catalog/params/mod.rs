@@ -286,7 +286,8 @@ impl Param {
     /// so that a default choice reveals its fields as a chosen one does.
     pub fn is_shown(&self, raw: &BTreeMap<String, String>, all: &[Param]) -> bool {
         self.shown_when.iter().all(|(key, expected)| {
-            let typed = raw.get(*key).map(String::as_str).filter(|v| !v.is_empty());
+            // Trimmed, as the value is validated: `"dataport "` chooses `dataport`.
+            let typed = raw.get(*key).map(|v| v.trim()).filter(|v| !v.is_empty());
             let default = || all.iter().find(|p| p.key == *key).and_then(|p| p.default);
             typed.or_else(default).map(normalize_toggle) == Some(*expected)
         })

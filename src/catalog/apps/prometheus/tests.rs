@@ -361,3 +361,20 @@ fn configured_by_hand_it_writes_the_files_to_add_and_grants_its_service_account(
     );
     assert_eq!(errors.len(), 1, "{errors:?}");
 }
+
+#[test]
+fn a_choice_typed_with_spaces_reveals_the_fields_it_chooses() {
+    // Values are trimmed when validated; which fields show must agree, or
+    // the server would render without its storage (found by the fuzzer).
+    let raw = std::collections::BTreeMap::from([("server".to_owned(), "dataport ".to_owned())]);
+    let values = DEFINITION.validate("3.5.0", &raw).expect("valid");
+    assert!(
+        values.contains_key("storage") && values.contains_key("retentionDays"),
+        "{values:?}"
+    );
+    assert!(
+        render(&DEFINITION, &[("server", " dataport")], &[])
+            .iter()
+            .any(|o| o["kind"] == "StatefulSet")
+    );
+}
