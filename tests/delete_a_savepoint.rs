@@ -233,13 +233,25 @@ async fn the_savepoint_a_job_started_from_is_deleted_only_when_the_user_says_so(
     .await;
     let (_, page) = portal.get(&format!("/instances/{id}/jobs/etl")).await;
     assert!(page.contains("data-start-point"), "the row says so");
+    // The confirmation is offered once the redeploy is done (while the job
+    // redeploys, the page rightly refuses any deletion).
     let delete = format!("/instances/{id}/jobs/etl/savepoints/{name}/delete");
-    let (_, confirm) = portal.get(&delete).await;
-    assert!(
-        confirm.contains(r#"name="deleteStartSavepoint""#)
-            && confirm.contains("initialSavepointPath points here"),
-        "the confirmation asks for the tick"
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (_, confirm) = portal.get(&delete).await;
+        if confirm.contains(r#"name="deleteStartSavepoint""#) {
+            assert!(
+                confirm.contains("initialSavepointPath points here"),
+                "the confirmation says why it asks for the tick"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the confirmation never asked for the tick: {confirm}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     portal
         .wait_for_job(
             &id,
