@@ -142,7 +142,8 @@ REAL_FLINK_2_RELEASE=2.0.0
 
 # Assembles what the process node needs to run Flink for real: the Flink
 # release from Maven, Flink's native client for the stand-in operator, the
-# S3 server and mc stand-in for MinIO's pods, and the test job. Cached under
+# S3 server and mc stand-in for MinIO's pods, Prometheus, ZooKeeper and the
+# test job. Cached under
 # ~/.cache/dataport; a second run takes seconds.
 prepare_real_flink() {
   local release
@@ -158,6 +159,8 @@ prepare_real_flink() {
   testenv/flink/pod-address-httpserver/build.sh >/dev/null
   # A real Prometheus (and promtool) for prom/prometheus pods, from its Go module.
   testenv/prometheus/build.sh >/dev/null
+  # Apache ZooKeeper for zookeeper pods (server and zkCli.sh), from its Maven artifacts.
+  testenv/zookeeper/assemble.sh >/dev/null
 }
 
 # Benchmarks: adds an admin with a random password to the database $2 (with

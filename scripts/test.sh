@@ -22,7 +22,7 @@ if testenv/controlplane.sh is-built; then
 else
   background_phase "control plane (built)" build_control_plane
 fi
-background_phase "Flink $REAL_FLINK_RELEASE and $REAL_FLINK_2_RELEASE, the test job, S3Proxy, mc-standin (Maven); Prometheus (Go)" prepare_real_flink
+background_phase "Flink $REAL_FLINK_RELEASE and $REAL_FLINK_2_RELEASE, the test job, S3Proxy, mc-standin, ZooKeeper (Maven); Prometheus (Go)" prepare_real_flink
 phase "cargo fmt --check" cargo fmt --all -- --check
 phase "cargo clippy" cargo clippy --all-targets --locked -- -D warnings
 phase "build tests" cargo test --all-targets --locked --no-run

@@ -80,9 +80,14 @@ async fn uninstall_is_refused_while_used_then_tears_down_in_order() {
         .await;
     let savepoints = format!("<code>s3://flink/{namespace}/analytics/savepoints</code> are kept");
     assert!(confirm.contains(&savepoints), "{confirm}");
+    // The operator deletes the cluster's ZooKeeper node with the cluster.
     assert!(
         confirm.contains("data-uninstall-zookeeper")
-            && confirm.contains(&format!("/flink/{namespace}/analytics"))
+            && confirm.contains(&format!(
+                "<code>/flink/{namespace}/analytics/analytics</code>"
+            ))
+            && confirm.contains("the Flink operator deletes it when it deletes the cluster"),
+        "{confirm}"
     );
 
     let client = cluster.client().await;

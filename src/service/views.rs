@@ -265,8 +265,11 @@ pub struct FlinkLeftovers {
     /// The label selector of Flink's Kubernetes HA ConfigMaps, which the
     /// uninstall deletes once the cluster is gone.
     pub ha_config_maps: String,
-    /// The ZooKeeper path of its HA data (`high-availability.zookeeper.path.root`),
-    /// with ZooKeeper HA: left in ZooKeeper.
+    /// With ZooKeeper HA, the ZooKeeper node of its HA data: the catalog's
+    /// `high-availability.zookeeper.path.root` (`/flink/<namespace>/<name>`)
+    /// and the HA cluster id, which the operator sets to the name
+    /// (Flink's `ZooKeeperUtils.generateZookeeperPath`). The operator deletes
+    /// it with the cluster (`AbstractFlinkService.deleteHAData`, release-1.15.0).
     pub zookeeper_path: Option<String>,
     /// Where its checkpoints and savepoints go (`s3`, `hdfs`), with HA: kept.
     pub storage: Option<String>,
@@ -288,8 +291,10 @@ impl InstanceView {
         let ha = params["highAvailability"] == serde_json::Value::Bool(true);
         Some(FlinkLeftovers {
             ha_config_maps: crate::cluster::flink_ha_selector(&instance.name),
-            zookeeper_path: (ha && params["haType"] == "zookeeper")
-                .then(|| format!("/flink/{}/{}", instance.namespace, instance.name)),
+            zookeeper_path: (ha && params["haType"] == "zookeeper").then(|| {
+                let (namespace, name) = (&instance.namespace, &instance.name);
+                format!("/flink/{namespace}/{name}/{name}")
+            }),
             storage: ha
                 .then(|| params["storage"].as_str().map(str::to_owned))
                 .flatten(),

@@ -44,8 +44,8 @@ pub fn shared() -> &'static TestCluster {
 /// A control plane of this test binary whose node runs Flink's pods as real
 /// Flink processes (`dataport simulate --run-processes`); assembles Flink
 /// [`REAL_FLINK_RELEASE`] and [`REAL_FLINK_2_RELEASE`] and their native
-/// clients, S3Proxy, mc-standin, the pod-address HTTP server provider and
-/// Prometheus first (cached).
+/// clients, S3Proxy, mc-standin, the pod-address HTTP server provider,
+/// Prometheus and ZooKeeper first (cached).
 pub fn real_flink() -> &'static TestCluster {
     REAL_FLINK.get_or_init(|| {
         for release in [REAL_FLINK_RELEASE, REAL_FLINK_2_RELEASE] {
@@ -60,12 +60,13 @@ pub fn real_flink() -> &'static TestCluster {
         }
         // MinIO's stand-ins: S3Proxy for its server, mc-standin for its client;
         // the HTTP server provider that gives each Flink pod its metrics port;
-        // the Prometheus server the node runs for prom/prometheus pods.
+        // the Prometheus server the node runs for prom/prometheus pods; ZooKeeper.
         for script in [
             "testenv/s3/assemble.sh",
             "testenv/s3/mc-standin/build.sh",
             "testenv/flink/pod-address-httpserver/build.sh",
             "testenv/prometheus/build.sh",
+            "testenv/zookeeper/assemble.sh",
         ] {
             let status = Command::new(repo().join(script))
                 .stdout(Stdio::null())
@@ -235,7 +236,12 @@ impl TestCluster {
 /// sandbox is under `<control plane>/node/<namespace>/`): the start of each
 /// command line.
 pub fn java_processes_of(namespace: &str) -> Vec<String> {
-    let marker = format!("/node/{namespace}/");
+    java_processes_of_pods(namespace, "")
+}
+
+/// As [`java_processes_of`], for the pods whose name starts with `prefix`.
+pub fn java_processes_of_pods(namespace: &str, prefix: &str) -> Vec<String> {
+    let marker = format!("/node/{namespace}/{prefix}");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {

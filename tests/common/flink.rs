@@ -172,6 +172,16 @@ pub async fn install_session_with_state_on_s3(
     portal: &super::Portal,
     namespace: &str,
 ) -> (String, String) {
+    install_session_on_s3_with(portal, namespace, json!({"haType": "kubernetes"})).await
+}
+
+/// As [`install_session_with_state_on_s3`], with HA parameters `ha` (such as
+/// `{"haType": "zookeeper", "zookeeper": "zk"}`) over Kubernetes HA's.
+pub async fn install_session_on_s3_with(
+    portal: &super::Portal,
+    namespace: &str,
+    ha: Value,
+) -> (String, String) {
     portal
         .install(
             json!({"app": "flink-kubernetes-operator", "name": "flink-operator",
@@ -189,15 +199,7 @@ pub async fn install_session_with_state_on_s3(
     let session = portal
         .install(
             json!({"app": "flink", "name": "analytics", "namespace": namespace,
-            "version": "1.20",
-            "params": {
-                "operator": "flink-operator",
-                "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
-                "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
-                "taskSlots": 2, "taskManagerReplicas": 1,
-                "highAvailability": true, "haType": "kubernetes",
-                "storage": "s3", "minio": "store",
-            }}),
+            "version": "1.20", "params": session_params(ha)}),
         )
         .await;
     let id = |installed: &Value| {
@@ -207,4 +209,21 @@ pub async fn install_session_with_state_on_s3(
             .to_owned()
     };
     (id(&session), id(&minio))
+}
+
+/// The parameters of the real-Flink test session `analytics` (state on the
+/// MinIO instance `store`), with HA parameters `ha` over Kubernetes HA's.
+pub fn session_params(ha: Value) -> Value {
+    let mut params = json!({
+        "operator": "flink-operator",
+        "jobManagerMemory": "1Gi", "jobManagerCpu": "500m",
+        "taskManagerMemory": "1280Mi", "taskManagerCpu": "500m",
+        "taskSlots": 2, "taskManagerReplicas": 1,
+        "highAvailability": true, "haType": "kubernetes",
+        "storage": "s3", "minio": "store",
+    });
+    if let (Some(params), Value::Object(ha)) = (params.as_object_mut(), ha) {
+        params.extend(ha);
+    }
+    params
 }

@@ -23,6 +23,9 @@
 //! With the process node it deploys session clusters for real ([`native`]):
 //! Flink's own client creates the JobManager Deployment, whose JobManager
 //! creates its TaskManagers; the JobManager's status is observed, not walked.
+//! Deleting such a cluster, it waits for the JobManager to be gone and then
+//! deletes its HA metadata: Kubernetes HA's ConfigMaps or ZooKeeper HA's node
+//! ([`ha_data`]), as the operator's `deleteHAData`.
 //! Session jobs on such a cluster run for real too: fetched, uploaded, run,
 //! observed, stopped with a savepoint and resumed through Flink's REST API
 //! ([`flink_rest`], `session_job::real`).
@@ -40,6 +43,7 @@ pub mod config;
 mod deployment;
 pub mod events;
 mod flink_rest;
+mod ha_data;
 mod instance;
 pub mod metrics;
 pub mod native;

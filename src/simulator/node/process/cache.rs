@@ -23,6 +23,27 @@ pub fn newest_build(cache: &Path, prefix: &str, file: &str) -> Option<(String, P
         .map(|(_, folder, path)| (folder, path))
 }
 
+/// The newest release assembled from Maven in `cache`: of the
+/// `<prefix><version>/` folders holding `lib/` and the `.pom-sha256` their
+/// `assemble.sh` writes last, the highest version, as `(version, folder)`.
+pub fn newest_release(cache: &Path, prefix: &str) -> Option<(String, PathBuf)> {
+    let mut found: Vec<(Vec<u32>, String, PathBuf)> = std::fs::read_dir(cache)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let version = name.strip_prefix(prefix)?.to_owned();
+            let numbers: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+            let home = entry.path();
+            (!numbers.is_empty() && home.join(".pom-sha256").is_file() && home.join("lib").is_dir())
+                .then_some((numbers, version, home))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, version, home)| (version, home))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,17 +68,8 @@ pub enum Image {
 
 /// The MinIO image `image` names (any tag or digest), if any.
 pub fn image_kind(image: &str) -> Option<Image> {
-    let name = image.split('@').next().unwrap_or(image);
-    // The repository: strip a tag (a `:` after the last `/`).
-    let repository = match name.rfind(':') {
-        Some(colon) if !name[colon..].contains('/') => &name[..colon],
-        _ => name,
-    };
-    let repository = repository
-        .strip_prefix("docker.io/")
-        .or_else(|| repository.strip_prefix("quay.io/"))
-        .unwrap_or(repository);
-    match repository {
+    let (repository, _tag) = super::image_reference(image);
+    match repository.strip_prefix("quay.io/").unwrap_or(repository) {
         "minio/minio" => Some(Image::Server),
         "minio/mc" => Some(Image::Client),
         _ => None,
@@ -104,21 +95,7 @@ pub fn health_path(image: &str, path: &str) -> Option<&'static str> {
 /// with a `lib/` and the `.pom-sha256` that `testenv/s3/assemble.sh` writes
 /// last. `Err` is the waiting message.
 pub fn s3proxy(cache: &Path) -> Result<(String, PathBuf), String> {
-    let mut found: Vec<(Vec<u32>, String, PathBuf)> = std::fs::read_dir(cache)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let version = name.strip_prefix("s3proxy-")?.to_owned();
-            let numbers: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
-            let home = entry.path();
-            (!numbers.is_empty() && home.join(".pom-sha256").is_file() && home.join("lib").is_dir())
-                .then_some((numbers, version, home))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, v, home)| (v, home)).ok_or_else(|| {
+    super::cache::newest_release(cache, "s3proxy-").ok_or_else(|| {
         format!(
             "dataport process node: MinIO's server runs as S3Proxy here, and S3Proxy is not assembled in {}: run testenv/s3/assemble.sh",
             cache.display()

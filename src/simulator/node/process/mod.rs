@@ -3,7 +3,8 @@
 //! Pods with a container of an image it knows (the official `flink` image,
 //! [`flink`]; MinIO's server and client images, [`minio`], whose stand-ins
 //! S3Proxy and mc-standin run in their place; Prometheus's image, a real
-//! Prometheus built from its Go module, [`prometheus`]) run as local processes, and the node plays the kubelet for them
+//! Prometheus built from its Go module, [`prometheus`]; the official ZooKeeper
+//! image, Apache ZooKeeper from its Maven artifacts, [`zookeeper`]) run as local processes, and the node plays the kubelet for them
 //! ([`pod`]): volumes materialized ([`volumes`]), environment resolved
 //! ([`env`]), an address of its own as the pod IP ([`network`]: of
 //! 198.18.0.0/15, local through one route on `lo`, where the node may add
@@ -29,6 +30,7 @@ mod pod_address;
 pub mod prometheus;
 mod status;
 mod volumes;
+pub mod zookeeper;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -58,7 +60,10 @@ pub struct ProcessOptions {
     /// from `testenv/s3/assemble.sh`, `mc-standin-<hash>/` from
     /// `testenv/s3/mc-standin/build.sh`) and the HTTP server provider of
     /// Flink's metrics port (`pod-address-httpserver-<hash>/` from
-    /// `testenv/flink/pod-address-httpserver/build.sh`), looked for when a pod starts.
+    /// `testenv/flink/pod-address-httpserver/build.sh`), Apache ZooKeeper
+    /// (`zookeeper-<version>/` from `testenv/zookeeper/assemble.sh`) and
+    /// Prometheus (`prometheus-<release>-<hash>/` from
+    /// `testenv/prometheus/build.sh`), looked for when a pod starts.
     pub flink_cache: PathBuf,
     /// The `java` launcher (Java 17) for Flink and MinIO's stand-ins.
     pub java: PathBuf,
@@ -162,7 +167,7 @@ impl ProcessNode {
     pub fn describe(&self) -> String {
         let releases: Vec<&str> = self.flink.iter().map(|r| r.version.as_str()).collect();
         format!(
-            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); prometheus pods run a real Prometheus ({}); every other pod is simulated, nothing runs; {}",
+            "dataport process node: flink pods run as real Flink processes (assembled releases: {}); MinIO's server pods run S3Proxy ({}) and its mc pods mc-standin ({}); prometheus pods run a real Prometheus ({}); zookeeper pods run Apache ZooKeeper ({}); every other pod is simulated, nothing runs; {}",
             if releases.is_empty() {
                 "none".to_owned()
             } else {
@@ -181,6 +186,10 @@ impl ProcessNode {
                 Ok((release, _)) => release,
                 Err(_) => "not built".to_owned(),
             },
+            match zookeeper::assembled(&self.options.flink_cache) {
+                Ok((release, _)) => release,
+                Err(_) => "not assembled".to_owned(),
+            },
             match self.network.kind() {
                 network::AddressKind::TestNetwork =>
                     "pod IPs of 198.18.0.0/15 (a local route on lo)",
@@ -197,6 +206,7 @@ impl ProcessNode {
                 flink::image_release(image).is_some()
                     || minio::image_kind(image).is_some()
                     || prometheus::image_release(image).is_some()
+                    || zookeeper::image_release(image).is_some()
             })
         })
     }
@@ -283,6 +293,9 @@ impl ProcessNode {
         if let Some(wanted) = prometheus::image_release(&image) {
             return self.launch_prometheus(wanted, start);
         }
+        if let Some(wanted) = zookeeper::image_release(&image) {
+            return self.launch_zookeeper(wanted, start);
+        }
         let Some(wanted) = flink::image_release(&image) else {
             return Launch::Simulated;
         };
@@ -324,6 +337,25 @@ impl ProcessNode {
                 path,
                 note: (wanted.as_deref() != Some(release.as_str())).then(|| {
                     format!("{image} run as Prometheus {release} (the release built here)")
+                }),
+            },
+            Err(error) => Launch::Refused(error.to_string()),
+        }
+    }
+
+    /// How to start a container of the official ZooKeeper image: its command
+    /// with Apache ZooKeeper assembled here ([`zookeeper`]).
+    fn launch_zookeeper(&self, wanted: Option<String>, start: &ContainerStart) -> Launch {
+        let (release, home) = match zookeeper::assembled(&self.options.flink_cache) {
+            Ok(assembled) => assembled,
+            Err(message) => return Launch::Unavailable(message),
+        };
+        let image = start.container.image.clone().unwrap_or_default();
+        match zookeeper::start_script(start, &home) {
+            Ok(path) => Launch::Script {
+                path,
+                note: (wanted.as_deref() != Some(release.as_str())).then(|| {
+                    format!("{image} run as ZooKeeper {release} (the release assembled here)")
                 }),
             },
             Err(error) => Launch::Refused(error.to_string()),
@@ -376,6 +408,21 @@ pub struct ContainerStart<'a> {
     pub hosts_file: &'a Path,
     /// The `java` launcher.
     pub java: &'a Path,
+}
+
+/// The repository and tag of image reference `image`, as a container runtime
+/// reads it: a digest (`@sha256:…`) dropped, the tag after the last `:` that
+/// follows the last `/`, Docker Hub's `docker.io/` and `library/` prefixes
+/// dropped (`docker.io/library/zookeeper:3.9` → `("zookeeper", Some("3.9"))`).
+pub(crate) fn image_reference(image: &str) -> (&str, Option<&str>) {
+    let name = image.split('@').next().unwrap_or(image);
+    let (repository, tag) = match name.rfind(':') {
+        Some(colon) if !name[colon..].contains('/') => (&name[..colon], Some(&name[colon + 1..])),
+        _ => (name, None),
+    };
+    let repository = repository.strip_prefix("docker.io/").unwrap_or(repository);
+    let repository = repository.strip_prefix("library/").unwrap_or(repository);
+    (repository, tag)
 }
 
 /// `text` quoted for bash.

@@ -51,12 +51,7 @@ const DEFAULT_PORT: &str = "9090";
 /// `docker.io/prom/prometheus` or `quay.io/prometheus/prometheus`), and its
 /// release (`3.5.0` from `v3.5.0`; `None` for a tag that is no release).
 pub fn image_release(image: &str) -> Option<Option<String>> {
-    let name = image.split('@').next().unwrap_or(image);
-    let (repository, tag) = match name.rfind(':') {
-        Some(colon) if !name[colon..].contains('/') => (&name[..colon], Some(&name[colon + 1..])),
-        _ => (name, None),
-    };
-    let repository = repository.strip_prefix("docker.io/").unwrap_or(repository);
+    let (repository, tag) = super::image_reference(image);
     if repository != "prom/prometheus" && repository != "quay.io/prometheus/prometheus" {
         return None;
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::effective_configuration;
 use crate::crd::FlinkDeployment;
 use crate::simulator::SIMULATOR_MANAGER;
+use crate::simulator::operator::ha_data::{HaMetadata, delete_zookeeper_path, ha_metadata};
 use crate::simulator::operator::instance::Operator;
 
 /// The objects Flink's native Kubernetes client creates for a cluster (the
@@ -87,6 +88,28 @@ pub(super) async fn create_cluster_objects(
 /// What the operator does before it lets a FlinkDeployment go: it deletes the
 /// cluster's objects. (Their owner references would also get them collected,
 /// but only once the garbage collector's discovery knows the Flink kinds.)
+/// How long the operator waits for a cluster's Deployment to be deleted
+/// (`kubernetes.operator.resource.cleanup.timeout`, default 5 minutes,
+/// `KubernetesOperatorConfigOptions` release-1.15.0).
+const CLEANUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Waits until Deployment `name` is gone, as the operator's `deleteBlocking`
+/// does; past [`CLEANUP_TIMEOUT`] it goes on, as the operator does.
+async fn wait_until_deleted(
+    deployments: &Api<k8s_openapi::api::apps::v1::Deployment>,
+    name: &str,
+) -> Result<(), kube::Error> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < CLEANUP_TIMEOUT {
+        match deployments.get_opt(name).await? {
+            None => return Ok(()),
+            Some(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    tracing::info!(%name, "stand-in operator: the JobManager Deployment was not deleted within the cleanup timeout");
+    Ok(())
+}
+
 pub(super) async fn tear_down(
     operator: &Operator,
     deployment: &FlinkDeployment,
@@ -108,19 +131,48 @@ pub(super) async fn tear_down(
             .map(|_| ()),
     )?;
     gone(services.delete(&name, &params).await.map(|_| ()))?;
-    if operator.native.is_some() {
-        // Flink's killCluster, and the operator's deletion of HA data.
+    if let Some(native) = &operator.native {
+        // The operator's `deleteClusterDeployment(…, deleteHaData = true)`
+        // on cleanup: the JobManager Deployment deleted in the foreground and
+        // waited for (`NativeFlinkService.deleteClusterInternal`, the default
+        // `kubernetes.operator.resource.deletion.propagation: Foreground`), so
+        // no JobManager writes HA data any more, then the HA data deleted.
         let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(operator.client.clone(), &namespace);
-        gone(deployments.delete(&name, &params).await.map(|_| ()))?;
-        let ha = kube::api::ListParams::default()
-            .labels(&format!("app={name},configmap-type=high-availability"));
         gone(
-            config_maps
-                .delete_collection(&params, &ha)
+            deployments
+                .delete(&name, &DeleteParams::foreground())
                 .await
                 .map(|_| ()),
         )?;
+        wait_until_deleted(&deployments, &name).await?;
+        let spec = serde_json::to_value(&deployment.spec).map_err(kube::Error::SerdeError)?;
+        let configuration = effective_configuration(&operator.config, &spec);
+        match ha_metadata(&name, &configuration) {
+            HaMetadata::None => {}
+            HaMetadata::Kubernetes => {
+                let ha = kube::api::ListParams::default()
+                    .labels(&crate::cluster::flink_ha_selector(&name));
+                gone(
+                    config_maps
+                        .delete_collection(&params, &ha)
+                        .await
+                        .map(|_| ()),
+                )?;
+            }
+            HaMetadata::ZooKeeper { quorum, path } => {
+                // The operator logs a failure and deletes the cluster anyway.
+                match delete_zookeeper_path(&native.dns, &quorum, &path).await {
+                    Ok(()) => {
+                        tracing::info!(%path, "stand-in operator: deleted Zookeeper HA metadata")
+                    }
+                    Err(error) => tracing::warn!(
+                        %path, %error,
+                        "stand-in operator: could not delete HA Metadata at path {path} in Zookeeper"
+                    ),
+                }
+            }
+        }
     }
     gone(
         config_maps
