@@ -3,6 +3,8 @@
 //! ConfigMaps go too (here made by hand, labelled as Flink labels them), the
 //! uninstall deletes them (and leaves other ConfigMaps), the new cluster
 //! starts with none of the old one's jobs, and each record links the other.
+//! Asked to delete savepoints it does not keep on dataport's MinIO, the
+//! uninstall is refused next to the box and does not start.
 
 mod common;
 
@@ -87,6 +89,33 @@ async fn uninstall_and_reinstall_flink_main_starts_clean_and_keeps_the_old_histo
         confirm.contains("data-uninstall-ha-config-maps")
             && confirm.contains("app=flink-main,configmap-type=high-availability"),
         "the confirm page says the HA ConfigMaps go"
+    );
+    // Its savepoints cannot be deleted: it keeps none on a MinIO of dataport's.
+    // Asked anyway, the uninstall is refused next to the box, and nothing starts.
+    assert!(
+        !confirm.contains("data-delete-savepoints"),
+        "no box offered"
+    );
+    let (status, _, page) = portal
+        .post_form(
+            &format!("/instances/{old_id}/uninstall"),
+            &[("confirm", "flink-main"), ("delete_savepoints", "on")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains(r#"id="e-delete_savepoints""#)
+            && page.contains("keeps no savepoints on a MinIO instance of dataport"),
+        "{page}"
+    );
+    let (_, still) = portal
+        .get_json(&format!("/api/v1/instances/{old_id}"))
+        .await;
+    assert_ne!(still["instance"]["status"], "Uninstalling", "{still}");
+    assert_eq!(
+        still["operations"].as_array().map(Vec::len),
+        Some(1),
+        "no uninstall queued: {still}"
     );
     let (status, _, _) = portal
         .post_form(

@@ -22,6 +22,7 @@ use serde::Serialize;
 pub use apps::flink::memory as flink_memory;
 pub use apps::flink::versions as flink_versions;
 pub use apps::flink_operator;
+pub use apps::minio::{S3Location, remove_objects_job};
 pub use apps::prometheus;
 pub use feedback::FieldFeedback;
 pub use params::{FieldErrors, Param, ParamGroup, ParamKind, ServiceAddress, Values};

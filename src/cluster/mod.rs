@@ -6,6 +6,7 @@ pub mod crds;
 pub mod events;
 mod flink;
 pub mod instances;
+mod jobs;
 pub mod leader;
 pub mod pods;
 pub mod prometheus;

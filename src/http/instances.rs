@@ -15,8 +15,8 @@ use super::error::{ApiError, HttpError, OrPage, PageError, json_body};
 use super::page::{Layout, Page};
 use crate::catalog::FieldErrors;
 use crate::service::{
-    APPLICATION_APP, Dependant, FlinkLeftovers, InstanceView, InstancesView, SAVEPOINT_FIELD,
-    START_FIELD, ServiceError,
+    APPLICATION_APP, DELETE_SAVEPOINTS_FIELD, Dependant, FlinkLeftovers, InstanceView,
+    InstancesView, SAVEPOINT_FIELD, START_FIELD, ServiceError,
 };
 use crate::store::InstanceFilter;
 
@@ -218,6 +218,9 @@ struct UninstallPage {
     dependants: Vec<Dependant>,
     typed: String,
     error: Option<String>,
+    /// Whether the savepoints checkbox is ticked, and why it was refused.
+    delete_savepoints: bool,
+    delete_error: Option<String>,
     conflict: Option<String>,
 }
 
@@ -244,14 +247,30 @@ async fn uninstall_page(
         dependants,
         typed: String::new(),
         error: None,
+        delete_savepoints: false,
+        delete_error: None,
         conflict: None,
     }))
 }
 
+/// The uninstall form: the typed name, and the savepoints checkbox (`on`
+/// when ticked, absent otherwise, as browsers send a checkbox).
 #[derive(Debug, serde::Deserialize)]
 struct Confirm {
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    delete_savepoints: Option<String>,
+}
+
+/// The JSON API's uninstall: the typed name and whether to delete a Flink
+/// cluster's savepoints too (default false).
+#[derive(Debug, serde::Deserialize)]
+struct ConfirmJson {
+    #[serde(default)]
+    confirm: String,
+    #[serde(default)]
+    delete_savepoints: bool,
 }
 
 async fn uninstall_form(
@@ -262,16 +281,20 @@ async fn uninstall_form(
     Form(form): Form<Confirm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id).or_page(&layout)?;
-    let (status, error, conflict) = match state
+    let delete_savepoints = form.delete_savepoints.is_some();
+    let (status, error, delete_error, conflict) = match state
         .service
-        .uninstall(id, &form.confirm, &caller.user.name)
+        .uninstall(id, &form.confirm, delete_savepoints, &caller.user.name)
         .await
     {
         Ok(_) => return Ok(Redirect::to(&format!("/instances/{id}")).into_response()),
-        Err(ServiceError::Invalid(mut errors)) => {
-            (StatusCode::BAD_REQUEST, errors.remove("confirm"), None)
-        }
-        Err(ServiceError::Conflict(message)) => (StatusCode::CONFLICT, None, Some(message)),
+        Err(ServiceError::Invalid(mut errors)) => (
+            StatusCode::BAD_REQUEST,
+            errors.remove("confirm"),
+            errors.remove(DELETE_SAVEPOINTS_FIELD),
+            None,
+        ),
+        Err(ServiceError::Conflict(message)) => (StatusCode::CONFLICT, None, None, Some(message)),
         Err(other) => return Err(PageError::new(other, layout)),
     };
     let view = state.service.instance(id).await.or_page(&layout)?;
@@ -291,6 +314,8 @@ async fn uninstall_form(
         dependants,
         typed: form.confirm,
         error,
+        delete_savepoints,
+        delete_error,
         conflict,
     };
     Ok((status, super::page::render(&page)).into_response())
@@ -300,13 +325,13 @@ async fn uninstall_json(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<Confirm>, JsonRejection>,
+    body: Result<Json<ConfirmJson>, JsonRejection>,
 ) -> Result<(StatusCode, Json<crate::store::Operation>), ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(body)?;
     let operation = state
         .service
-        .uninstall(id, &body.confirm, &caller.user.name)
+        .uninstall(id, &body.confirm, body.delete_savepoints, &caller.user.name)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(operation)))
 }

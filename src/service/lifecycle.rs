@@ -86,17 +86,31 @@ impl Service {
         ))
     }
 
-    /// Queues the uninstall of an instance, after the user typed its name.
-    /// Refused (409) while other instances depend on it.
+    /// Queues the uninstall of an instance, after the user typed its name;
+    /// with `delete_savepoints`, a Flink cluster's savepoint directory goes
+    /// too once the cluster is gone (refused, field
+    /// [`super::savepoints::DELETE_SAVEPOINTS_FIELD`], where dataport cannot
+    /// delete it: [`Service::savepoint_store`]). Refused (409) while other
+    /// instances depend on it.
     pub async fn uninstall(
         &self,
         id: Uuid,
         confirm: &str,
+        delete_savepoints: bool,
         actor: &str,
     ) -> Result<Operation, ServiceError> {
         let instance = self.instance_record(id).await?;
-        let result = self.queue_uninstall(&instance, confirm, actor).await;
-        let entry = Audited::new("uninstall", instance.target()).instance(Some(id));
+        let result = self
+            .queue_uninstall(&instance, confirm, delete_savepoints, actor)
+            .await;
+        let mut entry = Audited::new("uninstall", instance.target()).instance(Some(id));
+        if let Ok(Operation {
+            deletes_savepoints: Some(dir),
+            ..
+        }) = &result
+        {
+            entry = entry.detail(format!("and delete its savepoints under {dir}"));
+        }
         self.audited(actor, entry, result).await
     }
 
@@ -104,6 +118,7 @@ impl Service {
         &self,
         instance: &Instance,
         confirm: &str,
+        delete_savepoints: bool,
         actor: &str,
     ) -> Result<Operation, ServiceError> {
         let id = instance.id;
@@ -138,14 +153,13 @@ impl Service {
             )));
         }
         self.cluster.as_ref().ok_or(ServiceError::NoCluster)?;
+        let deletes_savepoints = match delete_savepoints {
+            true => Some(self.savepoint_store(instance).await?.dir),
+            false => None,
+        };
         let operation = self
             .store
-            .queue_operation(
-                id,
-                OperationKind::Uninstall,
-                InstanceStatus::Uninstalling,
-                actor,
-            )
+            .queue_uninstall(id, actor, deletes_savepoints)
             .await?;
         self.views.clear();
         self.work.notify_one();
@@ -178,6 +192,19 @@ impl Service {
                             gone.join(", ")
                         );
                     }
+                }
+                if let Some(dir) = &operation.deletes_savepoints {
+                    let deleting = format!("Deleting its savepoints under {dir}");
+                    self.store.set_progress(operation.id, &deleting).await?;
+                    // The cluster is gone either way: a failure is said, not fatal.
+                    done = match self.delete_savepoint_dir(&instance, dir).await {
+                        Ok(()) => format!("{done}; its savepoints under {dir} are deleted"),
+                        Err(error) => {
+                            tracing::warn!(instance = %instance.target(), %dir, %error,
+                                "savepoints not deleted");
+                            format!("{done}; its savepoints under {dir} were NOT deleted: {error}")
+                        }
+                    };
                 }
                 self.store.set_progress(operation.id, &done).await?;
                 // Its session jobs went first, with its other objects.

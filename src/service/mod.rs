@@ -46,8 +46,9 @@ pub use lifecycle::Dependant;
 pub use monitoring::{AlertView, FIGURES_WINDOW, FigureView, InstanceFigures};
 pub use pods::{LOG_DOWNLOAD_BYTES, LOG_PAGE_BYTES, LOG_TAIL_LINES, LogView, PodDetail};
 pub use savepoints::{
-    APPLICATION_APP, DELETE_FIELD, SAVEPOINT_FIELD, START_FIELD, START_POINT_FIELD,
-    SavepointSchedule, SavepointsOf, SnapshotView, delete_refusal, readable_size,
+    APPLICATION_APP, DELETE_FIELD, DELETE_SAVEPOINTS_FIELD, SAVEPOINT_FIELD, START_FIELD,
+    START_POINT_FIELD, SavepointSchedule, SavepointStore, SavepointsOf, SnapshotView,
+    delete_refusal, readable_size,
 };
 pub use session_upgrade::InterruptedJob;
 pub use sessions::SessionRecords;

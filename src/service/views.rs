@@ -277,6 +277,10 @@ pub struct FlinkLeftovers {
     /// `s3://flink/streaming/flink-main/savepoints`), when it could be read:
     /// kept. Filled by [`super::Service::uninstall_leftovers`].
     pub savepoint_dir: Option<String>,
+    /// The MinIO instance holding the savepoint directory, when the uninstall
+    /// can delete it ([`super::Service::savepoint_store`]). Filled by
+    /// [`super::Service::uninstall_leftovers`].
+    pub deletable_on: Option<String>,
 }
 
 impl InstanceView {
@@ -299,6 +303,7 @@ impl InstanceView {
                 .then(|| params["storage"].as_str().map(str::to_owned))
                 .flatten(),
             savepoint_dir: None,
+            deletable_on: None,
         })
     }
 }

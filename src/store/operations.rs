@@ -11,7 +11,7 @@ use super::{
 /// The columns of `operations`, as `operation_from_row` reads them.
 macro_rules! operation_columns {
     () => {
-        "id, instance_id, kind, state, revision, error, progress, actor, created_at, started_at, finished_at"
+        "id, instance_id, kind, state, revision, error, progress, actor, created_at, started_at, finished_at, deletes_savepoints"
     };
 }
 
@@ -52,6 +52,35 @@ impl Store {
         status: InstanceStatus,
         actor: &str,
     ) -> Result<Operation, StoreError> {
+        self.queue(instance_id, kind, status, actor, None).await
+    }
+
+    /// Queues the uninstall of instance `instance_id` (status Uninstalling),
+    /// which deletes the savepoint directory `deletes_savepoints` too when given.
+    pub async fn queue_uninstall(
+        &self,
+        instance_id: Uuid,
+        actor: &str,
+        deletes_savepoints: Option<String>,
+    ) -> Result<Operation, StoreError> {
+        self.queue(
+            instance_id,
+            OperationKind::Uninstall,
+            InstanceStatus::Uninstalling,
+            actor,
+            deletes_savepoints,
+        )
+        .await
+    }
+
+    async fn queue(
+        &self,
+        instance_id: Uuid,
+        kind: OperationKind,
+        status: InstanceStatus,
+        actor: &str,
+        deletes_savepoints: Option<String>,
+    ) -> Result<Operation, StoreError> {
         let operation = Operation {
             id: Uuid::new_v4(),
             instance_id,
@@ -60,6 +89,7 @@ impl Store {
             revision: None,
             error: None,
             progress: None,
+            deletes_savepoints,
             actor: actor.to_owned(),
             created_at: now(),
             started_at: None,
@@ -149,8 +179,8 @@ pub(super) async fn insert_operation(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO operations (id, instance_id, kind, state, revision, error, actor, \
-         created_at, started_at, finished_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         created_at, started_at, finished_at, deletes_savepoints) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(operation.id.to_string())
     .bind(operation.instance_id.to_string())
@@ -162,6 +192,7 @@ pub(super) async fn insert_operation(
     .bind(timestamp(operation.created_at))
     .bind(operation.started_at.map(timestamp))
     .bind(operation.finished_at.map(timestamp))
+    .bind(operation.deletes_savepoints.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -124,6 +124,9 @@ pub struct Operation {
     pub error: Option<String>,
     /// What it is waiting for while it runs.
     pub progress: Option<String>,
+    /// For an uninstall of a Flink cluster, the savepoint directory it
+    /// deletes once the cluster is gone (`s3://bucket/prefix`); `None` keeps it.
+    pub deletes_savepoints: Option<String>,
     /// Who asked.
     pub actor: String,
     /// When it was asked for.

@@ -50,6 +50,7 @@ pub(super) fn operation_from_row(row: &AnyRow) -> Result<Operation, StoreError> 
         revision: row.try_get("revision")?,
         error: row.try_get("error")?,
         progress: row.try_get("progress")?,
+        deletes_savepoints: row.try_get("deletes_savepoints")?,
         actor: row.try_get("actor")?,
         created_at: time(row, "created_at")?,
         started_at: optional_time(row, "started_at")?,

@@ -6,7 +6,7 @@ pub(crate) mod flink;
 pub mod flink_operator;
 mod hdfs;
 mod hive_metastore;
-mod minio;
+pub(crate) mod minio;
 pub(crate) mod monitoring;
 mod mysql;
 pub mod prometheus;

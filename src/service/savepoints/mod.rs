@@ -17,11 +17,13 @@ use crate::store::{Instance, JobWish};
 
 mod application;
 mod delete;
+mod directory;
 mod schedule;
 mod size;
 
 pub use application::APPLICATION_APP;
 pub use delete::{DELETE_FIELD, START_POINT_FIELD, SavepointsOf, delete_refusal};
+pub use directory::{DELETE_SAVEPOINTS_FIELD, SavepointStore};
 
 use schedule::parse_time;
 pub use schedule::{SavepointSchedule, readable_time, savepoint_schedule, time_ago};
@@ -217,6 +219,11 @@ impl Service {
     ) -> Option<super::views::FlinkLeftovers> {
         let mut leftovers = view.flink_leftovers()?;
         leftovers.savepoint_dir = self.savepoint_dir(&view.instance).await.ok().flatten();
+        leftovers.deletable_on = self
+            .savepoint_store(&view.instance)
+            .await
+            .ok()
+            .map(|store| store.minio.name);
         Some(leftovers)
     }
 

@@ -35,7 +35,8 @@
 //! The client image (minio/mc `Dockerfile.release`: `ENTRYPOINT ["mc"]`): the
 //! container's command runs as given (the bucket Job's `sh -c "..."`), with
 //! `PATH` starting at a folder of the pod's own whose `mc` runs mc-standin
-//! (`alias set`, `mb [--ignore-existing]`, `ls`; see `testenv/s3/README.md`)
+//! (`alias set`, `mb [--ignore-existing]`, `ls`, `rm --recursive --force`; see
+//! `testenv/s3/README.md`)
 //! with the pod's hosts file, so cluster names resolve, and `MC_CONFIG_DIR`
 //! in the container's folder unless the pod sets it.
 

@@ -36,12 +36,13 @@ import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * A stand-in for the three `mc` (MinIO client) commands dataport's tests need, since mc is AGPL:
+ * A stand-in for the four `mc` (MinIO client) commands dataport's tests need, since mc is AGPL:
  *
  * <pre>
  *   mc-standin alias set ALIAS URL ACCESS_KEY SECRET_KEY
  *   mc-standin mb [--ignore-existing|-p] ALIAS/BUCKET
  *   mc-standin ls [--recursive|-r] ALIAS/BUCKET[/PREFIX]
+ *   mc-standin rm --recursive --force ALIAS/BUCKET/PREFIX
  * </pre>
  *
  * <p>As mc does, {@code alias set} checks that the server answers to those credentials (it lists
@@ -49,14 +50,18 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code aliases.properties} under {@code $MC_CONFIG_DIR}, else {@code ~/.mc-standin} (not mc's
  * own {@code config.json}). Requests are path-style with AWS Signature V4, region us-east-1.
  * {@code ls} always lists recursively: one line per object, {@code [time UTC] SIZE KEY} with the
- * key relative to the bucket. Anything else exits 2 with a message saying this is a stand-in.
+ * key relative to the bucket. {@code rm} removes every object under the prefix, one {@code
+ * Removed `ALIAS/BUCKET/KEY`.} line each, as mc does; mc requires both flags for a recursive
+ * removal, and so does the stand-in. Anything else exits 2 with a message saying this is a
+ * stand-in.
  */
 public final class Main {
     private static final String USAGE =
             "this is dataport's test stand-in for mc (MinIO client); it knows only\n"
                     + "  alias set ALIAS URL ACCESS_KEY SECRET_KEY\n"
                     + "  mb [--ignore-existing|-p] ALIAS/BUCKET\n"
-                    + "  ls [--recursive|-r] ALIAS/BUCKET[/PREFIX]";
+                    + "  ls [--recursive|-r] ALIAS/BUCKET[/PREFIX]\n"
+                    + "  rm --recursive --force ALIAS/BUCKET/PREFIX";
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'").withZone(ZoneOffset.UTC);
 
@@ -89,6 +94,8 @@ public final class Main {
                     return mb(rest);
                 case "ls":
                     return ls(rest);
+                case "rm":
+                    return rm(rest);
                 default:
                     return unsupported(args.get(0));
             }
@@ -181,6 +188,47 @@ public final class Main {
             }
         } catch (SdkException e) {
             throw new Failure("Unable to list `" + targets.get(0) + "`. " + e.getMessage());
+        }
+        return 0;
+    }
+
+    private int rm(List<String> args) {
+        boolean recursive = false;
+        boolean force = false;
+        List<String> targets = new ArrayList<>();
+        for (String a : args) {
+            if (a.equals("--recursive") || a.equals("-r")) {
+                recursive = true;
+            } else if (a.equals("--force")) {
+                force = true;
+            } else if (a.startsWith("-")) {
+                return unsupported("rm " + a);
+            } else {
+                targets.add(a);
+            }
+        }
+        if (targets.size() != 1 || !recursive) {
+            return unsupported("rm " + String.join(" ", args) + " (only a recursive removal)");
+        }
+        if (!force) {
+            // mc's own refusal of a recursive removal without --force.
+            throw new Failure("Removal requires --force flag. This operation is *IRREVERSIBLE*. "
+                    + "Please review carefully before performing this *DANGEROUS* operation.");
+        }
+        Target t = target(targets.get(0));
+        if (t.prefix.isEmpty()) {
+            return unsupported("rm " + targets.get(0) + " (a whole bucket)");
+        }
+        String alias = targets.get(0).split("/", 2)[0];
+        try (S3Client s3 = t.client()) {
+            ListObjectsV2Request request =
+                    ListObjectsV2Request.builder().bucket(t.bucket).prefix(t.prefix).build();
+            for (S3Object o : s3.listObjectsV2Paginator(request).contents()) {
+                s3.deleteObject(d -> d.bucket(t.bucket).key(o.key()));
+                out.println("Removed `" + alias + "/" + t.bucket + "/" + o.key() + "`.");
+            }
+        } catch (SdkException e) {
+            throw new Failure("Failed to remove `" + targets.get(0) + "`. " + e.getMessage());
         }
         return 0;
     }

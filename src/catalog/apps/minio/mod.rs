@@ -1,5 +1,9 @@
 //! MinIO, an S3-compatible object store.
 
+mod removal;
+
+pub use removal::{S3Location, remove_objects_job};
+
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -147,16 +151,7 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
         }),
         spec: Some(PodSpec {
             restart_policy: Some("OnFailure".into()),
-            containers: vec![Container {
-                name: "create-bucket".into(),
-                image: Some(MC_IMAGE.into()),
-                command: Some(vec!["sh".into(), "-c".into(), create_bucket]),
-                env: Some(vec![
-                    env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
-                    env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
-                ]),
-                ..Container::default()
-            }],
+            containers: vec![mc_container("create-bucket", name, create_bucket)],
             ..PodSpec::default()
         }),
     };
@@ -180,6 +175,23 @@ fn render(input: &RenderInput) -> Result<Vec<Object>, RenderError> {
     )?);
     objects.push(object(&job)?);
     Ok(in_apply_order(objects))
+}
+
+/// A container of [`MC_IMAGE`] that runs `script` with `sh -c`, MinIO
+/// instance `minio`'s root credentials in `MINIO_ROOT_USER` and
+/// `MINIO_ROOT_PASSWORD` (from its `<minio>-credentials` Secret).
+fn mc_container(name: &str, minio: &str, script: String) -> Container {
+    let secret = format!("{minio}-credentials");
+    Container {
+        name: name.into(),
+        image: Some(MC_IMAGE.into()),
+        command: Some(vec!["sh".into(), "-c".into(), script]),
+        env: Some(vec![
+            env_from_secret("MINIO_ROOT_USER", &secret, "root-user"),
+            env_from_secret("MINIO_ROOT_PASSWORD", &secret, "root-password"),
+        ]),
+        ..Container::default()
+    }
 }
 
 /// MinIO's contract with its images.

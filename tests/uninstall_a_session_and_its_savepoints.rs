@@ -1,0 +1,130 @@
+//! A user uninstalls a real Flink session whose savepoints are on dataport's
+//! MinIO (S3Proxy here) and ticks "Also delete its savepoints": the confirm
+//! page offers the box with the directory; a wrong name keeps the box ticked;
+//! the uninstall deletes every object under the savepoint directory with a
+//! Job in MinIO's namespace (mc-standin's `rm --recursive --force` for mc),
+//! says so in its last progress line and the audit log, and leaves no Job.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Portal;
+use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
+use common::flink::{install_session_with_state_on_s3, pod_ip, run_the_test_job};
+use common::operator::eventually;
+use common::s3::{mc, secret_value};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams};
+use serde_json::json;
+
+#[tokio::test]
+async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
+    let (portal, _database, namespace) = Portal::on_real_flink_cluster("spdelete").await;
+    let jar = serve_file(&test_job_jar(REAL_FLINK_RELEASE)).await;
+    let (id, _) = install_session_with_state_on_s3(&portal, &namespace).await;
+    common::flink::wait_until_running(&portal, &id).await;
+    run_the_test_job(&portal, &id, "counting", &jar).await;
+    let (status, suspended) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/jobs/counting/suspend"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{suspended}");
+    portal
+        .wait_for_job(
+            &id,
+            "counting",
+            "suspended with a savepoint",
+            Duration::from_secs(180),
+            |job| job["state"] == "SUSPENDED" && job["observed"]["savepoint"].is_string(),
+        )
+        .await;
+
+    // The savepoint is in the bucket.
+    let client = real_flink().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let secret = secrets.get("store-credentials").await.expect("Secret");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let minio = pod_ip(&pods.get("store-0").await.expect("MinIO's pod"));
+    let config = tempfile::tempdir().expect("temp dir");
+    let (ok, said) = mc(
+        config.path(),
+        &[
+            "alias",
+            "set",
+            "store",
+            &format!("http://{minio}:9000"),
+            &secret_value(&secret, "root-user"),
+            &secret_value(&secret, "root-password"),
+        ],
+    );
+    assert!(ok, "{said}");
+    let dir = format!("s3://flink/{namespace}/analytics/savepoints");
+    let listing = format!("store/flink/{namespace}/analytics/savepoints/");
+    let (ok, listed) = mc(config.path(), &["ls", &listing]);
+    assert!(ok && listed.contains("_metadata"), "{listed}");
+
+    // The confirm page offers the box, naming the directory; a wrong name
+    // keeps it ticked.
+    let (_, confirm) = portal.get(&format!("/instances/{id}/uninstall")).await;
+    assert!(
+        confirm.contains("data-delete-savepoints")
+            && confirm.contains(&format!(
+                "every file under <code>{dir}</code> on MinIO store"
+            )),
+        "{confirm}"
+    );
+    let (status, _, page) = portal
+        .post_form(
+            &format!("/instances/{id}/uninstall"),
+            &[("confirm", "analytic"), ("delete_savepoints", "on")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains(r#"name="delete_savepoints" value="on" checked"#),
+        "the box stays ticked: {page}"
+    );
+
+    // Uninstalled with the box ticked: the savepoints are gone.
+    let (status, operation) = portal
+        .post_json(
+            &format!("/api/v1/instances/{id}/uninstall"),
+            &json!({"confirm": "analytics", "delete_savepoints": true}),
+        )
+        .await;
+    assert_eq!(status, 202, "{operation}");
+    assert_eq!(operation["deletes_savepoints"], json!(dir), "{operation}");
+    let uninstalled = portal.wait_until_uninstalled(&id).await;
+    let last = &uninstalled["operations"][0];
+    assert_eq!(last["state"], "succeeded", "{uninstalled}");
+    assert!(
+        last["progress"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!("its savepoints under {dir} are deleted")),
+        "{last}"
+    );
+    let (ok, listed) = mc(config.path(), &["ls", &listing]);
+    assert!(ok && listed.trim().is_empty(), "left: {listed}");
+
+    // The Job went with its work; the audit log says what was deleted.
+    let jobs: Api<Job> = Api::namespaced(client, &namespace);
+    eventually(Duration::from_secs(30), "the deletion Job gone", || async {
+        jobs.list(&ListParams::default().labels("app.kubernetes.io/component=delete-savepoints"))
+            .await
+            .ok()
+            .filter(|listed| listed.items.is_empty())
+    })
+    .await;
+    let (_, audit) = portal.get_json("/api/v1/audit").await;
+    assert!(
+        audit
+            .to_string()
+            .contains(&format!("and delete its savepoints under {dir}")),
+        "{audit}"
+    );
+}
