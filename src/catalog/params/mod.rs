@@ -11,7 +11,7 @@ use super::quantity::QuantityKind;
 mod service_address;
 mod validate;
 
-pub use service_address::{ServiceAddress, parse_service};
+pub use service_address::{ServiceAddress, parse_namespaced_name, parse_service};
 pub use validate::{
     DNS_LABEL_PATTERN, INSTANCE_NAME_MAX, SECRET_MAX_CHARS, is_dns_label, reference_target,
     reference_value, validate, with_rule_errors,

@@ -1,4 +1,5 @@
-//! A Service named in a form as `namespace/name:port`.
+//! Objects named in a form across namespaces: `namespace/name`, and a
+//! Service with its port as `namespace/name:port`.
 
 use super::is_dns_label;
 
@@ -22,15 +23,53 @@ pub fn parse_service(raw: &str) -> Result<ServiceAddress, String> {
              monitoring/prometheus-operated:9090"
         )
     };
-    let (namespace, rest) = raw.trim().split_once('/').ok_or_else(wrong)?;
-    let (name, port) = rest.split_once(':').ok_or_else(wrong)?;
+    let (object, port) = raw.trim().rsplit_once(':').ok_or_else(wrong)?;
     let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(wrong)?;
-    if !is_dns_label(namespace, 63) || !is_dns_label(name, 63) {
-        return Err(wrong());
-    }
+    let (namespace, name) = parse_namespaced_name(object).ok_or_else(wrong)?;
     Ok(ServiceAddress {
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
+        namespace,
+        name,
         port,
     })
+}
+
+/// Parses `namespace/name` (surrounding blanks ignored), both DNS labels;
+/// `None` otherwise.
+pub fn parse_namespaced_name(raw: &str) -> Option<(String, String)> {
+    raw.trim()
+        .split_once('/')
+        .filter(|(namespace, name)| is_dns_label(namespace, 63) && is_dns_label(name, 63))
+        .map(|(namespace, name)| (namespace.to_owned(), name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_and_namespaced_names_are_dns_labels_around_a_slash() {
+        assert_eq!(
+            parse_service(" monitoring/prometheus-operated:9090 "),
+            Ok(ServiceAddress {
+                namespace: "monitoring".into(),
+                name: "prometheus-operated".into(),
+                port: 9090,
+            })
+        );
+        for wrong in [
+            "monitoring/prometheus",
+            "prometheus:9090",
+            "a/b:0",
+            "A/b:80",
+            "a/b/c:80",
+        ] {
+            assert!(parse_service(wrong).is_err(), "{wrong}");
+        }
+        assert_eq!(
+            parse_namespaced_name("monitoring/prometheus"),
+            Some(("monitoring".into(), "prometheus".into()))
+        );
+        assert_eq!(parse_namespaced_name("prometheus"), None);
+        assert_eq!(parse_namespaced_name("monitoring/Prometheus"), None);
+    }
 }

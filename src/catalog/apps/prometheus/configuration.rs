@@ -44,7 +44,8 @@ pub fn configuration(namespaces: &[String]) -> Result<String, RenderError> {
 
 /// The scrape job alone, as a file of `scrape_configs` that a Prometheus
 /// configured by hand names in its `scrape_config_files` (Prometheus 2.43
-/// and later); its discovery acts as that Prometheus's ServiceAccount.
+/// and later: prometheus/prometheus `config/config.go`, `ScrapeConfigFiles`,
+/// added in v2.43.0); its discovery acts as that Prometheus's ServiceAccount.
 pub(super) fn scrape_job(namespaces: &[String]) -> Result<String, RenderError> {
     written(&json!({"scrape_configs": [job(namespaces)]}))
 }

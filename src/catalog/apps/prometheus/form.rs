@@ -4,7 +4,7 @@
 
 use super::operator_mode::{PROMETHEUS_OPERATOR, parse_labels};
 use crate::catalog::apps::flink_operator::namespace_list_error;
-use crate::catalog::params::{Choice, Param, ParamKind, is_dns_label, parse_service};
+use crate::catalog::params::{Choice, Param, ParamKind, parse_namespaced_name, parse_service};
 use crate::catalog::render::RenderError;
 use crate::catalog::{FieldErrors, Values};
 
@@ -154,13 +154,9 @@ pub fn existing(values: &Values) -> Option<Existing> {
 
 /// Parses `namespace/name` of a ServiceAccount (both DNS labels).
 fn parse_account(raw: &str) -> Result<(String, String), String> {
-    raw.trim()
-        .split_once('/')
-        .filter(|(namespace, name)| is_dns_label(namespace, 63) && is_dns_label(name, 63))
-        .map(|(namespace, name)| (namespace.to_owned(), name.to_owned()))
-        .ok_or_else(|| {
-            format!("{raw:?} is not a ServiceAccount as namespace/name, e.g. monitoring/prometheus")
-        })
+    parse_namespaced_name(raw).ok_or_else(|| {
+        format!("{raw:?} is not a ServiceAccount as namespace/name, e.g. monitoring/prometheus")
+    })
 }
 
 /// The ServiceAccount of a Prometheus configured by hand.

@@ -71,7 +71,7 @@ pub const WEB_UI: WebUi = WebUi {
     name: "prometheus",
     label: "Prometheus",
     service_suffix: "",
-    port: 9090,
+    port: PORT as u16,
     note: None,
     public_url_param: None,
     serves_proxy_path: false,
