@@ -3,7 +3,8 @@
 //! page offers the box with the directory; a wrong name keeps the box ticked;
 //! the uninstall deletes every object under the savepoint directory with a
 //! Job in MinIO's namespace (mc-standin's `rm --recursive --force` for mc),
-//! says so in its last progress line and the audit log, and leaves no Job.
+//! says so in its last progress line (counting the files) and the audit
+//! log, and leaves no Job and no pod.
 
 mod common;
 
@@ -66,6 +67,10 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
     let listing = format!("store/flink/{namespace}/analytics/savepoints/");
     let (ok, listed) = mc(config.path(), &["ls", &listing]);
     assert!(ok && listed.contains("_metadata"), "{listed}");
+    let stored = listed
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .count();
 
     // The confirm page offers the box, naming the directory; a wrong name
     // keeps it ticked.
@@ -73,7 +78,7 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
     assert!(
         confirm.contains("data-delete-savepoints")
             && confirm.contains(&format!(
-                "every file under <code>{dir}</code> on MinIO store"
+                "every file under <code>{dir}</code> in the MinIO instance <strong>store</strong>"
             )),
         "{confirm}"
     );
@@ -101,13 +106,13 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
     let uninstalled = portal.wait_until_uninstalled(&id).await;
     let last = &uninstalled["operations"][0];
     assert_eq!(last["state"], "succeeded", "{uninstalled}");
-    assert!(
-        last["progress"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with(&format!("its savepoints under {dir} are deleted")),
-        "{last}"
-    );
+    // Each file stored there counted.
+    let said = last["progress"].as_str().unwrap_or_default();
+    let files: usize = said
+        .split_once(&format!("its savepoints under {dir} are deleted ("))
+        .and_then(|(_, count)| count.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count of deleted files: {said}"));
+    assert_eq!(files, stored, "{said}");
     let (ok, listed) = mc(config.path(), &["ls", &listing]);
     assert!(ok && listed.trim().is_empty(), "left: {listed}");
 
@@ -119,6 +124,20 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
             .ok()
             .filter(|listed| listed.items.is_empty())
     })
+    .await;
+    // Its pod too: the node deletes a pod that ended once it is deleted.
+    eventually(
+        Duration::from_secs(60),
+        "the deletion Job's pod gone",
+        || async {
+            pods.list(
+                &ListParams::default().labels("app.kubernetes.io/component=delete-savepoints"),
+            )
+            .await
+            .ok()
+            .filter(|listed| listed.items.is_empty())
+        },
+    )
     .await;
     let (_, audit) = portal.get_json("/api/v1/audit").await;
     assert!(

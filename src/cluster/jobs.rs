@@ -16,13 +16,20 @@ const JOB_PATIENCE: Duration = Duration::from_secs(180);
 /// How much of a failed Job's pod log the error quotes.
 const LOG_LINES: i64 = 5;
 
+/// How much of a completed Job's pod log is read (256 KiB).
+pub const LOG_BYTES: i64 = 256 * 1024;
+
 impl Cluster {
     /// Creates Job `job` (a rendered object naming its namespace), waits until
     /// it completes or fails (at most 3 minutes), then deletes it and its pods.
-    /// A Job of the same name left by an earlier attempt is replaced. `Err`
-    /// says why it failed: the Job's `Failed` condition and the last lines of
-    /// its pod's log, or [`ClusterError::Timeout`].
-    pub async fn run_job_to_completion(&self, job: &serde_json::Value) -> Result<(), ClusterError> {
+    /// A Job of the same name left by an earlier attempt is replaced. Returns
+    /// the log of its pod that completed (at most [`LOG_BYTES`]). `Err` says
+    /// why it failed: the Job's `Failed` condition and the last lines of its
+    /// pod's log, or [`ClusterError::Timeout`].
+    pub async fn run_job_to_completion(
+        &self,
+        job: &serde_json::Value,
+    ) -> Result<String, ClusterError> {
         let job: Job = serde_json::from_value(job.clone())
             .map_err(|error| ClusterError::Encode(error.to_string()))?;
         let namespace = job.metadata.namespace.clone().unwrap_or_default();
@@ -57,18 +64,22 @@ impl Cluster {
         outcome
     }
 
-    /// Waits for Job `name`'s end: `Ok` once it completed.
+    /// Waits for Job `name`'s end: once it completed, the log of its pod
+    /// that did.
     async fn job_outcome(
         &self,
         jobs: &Api<Job>,
         namespace: &str,
         name: &str,
         started: Instant,
-    ) -> Result<(), ClusterError> {
+    ) -> Result<String, ClusterError> {
         loop {
             let status = jobs.get(name).await?.status.unwrap_or_default();
             if status.succeeded.unwrap_or(0) > 0 {
-                return Ok(());
+                return Ok(self
+                    .completed_log(namespace, name)
+                    .await
+                    .unwrap_or_default());
             }
             let failed = status
                 .conditions
@@ -94,6 +105,29 @@ impl Cluster {
                 )));
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// The log of Job `name`'s pod that succeeded, at most [`LOG_BYTES`].
+    async fn completed_log(&self, namespace: &str, name: &str) -> Option<String> {
+        let pods: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
+        let listed = pods
+            .list(&ListParams::default().labels(&format!("job-name={name}")))
+            .await
+            .ok()?;
+        let pod = listed.items.into_iter().find(|pod| {
+            pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded")
+        })?;
+        let params = LogParams {
+            limit_bytes: Some(LOG_BYTES),
+            ..LogParams::default()
+        };
+        match pods.logs(pod.metadata.name.as_deref()?, &params).await {
+            Ok(log) => Some(log),
+            Err(error) => {
+                tracing::warn!(job = %name, %error, "the completed Job's log could not be read");
+                None
+            }
         }
     }
 

@@ -268,13 +268,15 @@ impl Service {
 
 /// The name an empty install form suggests for a new instance of `app` in
 /// `namespace`: the app's name, else that name with `-2`, `-3`, … — the
-/// first that no instance there (installed or not) has, as names are
-/// unique per namespace.
+/// first that no instance there holds. An uninstalled instance's name is
+/// free again (the new record links the old), so it is suggested first.
 fn suggested_name(app: &str, namespace: &str, instances: &[crate::store::Instance]) -> String {
     let taken = |name: &str| {
-        instances
-            .iter()
-            .any(|i| i.namespace == namespace && i.name == name)
+        instances.iter().any(|i| {
+            i.namespace == namespace
+                && i.name == name
+                && i.status != crate::store::InstanceStatus::Uninstalled
+        })
     };
     (1..)
         .map(|n| match n {
@@ -423,7 +425,33 @@ fn version_key(version: &str) -> Vec<(u64, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{version_key, with_article};
+    use super::{suggested_name, version_key, with_article};
+    use crate::store::{Instance, InstanceStatus};
+
+    fn instance(name: &str, status: InstanceStatus) -> Instance {
+        Instance {
+            id: uuid::Uuid::new_v4(),
+            app: "flink".into(),
+            name: name.into(),
+            namespace: "streaming".into(),
+            version: "1.20".into(),
+            status,
+            params: serde_json::json!({}),
+            current_revision: 1,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            previous_id: None,
+        }
+    }
+
+    #[test]
+    fn an_uninstalled_instances_name_is_suggested_again() {
+        let running = [instance("flink", InstanceStatus::Running)];
+        assert_eq!(suggested_name("flink", "streaming", &running), "flink-2");
+        assert_eq!(suggested_name("flink", "other", &running), "flink");
+        let uninstalled = [instance("flink", InstanceStatus::Uninstalled)];
+        assert_eq!(suggested_name("flink", "streaming", &uninstalled), "flink");
+    }
 
     #[test]
     fn articles_follow_the_first_letter() {

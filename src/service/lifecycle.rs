@@ -198,7 +198,11 @@ impl Service {
                     self.store.set_progress(operation.id, &deleting).await?;
                     // The cluster is gone either way: a failure is said, not fatal.
                     done = match self.delete_savepoint_dir(&instance, dir).await {
-                        Ok(()) => format!("{done}; its savepoints under {dir} are deleted"),
+                        Ok(0) => format!("{done}; there were no savepoints under {dir}"),
+                        Ok(1) => format!("{done}; its savepoints under {dir} are deleted (1 file)"),
+                        Ok(files) => format!(
+                            "{done}; its savepoints under {dir} are deleted ({files} files)"
+                        ),
                         Err(error) => {
                             tracing::warn!(instance = %instance.target(), %dir, %error,
                                 "savepoints not deleted");

@@ -372,8 +372,8 @@ impl InstanceView {
 /// in `namespace`: the PersistentVolumeClaims of its StatefulSets (the
 /// StatefulSet controller never deletes them under the default
 /// `persistentVolumeClaimRetentionPolicy` Retain, Kubernetes
-/// apps/v1 StatefulSetSpec) and the namespace itself. Its Secrets carry its
-/// labels and go with its other objects.
+/// apps/v1 StatefulSetSpec) and the namespace itself. Its Secrets, if it
+/// had any, carry its labels and went with its other objects.
 pub(super) fn left_behind(objects: &serde_json::Value, namespace: &str) -> Vec<String> {
     let mut left = Vec::new();
     for object in objects.as_array().into_iter().flatten() {
@@ -406,10 +406,19 @@ pub(super) fn left_behind(objects: &serde_json::Value, namespace: &str) -> Vec<S
             ));
         }
     }
-    left.push(format!(
-        "Its Secrets (passwords) were deleted with its other objects; the namespace \
-         {namespace} stays."
-    ));
+    let had_secrets = objects
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|object| object["kind"] == "Secret");
+    left.push(if had_secrets {
+        format!(
+            "Its Secrets (passwords) were deleted with its other objects; the namespace \
+             {namespace} stays."
+        )
+    } else {
+        format!("The namespace {namespace} stays.")
+    });
     left
 }
 

@@ -82,12 +82,13 @@ impl Service {
 
     /// Deletes every object under `dir` (what [`Self::savepoint_store`]
     /// found for `cluster` when its uninstall was asked for) with a Job in
-    /// the MinIO instance's namespace. `Err` is why it did not.
+    /// the MinIO instance's namespace; returns how many it removed, counted
+    /// from mc's `Removed `…`.` lines. `Err` is why it did not.
     pub(in crate::service) async fn delete_savepoint_dir(
         &self,
         cluster: &Instance,
         dir: &str,
-    ) -> Result<(), String> {
+    ) -> Result<usize, String> {
         let kube = self.cluster.as_ref().ok_or("no cluster is configured")?;
         let reference = cluster.params["minio"].as_str().unwrap_or_default();
         let (namespace, name) = reference_target(reference, &cluster.namespace);
@@ -95,8 +96,13 @@ impl Service {
             S3Location::parse(dir).ok_or_else(|| format!("{dir} is not an S3 location"))?;
         let job = remove_objects_job(&namespace, &name, &location, &cluster.name)
             .map_err(|error| error.to_string())?;
-        kube.run_job_to_completion(&job)
+        let log = kube
+            .run_job_to_completion(&job)
             .await
-            .map_err(|error| error.to_string())
+            .map_err(|error| error.to_string())?;
+        Ok(log
+            .lines()
+            .filter(|line| line.starts_with("Removed `"))
+            .count())
     }
 }

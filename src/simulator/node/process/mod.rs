@@ -91,7 +91,8 @@ pub struct ProcessNode {
     dns: Arc<ClusterDns>,
     http: reqwest::Client,
     pods: Mutex<HashMap<String, watch::Sender<StopRequest>>>,
-    /// The pods it runs now, by namespace and name: what its log endpoint reads.
+    /// The pods it runs, and those that ended by themselves until they are
+    /// deleted, by namespace and name: what its log endpoint reads.
     running: Mutex<HashMap<(String, String), Arc<pod::PodRun>>>,
     /// The pods' IPs.
     network: network::PodNetwork,
@@ -217,20 +218,21 @@ impl ProcessNode {
             return;
         };
         let mut pods = self.pods.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(deleting) = &pod.metadata.deletion_timestamp {
-            let _ = deleting;
+        if pod.metadata.deletion_timestamp.is_some() {
             let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30);
-            match pods.get(&uid) {
-                Some(stop) => {
-                    let _ = stop.send(Some((grace, true)));
-                }
-                None => {
-                    // Never started here (the node restarted): only the final delete.
-                    let (stop, receiver) = watch::channel(Some((0, true)));
-                    pods.insert(uid, stop);
-                    let ip = Some(Ipv4Addr::LOCALHOST);
-                    tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
-                }
+            // A pod whose run ended by itself (a Job's) has nobody listening:
+            // it is deleted at once, as the kubelet deletes a terminated pod.
+            let ended = match pods.get(&uid) {
+                Some(stop) => stop.send(Some((grace, true))).is_err(),
+                None => true,
+            };
+            if ended {
+                // Ended, or never started here (the node restarted): only the
+                // final delete.
+                let (stop, receiver) = watch::channel(Some((0, true)));
+                pods.insert(uid, stop);
+                let ip = Some(Ipv4Addr::LOCALHOST);
+                tokio::spawn(pod::supervise(self.clone(), pod.clone(), ip, receiver));
             }
             return;
         }
@@ -242,11 +244,24 @@ impl ProcessNode {
         tokio::spawn(pod::supervise(self.clone(), pod.clone(), None, receiver));
     }
 
-    /// Stops a pod that is gone from the API server.
+    /// Stops a pod that is gone from the API server, and forgets its logs.
     pub fn forget(&self, pod: &Pod) {
         let Some(uid) = pod.metadata.uid.as_deref() else {
             return;
         };
+        {
+            let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let key = (
+                pod.metadata.namespace.clone().unwrap_or_default(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            );
+            if running
+                .get(&key)
+                .is_some_and(|run| run.pod.metadata.uid.as_deref() == Some(uid))
+            {
+                running.remove(&key);
+            }
+        }
         if let Some(stop) = self
             .pods
             .lock()

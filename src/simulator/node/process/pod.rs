@@ -42,7 +42,7 @@ pub type StopRequest = Option<(i64, bool)>;
 /// What the pod's tasks share (and the node's log endpoint reads).
 pub(super) struct PodRun {
     node: Arc<ProcessNode>,
-    pod: Pod,
+    pub(super) pod: Pod,
     pub(super) name: String,
     namespace: String,
     dir: PathBuf,
@@ -212,7 +212,11 @@ async fn finish(
     stop: &watch::Receiver<StopRequest>,
 ) {
     reporter.abort();
-    {
+    let delete = stop.borrow().is_some_and(|(_, delete)| delete);
+    // A pod that ended by itself keeps its logs until it is deleted, as the
+    // kubelet keeps a completed pod's (a Job's log is read after it ends);
+    // the node forgets it then ([`super::ProcessNode::forget`]).
+    if delete {
         // Its logs go with it (a pod of the same name may run already).
         let mut running = run
             .node
@@ -227,7 +231,6 @@ async fn finish(
             running.remove(&key);
         }
     }
-    let delete = stop.borrow().is_some_and(|(_, delete)| delete);
     let api: Api<Pod> = Api::namespaced(run.node.client.clone(), &run.namespace);
     // The reporter may not have written the last change (a Job's pod ending
     // `Succeeded`, which its Job controller waits for): written here.
