@@ -67,6 +67,7 @@ pub fn remove_objects_job(
 /// An S3 location, `s3://<bucket>/<prefix>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
+    /// The bucket's name.
     pub bucket: String,
     /// The key prefix, ending in `/` (so that `a/savepoints/` does not take in
     /// `a/savepoints-old/`); empty for the whole bucket.

@@ -85,9 +85,6 @@ pub(super) async fn create_cluster_objects(
     Ok(())
 }
 
-/// What the operator does before it lets a FlinkDeployment go: it deletes the
-/// cluster's objects. (Their owner references would also get them collected,
-/// but only once the garbage collector's discovery knows the Flink kinds.)
 /// How long the operator waits for a cluster's Deployment to be deleted
 /// (`kubernetes.operator.resource.cleanup.timeout`, default 5 minutes,
 /// `KubernetesOperatorConfigOptions` release-1.15.0).
@@ -110,6 +107,10 @@ async fn wait_until_deleted(
     Ok(())
 }
 
+/// What the operator does before it lets a FlinkDeployment go: it deletes the
+/// cluster's objects (their owner references would also get them collected,
+/// but only once the garbage collector's discovery knows the Flink kinds)
+/// and, deploying for real, the cluster's HA metadata ([`ha_metadata`]).
 pub(super) async fn tear_down(
     operator: &Operator,
     deployment: &FlinkDeployment,
