@@ -186,6 +186,9 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
     state.secure_cookies = config.secure_cookies;
     let worker = service.spawn_worker();
     let status_sync = service.spawn_status_sync();
+    // Listening for signals before the port is open: a client may stop the
+    // portal as soon as it answers.
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -196,7 +199,7 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
     let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             let _ = signalled.send(true);
         })
         .into_future();
@@ -226,27 +229,48 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), StartError> {
 /// How long a stopping portal waits for open connections to finish.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Listens for SIGTERM and Ctrl-C (SIGINT) from now on, and resolves on
+/// either. The handlers are registered when this is called, not when the
+/// future is first awaited: a signal in between would otherwise take its
+/// default action and kill the process uncleanly (CI saw a SIGTERM sent
+/// right after the portal bound its port do that).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let terminated = async {
+                match terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let interrupted = async {
+                match interrupt.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = terminated => {},
+                () = interrupted => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
