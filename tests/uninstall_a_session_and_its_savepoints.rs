@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use common::Portal;
 use common::cluster::{REAL_FLINK_RELEASE, real_flink, serve_file, test_job_jar};
-use common::flink::{install_session_with_state_on_s3, pod_ip, run_the_test_job};
+use common::flink::{install_session_with_state_on_s3, run_the_test_job};
 use common::operator::eventually;
-use common::s3::{mc, secret_value};
+use common::s3::list_in_bucket;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 
@@ -46,27 +46,10 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
 
     // The savepoint is in the bucket.
     let client = real_flink().client().await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let secret = secrets.get("store-credentials").await.expect("Secret");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let minio = pod_ip(&pods.get("store-0").await.expect("MinIO's pod"));
-    let config = tempfile::tempdir().expect("temp dir");
-    let (ok, said) = mc(
-        config.path(),
-        &[
-            "alias",
-            "set",
-            "store",
-            &format!("http://{minio}:9000"),
-            &secret_value(&secret, "root-user"),
-            &secret_value(&secret, "root-password"),
-        ],
-    );
-    assert!(ok, "{said}");
     let dir = format!("s3://flink/{namespace}/analytics/savepoints");
-    let listing = format!("store/flink/{namespace}/analytics/savepoints/");
-    let (ok, listed) = mc(config.path(), &["ls", &listing]);
-    assert!(ok && listed.contains("_metadata"), "{listed}");
+    let listing = format!("{dir}/");
+    let listed = list_in_bucket(&client, &namespace, "store", &listing).await;
+    assert!(listed.contains("_metadata"), "{listed}");
     let stored = listed
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -113,11 +96,11 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
         .and_then(|(_, count)| count.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no count of deleted files: {said}"));
     assert_eq!(files, stored, "{said}");
-    let (ok, listed) = mc(config.path(), &["ls", &listing]);
-    assert!(ok && listed.trim().is_empty(), "left: {listed}");
+    let listed = list_in_bucket(&client, &namespace, "store", &listing).await;
+    assert!(listed.trim().is_empty(), "left: {listed}");
 
     // The Job went with its work; the audit log says what was deleted.
-    let jobs: Api<Job> = Api::namespaced(client, &namespace);
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
     eventually(Duration::from_secs(30), "the deletion Job gone", || async {
         jobs.list(&ListParams::default().labels("app.kubernetes.io/component=delete-savepoints"))
             .await
@@ -126,6 +109,7 @@ async fn uninstalling_with_the_box_ticked_deletes_the_savepoints_on_minio() {
     })
     .await;
     // Its pod too: the node deletes a pod that ended once it is deleted.
+    let pods: Api<Pod> = Api::namespaced(client, &namespace);
     eventually(
         Duration::from_secs(60),
         "the deletion Job's pod gone",
