@@ -218,12 +218,16 @@ impl Service {
         view: &super::views::InstanceView,
     ) -> Option<super::views::FlinkLeftovers> {
         let mut leftovers = view.flink_leftovers()?;
-        leftovers.savepoint_dir = self.savepoint_dir(&view.instance).await.ok().flatten();
-        leftovers.deletable_on = self
-            .savepoint_store(&view.instance)
-            .await
-            .ok()
-            .map(|store| store.minio.name);
+        // Where the uninstall can delete them, the store read the directory.
+        match self.savepoint_store(&view.instance).await {
+            Ok(store) => {
+                leftovers.savepoint_dir = Some(store.dir);
+                leftovers.deletable_on = Some(store.minio.name);
+            }
+            Err(_) => {
+                leftovers.savepoint_dir = self.savepoint_dir(&view.instance).await.ok().flatten();
+            }
+        }
         Some(leftovers)
     }
 
