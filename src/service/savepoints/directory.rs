@@ -83,7 +83,8 @@ impl Service {
     /// Deletes every object under `dir` (what [`Self::savepoint_store`]
     /// found for `cluster` when its uninstall was asked for) with a Job in
     /// the MinIO instance's namespace; returns how many it removed, counted
-    /// from mc's `Removed `…`.` lines. `Err` is why it did not.
+    /// from mc's `Removing `…`.` lines (minio/mc `cmd/rm-main.go`,
+    /// `rmMessage`). `Err` is why it did not.
     pub(in crate::service) async fn delete_savepoint_dir(
         &self,
         cluster: &Instance,
@@ -102,7 +103,7 @@ impl Service {
             .map_err(|error| error.to_string())?;
         Ok(log
             .lines()
-            .filter(|line| line.starts_with("Removed `"))
+            .filter(|line| line.starts_with("Removing `"))
             .count())
     }
 }

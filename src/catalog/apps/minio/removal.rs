@@ -10,7 +10,8 @@ use crate::catalog::render::{Object, RenderError, hashed_name, labels, object};
 
 /// A Job, in MinIO instance `minio`'s `namespace` (where its credentials
 /// are), that removes every object under `location` from it with `mc rm
-/// --recursive --force` (mc requires both for a recursive removal), named
+/// --recursive --force` (mc requires both for a recursive removal; one
+/// `Removing `…`.` line per object), when anything is there, named
 /// after `owner` (the instance whose objects they are) and the location.
 /// No retry inside the pod and one more pod at most; Kubernetes deletes it
 /// 10 minutes after it ends, should nobody else. Errors: the location has
@@ -24,10 +25,12 @@ pub fn remove_objects_job(
     if location.prefix.is_empty() {
         return Err(RenderError::Missing("a prefix below the bucket"));
     }
+    // mc's recursive rm fails when nothing is under the prefix (minio/mc
+    // cmd/rm-main.go, listAndRemove): an empty directory is listed first.
+    let target = format!("dataport/{}/{}", location.bucket, location.prefix);
     let script = format!(
         "mc alias set dataport http://{minio}.{namespace}.svc:9000 \"$MINIO_ROOT_USER\" \"$MINIO_ROOT_PASSWORD\" \
-         && mc rm --recursive --force dataport/{}/{}",
-        location.bucket, location.prefix
+         && if [ -n \"$(mc ls --recursive {target})\" ]; then mc rm --recursive --force {target}; fi"
     );
     let labels = std::collections::BTreeMap::from([
         (labels::COMPONENT.to_owned(), "delete-savepoints".to_owned()),
@@ -136,7 +139,7 @@ mod tests {
         assert!(script.contains("http://store.storage.svc:9000"), "{script}");
         assert!(
             script.ends_with(
-                "mc rm --recursive --force dataport/flink/streaming/analytics/savepoints/"
+                "then mc rm --recursive --force dataport/flink/streaming/analytics/savepoints/; fi"
             ),
             "{script}"
         );

@@ -51,8 +51,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * own {@code config.json}). Requests are path-style with AWS Signature V4, region us-east-1.
  * {@code ls} always lists recursively: one line per object, {@code [time UTC] SIZE KEY} with the
  * key relative to the bucket. {@code rm} removes every object under the prefix, one {@code
- * Removed `ALIAS/BUCKET/KEY`.} line each, as mc does; mc requires both flags for a recursive
- * removal, and so does the stand-in. Anything else exits 2 with a message saying this is a
+ * Removing `ALIAS/BUCKET/KEY`.} line each, and exits 1 when there is none, as mc does
+ * (minio/mc cmd/rm-main.go: rmMessage, listAndRemove's ObjectMissing); mc requires both flags
+ * for a recursive removal, and so does the stand-in. Anything else exits 2 with a message saying this is a
  * stand-in.
  */
 public final class Main {
@@ -223,9 +224,15 @@ public final class Main {
         try (S3Client s3 = t.client()) {
             ListObjectsV2Request request =
                     ListObjectsV2Request.builder().bucket(t.bucket).prefix(t.prefix).build();
+            boolean found = false;
             for (S3Object o : s3.listObjectsV2Paginator(request).contents()) {
+                found = true;
+                out.println("Removing `" + alias + "/" + t.bucket + "/" + o.key() + "`.");
                 s3.deleteObject(d -> d.bucket(t.bucket).key(o.key()));
-                out.println("Removed `" + alias + "/" + t.bucket + "/" + o.key() + "`.");
+            }
+            if (!found) {
+                // mc's listAndRemove: nothing under the prefix is an error.
+                throw new Failure("Failed to remove `" + targets.get(0) + "`. Object does not exist.");
             }
         } catch (SdkException e) {
             throw new Failure("Failed to remove `" + targets.get(0) + "`. " + e.getMessage());
