@@ -1,45 +1,29 @@
 //! A web interface opened through dataport while dataport runs outside the
 //! cluster: it dials through the real API server's service proxy
-//! (`services/{name}:{port}/proxy`). The upstream is a small HTTP server on
-//! this machine's own non-loopback address, behind a Service whose Endpoints
-//! name a Pod with that IP (the API server proxies only to addresses that
-//! are a pod's, and never to loopback ones). Checked: Flink's JSON comes
-//! back; the API server's rewriting of a page's absolute links and of a
-//! redirect's `Location` ends under dataport's proxy path; dataport's
-//! credentials are not forwarded; a viewer may only look.
+//! (`services/{name}:{port}/proxy`), to an upstream of the test's own
+//! ([`common::upstream`]). Checked: Flink's JSON comes back; the API server's
+//! rewriting of a page's absolute links and of a redirect's `Location` ends
+//! under dataport's proxy path; dataport's credentials are not forwarded; a
+//! viewer may only look.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 
 use axum::http::HeaderMap;
 use common::Portal;
+use common::upstream::{OutsideUpstream, known_flink_session};
 use dataport::service::Role;
-use dataport::store::NewInstance;
-use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Endpoints;
+use kube::api::Api;
 use reqwest::header::{ACCEPT, COOKIE};
 use serde_json::{Value, json};
 
-/// This machine's first non-loopback IPv4 address (`hostname -I`).
-fn own_address() -> IpAddr {
-    let output = std::process::Command::new("hostname")
-        .arg("-I")
-        .output()
-        .expect("hostname -I");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .filter_map(|word| word.parse::<IpAddr>().ok())
-        .find(|ip| ip.is_ipv4() && !ip.is_loopback())
-        .expect("a non-loopback IPv4 address on this machine")
-}
-
 /// The upstream: a page with an absolute and a relative link, a redirect, an
 /// echo of what arrived, and Flink's `/overview`.
-async fn start_upstream(ip: IpAddr) -> SocketAddr {
+fn upstream() -> axum::Router {
     use axum::routing::{any, get};
-    let app = axum::Router::new()
+    axum::Router::new()
         .route(
             "/",
             get(|| async {
@@ -68,96 +52,16 @@ async fn start_upstream(ip: IpAddr) -> SocketAddr {
                     .collect();
                 axum::Json(json!({"method": method.as_str(), "headers": headers, "body": body}))
             }),
-        );
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
+        )
 }
 
 #[tokio::test]
 async fn a_web_interface_opens_through_the_api_servers_service_proxy() {
     let (portal, database, namespace) = Portal::on_test_cluster("webuiapi").await;
     let client = common::cluster::shared().client().await;
-    let ip = own_address();
-    let upstream = start_upstream(ip).await;
-
-    // A Pod with the upstream's IP on a node no kubelet serves, and the
-    // Service `analytics-rest` (Flink's REST Service) with Endpoints naming it.
-    let node_name = format!("outside-{namespace}");
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": node_name}})).unwrap(),
-        )
-        .await
-        .expect("node");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    pods.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({
-            "metadata": {"name": "upstream"},
-            "spec": {"nodeName": node_name, "containers": [{"name": "web", "image": "example/web"}]}
-        }))
-        .unwrap(),
-    )
-    .await
-    .expect("pod");
-    pods.patch_status(
-        "upstream",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"phase": "Running",
-            "podIP": ip.to_string(), "podIPs": [{"ip": ip.to_string()}]}})),
-    )
-    .await
-    .expect("pod IP");
-    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
-    services
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({
-                "metadata": {"name": "analytics-rest"},
-                "spec": {"ports": [{"name": "rest", "port": 8081, "targetPort": upstream.port()}]}
-            }))
-            .unwrap(),
-        )
-        .await
-        .expect("service");
-    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), &namespace);
-    endpoints
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({
-                "metadata": {"name": "analytics-rest"},
-                "subsets": [{
-                    "addresses": [{"ip": ip.to_string(),
-                        "targetRef": {"kind": "Pod", "name": "upstream", "namespace": namespace}}],
-                    "ports": [{"name": "rest", "port": upstream.port()}]
-                }]
-            }))
-            .unwrap(),
-        )
-        .await
-        .expect("endpoints");
-
-    // The Flink instance dataport knows (no FlinkDeployment needed here).
-    let id = uuid::Uuid::new_v4();
-    database
-        .store()
-        .await
-        .create_instance(NewInstance {
-            id,
-            app: "flink".into(),
-            name: "analytics".into(),
-            namespace: namespace.clone(),
-            version: "1.20".into(),
-            params: json!({}),
-            objects: json!([]),
-            actor: "test".into(),
-        })
-        .await
-        .expect("instance");
+    let upstream =
+        OutsideUpstream::serve(&client, &namespace, "analytics-rest", 8081, upstream()).await;
+    let id = known_flink_session(&database, &namespace).await;
     let ui = format!("{}/instances/{id}/ui/flink-webui", portal.base);
     let viewer = portal
         .client_as(&database.url, "looker", Role::Viewer)
@@ -241,10 +145,7 @@ async fn a_web_interface_opens_through_the_api_servers_service_proxy() {
     assert_eq!(allowed["method"], "POST", "{allowed}");
     assert_eq!(allowed["body"], "cancel", "{allowed}");
 
-    nodes
-        .delete(&node_name, &Default::default())
-        .await
-        .expect("remove the node");
+    upstream.remove(&client).await;
 }
 
 /// Grafana cannot run here (AGPL): on the local cluster that runs processes

@@ -123,7 +123,8 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
 
 /// The role a request through an app's web interface needs: a viewer may
 /// look (GET, HEAD); anything else (a Flink job's cancel is `PATCH
-/// /jobs/{id}`, a MinIO upload is `PUT`, even `OPTIONS`) is an operator's.
+/// /jobs/{id}`, a MinIO upload is `PUT`, even `OPTIONS`) is an operator's,
+/// and so is a WebSocket handshake, though a GET ([`authenticate`] sees it).
 pub fn web_ui_role(method: &Method) -> Role {
     if matches!(*method, Method::GET | Method::HEAD) {
         Role::Viewer
@@ -212,7 +213,13 @@ pub async fn authenticate(
             .insert(Caller { user: user.clone() });
     }
 
-    if let Some(needed) = required_role(&method, &path) {
+    let websocket = web_ui && super::webui::is_websocket_handshake(&method, request.headers());
+    let needed = match required_role(&method, &path) {
+        // A WebSocket's messages may change anything: a viewer may not open one.
+        Some(_) if websocket => Some(Role::Operator),
+        needed => needed,
+    };
+    if let Some(needed) = needed {
         match &user {
             None if api => {
                 return unauthorized(
@@ -240,15 +247,20 @@ pub async fn authenticate(
         }
     }
 
-    if bearer.is_none() && web_ui && !matches!(method, Method::GET | Method::HEAD) {
+    if bearer.is_none() && web_ui && (websocket || !matches!(method, Method::GET | Method::HEAD)) {
         // The app's own pages carry no CSRF token: the browser's word that
-        // the request comes from this origin stands in for it.
+        // the request comes from this origin stands in for it. A browser
+        // sends cookies with any site's WebSocket handshake, so that too.
         if same_origin(request.headers()) {
             next.run(request).await
         } else {
-            let message = "Changes through an app's web interface must come from its page \
-                           in this portal (a same-origin request), or use an API token"
-                .to_owned();
+            let what = if websocket {
+                "WebSockets through an app's web interface must be opened from its page"
+            } else {
+                "Changes through an app's web interface must come from its page"
+            };
+            let message =
+                format!("{what} in this portal (a same-origin request), or use an API token");
             refuse(StatusCode::FORBIDDEN, message, request.extensions())
         }
     } else if bearer.is_none() && !is_safe(&method) {

@@ -34,7 +34,9 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::store::{Store, StoreError};
 
 pub use crate::cluster::pods::{ContainerView, LogRequest, LogText, PodView, Termination};
-pub use crate::cluster::webui::{UpstreamRequest, UpstreamResponse};
+pub use crate::cluster::webui::{
+    SwitchedConnection, UpgradeAnswer, UpstreamRequest, UpstreamResponse,
+};
 pub use crate::store::{ApiToken, AuditEntry, Role, User};
 pub use audit::{AUDIT_PAGE_SIZE, AuditPage};
 pub use auth::{MIN_PASSWORD_CHARS, TOKEN_PREFIX, check_password, check_user_name};

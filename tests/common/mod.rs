@@ -14,6 +14,7 @@ pub mod render;
 pub mod s3;
 pub mod savepoints;
 pub mod session;
+pub mod upstream;
 
 use std::sync::Arc;
 

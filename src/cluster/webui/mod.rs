@@ -11,16 +11,24 @@
 //! answers to that path (k8s.io/apimachinery v0.34,
 //! `pkg/util/proxy/transport.go`), so answers name it in
 //! [`UpstreamResponse::upstream_prefixes`] for the caller to rewrite.
+//! WebSocket handshakes go the same ways ([`Cluster::service_upgrade`]).
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::BodyDataStream;
 
 use super::{Cluster, ClusterError};
+
+mod api_server;
+mod direct;
+mod upgrade;
+
+use direct::direct;
+
+pub use upgrade::{SwitchedConnection, UpgradeAnswer, UpgradedStream};
 
 /// How long an upstream has to answer with its headers.
 pub const UPSTREAM_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -153,15 +161,7 @@ impl Cluster {
             ServiceDial::ApiServer => self.through_api_server(target, request),
             ServiceDial::Direct(client) => Box::pin(direct(client, target, request)),
         };
-        tokio::time::timeout(UPSTREAM_HEADER_TIMEOUT, sent)
-            .await
-            .map_err(|_| {
-                ClusterError::Upstream(format!(
-                    "{} did not answer within {} s",
-                    target.service,
-                    UPSTREAM_HEADER_TIMEOUT.as_secs()
-                ))
-            })?
+        within_header_timeout(target, sent).await
     }
 
     /// A `GET` of `path_and_query` at `target` asking for JSON, its status
@@ -211,170 +211,23 @@ impl Cluster {
             ))
         })?
     }
-
-    fn through_api_server(
-        &self,
-        target: &ServiceTarget,
-        request: UpstreamRequest,
-    ) -> futures::future::BoxFuture<'static, Result<UpstreamResponse, ClusterError>> {
-        let client = self.proxy_client().clone();
-        let prefix = target.api_server_prefix();
-        let service = target.service.clone();
-        let uri = format!("{prefix}{}", request.path_and_query);
-        let mut headers = request.headers;
-        if wants_html(&headers) {
-            // The API server rewrites links in pages it can read; a page
-            // it compressed again could not be moved under dataport's path.
-            headers.insert(
-                http::header::ACCEPT_ENCODING,
-                http::HeaderValue::from_static("identity"),
-            );
-        }
-        let mut builder = http::Request::builder().method(request.method).uri(uri);
-        if let Some(slot) = builder.headers_mut() {
-            *slot = headers;
-        }
-        let built = builder.body(kube::client::Body::from(request.body.to_vec()));
-        Box::pin(async move {
-            let built = built.map_err(|error| ClusterError::Upstream(error.to_string()))?;
-            let response = client.send(built).await.map_err(|error| match error {
-                kube::Error::HyperError(_) | kube::Error::Service(_) => ClusterError::Api(error),
-                other => ClusterError::Upstream(other.to_string()),
-            })?;
-            let (parts, body) = response.into_parts();
-            let status = parts.status;
-            // The API server's own refusals and proxy errors are `Status`
-            // objects; an upstream's own answers pass through as they are.
-            if is_status_object(&parts.headers) && is_proxy_failure(status) {
-                let bytes = http_body_util::BodyExt::collect(http_body_util::Limited::new(
-                    body,
-                    STATUS_BYTES,
-                ))
-                .await
-                .map(|collected| collected.to_bytes())
-                .unwrap_or_default();
-                if let Some(message) = api_server_status(&bytes) {
-                    return Err(ClusterError::Upstream(match status {
-                        StatusCode::FORBIDDEN => {
-                            format!("the API server refused the service proxy: {message}")
-                        }
-                        // A missing Endpoints object is reported under the
-                        // request's resource: "services \"x\" not found".
-                        StatusCode::NOT_FOUND => format!(
-                            "the API server has no Endpoints for Service {service} \
-                             (no ready pod behind it, or no such Service): {message}"
-                        ),
-                        _ => message,
-                    }));
-                }
-                return Ok(UpstreamResponse {
-                    status,
-                    headers: parts.headers,
-                    body: futures::stream::once(async move { Ok(bytes) }).boxed(),
-                    upstream_prefixes: vec![prefix],
-                });
-            }
-            let body = BodyDataStream::new(body)
-                .map_err(|error| ClusterError::Upstream(error.to_string()))
-                .boxed();
-            Ok(UpstreamResponse {
-                status,
-                headers: parts.headers,
-                body,
-                upstream_prefixes: vec![prefix],
-            })
-        })
-    }
 }
 
-/// Largest JSON error body read to tell the API server's `Status` from an
-/// upstream's own error.
-const STATUS_BYTES: usize = 64 * 1024;
-
-/// The message of a Kubernetes `Status` object, when `bytes` is one.
-fn api_server_status(bytes: &[u8]) -> Option<String> {
-    let status: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    (status["kind"] == "Status" && status["apiVersion"] == "v1").then(|| {
-        status["message"]
-            .as_str()
-            .unwrap_or("no message")
-            .to_owned()
-    })
-}
-
-/// Whether a request asks for a page (a browser's navigation).
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// Whether an answer is JSON (as the API server's `Status` objects are).
-fn is_status_object(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"))
-}
-
-/// Statuses the API server answers itself when the proxy cannot do its job
-/// (no endpoints, dial failed, not allowed, no such Service).
-fn is_proxy_failure(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::FORBIDDEN
-            | StatusCode::NOT_FOUND
-    )
-}
-
-async fn direct(
-    client: &reqwest::Client,
+/// `answer`, unless the upstream takes longer than
+/// [`UPSTREAM_HEADER_TIMEOUT`] to send its headers.
+async fn within_header_timeout<T>(
     target: &ServiceTarget,
-    request: UpstreamRequest,
-) -> Result<UpstreamResponse, ClusterError> {
-    let base = target.cluster_url();
-    let response = client
-        .request(request.method, format!("{base}{}", request.path_and_query))
-        .headers(request.headers)
-        .body(request.body)
-        .send()
+    answer: impl std::future::Future<Output = Result<T, ClusterError>>,
+) -> Result<T, ClusterError> {
+    tokio::time::timeout(UPSTREAM_HEADER_TIMEOUT, answer)
         .await
-        .map_err(|error| {
+        .map_err(|_| {
             ClusterError::Upstream(format!(
-                "cannot reach {base}: {}",
-                error_chain(&error).unwrap_or_else(|| error.to_string())
+                "{} did not answer within {} s",
+                target.service,
+                UPSTREAM_HEADER_TIMEOUT.as_secs()
             ))
-        })?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = futures::stream::unfold(Some(response), |response| async move {
-        let mut response = response?;
-        match response.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-            Ok(None) => None,
-            Err(error) => Some((Err(ClusterError::Upstream(error.to_string())), None)),
-        }
-    })
-    .boxed();
-    Ok(UpstreamResponse {
-        status,
-        headers,
-        body,
-        upstream_prefixes: vec![base],
-    })
-}
-
-/// The innermost cause of a client error ("connection refused"), which
-/// reqwest's own line leaves out.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut source = error.source()?;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    Some(source.to_string())
+        })?
 }
 
 #[cfg(test)]
@@ -396,25 +249,5 @@ mod tests {
             target.cluster_url(),
             "http://flink-main-rest.streaming.svc:8081"
         );
-    }
-
-    #[test]
-    fn only_the_api_servers_own_failures_are_errors() {
-        let mut json = HeaderMap::new();
-        json.insert(
-            http::header::CONTENT_TYPE,
-            "application/json".parse().unwrap(),
-        );
-        assert!(is_status_object(&json) && is_proxy_failure(StatusCode::SERVICE_UNAVAILABLE));
-        assert!(!is_proxy_failure(StatusCode::OK));
-        assert!(!is_proxy_failure(StatusCode::BAD_REQUEST));
-        assert!(!is_status_object(&HeaderMap::new()));
-        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no endpoints available for service \"flink-main-rest:8081\"","code":503}"#;
-        assert_eq!(
-            api_server_status(status).as_deref(),
-            Some(r#"no endpoints available for service "flink-main-rest:8081""#)
-        );
-        // Flink's own 404 is the upstream's answer, not the API server's.
-        assert_eq!(api_server_status(br#"{"errors":["Not found: /x"]}"#), None);
     }
 }
