@@ -114,15 +114,8 @@ fn switched(client: OnUpgrade, upstream: SwitchedConnection, prefix: &str) -> Re
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::headers;
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
 
     #[test]
     fn a_websocket_handshake_is_a_get_asking_to_upgrade_to_websocket() {
