@@ -292,8 +292,16 @@ struct Step {
 async fn step(
     operator: &Operator,
     api: &Api<FlinkStateSnapshot>,
-    snapshot: &FlinkStateSnapshot,
+    cached: &FlinkStateSnapshot,
 ) -> Result<Action, kube::Error> {
+    // The controller's cache can lag behind this step's own last writes (it
+    // sees the labels patch before the status patch that followed): a stale
+    // TRIGGER_PENDING would trigger a second savepoint for one snapshot, and
+    // complete it at another path. Each step starts from the object as it is.
+    let Some(snapshot) = api.get_opt(&cached.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let snapshot = &snapshot;
     let current = snapshot.status.clone();
     let mut step = Step {
         next: current.clone().unwrap_or_default(),
