@@ -109,8 +109,16 @@ async fn step(
     operator: &Operator,
     api: &Api<FlinkSessionJob>,
     deployments: &Api<FlinkDeployment>,
-    job: &FlinkSessionJob,
+    cached: &FlinkSessionJob,
 ) -> Result<Action, kube::Error> {
+    // The controller's cache can lag behind the last step's own status
+    // write: acting on a stale status would suspend or upgrade a job a
+    // second time, with a savepoint at another path. Each step starts from
+    // the object as it is.
+    let Some(job) = api.get_opt(&cached.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let job = &job;
     let spec = serde_json::to_value(&job.spec).map_err(kube::Error::SerdeError)?;
     let Session {
         deployment: session,
