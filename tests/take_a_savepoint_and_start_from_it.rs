@@ -125,6 +125,20 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
     assert_eq!(answer.status(), 403);
     let (status, _) = portal.get_json(&take).await;
     assert_eq!(status, 200, "anyone logged in reads the list");
+    // Nor is a viewer offered what they may not do on the session's page.
+    let page = viewer
+        .get(format!("{}/instances/{id}", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-pods"), "the page itself is shown");
+    assert!(
+        !page.contains("data-submit-job"),
+        "a viewer is not offered Submit a job"
+    );
 
     let client = common::cluster::shared().client().await;
     let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client, &namespace);
