@@ -85,6 +85,11 @@ async fn the_api_lists_the_apps_as_json() {
         html.contains("Only when High availability is on and HA type is ZooKeeper."),
         "the ZooKeeper field's hint"
     );
+    // The name's rules show before a first try, not only after a refusal.
+    assert!(
+        html.contains("Up to 40 lowercase letters, digits and hyphens, starting with a letter"),
+        "the name field's rules"
+    );
 }
 
 #[tokio::test]

@@ -150,6 +150,11 @@ async fn open_the_flink_webui_through_dataport() {
             .contains("operator"),
         "{refused}"
     );
+    // Flink REST's own error field, which Flink's dashboard shows.
+    assert_eq!(
+        refused["errors"][0], refused["error"]["message"],
+        "{refused}"
+    );
     assert_eq!(state(viewer.clone()).await.as_deref(), Some("RUNNING"));
 
     // In Chromium, as the viewer: Open Flink WebUI opens Flink's dashboard
@@ -210,6 +215,25 @@ async fn open_the_flink_webui_through_dataport() {
         })
         .await;
     assert!(list.contains("analytics-taskmanager-1-1"));
+    // The viewer clicks Flink's own Cancel Job: the proxy refuses it and
+    // Flink's dashboard says why (it shows a failed answer's `errors[0]`).
+    browser
+        .client
+        .goto(&format!("{ui}/#/job/running/{job}/overview"))
+        .await
+        .unwrap();
+    browser.wait_for(".operate-action a").await;
+    browser.click(".operate-action a").await;
+    browser.wait_for(".ant-popover .ant-btn-primary").await;
+    browser.click(".ant-popover .ant-btn-primary").await;
+    browser
+        .wait_for_text("body", "Flink's notice of the refusal", |text| {
+            text.contains("Server Response Message") && text.contains("needs the operator role")
+        })
+        .await;
+    browser
+        .screenshot("flink-webui-refuses-a-viewers-cancel")
+        .await;
     browser.close().await;
 
     // An operator may cancel it.

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::error::{ApiError, HttpError, refusal};
+use super::error::{ApiError, HttpError, refusal, web_ui_refusal};
 use super::page::{Layout, SignedIn};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::service::{Role, User};
@@ -179,11 +179,12 @@ pub async fn authenticate(
     let session = request.extensions().get::<Session>().cloned();
 
     let refuse = |status: StatusCode, message: String, extensions: &axum::http::Extensions| {
-        refusal(
-            HttpError::Rejected { status, message },
-            api,
-            layout_for(extensions, &state),
-        )
+        let error = HttpError::Rejected { status, message };
+        if web_ui && api {
+            web_ui_refusal(error)
+        } else {
+            refusal(error, api, layout_for(extensions, &state))
+        }
     };
 
     let bearer = bearer_token(request.headers()).map(str::to_owned);

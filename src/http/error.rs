@@ -125,6 +125,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A refusal of a script's request through an app's web interface: the
+/// [`ApiError`] body with Flink REST's own error field beside it,
+/// `{"error": {…}, "errors": [message]}`. Flink's dashboard shows `errors[0]`
+/// of any failed answer as a notification (flink-runtime-web
+/// `app.interceptor.ts`; the REST API's `ErrorResponseBody`), so a viewer
+/// whose click is refused reads why instead of seeing nothing happen.
+pub fn web_ui_refusal(error: HttpError) -> Response {
+    let status = error.status();
+    let message = error.public_message();
+    let body = json!({
+        "error": {"status": status.as_u16(), "message": message},
+        "errors": [message],
+    });
+    (status, Json(body)).into_response()
+}
+
 /// The body of a JSON request, or the request's refusal as an [`ApiError`]:
 /// 415 for another content type, 413 past the size limit, 400 for JSON that
 /// does not parse or lacks a field (axum says 422 for the latter).
