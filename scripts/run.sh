@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_commands cargo python3
-say "building dataport (release; the first build takes 10 to 25 minutes on 2 cores)"
+say "building dataport (release; the first build takes 10 to 25 minutes on 2 idle cores, longer on a busy machine; the last crate, dataport itself, compiles for minutes without a new line)"
 cargo build --release --locked
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/dataport
 
