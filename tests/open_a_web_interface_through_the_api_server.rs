@@ -214,7 +214,8 @@ async fn a_simulated_pods_interface_answers_502_saying_it_cannot_be_reached() {
     let (status, page) = portal.get(&format!("/instances/{id}")).await;
     assert_eq!(status, 200);
     assert!(
-        page.contains("simulated by the local node: no container runs"),
+        page.contains("simulated, no container")
+            && page.contains("The local node simulates this pod"),
         "the pods panel says the pod is simulated"
     );
 }
