@@ -215,25 +215,44 @@ async fn open_the_flink_webui_through_dataport() {
         })
         .await;
     assert!(list.contains("analytics-taskmanager-1-1"));
-    // The viewer clicks Flink's own Cancel Job: the proxy refuses it and
-    // Flink's dashboard says why (it shows a failed answer's `errors[0]`).
+    // The viewer adds a jar on Flink's own Submit New Job page (its Cancel
+    // Job button is not there: the operator sets `web.cancel.enable: false`).
+    // The proxy refuses the upload and Flink's dashboard says why: it shows a
+    // failed answer's `errors[0]` as a notification.
     browser
         .client
-        .goto(&format!("{ui}/#/job/running/{job}/overview"))
+        .goto(&format!("{ui}/#/submit"))
         .await
         .unwrap();
-    browser.wait_for(".operate-action a").await;
-    browser.click(".operate-action a").await;
-    browser.wait_for(".ant-popover .ant-btn-primary").await;
-    browser.click(".ant-popover .ant-btn-primary").await;
+    let file_input = browser.wait_for("input[type=file]").await;
+    // The input hides behind its "Add New" label; WebDriver types only into
+    // what shows.
+    browser
+        .client
+        .execute(
+            "document.querySelector('input[type=file]').style.display = 'block'; return null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    file_input
+        .send_keys(test_job_jar(REAL_FLINK_RELEASE).to_str().unwrap())
+        .await
+        .unwrap();
     browser
         .wait_for_text("body", "Flink's notice of the refusal", |text| {
             text.contains("Server Response Message") && text.contains("needs the operator role")
         })
         .await;
     browser
-        .screenshot("flink-webui-refuses-a-viewers-cancel")
+        .screenshot("flink-webui-refuses-a-viewers-upload")
         .await;
+    let jars = json_at(&viewer, &format!("{ui}/jars")).await.unwrap();
+    assert_eq!(
+        jars["files"].as_array().map(Vec::len),
+        Some(1),
+        "only the operator's jar: {jars}"
+    );
     browser.close().await;
 
     // An operator may cancel it.
