@@ -125,7 +125,31 @@ async fn each_role_may_do_its_part_and_is_refused_the_rest() {
         .await;
     let zookeeper = json!({"app": "zookeeper", "name": "zk", "namespace": namespace, "params": {"replicas": "1"}});
 
-    // A viewer reads everything but installs nothing, by API or by form.
+    // A viewer reads everything but installs nothing, by API or by form;
+    // the form, reached by its address, says so before it is filled in.
+    let page = viewer
+        .get(format!("{}/catalog/zookeeper/install", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "vera, a viewer: you may look at this form, but installing needs the operator role"
+        ),
+        "the install form tells a viewer"
+    );
+    let page = operator
+        .get(format!("{}/catalog/zookeeper/install", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("data-needs-operator"), "not an operator");
     let listed = viewer
         .get(format!("{}/api/v1/instances", portal.base))
         .send()

@@ -139,6 +139,24 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
         !page.contains("data-submit-job"),
         "a viewer is not offered Submit a job"
     );
+    assert!(
+        page.contains("data-grafana-missing") && !page.contains("/catalog/monitoring/install"),
+        "nor Install monitoring"
+    );
+    // Reached by its address, the job form tells a viewer before it is filled in.
+    let form = viewer
+        .get(format!("{}/instances/{id}/jobs/new", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("data-needs-operator")
+            && form.contains("submitting a job needs the operator role"),
+        "the job form tells a viewer"
+    );
 
     let client = common::cluster::shared().client().await;
     let snapshots: Api<FlinkStateSnapshot> = Api::namespaced(client, &namespace);
