@@ -83,15 +83,21 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Instance page: follow the instance live (server-sent events). The status
-// word updates in place; when the latest operation moves on, the page reloads
+// word and the Objects panel's cluster states update in place; when the latest operation moves on, the page reloads
 // to show its outcome. Without JS the page refreshes itself while busy.
 document.addEventListener("DOMContentLoaded", () => {
   const head = document.querySelector("[data-live]");
   if (!head || !window.EventSource) return;
   const source = new EventSource(head.dataset.live);
+  let shownObjects = null;
   source.addEventListener("status", (message) => {
     const live = JSON.parse(message.data);
     updateJobs(live.jobs);
+    const objects = document.querySelector("[data-observed-live]");
+    if (objects && live.observed !== shownObjects) {
+      objects.innerHTML = live.observed;
+      shownObjects = live.observed;
+    }
     const status = document.querySelector("[data-status]");
     if (status && status.textContent !== live.status) {
       status.textContent = live.status;

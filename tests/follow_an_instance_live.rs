@@ -1,5 +1,6 @@
 //! The instance page follows its instance live: a server-sent event with the
-//! status and latest operation, and another each time they change.
+//! status, latest operation and the Objects panel's cluster states, and
+//! another each time they change.
 
 mod common;
 
@@ -60,6 +61,8 @@ async fn status_changes_arrive_as_server_sent_events() {
     let first = next_status(&mut response, &mut buffer).await;
     assert_eq!(first["status"], "Installing");
     assert_eq!(first["operation"]["state"], "pending");
+    // The Objects panel's live part: without a cluster nothing is observed.
+    assert_eq!(first["observed"].as_str().map(str::trim), Some(""));
 
     store.finish_operation(operation.id, None).await.unwrap();
     store

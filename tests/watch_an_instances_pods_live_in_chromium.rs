@@ -2,7 +2,7 @@
 //! the cluster live. When a pod is deleted and its Deployment makes a new
 //! one, the new pod's row replaces the old one without a reload, as soon as
 //! the pod watch sees it; without JS the panel stays as loaded and says how
-//! to see the latest.
+//! to see the latest. The Objects panel follows its objects' readiness alike.
 
 mod common;
 
@@ -11,8 +11,9 @@ use std::time::Duration;
 use common::Portal;
 use common::browser::{Browser, JavaScript};
 use common::operator::eventually;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 
 /// The pod names the open page shows now.
@@ -75,6 +76,39 @@ async fn the_pods_panel_follows_a_replaced_pod_without_a_reload() {
     )
     .await;
     assert_eq!(shown.len(), 1, "{shown:?}");
+    browser.assert_not_reloaded().await;
+
+    // The Objects panel follows the cluster too: a second replica, asked
+    // for behind dataport's back, shows there as it becomes ready.
+    browser
+        .wait_for_text("[data-observed]", "1/1 ready", |text| {
+            text.contains("1/1 ready")
+        })
+        .await;
+    let deployments: Api<Deployment> =
+        Api::namespaced(common::cluster::shared().client().await, &namespace);
+    let deployment = deployments
+        .list(&ListParams::default())
+        .await
+        .expect("list Deployments")
+        .items
+        .into_iter()
+        .next()
+        .and_then(|deployment| deployment.metadata.name)
+        .expect("the operator's Deployment");
+    deployments
+        .patch(
+            &deployment,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .expect("scale the operator's Deployment");
+    browser
+        .wait_for_text("[data-observed]", "2/2 ready", |text| {
+            text.contains(&format!("workload {deployment}: 2/2 ready"))
+        })
+        .await;
     browser.assert_not_reloaded().await;
     browser.screenshot("pods-followed-live").await;
     browser.close().await;

@@ -406,7 +406,31 @@ async fn live(
         move || {
             let state = state.clone();
             // The store is away: say nothing and try again.
-            async move { serde_json::to_string(&state.service.live_status(id).await.ok()?).ok() }
+            async move {
+                let live = state.service.live_status(id).await.ok()?;
+                let observed = ObservedFragment {
+                    observed: &live.observed,
+                }
+                .render()
+                .ok()?;
+                serde_json::to_string(&LiveStatusEvent { live, observed }).ok()
+            }
         },
     ))
+}
+
+/// A `status` event's data: the status, operation and jobs, and the Objects
+/// panel's live part as HTML (`observed`), so it follows the cluster too.
+#[derive(serde::Serialize)]
+struct LiveStatusEvent {
+    #[serde(flatten)]
+    live: crate::service::LiveStatus,
+    observed: String,
+}
+
+/// The Objects panel's live part, as the status stream sends it.
+#[derive(Template)]
+#[template(path = "observed_live.html")]
+struct ObservedFragment<'a> {
+    observed: &'a [crate::catalog::health::Observed],
 }

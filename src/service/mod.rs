@@ -386,17 +386,7 @@ impl Service {
                     .collect()
             })
             .unwrap_or_default();
-        let key = crate::cluster::watch::InstanceKey {
-            namespace: instance.namespace.clone(),
-            name: instance.name.clone(),
-        };
-        // Once uninstalled, what runs under its name is another instance's.
-        let observed = self
-            .watches
-            .get()
-            .filter(|_| !uninstalled)
-            .map(|watches| watches.observed(&key))
-            .unwrap_or_default();
+        let observed = self.observed(&instance);
         let reinstalled_as = if uninstalled {
             self.store.reinstalled_as(id).await?.map(|next| next.id)
         } else {
@@ -528,7 +518,25 @@ impl Service {
             status: instance.status.to_string(),
             operation,
             jobs,
+            observed: self.observed(&instance),
         })
+    }
+
+    /// What the cluster's watches report of an instance's objects; nothing
+    /// without a cluster or once it is uninstalled (what runs under its name
+    /// then is another instance's).
+    fn observed(&self, instance: &crate::store::Instance) -> Vec<catalog::health::Observed> {
+        if instance.status == crate::store::InstanceStatus::Uninstalled {
+            return Vec::new();
+        }
+        let key = crate::cluster::watch::InstanceKey {
+            namespace: instance.namespace.clone(),
+            name: instance.name.clone(),
+        };
+        self.watches
+            .get()
+            .map(|watches| watches.observed(&key))
+            .unwrap_or_default()
     }
 
     /// The JSON Schema of an install request for one app.

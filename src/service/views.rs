@@ -508,6 +508,9 @@ pub struct LiveStatus {
     pub operation: Option<crate::store::Operation>,
     /// Its session jobs: name, state and last savepoint.
     pub jobs: Vec<LiveJob>,
+    /// What the cluster reports of its objects (the page renders them).
+    #[serde(skip)]
+    pub observed: Vec<crate::catalog::health::Observed>,
 }
 
 /// A session job's state, as an instance page follows it.
