@@ -68,6 +68,11 @@ async fn journey(javascript: JavaScript, suffix: &str) {
     browser
         .wait_for(&format!("[data-user=\"{operator}\"]"))
         .await;
+    let added = browser.text("[data-user-added]").await;
+    assert!(
+        added.contains(&format!("{operator} was added as an operator")),
+        "the page confirms the addition: {added}"
+    );
     browser.screenshot(&format!("users-{suffix}")).await;
 
     browser

@@ -1,8 +1,7 @@
-//! Logging in and out, one's API tokens, users (admins) and the audit log
+//! Logging in and out, one's API tokens and the audit log
 //! (admins), with JSON twins for the lists.
 
 use askama::Template;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,11 +12,11 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::auth::{Caller, ensure_csrf, sign_in, sign_out};
-use super::error::{ApiError, OrPage, PageError, json_body};
+use super::error::{ApiError, OrPage, PageError};
 use super::instances::parse_id;
 use super::page::{Layout, Page, render};
 use crate::catalog::FieldErrors;
-use crate::service::{ApiToken, AuditPage, MIN_PASSWORD_CHARS, Role, ServiceError, User};
+use crate::service::{ApiToken, AuditPage, ServiceError, User};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -30,13 +29,7 @@ pub(super) fn router() -> Router<AppState> {
             "/account/tokens/{id}/revoke",
             get(super::confirm::revoke_token_page).post(revoke_token),
         )
-        .route("/users", get(users_page).post(add_user_form))
-        .route(
-            "/users/{id}/remove",
-            get(super::confirm::remove_user_page).post(remove_user),
-        )
         .route("/audit", get(audit_page))
-        .route("/api/v1/users", get(users_json).post(add_user_json))
         .route("/api/v1/audit", get(audit_json))
 }
 
@@ -242,7 +235,7 @@ async fn revoke_token(
 
 /// A button on a list (revoke a token, remove a user): parses the row's id
 /// from the path, runs `action` on it and goes back to the list at `back`.
-async fn on_id<F, Fut>(
+pub(super) async fn on_id<F, Fut>(
     layout: Layout,
     id: &str,
     back: &str,
@@ -255,125 +248,6 @@ where
     let id = parse_id(id).or_page(&layout)?;
     action(id).await.or_page(&layout)?;
     Ok(Redirect::to(back))
-}
-
-#[derive(Template)]
-#[template(path = "users.html")]
-struct UsersPage {
-    layout: Layout,
-    users: Vec<User>,
-    roles: [Role; 3],
-    min_password: usize,
-    typed_name: String,
-    typed_role: String,
-    errors: FieldErrors,
-}
-
-impl UsersPage {
-    /// Whether `user` is the one looking (who cannot remove themselves).
-    fn is_me(&self, user: &User) -> bool {
-        self.layout
-            .signed_in
-            .as_ref()
-            .is_some_and(|me| me.name == user.name)
-    }
-}
-
-async fn users_with(
-    state: &AppState,
-    layout: Layout,
-    typed: &NewUser,
-    errors: FieldErrors,
-) -> Result<UsersPage, PageError> {
-    let users = state.service.users().await.or_page(&layout)?;
-    Ok(UsersPage {
-        layout,
-        users,
-        roles: Role::ALL,
-        min_password: MIN_PASSWORD_CHARS,
-        typed_name: typed.name.clone(),
-        typed_role: typed.role.clone(),
-        errors,
-    })
-}
-
-async fn users_page(
-    State(state): State<AppState>,
-    layout: Layout,
-) -> Result<Page<UsersPage>, PageError> {
-    let typed = NewUser {
-        role: Role::Viewer.to_string(),
-        ..NewUser::default()
-    };
-    Ok(Page(
-        users_with(&state, layout, &typed, FieldErrors::new()).await?,
-    ))
-}
-
-/// A user to add: the form's fields and the JSON body alike.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct NewUser {
-    name: String,
-    password: String,
-    role: String,
-}
-
-impl NewUser {
-    fn role(&self) -> Result<Role, ServiceError> {
-        self.role
-            .parse()
-            .map_err(|()| ServiceError::invalid("role", "Choose viewer, operator or admin"))
-    }
-
-    async fn add(&self, state: &AppState, caller: &Caller) -> Result<User, ServiceError> {
-        let role = self.role()?;
-        state
-            .service
-            .add_user(&caller.user.name, self.name.trim(), &self.password, role)
-            .await
-    }
-}
-
-async fn add_user_form(
-    State(state): State<AppState>,
-    layout: Layout,
-    caller: Caller,
-    Form(form): Form<NewUser>,
-) -> Result<Response, PageError> {
-    match form.add(&state, &caller).await {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
-        Err(ServiceError::Invalid(errors)) => {
-            let page = users_with(&state, layout, &form, errors).await?;
-            Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
-        }
-        Err(other) => Err(PageError::new(other, layout)),
-    }
-}
-
-async fn remove_user(
-    State(state): State<AppState>,
-    layout: Layout,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Redirect, PageError> {
-    on_id(layout, &id, "/users", |id| async move {
-        state.service.remove_user(&caller.user, id).await
-    })
-    .await
-}
-
-async fn users_json(State(state): State<AppState>) -> Result<Json<Vec<User>>, ApiError> {
-    Ok(Json(state.service.users().await?))
-}
-
-async fn add_user_json(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Json<NewUser>, JsonRejection>,
-) -> Result<(StatusCode, Json<User>), ApiError> {
-    let body = json_body(body)?;
-    Ok((StatusCode::CREATED, Json(body.add(&state, &caller).await?)))
 }
 
 /// `?page=N`, from 1.

@@ -23,6 +23,7 @@ mod savepoint_delete;
 mod savepoints;
 mod sessions;
 mod update;
+mod users;
 mod webui;
 
 use std::future::IntoFuture;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(pods::router())
         .merge(update::router())
+        .merge(users::router())
         .merge(webui::router())
         .merge(assets::router())
         .fallback(not_found)
