@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -46,10 +47,19 @@ pub struct Watches {
     interrupted: Interruptions,
 }
 
-/// Which watches are interrupted now, and the last error each saw: how pages
-/// learn that the API server is unreachable without asking it themselves.
+/// Which watches are interrupted now, and the last error each saw with when:
+/// how pages learn that the API server is unreachable without asking it
+/// themselves.
 #[derive(Clone, Default)]
-pub(in crate::cluster) struct Interruptions(Arc<Mutex<BTreeMap<String, String>>>);
+pub(in crate::cluster) struct Interruptions(Arc<Mutex<BTreeMap<String, (String, Instant)>>>);
+
+/// How long a watch's last error stands without a new one. A watch that
+/// resumes after an outage says nothing until an object changes (kube-runtime
+/// 5's `watcher` yields no event when a resumed watch starts), while one that
+/// still fails says so at each retry: `DefaultBackoff` waits at most 30 s,
+/// and its jitter adds up to as much again. An error older than that was
+/// followed by a retry that worked.
+const ERROR_STANDS: Duration = Duration::from_secs(65);
 
 impl Interruptions {
     /// The slot of the watch of `kind` on objects with `labels`: one per
@@ -70,7 +80,7 @@ impl Interruptions {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match error {
             Some(error) => {
-                map.insert(slot.to_owned(), error);
+                map.insert(slot.to_owned(), (error, Instant::now()));
             }
             None => {
                 map.remove(slot);
@@ -88,7 +98,9 @@ impl Watches {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.values().next().cloned()
+        map.values()
+            .find(|(_, at)| at.elapsed() < ERROR_STANDS)
+            .map(|(error, _)| error.clone())
     }
 }
 
@@ -400,7 +412,7 @@ mod tests {
         watches.set(&dataport_pods, None);
         let map = watches.0.lock().unwrap();
         assert_eq!(
-            map.get(&flink_pods).map(String::as_str),
+            map.get(&flink_pods).map(|(error, _)| error.as_str()),
             Some("connection refused")
         );
     }
