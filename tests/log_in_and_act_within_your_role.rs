@@ -127,28 +127,22 @@ async fn each_role_may_do_its_part_and_is_refused_the_rest() {
 
     // A viewer reads everything but installs nothing, by API or by form;
     // the form, reached by its address, says so before it is filled in.
-    let page = viewer
-        .get(format!("{}/catalog/zookeeper/install", portal.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(
+        &viewer,
+        &format!("{}/catalog/zookeeper/install", portal.base),
+    )
+    .await;
     assert!(
         page.contains(
             "vera, a viewer: you may look at this form, but installing needs the operator role"
         ),
         "the install form tells a viewer"
     );
-    let page = operator
-        .get(format!("{}/catalog/zookeeper/install", portal.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(
+        &operator,
+        &format!("{}/catalog/zookeeper/install", portal.base),
+    )
+    .await;
     assert!(!page.contains("data-needs-operator"), "not an operator");
     let listed = viewer
         .get(format!("{}/api/v1/instances", portal.base))

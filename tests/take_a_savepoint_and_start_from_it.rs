@@ -126,14 +126,7 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
     let (status, _) = portal.get_json(&take).await;
     assert_eq!(status, 200, "anyone logged in reads the list");
     // Nor is a viewer offered what they may not do on the session's page.
-    let page = viewer
-        .get(format!("{}/instances/{id}", portal.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&viewer, &format!("{}/instances/{id}", portal.base)).await;
     assert!(page.contains("data-pods"), "the page itself is shown");
     assert!(
         !page.contains("data-submit-job"),
@@ -144,14 +137,7 @@ async fn a_session_without_a_savepoint_directory_refuses_and_viewers_may_not_tak
         "nor Install monitoring"
     );
     // Reached by its address, the job form tells a viewer before it is filled in.
-    let form = viewer
-        .get(format!("{}/instances/{id}/jobs/new", portal.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = common::text_of(&viewer, &format!("{}/instances/{id}/jobs/new", portal.base)).await;
     assert!(
         form.contains("data-needs-operator")
             && form.contains("submitting a job needs the operator role"),

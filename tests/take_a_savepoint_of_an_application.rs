@@ -86,14 +86,7 @@ async fn an_application_without_a_savepoint_directory_refuses_and_viewers_may_no
             .unwrap();
         assert_eq!(answer.status(), 403, "{path}");
     }
-    let page = viewer
-        .get(format!("{}/instances/{id}", portal.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&viewer, &format!("{}/instances/{id}", portal.base)).await;
     assert!(page.contains("data-application-job") && !page.contains("data-take-savepoint"));
     let (status, _) = portal.get_json(&take).await;
     assert_eq!(status, 200, "anyone logged in reads the list");

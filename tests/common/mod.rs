@@ -121,6 +121,19 @@ async fn user_with_token(service: &Service, name: &str, password: &str, role: Ro
     service.create_token(&user, "tests").await.expect("token").1
 }
 
+/// The body of a GET of `url` by `client` (e.g. a page as one user sees it),
+/// whatever its status.
+pub async fn text_of(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// A client that sends `token` as its Bearer token on every request.
 pub fn client_with_token(token: &str, follow_redirects: bool) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
